@@ -1,0 +1,1 @@
+module.exports = { displayName: 'model', preset: '../../jest.preset.cjs' };

@@ -1,0 +1,26 @@
+export {
+  AssertionFailure,
+  GrpcStatus,
+  StarlaneError,
+  assert,
+  errorCatalogue,
+  isErrorCode,
+  type ErrorCode,
+  type ErrorSpec,
+  type GrpcStatusCode,
+} from './errors';
+export {
+  leaderEpoch,
+  nodeId,
+  offset,
+  partitionId,
+  producerEpoch,
+  producerId,
+  type LeaderEpoch,
+  type NodeId,
+  type Offset,
+  type PartitionId,
+  type ProducerEpoch,
+  type ProducerId,
+} from './ids';
+export { topicNameLengthMax, validateTopicName } from './topic-name';
