@@ -1,0 +1,133 @@
+import * as grpc from '@grpc/grpc-js';
+import { loadFileDescriptorSetFromBuffer, loadSync, type PackageDefinition } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { StarlaneError, errorCatalogue, type ErrorCode } from '@starlane/model';
+
+/** Largest message a Starlane gRPC server accepts. Record batches travel whole in one
+ * message, so this bounds the largest produce request (topics' `max.message.bytes` is
+ * checked separately and is smaller by default). */
+export const grpcMessageBytesMax = 64 * 1024 * 1024;
+/** HTTP/2 flow-control window per stream and connection. The default 64 KiB window makes
+ * throughput latency-bound on the data plane; 16 MiB keeps a large batch in flight. */
+export const grpcFlowControlWindowBytes = 16 * 1024 * 1024;
+/** Trailer that carries the stable error code from the catalogue next to the gRPC status. */
+export const errorCodeMetadataKey = 'starlane-error-code';
+
+export const healthServiceName = 'grpc.health.v1.Health';
+
+export interface GrpcService {
+  readonly definition: grpc.ServiceDefinition;
+  readonly implementation: grpc.UntypedServiceImplementation;
+}
+
+/** The fully-qualified name of a service, e.g. `starlane.v1.AdminService`. */
+export function serviceName(definition: grpc.ServiceDefinition): string {
+  const first = Object.values(definition)[0];
+  if (first === undefined) throw new StarlaneError('INVALID_REQUEST', 'a gRPC service must have at least one method');
+  return first.path.slice(1, first.path.lastIndexOf('/'));
+}
+
+/** Turns an operating error into a gRPC status with the catalogue code in the trailers. */
+export function toGrpcError(error: StarlaneError): Partial<grpc.StatusObject> {
+  const metadata = new grpc.Metadata();
+  metadata.set(errorCodeMetadataKey, error.code);
+  return { code: errorCatalogue[error.code].grpcStatus as number as grpc.status, details: error.message, metadata };
+}
+
+function errorFor(code: ErrorCode, message: string): Partial<grpc.StatusObject> {
+  return toGrpcError(new StarlaneError(code, message));
+}
+
+/**
+ * Completes `implemented` so every method of `definition` has a handler: the ones this
+ * release does not implement yet answer UNIMPLEMENTED with code NOT_IMPLEMENTED, instead of
+ * pretending to work.
+ */
+export function withUnimplemented(
+  definition: grpc.ServiceDefinition,
+  implemented: grpc.UntypedServiceImplementation,
+): grpc.UntypedServiceImplementation {
+  const handlers: grpc.UntypedServiceImplementation = {};
+  for (const [method, spec] of Object.entries(definition)) {
+    const handler = implemented[method];
+    if (handler !== undefined) {
+      handlers[method] = handler;
+      continue;
+    }
+    const status = errorFor('NOT_IMPLEMENTED', `${spec.path.slice(1)} is not implemented in this release`);
+    if (!spec.responseStream) {
+      handlers[method] = (_call: unknown, callback: grpc.sendUnaryData<unknown>) => callback(status, null);
+    } else {
+      handlers[method] = (call: grpc.ServerWritableStream<unknown, unknown>) => call.emit('error', status);
+    }
+  }
+  return handlers;
+}
+
+export interface GrpcEndpoint {
+  readonly server: grpc.Server;
+  readonly health: HealthImplementation;
+  readonly host: string;
+  readonly port: number;
+  /** Names of the services this server answers, health and reflection aside. */
+  readonly serviceNames: readonly string[];
+}
+
+function reflectionPackage(fileDescriptorSet: Uint8Array | undefined): PackageDefinition {
+  const health = loadSync(healthProtoPath);
+  if (fileDescriptorSet === undefined) return health;
+  return { ...loadFileDescriptorSetFromBuffer(Buffer.from(fileDescriptorSet)), ...health };
+}
+
+/**
+ * Starts a gRPC server with the standard health service and server reflection (v1 and
+ * v1alpha), so grpcurl-style tools and clients in any language can discover the API.
+ * Health reports NOT_SERVING until `markServing` is called by the host.
+ */
+export async function startGrpcServer(options: {
+  host: string;
+  port: number;
+  services: readonly GrpcService[];
+  /** Serialized google.protobuf.FileDescriptorSet describing `services`, for reflection. */
+  fileDescriptorSet?: Uint8Array;
+}): Promise<GrpcEndpoint> {
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': grpcMessageBytesMax,
+    'grpc.max_send_message_length': grpcMessageBytesMax,
+    'grpc-node.flow_control_window': grpcFlowControlWindowBytes,
+  });
+  const serviceNames = options.services.map((service) => serviceName(service.definition));
+  const health = new HealthImplementation({ '': 'NOT_SERVING', ...Object.fromEntries(serviceNames.map((name) => [name, 'NOT_SERVING'])) });
+  health.addToServer(server);
+  for (const service of options.services) server.addService(service.definition, service.implementation);
+  new ReflectionService(reflectionPackage(options.fileDescriptorSet), { services: [...serviceNames, healthServiceName] }).addToServer(server);
+
+  const port = await new Promise<number>((resolvePromise, reject) => {
+    server.bindAsync(`${options.host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (error, boundPort) => {
+      if (error) reject(new StarlaneError('CONFIG_INVALID', `cannot listen for gRPC on ${options.host}:${options.port} (${error.message})`, { cause: error }));
+      else resolvePromise(boundPort);
+    });
+  });
+  return { server, health, host: options.host, port, serviceNames };
+}
+
+export function setServing(endpoint: GrpcEndpoint, serving: boolean): void {
+  const status = serving ? 'SERVING' : 'NOT_SERVING';
+  endpoint.health.setStatus('', status);
+  for (const name of endpoint.serviceNames) endpoint.health.setStatus(name, status);
+}
+
+/** Lets in-flight calls finish for up to `graceMs`, then cancels what is left. */
+export async function stopGrpcServer(endpoint: GrpcEndpoint, graceMs: number): Promise<void> {
+  await new Promise<void>((resolvePromise) => {
+    const deadline = setTimeout(() => {
+      endpoint.server.forceShutdown();
+      resolvePromise();
+    }, graceMs);
+    endpoint.server.tryShutdown(() => {
+      clearTimeout(deadline);
+      resolvePromise();
+    });
+  });
+}

@@ -1,0 +1,175 @@
+/**
+ * The one service host every Starlane app runs in: typed config, structured logs, metrics,
+ * a gRPC server with health and reflection, and graceful shutdown. Apps supply only their
+ * options and a `start` function that wires their libraries to I/O.
+ */
+import { StarlaneError } from '@starlane/model';
+import {
+  durationMsOption,
+  enumOption,
+  hostOption,
+  parseConfig,
+  portOption,
+  type ConfigOf,
+  type ConfigSpec,
+} from './config';
+import { setServing, startGrpcServer, stopGrpcServer, type GrpcEndpoint, type GrpcService } from './grpc';
+import { createLogger, logLevels, type Logger } from './logging';
+import { createMetricsRegistry, startMetricsServer, type HttpEndpoint } from './metrics';
+import type { Registry } from 'prom-client';
+
+/** Exit codes, documented in docs/operations.md. */
+export const exitCodes = {
+  ok: 0,
+  /** The process failed while running (a bug or an unrecoverable operating error). */
+  failure: 1,
+  /** The configuration is invalid: nothing was started. */
+  config: 2,
+} as const;
+
+/** Options every app has; app-specific ones are merged in. */
+export function hostOptions(defaults: { grpcPort: number; metricsPort: number }) {
+  return {
+    listenHost: hostOption({ help: 'address the gRPC and metrics servers listen on', default: '127.0.0.1' }),
+    grpcPort: portOption({ help: 'gRPC port (0 picks a free port)', default: defaults.grpcPort }),
+    metricsPort: portOption({ help: 'HTTP port for /metrics, /healthz and /readyz (0 picks a free port)', default: defaults.metricsPort }),
+    logLevel: enumOption({ help: 'log level', default: 'info', values: logLevels }),
+    shutdownGraceMs: durationMsOption({ help: 'how long in-flight calls may run on, once a stop is asked', default: 4000, minMs: 0, maxMs: 600_000 }),
+  };
+}
+
+export type HostConfig = ConfigOf<ReturnType<typeof hostOptions>>;
+
+export interface AppContext<C> {
+  readonly config: C;
+  readonly logger: Logger;
+  readonly metrics: Registry;
+}
+
+export interface RunningApp {
+  readonly services: readonly GrpcService[];
+  /** Called once the servers listen; stop() is called on shutdown, after the gRPC server. */
+  stop?(): Promise<void>;
+}
+
+export interface ServiceDescription<S extends ConfigSpec> {
+  /** Process name used in logs, metrics and error lines, e.g. `controller`. */
+  readonly name: string;
+  readonly version: string;
+  readonly options: S;
+  /** Serialized FileDescriptorSet for reflection. */
+  readonly fileDescriptorSet?: Uint8Array;
+  start(context: AppContext<ConfigOf<S>>): Promise<RunningApp>;
+}
+
+export interface RunningService<C> {
+  readonly config: C;
+  readonly logger: Logger;
+  readonly grpc: GrpcEndpoint;
+  readonly metricsHttp: HttpEndpoint;
+  stop(reason: string): Promise<void>;
+}
+
+/** Starts a service from explicit argv/env. Throws StarlaneError on bad config. */
+export async function startService<S extends ConfigSpec>(
+  description: ServiceDescription<S>,
+  config: ConfigOf<S> & HostConfig,
+): Promise<RunningService<ConfigOf<S> & HostConfig>> {
+  const logger = createLogger(description.name, config.logLevel);
+  const metrics = createMetricsRegistry(description.name, description.version);
+  const app = await description.start({ config, logger, metrics });
+  let grpcEndpoint: GrpcEndpoint | undefined;
+  let metricsHttp: HttpEndpoint | undefined;
+  try {
+    grpcEndpoint = await startGrpcServer({
+      host: config.listenHost,
+      port: config.grpcPort,
+      services: app.services,
+      ...(description.fileDescriptorSet ? { fileDescriptorSet: description.fileDescriptorSet } : {}),
+    });
+    const endpoint = grpcEndpoint;
+    let serving = false;
+    metricsHttp = await startMetricsServer({ registry: metrics, host: config.listenHost, port: config.metricsPort, isReady: () => serving }).catch(
+      (error: unknown) => {
+        throw new StarlaneError('CONFIG_INVALID', `cannot listen for metrics on ${config.listenHost}:${config.metricsPort} (${error instanceof Error ? error.message : String(error)})`);
+      },
+    );
+    setServing(endpoint, true);
+    serving = true;
+    const http = metricsHttp;
+    logger.info(
+      { event: 'ready', grpcAddress: `${endpoint.host}:${endpoint.port}`, metricsAddress: `${http.host}:${http.port}`, services: endpoint.serviceNames },
+      `${description.name} serving gRPC on ${endpoint.host}:${endpoint.port}, metrics on http://${http.host}:${http.port}/metrics`,
+    );
+    let stopping: Promise<void> | undefined;
+    return {
+      config,
+      logger,
+      grpc: endpoint,
+      metricsHttp: http,
+      stop(reason) {
+        stopping ??= (async () => {
+          logger.info({ event: 'stopping', reason }, `${description.name} stopping (${reason})`);
+          serving = false;
+          setServing(endpoint, false);
+          await stopGrpcServer(endpoint, config.shutdownGraceMs);
+          await app.stop?.();
+          await http.close();
+          logger.info({ event: 'stopped' }, `${description.name} stopped`);
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    grpcEndpoint?.server.forceShutdown();
+    await metricsHttp?.close();
+    await app.stop?.();
+    throw error;
+  }
+}
+
+/**
+ * The `main` of every app: parse flags and environment, start, and stop cleanly on SIGTERM or
+ * SIGINT. A bad configuration prints one line to stderr and exits 2; a failure while running
+ * exits 1.
+ */
+export function runService<S extends ConfigSpec>(description: ServiceDescription<S>, hostDefaults: { grpcPort: number; metricsPort: number }): void {
+  const spec = { ...hostOptions(hostDefaults), ...description.options };
+  const fail = (error: unknown): void => {
+    const isConfig = error instanceof StarlaneError && error.code === 'CONFIG_INVALID';
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`${description.name}: ${isConfig ? '' : 'fatal: '}${message.replace(/\s*\n\s*/g, ' ')}\n`);
+    if (!isConfig && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    process.exit(isConfig ? exitCodes.config : exitCodes.failure);
+  };
+
+  let parsed;
+  try {
+    parsed = parseConfig(description.name, spec, process.argv.slice(2), process.env);
+  } catch (error) {
+    fail(error);
+    return;
+  }
+  if (parsed.kind === 'help') {
+    process.stdout.write(`${parsed.text}\n`);
+    return;
+  }
+  // A programmer error anywhere is fatal: log it and exit rather than run on in an unknown state.
+  process.on('uncaughtException', fail);
+  process.on('unhandledRejection', fail);
+
+  const config = parsed.config as ConfigOf<S> & HostConfig;
+  startService(description, config).then((service) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      signals++;
+      if (signals > 1) {
+        service.logger.warn({ event: 'forced-exit', signal }, 'second signal: exiting without waiting');
+        process.exit(exitCodes.failure);
+      }
+      service.stop(signal).then(() => process.exit(exitCodes.ok), fail);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  }, fail);
+}

@@ -1,0 +1,41 @@
+export {
+  booleanOption,
+  durationMsOption,
+  enumOption,
+  envName,
+  flagName,
+  helpText,
+  hostOption,
+  integerOption,
+  parseConfig,
+  portOption,
+  stringOption,
+  type ConfigOf,
+  type ConfigSpec,
+  type OptionSpec,
+  type ParsedArgs,
+} from './config';
+export { ensureWritableDirectory } from './directories';
+export {
+  errorCodeMetadataKey,
+  grpcFlowControlWindowBytes,
+  grpcMessageBytesMax,
+  healthServiceName,
+  serviceName,
+  toGrpcError,
+  withUnimplemented,
+  type GrpcEndpoint,
+  type GrpcService,
+} from './grpc';
+export {
+  exitCodes,
+  hostOptions,
+  runService,
+  startService,
+  type AppContext,
+  type HostConfig,
+  type RunningApp,
+  type RunningService,
+  type ServiceDescription,
+} from './host';
+export { createLogger, logLevels, type LogLevel, type Logger } from './logging';
