@@ -20,6 +20,16 @@ function run(command, args, options = {}) {
   return execFileSync(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', ...options });
 }
 
+/** Runs a checking command; on failure prints what it found and exits non-zero. */
+function gate(what, command, args) {
+  try {
+    run(command, args);
+  } catch (error) {
+    process.stderr.write(`${error.stdout ?? ''}${what}: FAILED\n`);
+    process.exit(1);
+  }
+}
+
 function listFiles(dir) {
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -82,14 +92,14 @@ function breakingBase() {
 }
 
 function check() {
-  run(buf, ['lint']);
+  gate('buf lint', buf, ['lint']);
   console.log('buf lint: ok');
 
   const base = breakingBase();
   if (base === null) {
     console.log('buf breaking: skipped (no earlier commit with proto/starlane/v1 to compare with)');
   } else {
-    run(buf, ['breaking', '--against', `.git#ref=${base},subdir=proto`]);
+    gate(`buf breaking against ${base}`, buf, ['breaking', '--against', `.git#ref=${base}`]);
     console.log(`buf breaking: ok against ${base}`);
   }
 
