@@ -3,7 +3,6 @@
 // The module-boundary constraints below ARE the architecture: they decide which layer may
 // depend on which. Think hard before loosening one, and update ARCHITECTURE.md when you do.
 import nx from '@nx/eslint-plugin';
-import tseslint from 'typescript-eslint';
 
 // Folders of pure domain code: deterministic, replayable, testable by seeded simulation.
 // Time, randomness and I/O are injected, never reached for.
@@ -16,6 +15,32 @@ const ioModules = [
   'http2', 'node:http2', 'child_process', 'node:child_process', 'timers', 'node:timers',
 ];
 
+// Layers (type) and scopes. Tests may also use the testing library; production code may not.
+function moduleBoundaries({ tests }) {
+  const withTesting = (tags) => (tests ? [...tags, 'type:testing'] : tags);
+  return {
+    enforceBuildableLibDependency: false,
+    allow: [],
+    depConstraints: [
+      { sourceTag: 'type:app', onlyDependOnLibsWithTags: withTesting(['type:feature', 'type:adapter', 'type:domain', 'type:proto', 'type:util']) },
+      { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:feature', 'type:adapter', 'type:domain', 'type:proto', 'type:util', 'type:testing'] },
+      { sourceTag: 'type:feature', onlyDependOnLibsWithTags: withTesting(['type:feature', 'type:adapter', 'type:domain', 'type:proto', 'type:util']) },
+      { sourceTag: 'type:adapter', onlyDependOnLibsWithTags: withTesting(['type:adapter', 'type:domain', 'type:proto', 'type:util']) },
+      { sourceTag: 'type:domain', onlyDependOnLibsWithTags: withTesting(['type:domain', 'type:util']), bannedExternalImports: ioModules },
+      { sourceTag: 'type:util', onlyDependOnLibsWithTags: withTesting(['type:util']) },
+      { sourceTag: 'type:proto', onlyDependOnLibsWithTags: [] },
+      { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:feature', 'type:adapter', 'type:domain', 'type:proto', 'type:util', 'type:testing'] },
+      // An app's own libraries stay out of other apps.
+      { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+      { sourceTag: 'scope:controller', onlyDependOnLibsWithTags: ['scope:shared', 'scope:controller'] },
+      { sourceTag: 'scope:storage-node', onlyDependOnLibsWithTags: ['scope:shared', 'scope:storage-node'] },
+      { sourceTag: 'scope:gateway', onlyDependOnLibsWithTags: ['scope:shared', 'scope:gateway'] },
+      { sourceTag: 'scope:operator', onlyDependOnLibsWithTags: ['scope:shared', 'scope:operator'] },
+      { sourceTag: 'scope:tools', onlyDependOnLibsWithTags: ['scope:shared', 'scope:tools'] },
+    ],
+  };
+}
+
 export default [
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
@@ -26,32 +51,7 @@ export default [
   {
     files: ['**/*.ts', '**/*.js', '**/*.mjs', '**/*.cjs'],
     rules: {
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: false,
-          allow: [],
-          checkDynamicDependenciesExceptions: [],
-          depConstraints: [
-            // Layers (type) ...
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:feature', 'type:adapter', 'type:domain', 'type:proto', 'type:util'] },
-            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:feature', 'type:adapter', 'type:domain', 'type:proto', 'type:util', 'type:testing'] },
-            { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:feature', 'type:adapter', 'type:domain', 'type:proto', 'type:util'] },
-            { sourceTag: 'type:adapter', onlyDependOnLibsWithTags: ['type:adapter', 'type:domain', 'type:proto', 'type:util'] },
-            { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:domain', 'type:util'], bannedExternalImports: ioModules },
-            { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
-            { sourceTag: 'type:proto', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:feature', 'type:adapter', 'type:domain', 'type:proto', 'type:util', 'type:testing'] },
-            // ... and scopes: an app's own libraries stay out of other apps.
-            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
-            { sourceTag: 'scope:controller', onlyDependOnLibsWithTags: ['scope:shared', 'scope:controller'] },
-            { sourceTag: 'scope:storage-node', onlyDependOnLibsWithTags: ['scope:shared', 'scope:storage-node'] },
-            { sourceTag: 'scope:gateway', onlyDependOnLibsWithTags: ['scope:shared', 'scope:gateway'] },
-            { sourceTag: 'scope:operator', onlyDependOnLibsWithTags: ['scope:shared', 'scope:operator'] },
-            { sourceTag: 'scope:tools', onlyDependOnLibsWithTags: ['scope:shared', 'scope:tools'] },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': ['error', moduleBoundaries({ tests: false })],
       'no-restricted-imports': [
         'error',
         { patterns: [{ group: ['@starlane/*/src', '@starlane/*/src/**'], message: 'Import a library through its index (its package name), never its src/.' }] },
@@ -76,6 +76,12 @@ export default [
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['**/*.test.ts', '**/test/**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': ['error', moduleBoundaries({ tests: true })],
     },
   },
   {

@@ -46,7 +46,7 @@ function errorFor(code: ErrorCode, message: string): Partial<grpc.StatusObject> 
  */
 export function withUnimplemented(
   definition: grpc.ServiceDefinition,
-  implemented: grpc.UntypedServiceImplementation,
+  implemented: Partial<grpc.UntypedServiceImplementation>,
 ): grpc.UntypedServiceImplementation {
   const handlers: grpc.UntypedServiceImplementation = {};
   for (const [method, spec] of Object.entries(definition)) {

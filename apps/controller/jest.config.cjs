@@ -1,0 +1,1 @@
+module.exports = { displayName: 'controller', preset: '../../jest.preset.cjs' };

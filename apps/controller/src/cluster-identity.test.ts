@@ -1,0 +1,37 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { clusterFileName, loadOrCreateClusterId, newClusterId } from './cluster-identity';
+
+describe('cluster identity', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'starlane-cluster-id-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('makes 22-character base64url ids, different each time', () => {
+    const ids = new Set(Array.from({ length: 100 }, newClusterId));
+    expect(ids.size).toBe(100);
+    for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+  });
+
+  it('creates the id once and reads the same id afterwards', async () => {
+    const first = await loadOrCreateClusterId(dir, () => 'AAAAAAAAAAAAAAAAAAAAAA');
+    const second = await loadOrCreateClusterId(dir, () => 'BBBBBBBBBBBBBBBBBBBBBB');
+    expect([first, second]).toEqual(['AAAAAAAAAAAAAAAAAAAAAA', 'AAAAAAAAAAAAAAAAAAAAAA']);
+    expect(JSON.parse(await readFile(join(dir, clusterFileName), 'utf8'))).toEqual({ formatVersion: 1, clusterId: first });
+  });
+
+  it.each([
+    ['torn JSON', '{"formatVersion": 1, "clus', /is not valid JSON/],
+    ['a foreign format', '{"formatVersion": 9, "clusterId": "AAAAAAAAAAAAAAAAAAAAAA"}', /does not hold a format 1 cluster id/],
+    ['a malformed id', '{"formatVersion": 1, "clusterId": "short"}', /does not hold a format 1 cluster id/],
+  ])('refuses %s rather than forming a new cluster over it', async (_what, text, message) => {
+    await writeFile(join(dir, clusterFileName), text);
+    await expect(loadOrCreateClusterId(dir)).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE', message: expect.stringMatching(message) });
+    expect(await readFile(join(dir, clusterFileName), 'utf8')).toBe(text);
+  });
+});

@@ -1,0 +1,68 @@
+/**
+ * The cluster id: fixed when a cluster is first formed and never changed, so a node or a client
+ * can tell one cluster from another (Kafka's `cluster.id`, a base64url UUID of 22 characters).
+ * It lives in `cluster.json` in the controller's metadata directory.
+ */
+import { randomUUID } from 'node:crypto';
+import { open, readFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StarlaneError } from '@starlane/model';
+
+export const clusterFileName = 'cluster.json';
+const formatVersion = 1;
+const clusterIdPattern = /^[A-Za-z0-9_-]{22}$/;
+
+/** A new cluster id: 16 random bytes of a UUID, base64url without padding, as Kafka makes them. */
+export function newClusterId(): string {
+  return Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64url');
+}
+
+/** Reads the cluster id from `directory`, creating it on the first start. */
+export async function loadOrCreateClusterId(directory: string, makeId: () => string = newClusterId): Promise<string> {
+  const path = join(directory, clusterFileName);
+  let text: string | undefined;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if (!(typeof error === 'object' && error !== null && 'code' in error && error.code === 'ENOENT')) throw error;
+  }
+  if (text !== undefined) return parseClusterFile(path, text);
+
+  const clusterId = makeId();
+  await writeFileDurably(path, `${JSON.stringify({ formatVersion, clusterId }, null, 2)}\n`);
+  return clusterId;
+}
+
+function parseClusterFile(path: string, text: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new StarlaneError('STORAGE_UNAVAILABLE', `${path} is not valid JSON; restore it from a backup or remove it to form a new cluster`);
+  }
+  const record = parsed as { formatVersion?: unknown; clusterId?: unknown };
+  if (record.formatVersion !== formatVersion || typeof record.clusterId !== 'string' || !clusterIdPattern.test(record.clusterId)) {
+    throw new StarlaneError('STORAGE_UNAVAILABLE', `${path} does not hold a format ${formatVersion} cluster id`);
+  }
+  return record.clusterId;
+}
+
+/** Write to a temporary file, fsync, rename over the target, fsync the directory: a crash
+ * leaves either the old file or the new one, never a torn one. */
+async function writeFileDurably(path: string, text: string): Promise<void> {
+  const temporary = `${path}.tmp`;
+  const file = await open(temporary, 'w');
+  try {
+    await file.writeFile(text);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await rename(temporary, path);
+  const directory = await open(join(path, '..'), 'r');
+  try {
+    await directory.sync();
+  } finally {
+    await directory.close();
+  }
+}

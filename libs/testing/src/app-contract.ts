@@ -1,0 +1,109 @@
+/**
+ * The contract every Starlane app process keeps, as a Jest suite each app runs against its own
+ * built bundle: it serves health, reflection and metrics; it stops cleanly on SIGTERM; and it
+ * refuses bad configuration with one line and a non-zero exit.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { healthStatus, reflectionServices } from './grpc-probes';
+import { killAll, startApp, type AppProcess } from './process';
+import { appBundle } from './workspace';
+
+/** Graceful stop must finish within this, so Kubernetes' default 30 s grace is never near. */
+export const stopDeadlineMs = 5000;
+
+export interface AppContractSpec {
+  /** App name: the folder under apps/ and the prefix of its error lines. */
+  readonly app: string;
+  /** Services reflection must list, besides grpc.health.v1.Health. */
+  readonly services: readonly string[];
+  /** Flag naming the app's data directory, if it has one. */
+  readonly dataDirFlag?: string;
+}
+
+export function launchApp(app: string, args: readonly string[]): AppProcess {
+  return startApp({ name: app, command: process.execPath, args: [appBundle(app), '--grpc-port=0', '--metrics-port=0', ...args] });
+}
+
+export function describeAppContract(spec: AppContractSpec): void {
+  describe(`${spec.app} process`, () => {
+    let scratch: string;
+    beforeAll(() => {
+      scratch = mkdtempSync(join(tmpdir(), `starlane-${spec.app}-`));
+    });
+    afterAll(async () => {
+      await killAll();
+      rmSync(scratch, { recursive: true, force: true });
+    });
+    const dataArgs = (name: string): string[] => (spec.dataDirFlag ? [`${spec.dataDirFlag}=${join(scratch, name)}`] : []);
+
+    it(`serves health, reflection and /metrics, and exits 0 within ${stopDeadlineMs} ms of SIGTERM`, async () => {
+      const app = launchApp(spec.app, dataArgs('serve'));
+      const ready = await app.ready;
+
+      await expect(healthStatus(ready.grpcAddress)).resolves.toBe('SERVING');
+      for (const service of spec.services) await expect(healthStatus(ready.grpcAddress, service)).resolves.toBe('SERVING');
+      await expect(reflectionServices(ready.grpcAddress)).resolves.toEqual([...spec.services, 'grpc.health.v1.Health'].sort());
+
+      const metrics = await fetch(`http://${ready.metricsAddress}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(metrics.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      const text = await metrics.text();
+      expect(text).toMatch(/^# TYPE process_cpu_user_seconds_total counter$/m);
+      expect(text).toMatch(/^nodejs_heap_size_used_bytes \d+/m);
+      expect(text).toMatch(new RegExp(`^starlane_build_info\\{service="${spec.app}",version="[^"]+"\\} 1$`, 'm'));
+
+      const stopped = await app.stop('SIGTERM');
+      expect({ code: stopped.code, signal: stopped.signal }).toEqual({ code: 0, signal: null });
+      expect(stopped.elapsedMs).toBeLessThan(stopDeadlineMs);
+      const events = app.stdoutLines().map((line) => (JSON.parse(line) as { event?: string }).event);
+      expect(events).toEqual(expect.arrayContaining(['ready', 'stopping', 'stopped']));
+    });
+
+    it('stops cleanly on SIGINT too', async () => {
+      const app = launchApp(spec.app, dataArgs('sigint'));
+      await app.ready;
+      const stopped = await app.stop('SIGINT');
+      expect({ code: stopped.code, signal: stopped.signal }).toEqual({ code: 0, signal: null });
+    });
+
+    it('prints its flags for --help and exits 0', async () => {
+      const app = startApp({ name: spec.app, command: process.execPath, args: [appBundle(spec.app), '--help'] });
+      expect(await app.exited).toEqual({ code: 0, signal: null });
+      const help = app.stdoutLines().join('\n');
+      expect(help).toContain(`Usage: ${spec.app} [flags]`);
+      expect(help).toContain('--grpc-port=PORT');
+      if (spec.dataDirFlag) expect(help).toContain(spec.dataDirFlag);
+    });
+
+    const refusals: [string, () => string[], RegExp][] = [
+      ['an unknown flag', () => ['--bogus=1'], /^unknown flag --bogus \(see --help\)$/],
+      ['an invalid port', () => ['--grpc-port=70000'], /^invalid --grpc-port: expected a port from 0 to 65535, got "70000"$/],
+      ['a port that is not a number', () => ['--metrics-port=http'], /^invalid --metrics-port: expected a port from 0 to 65535, got "http"$/],
+    ];
+    if (spec.dataDirFlag) {
+      const flag = spec.dataDirFlag;
+      refusals.push([
+        'an unwritable data directory',
+        () => {
+          const file = join(scratch, 'not-a-directory');
+          writeFileSync(file, 'x');
+          return [`${flag}=${join(file, 'data')}`];
+        },
+        /is not writable \(ENOTDIR: /,
+      ]);
+      refusals.push(['a data directory on a read-only file system', () => [`${flag}=/proc/starlane-data`], /^.* \/proc\/starlane-data is not writable \(/]);
+    }
+
+    it.each(refusals)('refuses %s with exit code 2 and one line on stderr', async (_what, args, reason) => {
+      const app = launchApp(spec.app, [...dataArgs('refuse'), ...args()]);
+      expect(await app.exited).toEqual({ code: 2, signal: null });
+      const lines = app.stderrText().trimEnd().split('\n');
+      expect(lines).toHaveLength(1);
+      const [line = ''] = lines;
+      expect(line.startsWith(`${spec.app}: `)).toBe(true);
+      expect(line.slice(spec.app.length + 2)).toMatch(reason);
+    });
+  });
+}
