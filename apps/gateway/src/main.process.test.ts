@@ -1,0 +1,8 @@
+import { describeAppContract } from '@starlane/testing';
+
+jest.setTimeout(60_000);
+
+describeAppContract({
+  app: 'gateway',
+  services: ['starlane.v1.AdminService', 'starlane.v1.ConsumerGroupService', 'starlane.v1.ConsumerService', 'starlane.v1.ProducerService'],
+});

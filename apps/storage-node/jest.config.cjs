@@ -1,0 +1,1 @@
+module.exports = { displayName: 'storage-node', preset: '../../jest.preset.cjs' };
