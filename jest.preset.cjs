@@ -1,6 +1,9 @@
 // Shared Jest settings for every project. Tests run the TypeScript sources directly
 // (transpile-only: type errors are the `typecheck` target's job, which keeps tests fast).
+const { join } = require('node:path');
+
 module.exports = {
+  reporters: ['default', join(__dirname, 'tools', 'scripts', 'jest-results-reporter.cjs')],
   testEnvironment: 'node',
   testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
   moduleFileExtensions: ['ts', 'js', 'json'],

@@ -159,17 +159,26 @@ export function runService<S extends ConfigSpec>(description: ServiceDescription
   process.on('unhandledRejection', fail);
 
   const config = parsed.config as ConfigOf<S> & HostConfig;
-  startService(description, config).then((service) => {
-    let signals = 0;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      signals++;
-      if (signals > 1) {
-        service.logger.warn({ event: 'forced-exit', signal }, 'second signal: exiting without waiting');
-        process.exit(exitCodes.failure);
-      }
-      service.stop(signal).then(() => process.exit(exitCodes.ok), fail);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+  // Signal handlers go in before anything starts: a stop asked for during start-up (or right
+  // after the ready line) must still be graceful.
+  let service: RunningService<ConfigOf<S> & HostConfig> | undefined;
+  let stopSignal: NodeJS.Signals | undefined;
+  const stop = (running: RunningService<unknown>, signal: NodeJS.Signals): void => {
+    running.stop(signal).then(() => process.exit(exitCodes.ok), fail);
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopSignal !== undefined) {
+      process.stderr.write(`${description.name}: second ${signal}: exiting without waiting\n`);
+      process.exit(exitCodes.failure);
+    }
+    stopSignal = signal;
+    if (service !== undefined) stop(service, signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  startService(description, config).then((running) => {
+    service = running;
+    if (stopSignal !== undefined) stop(running, stopSignal);
   }, fail);
 }

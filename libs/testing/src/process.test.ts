@@ -6,9 +6,9 @@ afterAll(killAll);
 describe('startApp', () => {
   it('resolves ready from the JSON ready event and reports a clean exit', async () => {
     const script = `
+      process.on('SIGTERM', () => process.exit(0));
       console.log('not json');
       console.log(JSON.stringify({ event: 'ready', grpcAddress: '127.0.0.1:1', metricsAddress: '127.0.0.1:2', services: ['a'] }));
-      process.on('SIGTERM', () => process.exit(0));
       setInterval(() => {}, 1000);`;
     const app = startApp({ name: 'fake', command: node, args: ['-e', script] });
     await expect(app.ready).resolves.toEqual({ grpcAddress: '127.0.0.1:1', metricsAddress: '127.0.0.1:2', services: ['a'] });
