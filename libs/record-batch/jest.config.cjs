@@ -1,0 +1,1 @@
+module.exports = { displayName: 'record-batch', preset: '../../jest.preset.cjs' };
