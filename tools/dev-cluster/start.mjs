@@ -61,7 +61,9 @@ const ready = processes.map(
     new Promise((resolvePromise, reject) => {
       const color = colors[index % colors.length];
       const args = [join(root, 'dist', 'apps', spec.app, 'main.js'), `--listen-host=${host}`, `--grpc-port=${spec.grpcPort}`, `--metrics-port=${spec.metricsPort}`, ...spec.args];
-      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      // Each child in its own process group: Ctrl-C reaches only this script, which then asks
+      // every process to stop exactly once.
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
       children.set(spec.name, child);
       createInterface({ input: child.stdout }).on('line', (line) => {
         log(spec.name, color, pretty(line));
@@ -71,6 +73,7 @@ const ready = processes.map(
       child.on('exit', (code, signal) => {
         children.delete(spec.name);
         log(spec.name, color, `exited (${code ?? signal})`);
+        if (code !== 0) process.exitCode = 1;
         reject(new Error(`${spec.name} exited`));
         if (!stopping) stop(1);
         else if (children.size === 0) process.exit(process.exitCode ?? 0);
@@ -81,7 +84,7 @@ const ready = processes.map(
 function stop(exitCode) {
   if (stopping) return;
   stopping = true;
-  process.exitCode = exitCode;
+  process.exitCode = Math.max(process.exitCode ?? 0, exitCode);
   console.log('\nstopping the cluster...');
   if (children.size === 0) process.exit(exitCode);
   for (const child of children.values()) child.kill('SIGTERM');

@@ -65,7 +65,7 @@ function generate(outRoot) {
   mkdirSync(out, { recursive: true });
   run(buf, ['generate', '--template', 'buf.gen.yaml', '-o', outRoot]);
   for (const packageDir of ['starlane/v1', 'starlane/internal/v1']) writePackageIndex(join(out, packageDir));
-  // Reflection serves this descriptor set, so grpcurl-style tools see the API with its comments.
+  // Reflection serves the services described by this descriptor set.
   const descriptorPath = join(mkdtempSync(join(tmpdir(), 'starlane-fds-')), 'starlane.binpb');
   run(buf, ['build', '--as-file-descriptor-set', '-o', descriptorPath]);
   const base64 = readFileSync(descriptorPath).toString('base64');

@@ -70,6 +70,11 @@ describe('parseConfig', () => {
     expect(error.message).not.toContain('\n');
   });
 
+  it('reports STARLANE_ variables that match no option', () => {
+    const result = parseConfig('test', spec, ['--data-dir=/a'], { STARLANE_GRPC_PORT: '1', STARLANE_GRCP_PORT: '2', HOME: '/root' });
+    expect(result.kind === 'config' && result.ignoredEnvironment).toEqual(['STARLANE_GRCP_PORT']);
+  });
+
   it('names the environment variable when the bad value came from there', () => {
     expect(errorOf(['--data-dir=/a'], { STARLANE_REPLICAS: 'x' }).message).toBe('invalid STARLANE_REPLICAS: expected an integer, got "x"');
   });

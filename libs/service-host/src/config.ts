@@ -142,7 +142,15 @@ export function durationMsOption(options: { help: string; default: number; minMs
   };
 }
 
-export type ParsedArgs<S extends ConfigSpec> = { kind: 'config'; config: ConfigOf<S> } | { kind: 'help'; text: string };
+export type ParsedArgs<S extends ConfigSpec> =
+  | {
+      kind: 'config';
+      config: ConfigOf<S>;
+      /** STARLANE_* variables that match no option: reported, not fatal, since one environment
+       * may serve several programs. */
+      ignoredEnvironment: string[];
+    }
+  | { kind: 'help'; text: string };
 
 function configError(message: string): StarlaneError {
   return new StarlaneError('CONFIG_INVALID', message);
@@ -200,7 +208,9 @@ export function parseConfig<S extends ConfigSpec>(
       throw error;
     }
   }
-  return { kind: 'config', config: config as ConfigOf<S> };
+  const known = new Set(Object.keys(spec).map(envName));
+  const ignoredEnvironment = Object.keys(env).filter((name) => name.startsWith('STARLANE_') && !known.has(name)).sort();
+  return { kind: 'config', config: config as ConfigOf<S>, ignoredEnvironment };
 }
 
 export function helpText(program: string, spec: ConfigSpec): string {

@@ -2,7 +2,10 @@ import * as grpc from '@grpc/grpc-js';
 import { loadFileDescriptorSetFromBuffer, loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
-import { StarlaneError, errorCatalogue, type ErrorCode } from '@starlane/model';
+import { isIPv6 } from 'node:net';
+import { format } from 'node:util';
+import { StarlaneError, assert, errorCatalogue, type ErrorCode } from '@starlane/model';
+import type { Logger } from './logging';
 
 /** Largest message a Starlane gRPC server accepts. Record batches travel whole in one
  * message, so this bounds the largest produce request (topics' `max.message.bytes` is
@@ -24,8 +27,19 @@ export interface GrpcService {
 /** The fully-qualified name of a service, e.g. `starlane.v1.AdminService`. */
 export function serviceName(definition: grpc.ServiceDefinition): string {
   const first = Object.values(definition)[0];
-  if (first === undefined) throw new StarlaneError('INVALID_REQUEST', 'a gRPC service must have at least one method');
+  assert(first !== undefined, 'a gRPC service must have at least one method');
   return first.path.slice(1, first.path.lastIndexOf('/'));
+}
+
+/** `host:port`, with IPv6 literals in brackets as gRPC and URLs want them. */
+export function formatAddress(host: string, port: number): string {
+  return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Sends grpc-js's own diagnostics to the service's structured log instead of stderr. */
+export function routeGrpcLogs(logger: Logger): void {
+  grpc.setLogger({ error: (...args: unknown[]) => logger.warn({ source: 'grpc-js' }, format(...args)) });
+  grpc.setLogVerbosity(grpc.logVerbosity.ERROR);
 }
 
 /** Turns an operating error into a gRPC status with the catalogue code in the trailers. */
@@ -104,8 +118,8 @@ export async function startGrpcServer(options: {
   new ReflectionService(reflectionPackage(options.fileDescriptorSet), { services: [...serviceNames, healthServiceName] }).addToServer(server);
 
   const port = await new Promise<number>((resolvePromise, reject) => {
-    server.bindAsync(`${options.host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (error, boundPort) => {
-      if (error) reject(new StarlaneError('CONFIG_INVALID', `cannot listen for gRPC on ${options.host}:${options.port} (${error.message})`, { cause: error }));
+    server.bindAsync(formatAddress(options.host, options.port), grpc.ServerCredentials.createInsecure(), (error, boundPort) => {
+      if (error) reject(new StarlaneError('CONFIG_INVALID', `cannot listen for gRPC on ${formatAddress(options.host, options.port)} (${error.message})`, { cause: error }));
       else resolvePromise(boundPort);
     });
   });

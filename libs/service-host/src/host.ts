@@ -13,7 +13,7 @@ import {
   type ConfigOf,
   type ConfigSpec,
 } from './config';
-import { setServing, startGrpcServer, stopGrpcServer, type GrpcEndpoint, type GrpcService } from './grpc';
+import { formatAddress, routeGrpcLogs, setServing, startGrpcServer, stopGrpcServer, type GrpcEndpoint, type GrpcService } from './grpc';
 import { createLogger, logLevels, type Logger } from './logging';
 import { createMetricsRegistry, startMetricsServer, type HttpEndpoint } from './metrics';
 import type { Registry } from 'prom-client';
@@ -27,6 +27,9 @@ export const exitCodes = {
   config: 2,
 } as const;
 
+/** How long a stop may run past the shutdown grace before the process exits anyway. */
+export const stopOverrunMs = 1000;
+
 /** Options every app has; app-specific ones are merged in. */
 export function hostOptions(defaults: { grpcPort: number; metricsPort: number }) {
   return {
@@ -34,7 +37,7 @@ export function hostOptions(defaults: { grpcPort: number; metricsPort: number })
     grpcPort: portOption({ help: 'gRPC port (0 picks a free port)', default: defaults.grpcPort }),
     metricsPort: portOption({ help: 'HTTP port for /metrics, /healthz and /readyz (0 picks a free port)', default: defaults.metricsPort }),
     logLevel: enumOption({ help: 'log level', default: 'info', values: logLevels }),
-    shutdownGraceMs: durationMsOption({ help: 'how long in-flight calls may run on, once a stop is asked', default: 4000, minMs: 0, maxMs: 600_000 }),
+    shutdownGraceMs: durationMsOption({ help: 'how long in-flight calls may run on, once a stop is asked', default: 3000, minMs: 0, maxMs: 600_000 }),
   };
 }
 
@@ -76,6 +79,7 @@ export async function startService<S extends ConfigSpec>(
   config: ConfigOf<S> & HostConfig,
 ): Promise<RunningService<ConfigOf<S> & HostConfig>> {
   const logger = createLogger(description.name, config.logLevel);
+  routeGrpcLogs(logger);
   const metrics = createMetricsRegistry(description.name, description.version);
   const app = await description.start({ config, logger, metrics });
   let grpcEndpoint: GrpcEndpoint | undefined;
@@ -91,15 +95,17 @@ export async function startService<S extends ConfigSpec>(
     let serving = false;
     metricsHttp = await startMetricsServer({ registry: metrics, host: config.listenHost, port: config.metricsPort, isReady: () => serving }).catch(
       (error: unknown) => {
-        throw new StarlaneError('CONFIG_INVALID', `cannot listen for metrics on ${config.listenHost}:${config.metricsPort} (${error instanceof Error ? error.message : String(error)})`);
+        throw new StarlaneError('CONFIG_INVALID', `cannot listen for metrics on ${formatAddress(config.listenHost, config.metricsPort)} (${error instanceof Error ? error.message : String(error)})`);
       },
     );
     setServing(endpoint, true);
     serving = true;
     const http = metricsHttp;
+    const grpcAddress = formatAddress(endpoint.host, endpoint.port);
+    const metricsAddress = formatAddress(http.host, http.port);
     logger.info(
-      { event: 'ready', grpcAddress: `${endpoint.host}:${endpoint.port}`, metricsAddress: `${http.host}:${http.port}`, services: endpoint.serviceNames },
-      `${description.name} serving gRPC on ${endpoint.host}:${endpoint.port}, metrics on http://${http.host}:${http.port}/metrics`,
+      { event: 'ready', grpcAddress, metricsAddress, services: endpoint.serviceNames },
+      `${description.name} serving gRPC on ${grpcAddress}, metrics on http://${metricsAddress}/metrics`,
     );
     let stopping: Promise<void> | undefined;
     return {
@@ -163,7 +169,13 @@ export function runService<S extends ConfigSpec>(description: ServiceDescription
   // after the ready line) must still be graceful.
   let service: RunningService<ConfigOf<S> & HostConfig> | undefined;
   let stopSignal: NodeJS.Signals | undefined;
-  const stop = (running: RunningService<unknown>, signal: NodeJS.Signals): void => {
+  const stop = (running: RunningService<ConfigOf<S> & HostConfig>, signal: NodeJS.Signals): void => {
+    // A stop that hangs (a stuck hook, a close that never completes) must not outlive the
+    // grace Kubernetes gives the pod: give up a second after our own grace.
+    setTimeout(() => {
+      process.stderr.write(`${description.name}: did not stop within ${running.config.shutdownGraceMs + stopOverrunMs} ms; exiting\n`);
+      process.exit(exitCodes.failure);
+    }, running.config.shutdownGraceMs + stopOverrunMs).unref();
     running.stop(signal).then(() => process.exit(exitCodes.ok), fail);
   };
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -179,6 +191,9 @@ export function runService<S extends ConfigSpec>(description: ServiceDescription
 
   startService(description, config).then((running) => {
     service = running;
+    for (const name of parsed.ignoredEnvironment) {
+      running.logger.warn({ event: 'unknown-environment-variable', name }, `ignoring ${name}: ${description.name} has no such setting (misspelt?)`);
+    }
     if (stopSignal !== undefined) stop(running, stopSignal);
   }, fail);
 }

@@ -18,6 +18,7 @@ export {
 export { ensureWritableDirectory } from './directories';
 export {
   errorCodeMetadataKey,
+  formatAddress,
   grpcFlowControlWindowBytes,
   grpcMessageBytesMax,
   healthServiceName,
@@ -29,6 +30,7 @@ export {
 } from './grpc';
 export {
   exitCodes,
+  stopOverrunMs,
   hostOptions,
   runService,
   startService,

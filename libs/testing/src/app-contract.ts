@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { healthStatus, reflectionServices } from './grpc-probes';
+import { healthStatus, reflectionServices, watchHealth } from './grpc-probes';
 import { killAll, startApp, type AppProcess } from './process';
 import { appBundle } from './workspace';
 
@@ -59,6 +59,19 @@ export function describeAppContract(spec: AppContractSpec): void {
       expect(stopped.elapsedMs).toBeLessThan(stopDeadlineMs);
       const events = app.stdoutLines().map((line) => (JSON.parse(line) as { event?: string }).event);
       expect(events).toEqual(expect.arrayContaining(['ready', 'stopping', 'stopped']));
+    });
+
+    it(`exits 0 within ${stopDeadlineMs} ms of SIGTERM while a client holds a stream open`, async () => {
+      const app = launchApp(spec.app, dataArgs('stream'));
+      const ready = await app.ready;
+      const watch = watchHealth(ready.grpcAddress);
+      await expect(watch.first).resolves.toBe('SERVING');
+      const stopped = await app.stop('SIGTERM');
+      expect({ code: stopped.code, signal: stopped.signal }).toEqual({ code: 0, signal: null });
+      expect(stopped.elapsedMs).toBeLessThan(stopDeadlineMs);
+      await watch.ended;
+      // Watchers hear the server go NOT_SERVING before the stream is cut.
+      expect(watch.statuses).toEqual(['SERVING', 'NOT_SERVING']);
     });
 
     it('stops cleanly on SIGINT too', async () => {

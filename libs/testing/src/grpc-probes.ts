@@ -32,6 +32,40 @@ export function healthStatus(address: string, service = ''): Promise<string> {
   });
 }
 
+export interface HealthWatch {
+  /** Statuses received so far, in order. */
+  readonly statuses: string[];
+  /** Resolves when the server ends the stream (with any status). */
+  readonly ended: Promise<void>;
+  /** Resolves with the first status the server sends. */
+  readonly first: Promise<string>;
+  cancel(): void;
+}
+
+/** Opens a `grpc.health.v1.Health/Watch` stream: a long-lived call, as a probe or a client keeps. */
+export function watchHealth(address: string, service = ''): HealthWatch {
+  const client = clientFor(['grpc', 'health', 'v1'], 'Health', address) as grpc.Client & {
+    watch(request: { service: string }): grpc.ClientReadableStream<{ status: string }>;
+  };
+  const call = client.watch({ service });
+  const statuses: string[] = [];
+  const first = new Promise<string>((resolve, reject) => {
+    call.once('data', (response: { status: string }) => resolve(response.status));
+    call.once('error', reject);
+  });
+  call.on('data', (response: { status: string }) => statuses.push(response.status));
+  const ended = new Promise<void>((resolve) => {
+    const finish = (): void => {
+      client.close();
+      resolve();
+    };
+    call.on('error', finish);
+    call.on('end', finish);
+  });
+  first.catch(() => undefined);
+  return { statuses, ended, first, cancel: () => call.cancel() };
+}
+
 /** The fully-qualified service names a server lists through reflection (v1). */
 export function reflectionServices(address: string): Promise<string[]> {
   const client = clientFor(['grpc', 'reflection', 'v1'], 'ServerReflection', address) as grpc.Client & {

@@ -1,4 +1,4 @@
 export { describeAppContract, launchApp, stopDeadlineMs, type AppContractSpec } from './app-contract';
-export { healthStatus, reflectionFilesContaining, reflectionServices } from './grpc-probes';
-export { killAll, logLinesMax, startApp, type AppProcess, type ExitStatus, type ReadyEvent } from './process';
+export { healthStatus, reflectionFilesContaining, reflectionServices, watchHealth, type HealthWatch } from './grpc-probes';
+export { killAll, logLinesMax, startApp, stderrBytesMax, type AppProcess, type ExitStatus, type ReadyEvent } from './process';
 export { appBundle, workspaceRoot } from './workspace';

@@ -7,6 +7,8 @@ import { createInterface } from 'node:readline';
 
 /** How many log lines a test keeps per process; older lines are dropped. */
 export const logLinesMax = 2000;
+/** How much of a process's stderr a test keeps (the tail). */
+export const stderrBytesMax = 64 * 1024;
 
 export interface ReadyEvent {
   readonly grpcAddress: string;
@@ -54,7 +56,7 @@ export function startApp(options: {
   const lines: string[] = [];
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr = (stderr + chunk).slice(-64 * 1024);
+    stderr = (stderr + chunk).slice(-stderrBytesMax);
   });
 
   const exited = new Promise<ExitStatus>((resolve) => {
