@@ -74,6 +74,8 @@ export const errorCatalogue = {
   UNKNOWN_LEADER_EPOCH: { kafkaCode: 75, grpcStatus: S.UNAVAILABLE, retriable: true },
   MEMBER_ID_REQUIRED: { kafkaCode: 79, grpcStatus: S.FAILED_PRECONDITION, retriable: true },
   INVALID_RECORD: { kafkaCode: 87, grpcStatus: S.INVALID_ARGUMENT, retriable: false },
+  /** A queue is full; the client should back off and retry (Kafka's THROTTLING_QUOTA_EXCEEDED). */
+  THROTTLED: { kafkaCode: 89, grpcStatus: S.RESOURCE_EXHAUSTED, retriable: true },
   /** The RPC is part of the contract but this release has no handler for it yet. */
   NOT_IMPLEMENTED: { kafkaCode: 35, grpcStatus: S.UNIMPLEMENTED, retriable: false },
   /** A process was started with a configuration it cannot run with. */

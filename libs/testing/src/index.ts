@@ -2,3 +2,4 @@ export { describeAppContract, launchApp, stopDeadlineMs, type AppContractSpec } 
 export { healthStatus, reflectionFilesContaining, reflectionServices, watchHealth, type HealthWatch } from './grpc-probes';
 export { killAll, logLinesMax, startApp, stderrBytesMax, type AppProcess, type ExitStatus, type ReadyEvent } from './process';
 export { appBundle, workspaceRoot } from './workspace';
+export { ManualClock, ManualScheduler, describeLogContract, readAll, recordsFor, type LogContractHarness } from './log-contract';

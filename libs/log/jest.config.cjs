@@ -1,0 +1,1 @@
+module.exports = { displayName: 'log', preset: '../../jest.preset.cjs' };

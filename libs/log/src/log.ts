@@ -1,0 +1,804 @@
+/**
+ * A partition's log: an ordered, durable, replayable sequence of record batches split into
+ * segments. The leader appends producer batches as they arrived (offsets and leader epoch are
+ * rewritten in place, the CRC is checked but never recomputed, nothing is decompressed);
+ * followers append batches that already carry offsets. Reads return whole batches.
+ *
+ * Concurrency: appends queue up and are written by one drain at a time, which coalesces every
+ * queued batch into one gathered write per segment. Durability is group commit: any number of
+ * appends waiting for an fsync share the next one. Reads run beside appends and only ever see
+ * bytes whose write has completed. Everything that changes the segment list (roll, truncation,
+ * retention, close) runs in the same serial lane as the drain.
+ *
+ * Files in the partition directory:
+ *   <20-digit base offset>.log / .index / .timeindex   segments and their sparse indexes
+ *   partition.checkpoint                               log start offset and recovery point
+ *   leader-epoch-checkpoint                            epoch -> start offset (Kafka's format)
+ *   .clean-shutdown                                    present only while the log is closed cleanly
+ */
+import { StarlaneError, assert } from '@starlane/model';
+import {
+  BatchField,
+  batchHeaderBytes,
+  batchLogOverheadBytes,
+  batchSize,
+  lastOffset,
+  readBatch,
+  readBatchHeader,
+  scanBatches,
+  setBaseOffset,
+  setPartitionLeaderEpoch,
+  validateBatch,
+  type BatchHeader,
+} from '@starlane/record-batch';
+import type { LogConfig } from './config';
+import { joinPath, type Clock, type LogFileSystem, type Scheduler } from './io';
+import { LeaderEpochCache, parseLeaderEpochs, serializeLeaderEpochs } from './leader-epoch-cache';
+import { segmentsToDelete } from './retention';
+import { Segment, parseSegmentFileName } from './segment';
+
+export const cleanShutdownFileName = '.clean-shutdown';
+export const stateFileName = 'partition.checkpoint';
+export const leaderEpochFileName = 'leader-epoch-checkpoint';
+
+/** Batch bytes one drain writes at most before resolving and starting over. */
+export const appendCoalesceBytesMax = 16 * 1024 * 1024;
+/** Batch bytes that may wait in the append queue; past this an append is refused (THROTTLED). */
+export const appendQueueBytesMax = 256 * 1024 * 1024;
+/** How often the recovery point is written to partition.checkpoint (Kafka's default). */
+export const recoveryCheckpointIntervalMs = 60_000;
+
+export interface PartitionLogOptions {
+  readonly directory: string;
+  readonly fs: LogFileSystem;
+  readonly clock: Clock;
+  readonly scheduler: Scheduler;
+  readonly config: LogConfig;
+}
+
+export interface AppendResult {
+  readonly baseOffset: bigint;
+  readonly lastOffset: bigint;
+  /** Clock time the batches were written, for LogAppendTime answers. */
+  readonly appendTimeMs: number;
+}
+
+export interface ReadResult {
+  /** Whole batches, back to back; empty when there is nothing at `offset` yet. */
+  readonly records: Buffer;
+  /** The offset to read next: after the last returned batch, or the asked offset. */
+  readonly nextOffset: bigint;
+  readonly logStartOffset: bigint;
+  readonly logEndOffset: bigint;
+}
+
+export interface OpenReport {
+  readonly cleanShutdown: boolean;
+  readonly segmentsRecovered: number;
+  readonly bytesTruncated: number;
+  readonly segmentsDeleted: number;
+}
+
+interface PendingAppend {
+  readonly batches: readonly { bytes: Buffer; header: BatchHeader }[];
+  readonly bytes: number;
+  readonly records: number;
+  /** Leader epoch to stamp, or null for a follower append (offsets already assigned). */
+  readonly leaderEpoch: number | null;
+  resolve(result: AppendResult): void;
+  reject(error: unknown): void;
+}
+
+interface PartitionState {
+  readonly logStartOffset: bigint;
+  readonly recoveryPoint: bigint;
+}
+
+function storageError(message: string, cause?: unknown): StarlaneError {
+  return new StarlaneError('STORAGE_UNAVAILABLE', message, cause === undefined ? undefined : { cause });
+}
+
+function parseState(bytes: Buffer | null): PartitionState | null {
+  if (bytes === null) return null;
+  try {
+    const parsed = JSON.parse(bytes.toString('utf8')) as { version?: unknown; logStartOffset?: unknown; recoveryPoint?: unknown };
+    if (parsed.version !== 1 || typeof parsed.logStartOffset !== 'string' || typeof parsed.recoveryPoint !== 'string') return null;
+    return { logStartOffset: BigInt(parsed.logStartOffset), recoveryPoint: BigInt(parsed.recoveryPoint) };
+  } catch {
+    return null;
+  }
+}
+
+export class PartitionLog {
+  private readonly segments: Segment[];
+  private readonly queue: PendingAppend[] = [];
+  private queuedBytes = 0;
+  private lane: Promise<void> = Promise.resolve();
+  private drainScheduled = false;
+  private logStart: bigint;
+  private logEnd: bigint;
+  private durableEnd: bigint;
+  private persistedRecoveryPoint: bigint;
+  private unflushedRecords = 0;
+  private sync: Promise<void> | null = null;
+  private failure: StarlaneError | null = null;
+  private closed = false;
+  private readonly timers: (() => void)[] = [];
+
+  private constructor(
+    private readonly options: PartitionLogOptions,
+    segments: Segment[],
+    state: PartitionState,
+    private readonly epochs: LeaderEpochCache,
+  ) {
+    this.segments = segments;
+    this.logStart = state.logStartOffset;
+    this.logEnd = this.active.nextOffset;
+    this.durableEnd = state.recoveryPoint;
+    this.persistedRecoveryPoint = state.recoveryPoint;
+  }
+
+  get logStartOffset(): bigint {
+    return this.logStart;
+  }
+
+  /** The offset the next record will get. */
+  get logEndOffset(): bigint {
+    return this.logEnd;
+  }
+
+  /** Every offset below this is on disk (fsynced). */
+  get recoveryPoint(): bigint {
+    return this.durableEnd;
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  get sizeBytes(): number {
+    return this.segments.reduce((sum, segment) => sum + segment.size, 0);
+  }
+
+  get latestEpoch(): number {
+    return this.epochs.latestEpoch();
+  }
+
+  private get active(): Segment {
+    const last = this.segments.at(-1);
+    assert(last !== undefined, 'a log always has an active segment');
+    return last;
+  }
+
+  private get config(): LogConfig {
+    return this.options.config;
+  }
+
+  private path(name: string): string {
+    return joinPath(this.options.directory, name);
+  }
+
+  /**
+   * Opens the log in `directory`, creating it if needed. After an unclean shutdown, every
+   * segment from the recovery point on is scanned: batches are checked (length, magic, CRC,
+   * offsets moving forward), a torn or corrupt tail is cut, every later segment is deleted,
+   * and indexes are rebuilt. Missing or implausible index files are rebuilt in any case.
+   */
+  static async open(options: PartitionLogOptions): Promise<{ log: PartitionLog; report: OpenReport }> {
+    const { fs, directory, config } = options;
+    await fs.makeDirectory(directory);
+    const names = await fs.list(directory);
+    const cleanShutdown = names.includes(cleanShutdownFileName);
+    const saved = parseState(await fs.readFile(joinPath(directory, stateFileName)));
+    for (const name of names) {
+      if (name.endsWith('.tmp') || name.endsWith('.cleaned') || name.endsWith('.swap')) await fs.remove(joinPath(directory, name));
+    }
+    const bases = names.map(parseSegmentFileName).filter((base): base is bigint => base !== null).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const recoveryPoint = cleanShutdown ? null : (saved?.recoveryPoint ?? 0n);
+
+    const segments: Segment[] = [];
+    let segmentsRecovered = 0;
+    let bytesTruncated = 0;
+    let segmentsDeleted = 0;
+    for (let i = 0; i < bases.length; i++) {
+      const base = bases[i] ?? 0n;
+      const next = bases[i + 1];
+      const previous = segments.at(-1);
+      const trusted = recoveryPoint === null || (next !== undefined && next <= recoveryPoint);
+      if (previous !== undefined && base < previous.nextOffset) {
+        // Overlaps the segment before it: only a half-finished operation leaves this behind.
+        segmentsDeleted += await deleteSegmentFiles(fs, directory, bases.slice(i));
+        break;
+      }
+      const { segment, truncatedBytes } = await Segment.open(fs, directory, base, {
+        trusted,
+        indexIntervalBytes: config.indexIntervalBytes,
+        batchBytesMax: Math.max(config.maxMessageBytes, config.segmentBytes),
+      });
+      if (!trusted) {
+        segmentsRecovered++;
+        // A recovered segment may have been cut: fsync it before trusting the new recovery point.
+        segment.dirty = true;
+      }
+      segments.push(segment);
+      if (truncatedBytes > 0) {
+        bytesTruncated += truncatedBytes;
+        // Everything after a cut is unreachable: offsets must stay contiguous.
+        segmentsDeleted += await deleteSegmentFiles(fs, directory, bases.slice(i + 1));
+        break;
+      }
+    }
+    const logStartFromState = saved?.logStartOffset ?? 0n;
+    if (segments.length === 0) segments.push(await Segment.create(fs, directory, logStartFromState));
+    const first = segments[0] as Segment;
+    const logEnd = segments.at(-1)?.nextOffset ?? first.baseOffset;
+    const logStartOffset = logStartFromState > first.baseOffset && logStartFromState <= logEnd ? logStartFromState : first.baseOffset;
+    const durable = recoveryPoint === null ? logEnd : segmentsRecovered > 0 || bytesTruncated > 0 ? logEnd : minBig(recoveryPoint, logEnd);
+
+    const epochs = new LeaderEpochCache();
+    const epochBytes = await fs.readFile(joinPath(directory, leaderEpochFileName));
+    let epochEntries: readonly { epoch: number; startOffset: bigint }[] | null = null;
+    if (epochBytes !== null) {
+      try {
+        epochEntries = parseLeaderEpochs(epochBytes);
+      } catch {
+        epochEntries = null;
+      }
+    }
+    if (epochEntries === null) {
+      // Rebuild from the batches themselves: every batch carries its leader epoch.
+      for (const segment of segments) {
+        await segment.scan(0, segment.size, Math.max(config.maxMessageBytes, config.segmentBytes), (batch) => {
+          epochs.assign(batch.header.partitionLeaderEpoch, batch.header.baseOffset);
+          return true;
+        });
+      }
+    } else {
+      for (const entry of epochEntries) epochs.assign(entry.epoch, entry.startOffset);
+    }
+    epochs.truncateFromEnd(logEnd);
+    epochs.truncateFromStart(logStartOffset);
+
+    const log = new PartitionLog(options, segments, { logStartOffset, recoveryPoint: durable }, epochs);
+    // The recovered state is made durable before the clean-shutdown marker goes: a crash from
+    // here on recovers again from a correct starting point.
+    if (durable > (recoveryPoint ?? -1n)) await log.syncAll();
+    await log.persistState();
+    await log.persistEpochs();
+    if (cleanShutdown) {
+      await fs.remove(joinPath(directory, cleanShutdownFileName));
+      await fs.syncDirectory(directory);
+    }
+    log.startTimers();
+    return { log, report: { cleanShutdown, segmentsRecovered, bytesTruncated, segmentsDeleted } };
+  }
+
+  private startTimers(): void {
+    const { scheduler } = this.options;
+    const every = (intervalMs: number, task: () => Promise<void>): void => {
+      let cancel = (): void => undefined;
+      const tick = (): void => {
+        if (this.closed) return;
+        task().then(
+          () => (cancel = scheduler.schedule(intervalMs, tick)),
+          (error: unknown) => this.fail(error),
+        );
+      };
+      cancel = scheduler.schedule(intervalMs, tick);
+      this.timers.push(() => cancel());
+    };
+    if (this.config.flushMs > 0) every(this.config.flushMs, () => this.flush());
+    every(recoveryCheckpointIntervalMs, () => this.checkpointRecoveryPoint());
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Appending
+
+  /**
+   * Appends producer batches as the partition leader: offsets are assigned from the log end
+   * and `leaderEpoch` is stamped on each batch, in place. `records` is one or more whole
+   * RecordBatch v2 batches. Resolves once written, and, when the flush policy asks for it,
+   * once durable.
+   */
+  append(records: Buffer, leaderEpoch: number): Promise<AppendResult> {
+    assert(Number.isInteger(leaderEpoch) && leaderEpoch >= 0, 'a leader appends with its epoch');
+    return this.enqueue(records, leaderEpoch);
+  }
+
+  /** Appends batches copied from the leader; their offsets must continue the log exactly. */
+  appendAsFollower(records: Buffer): Promise<AppendResult> {
+    return this.enqueue(records, null);
+  }
+
+  private enqueue(records: Buffer, leaderEpoch: number | null): Promise<AppendResult> {
+    try {
+      this.checkOpen();
+      const batches = this.splitInput(records);
+      if (this.queuedBytes + records.length > appendQueueBytesMax) {
+        throw new StarlaneError('THROTTLED', `the append queue holds ${this.queuedBytes} bytes already; retry shortly`);
+      }
+      return new Promise<AppendResult>((resolve, reject) => {
+        const recordCount = batches.reduce((sum, batch) => sum + batch.header.recordCount, 0);
+        this.queue.push({ batches, bytes: records.length, records: recordCount, leaderEpoch, resolve, reject });
+        this.queuedBytes += records.length;
+        this.scheduleDrain();
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Splits and checks input batches: framing, size limit, magic, CRC. Nothing is copied. */
+  private splitInput(records: Buffer): { bytes: Buffer; header: BatchHeader }[] {
+    const batches: { bytes: Buffer; header: BatchHeader }[] = [];
+    let position = 0;
+    while (position < records.length) {
+      if (records.length - position < batchLogOverheadBytes) throw new StarlaneError('CORRUPT_MESSAGE', `${records.length - position} trailing bytes are not a record batch`);
+      const size = records.readInt32BE(position + BatchField.batchLength) + batchLogOverheadBytes;
+      // A length past the input is damage; a whole batch over the limit is merely too large.
+      if (size < batchHeaderBytes || position + size > records.length) throw new StarlaneError('CORRUPT_MESSAGE', `a record batch claims ${size} bytes but ${records.length - position} remain`);
+      if (size > this.config.maxMessageBytes) {
+        throw new StarlaneError('MESSAGE_TOO_LARGE', `a record batch of ${size} bytes exceeds max.message.bytes (${this.config.maxMessageBytes})`);
+      }
+      const bytes = records.subarray(position, position + size);
+      batches.push({ bytes, header: validateBatch(bytes) });
+      position += size;
+    }
+    if (batches.length === 0) throw new StarlaneError('INVALID_REQUEST', 'an append needs at least one record batch');
+    return batches;
+  }
+
+  private scheduleDrain(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    this.inLane(async () => {
+      this.drainScheduled = false;
+      await this.drain();
+    }).catch((error: unknown) => this.fail(error));
+  }
+
+  /** Runs `task` after every earlier lane task; lane tasks never overlap. */
+  private inLane<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.lane.then(task);
+    this.lane = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /** Writes queued appends, coalesced, until the queue is empty. Runs in the lane. */
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const taken: PendingAppend[] = [];
+      let takenBytes = 0;
+      while (this.queue.length > 0 && (taken.length === 0 || takenBytes + (this.queue[0]?.bytes ?? 0) <= appendCoalesceBytesMax)) {
+        const next = this.queue.shift() as PendingAppend;
+        taken.push(next);
+        takenBytes += next.bytes;
+      }
+      this.queuedBytes -= takenBytes;
+      if (this.failure !== null) {
+        for (const item of taken) item.reject(this.failure);
+        continue;
+      }
+      await this.writeAppends(taken);
+    }
+  }
+
+  private async writeAppends(items: PendingAppend[]): Promise<void> {
+    const nowMs = this.options.clock.nowMs();
+    let next = this.logEnd;
+    let group: { segment: Segment; position: number; buffers: Buffer[]; headers: BatchHeader[]; positions: number[] } | null = null;
+    const accepted: { item: PendingAppend; baseOffset: bigint; lastOffset: bigint }[] = [];
+
+    const writeGroup = async (): Promise<void> => {
+      if (group === null || group.buffers.length === 0) return;
+      const { segment, position, buffers, headers, positions } = group;
+      try {
+        await segment.file.write(buffers, position);
+      } catch (error) {
+        throw storageError(`cannot write ${segment.logPath}`, error);
+      }
+      headers.forEach((header, index) => segment.indexBatch(header, positions[index] ?? 0, this.config.indexIntervalBytes));
+      segment.size = position + buffers.reduce((sum, buffer) => sum + buffer.length, 0);
+      segment.dirty = true;
+      segment.firstAppendMs ??= nowMs;
+      group = null;
+    };
+
+    for (const item of items) {
+      if (item.leaderEpoch === null && item.batches[0]?.header.baseOffset !== next) {
+        item.reject(new StarlaneError('INVALID_REQUEST', `follower batches start at ${item.batches[0]?.header.baseOffset}, the log ends at ${next}`));
+        continue;
+      }
+      const itemBase = next;
+      let contiguous = true;
+      for (const batch of item.batches) {
+        if (item.leaderEpoch !== null) {
+          setBaseOffset(batch.bytes, next);
+          setPartitionLeaderEpoch(batch.bytes, item.leaderEpoch);
+        } else if (batch.header.baseOffset !== next) {
+          contiguous = false;
+          break;
+        }
+        const header = item.leaderEpoch === null ? batch.header : { ...batch.header, baseOffset: next, partitionLeaderEpoch: item.leaderEpoch };
+        const size = batch.bytes.length;
+        if (this.shouldRoll(size, nowMs, group)) {
+          await writeGroup();
+          await this.roll(next);
+        }
+        group ??= { segment: this.active, position: this.active.size, buffers: [], headers: [], positions: [] };
+        group.positions.push(group.position + group.buffers.reduce((sum, buffer) => sum + buffer.length, 0));
+        group.buffers.push(batch.bytes);
+        group.headers.push(header);
+        next = lastOffset(header) + 1n;
+      }
+      if (!contiguous) {
+        // Offsets already placed in this group stay; the follower learns the new end and retries.
+        item.reject(new StarlaneError('INVALID_REQUEST', 'follower batches are not contiguous'));
+        continue;
+      }
+      accepted.push({ item, baseOffset: itemBase, lastOffset: next - 1n });
+    }
+    try {
+      await writeGroup();
+    } catch (error) {
+      this.fail(error);
+      for (const { item } of accepted) item.reject(this.failure);
+      return;
+    }
+
+    for (const { item } of accepted) {
+      for (const batch of item.batches) {
+        const epoch = item.leaderEpoch ?? batch.header.partitionLeaderEpoch;
+        this.epochs.assign(epoch, item.leaderEpoch === null ? batch.header.baseOffset : readBatchHeader(batch.bytes).baseOffset);
+      }
+      this.unflushedRecords += item.records;
+    }
+    this.logEnd = next;
+    await this.persistEpochsIfChanged();
+
+    const mustSync = this.config.flushMessages > 0 && this.unflushedRecords >= this.config.flushMessages;
+    const target = this.logEnd;
+    for (const { item, baseOffset, lastOffset: last } of accepted) {
+      const result = { baseOffset, lastOffset: last, appendTimeMs: nowMs };
+      if (mustSync) this.flushTo(target).then(() => item.resolve(result), item.reject);
+      else item.resolve(result);
+    }
+  }
+
+  private shouldRoll(incomingBytes: number, nowMs: number, group: { buffers: Buffer[] } | null): boolean {
+    const active = this.active;
+    const pending = group === null ? 0 : group.buffers.reduce((sum, buffer) => sum + buffer.length, 0);
+    const size = active.size + pending;
+    if (size === 0) return false;
+    if (size + incomingBytes > this.config.segmentBytes) return true;
+    return active.firstAppendMs !== null && nowMs - active.firstAppendMs >= this.config.segmentMs;
+  }
+
+  /** Starts a new active segment at `baseOffset`; the old one is flushed in the background. */
+  private async roll(baseOffset: bigint): Promise<void> {
+    const previous = this.active;
+    await previous.persistIndexes();
+    this.segments.push(await Segment.create(this.options.fs, this.options.directory, baseOffset));
+    await this.options.fs.syncDirectory(this.options.directory);
+    // As Kafka does, a rolled segment is flushed right away whatever the flush policy: it will
+    // not change again, and the recovery point can move past it.
+    this.flushTo(baseOffset).catch((error: unknown) => this.fail(error));
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Durability
+
+  /** Makes everything appended so far durable. */
+  flush(): Promise<void> {
+    return this.flushTo(this.logEnd);
+  }
+
+  /**
+   * Group commit: resolves once every offset below `offset` is durable. If an fsync is already
+   * running, waits for it and then starts at most one more, which covers every write that
+   * completed meanwhile, so N waiting appends cost one or two fsyncs, not N.
+   */
+  private async flushTo(offset: bigint): Promise<void> {
+    while (this.durableEnd < offset) {
+      this.checkHealthy();
+      if (this.sync !== null) {
+        await this.sync;
+        continue;
+      }
+      const target = this.logEnd;
+      const records = this.unflushedRecords;
+      this.sync = this.syncAll().then(
+        () => {
+          if (target > this.durableEnd) this.durableEnd = target;
+          this.unflushedRecords = Math.max(0, this.unflushedRecords - records);
+          this.sync = null;
+        },
+        (error: unknown) => {
+          this.sync = null;
+          this.fail(error);
+          throw this.failure ?? error;
+        },
+      );
+      await this.sync;
+    }
+  }
+
+  private async syncAll(): Promise<void> {
+    for (const segment of [...this.segments]) {
+      if (!segment.dirty) continue;
+      segment.dirty = false;
+      try {
+        await segment.file.sync();
+      } catch (error) {
+        segment.dirty = true;
+        throw storageError(`cannot fsync ${segment.logPath}`, error);
+      }
+    }
+  }
+
+  private async checkpointRecoveryPoint(): Promise<void> {
+    if (this.durableEnd === this.persistedRecoveryPoint) return;
+    await this.inLane(async () => {
+      await this.active.persistIndexes();
+      await this.persistState();
+    });
+  }
+
+  private async persistState(): Promise<void> {
+    const state = { version: 1, logStartOffset: this.logStart.toString(), recoveryPoint: this.durableEnd.toString() };
+    await this.options.fs.writeFileAtomic(this.path(stateFileName), Buffer.from(`${JSON.stringify(state)}\n`));
+    this.persistedRecoveryPoint = this.durableEnd;
+  }
+
+  private persistedEpochs = '';
+
+  private async persistEpochs(): Promise<void> {
+    const bytes = serializeLeaderEpochs(this.epochs.entries());
+    await this.options.fs.writeFileAtomic(this.path(leaderEpochFileName), bytes);
+    this.persistedEpochs = bytes.toString('latin1');
+  }
+
+  private async persistEpochsIfChanged(): Promise<void> {
+    if (serializeLeaderEpochs(this.epochs.entries()).toString('latin1') !== this.persistedEpochs) await this.persistEpochs();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Reading
+
+  /**
+   * Reads whole batches from the batch holding `offset` on, up to `maxBytes` (at least one
+   * batch, however large, so a reader never stalls) and below `maxOffset` (the high watermark,
+   * for consumers). Every returned batch passes its CRC check: a damaged batch is never served.
+   */
+  async read(offset: bigint, options: { maxBytes: number; maxOffset?: bigint }): Promise<ReadResult> {
+    this.checkHealthy();
+    const logStart = this.logStart;
+    const logEnd = this.logEnd;
+    const limit = options.maxOffset === undefined || options.maxOffset > logEnd ? logEnd : options.maxOffset;
+    if (offset < logStart || offset > logEnd) {
+      throw new StarlaneError('OFFSET_OUT_OF_RANGE', `offset ${offset} is outside the log [${logStart}, ${logEnd}]`);
+    }
+    const empty = { records: Buffer.alloc(0), nextOffset: offset, logStartOffset: logStart, logEndOffset: logEnd };
+    if (offset >= limit) return empty;
+    const segments = [...this.segments];
+    for (let index = segmentIndexFor(segments, offset); index < segments.length; index++) {
+      const segment = segments[index] as Segment;
+      const found = await this.readFromSegment(segment, offset, limit, options.maxBytes);
+      if (found !== null) return { ...found, logStartOffset: logStart, logEndOffset: logEnd };
+    }
+    return empty;
+  }
+
+  private async readFromSegment(segment: Segment, offset: bigint, limit: bigint, maxBytes: number): Promise<{ records: Buffer; nextOffset: bigint } | null> {
+    const committed = segment.size;
+    let position = segment.offsetIndex.lookup(Math.max(0, Number(offset - segment.baseOffset)));
+    const header = Buffer.allocUnsafe(batchHeaderBytes);
+    // Walk headers from the index entry to the batch holding `offset`: at most an index interval.
+    for (;;) {
+      if (position + batchHeaderBytes > committed) return null;
+      await segment.file.read(header, 0, batchHeaderBytes, position);
+      const parsed = readBatchHeader(header);
+      if (parsed.baseOffset >= limit) return null;
+      if (lastOffset(parsed) >= offset) break;
+      position += batchSize(parsed);
+    }
+    const firstSize = batchSize(readBatchHeader(header));
+    const length = Math.min(committed - position, Math.max(maxBytes, firstSize));
+    const bytes = Buffer.allocUnsafe(length);
+    const read = await segment.file.read(bytes, 0, length, position);
+    const scan = scanBatches(bytes.subarray(0, read), { batchBytesMax: Math.max(firstSize, this.config.maxMessageBytes, maxBytes) });
+    let end = 0;
+    let nextOffset = offset;
+    for (const batch of scan.batches) {
+      if (batch.header.baseOffset >= limit) break;
+      try {
+        validateBatch(batch.bytes);
+      } catch (error) {
+        if (end > 0) break;
+        throw new StarlaneError('CORRUPT_MESSAGE', `the batch at offset ${batch.header.baseOffset} of ${segment.logPath} is damaged; the log needs recovery`, { cause: error });
+      }
+      end = batch.position + batch.bytes.length;
+      nextOffset = lastOffset(batch.header) + 1n;
+    }
+    if (end === 0) return null;
+    return { records: bytes.subarray(0, end), nextOffset };
+  }
+
+  /**
+   * Kafka's ListOffsets by time: the first record whose timestamp is at or after
+   * `timestampMs`, or null if every record is older.
+   */
+  async offsetForTimestamp(timestampMs: bigint): Promise<{ offset: bigint; timestampMs: bigint } | null> {
+    this.checkHealthy();
+    for (const segment of [...this.segments]) {
+      if (segment.maxTimestamp < timestampMs) continue;
+      const fromRelative = segment.timeIndex.lookup(timestampMs);
+      const from = segment.offsetIndex.lookup(fromRelative);
+      let found: BatchHeader | null = null;
+      let foundBytes: Buffer | null = null;
+      await segment.scan(from, segment.size, Math.max(this.config.maxMessageBytes, this.config.segmentBytes), (batch) => {
+        if (batch.header.maxTimestamp < timestampMs || lastOffset(batch.header) < this.logStart) return true;
+        found = batch.header;
+        foundBytes = Buffer.from(batch.bytes);
+        return false;
+      });
+      if (found === null || foundBytes === null) continue;
+      const { records } = await readBatch(foundBytes);
+      const record = records.find((candidate) => candidate.timestamp >= timestampMs && candidate.offset >= this.logStart);
+      if (record !== undefined) return { offset: record.offset, timestampMs: record.timestamp };
+    }
+    return null;
+  }
+
+  /** The end offset of `epoch` as a leader answers OffsetsForLeaderEpoch (KIP-101). */
+  endOffsetForEpoch(epoch: number): { epoch: number; endOffset: bigint } {
+    return this.epochs.endOffsetFor(epoch, this.logEnd);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Truncation, retention
+
+  /**
+   * Removes every batch holding an offset at or after `offset` (a follower diverged from the
+   * leader). A batch is never split, so the log may end a little before `offset`.
+   */
+  truncateTo(offset: bigint): Promise<void> {
+    return this.inLane(async () => {
+      this.checkHealthy();
+      await this.drain();
+      if (offset >= this.logEnd) return;
+      if (offset <= this.logStart) {
+        await this.truncateFullyAndStartAt(offset < this.logStart ? this.logStart : offset);
+        return;
+      }
+      const keep = segmentIndexFor(this.segments, offset);
+      const doomed = this.segments.splice(keep + 1);
+      for (const segment of doomed) await segment.delete();
+      await this.active.truncateTo(offset, Math.max(this.config.maxMessageBytes, this.config.segmentBytes));
+      await this.afterTruncation();
+    });
+  }
+
+  /** Drops the whole log and starts it empty at `offset` (a follower too far behind). */
+  truncateFullyAndStartAt(offset: bigint): Promise<void> {
+    const run = async (): Promise<void> => {
+      const doomed = this.segments.splice(0);
+      for (const segment of doomed) await segment.delete();
+      this.segments.push(await Segment.create(this.options.fs, this.options.directory, offset));
+      this.logStart = offset;
+      await this.afterTruncation();
+    };
+    return this.inLane(run);
+  }
+
+  private async afterTruncation(): Promise<void> {
+    this.logEnd = this.active.nextOffset;
+    if (this.durableEnd > this.logEnd) this.durableEnd = this.logEnd;
+    this.unflushedRecords = 0;
+    this.epochs.truncateFromEnd(this.logEnd);
+    await this.options.fs.syncDirectory(this.options.directory);
+    await this.syncAll();
+    await this.persistState();
+    await this.persistEpochs();
+  }
+
+  /**
+   * Applies `retention.ms` and `retention.bytes`: deletes whole closed segments from the
+   * oldest, and moves the log start offset to the first segment kept. Returns how many went.
+   */
+  deleteOldSegments(): Promise<number> {
+    return this.inLane(async () => {
+      this.checkHealthy();
+      const count = segmentsToDelete(
+        this.segments.map((segment) => ({ baseOffset: segment.baseOffset, sizeBytes: segment.size, maxTimestamp: segment.maxTimestamp })),
+        this.config,
+        this.options.clock.nowMs(),
+      );
+      if (count === 0) return 0;
+      const kept = this.segments[count] as Segment;
+      // The new start is durable before any file goes, so a crash never resurrects offsets.
+      this.logStart = kept.baseOffset > this.logStart ? kept.baseOffset : this.logStart;
+      await this.persistState();
+      for (const segment of this.segments.splice(0, count)) await segment.delete();
+      await this.options.fs.syncDirectory(this.options.directory);
+      this.epochs.truncateFromStart(this.logStart);
+      await this.persistEpochs();
+      return count;
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Lifecycle
+
+  /** Writes everything out, fsyncs, and leaves the clean-shutdown marker. */
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return this.inLane(async () => {
+      await this.drain();
+      this.closed = true;
+      for (const cancel of this.timers) cancel();
+      if (this.failure !== null) {
+        for (const segment of this.segments) await segment.close();
+        return;
+      }
+      if (this.sync !== null) await this.sync.catch(() => undefined);
+      await this.syncAll();
+      this.durableEnd = this.logEnd;
+      for (const segment of this.segments) await segment.persistIndexes();
+      await this.persistState();
+      await this.persistEpochs();
+      await this.options.fs.writeFileAtomic(this.path(cleanShutdownFileName), Buffer.alloc(0));
+      for (const segment of this.segments) await segment.close();
+    });
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw storageError(`the log in ${this.options.directory} is closed`);
+    this.checkHealthy();
+  }
+
+  private checkHealthy(): void {
+    if (this.failure !== null) throw this.failure;
+  }
+
+  /** A storage failure takes the log offline: nothing more is written or served until it is
+   * reopened (and recovered). Kafka marks the log directory offline the same way. */
+  private fail(error: unknown): void {
+    this.failure ??= error instanceof StarlaneError ? error : storageError(`the log in ${this.options.directory} failed: ${String(error)}`, error);
+  }
+}
+
+function minBig(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}
+
+/** Index of the last segment whose base offset is at or below `offset` (0 if none). */
+function segmentIndexFor(segments: readonly Segment[], offset: bigint): number {
+  let low = 0;
+  let high = segments.length - 1;
+  let found = 0;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    if ((segments[middle]?.baseOffset ?? 0n) <= offset) {
+      found = middle;
+      low = middle + 1;
+    } else {
+      high = middle - 1;
+    }
+  }
+  return found;
+}
+
+async function deleteSegmentFiles(fs: LogFileSystem, directory: string, bases: readonly bigint[]): Promise<number> {
+  for (const base of bases) {
+    for (const suffix of ['.log', '.index', '.timeindex']) {
+      const path = joinPath(directory, `${base.toString().padStart(20, '0')}${suffix}`);
+      if (await fs.exists(path)) await fs.remove(path);
+    }
+  }
+  if (bases.length > 0) await fs.syncDirectory(directory);
+  return bases.length;
+}

@@ -1,0 +1,32 @@
+/**
+ * Which closed segments retention deletes, decided from their summaries alone (pure, so it is
+ * tested without files). Kafka's rules: a segment goes when its newest record is older than
+ * `retention.ms`, or while the log without it would still be at least `retention.bytes`.
+ * Deletion is always a prefix of the log: offsets never get holes in the middle.
+ */
+import type { LogConfig } from './config';
+
+export interface SegmentSummary {
+  readonly baseOffset: bigint;
+  readonly sizeBytes: number;
+  /** Largest record timestamp in the segment; -1 if it has none. */
+  readonly maxTimestamp: bigint;
+}
+
+/**
+ * How many of the oldest segments to delete. `segments` is the whole log in offset order; the
+ * last one is the active segment and is never deleted.
+ */
+export function segmentsToDelete(segments: readonly SegmentSummary[], config: Pick<LogConfig, 'retentionMs' | 'retentionBytes' | 'cleanupPolicy'>, nowMs: number): number {
+  if (config.cleanupPolicy === 'compact') return 0;
+  let totalBytes = segments.reduce((sum, segment) => sum + segment.sizeBytes, 0);
+  let count = 0;
+  for (const segment of segments.slice(0, -1)) {
+    const expired = config.retentionMs >= 0 && segment.maxTimestamp >= 0n && segment.maxTimestamp < BigInt(nowMs - config.retentionMs);
+    const oversize = config.retentionBytes >= 0 && totalBytes - segment.sizeBytes >= config.retentionBytes;
+    if (!expired && !oversize) break;
+    totalBytes -= segment.sizeBytes;
+    count++;
+  }
+  return count;
+}

@@ -1,0 +1,1 @@
+module.exports = { displayName: 'node-io', preset: '../../jest.preset.cjs' };

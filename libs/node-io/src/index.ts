@@ -1,0 +1,2 @@
+export { NodeFileSystem } from './node-fs';
+export { systemClock, timerScheduler } from './time';

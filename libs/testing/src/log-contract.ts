@@ -1,0 +1,228 @@
+/**
+ * The partition log's contract, as one Jest suite run against every LogFileSystem
+ * implementation (on disk and in memory): what a storage node may rely on whichever store
+ * holds the data.
+ */
+import { defaultLogConfig, PartitionLog, type Clock, type LogConfig, type LogFileSystem, type Scheduler } from '@starlane/log';
+import { buildBatch, readBatch, scanBatches, type NewRecord } from '@starlane/record-batch';
+
+/** A clock tests move by hand. */
+export class ManualClock implements Clock {
+  constructor(private now = 1_700_000_000_000) {}
+  nowMs(): number {
+    return this.now;
+  }
+  advance(ms: number): void {
+    this.now += ms;
+  }
+}
+
+/** A scheduler whose tasks run only when a test says so. */
+export class ManualScheduler implements Scheduler {
+  private tasks: { dueMs: number; task: () => void; cancelled: boolean }[] = [];
+  constructor(private readonly clock: ManualClock) {}
+  schedule(delayMs: number, task: () => void): () => void {
+    const entry = { dueMs: this.clock.nowMs() + delayMs, task, cancelled: false };
+    this.tasks.push(entry);
+    return () => {
+      entry.cancelled = true;
+    };
+  }
+  /** Advances the clock and runs every task that fell due, in due order. */
+  advance(ms: number): void {
+    this.clock.advance(ms);
+    const due = this.tasks.filter((entry) => !entry.cancelled && entry.dueMs <= this.clock.nowMs()).sort((a, b) => a.dueMs - b.dueMs);
+    this.tasks = this.tasks.filter((entry) => !due.includes(entry) && !entry.cancelled);
+    for (const entry of due) entry.task();
+  }
+}
+
+export interface LogContractHarness {
+  readonly fs: LogFileSystem;
+  /** A fresh directory for one test. */
+  directory(): Promise<string>;
+  cleanup?(): Promise<void>;
+}
+
+export function recordsFor(tag: string, count: number, timestamp = 1_700_000_000_000n): NewRecord[] {
+  return Array.from({ length: count }, (_, i) => ({
+    key: Buffer.from(`${tag}-key-${i % 7}`),
+    value: Buffer.from(`${tag}-value-${i}`),
+    headers: [],
+    timestamp: timestamp + BigInt(i),
+  }));
+}
+
+export async function readAll(log: PartitionLog, from = log.logStartOffset): Promise<{ offset: bigint; value: string }[]> {
+  const out: { offset: bigint; value: string }[] = [];
+  let offset = from;
+  while (offset < log.logEndOffset) {
+    const result = await log.read(offset, { maxBytes: 64 * 1024 });
+    if (result.records.length === 0) break;
+    for (const slice of scanBatches(result.records, { batchBytesMax: 1 << 30 }).batches) {
+      for (const record of (await readBatch(slice.bytes)).records) {
+        if (record.offset >= offset) out.push({ offset: record.offset, value: record.value?.toString() ?? '<null>' });
+      }
+    }
+    offset = result.nextOffset;
+  }
+  return out;
+}
+
+export function describeLogContract(name: string, makeHarness: () => Promise<LogContractHarness>): void {
+  describe(`partition log contract on ${name}`, () => {
+    let harness: LogContractHarness;
+    let clock: ManualClock;
+    let scheduler: ManualScheduler;
+    const open = async (directory: string, config: Partial<LogConfig> = {}): Promise<PartitionLog> =>
+      (await PartitionLog.open({ directory, fs: harness.fs, clock, scheduler, config: { ...defaultLogConfig, ...config } })).log;
+
+    beforeEach(async () => {
+      harness = await makeHarness();
+      clock = new ManualClock();
+      scheduler = new ManualScheduler(clock);
+    });
+    afterEach(async () => {
+      await harness.cleanup?.();
+    });
+
+    it('assigns contiguous offsets from 0 and reads every record back in order', async () => {
+      const log = await open(await harness.directory());
+      const first = await log.append(await buildBatch(recordsFor('a', 3)), 0);
+      const second = await log.append(Buffer.concat([await buildBatch(recordsFor('b', 2)), await buildBatch(recordsFor('c', 4))]), 0);
+      expect([first.baseOffset, first.lastOffset, second.baseOffset, second.lastOffset]).toEqual([0n, 2n, 3n, 8n]);
+      expect(log.logEndOffset).toBe(9n);
+      const values = (await readAll(log)).map((r) => `${r.offset}:${r.value}`);
+      expect(values).toEqual([
+        '0:a-value-0', '1:a-value-1', '2:a-value-2', '3:b-value-0', '4:b-value-1',
+        '5:c-value-0', '6:c-value-1', '7:c-value-2', '8:c-value-3',
+      ]);
+      await log.close();
+    });
+
+    it('stamps the leader epoch and keeps the producer CRC valid', async () => {
+      const log = await open(await harness.directory());
+      await log.append(await buildBatch(recordsFor('a', 2)), 7);
+      const { records } = await log.read(0n, { maxBytes: 1 << 20 });
+      const decoded = await readBatch(records);
+      expect(decoded.header).toMatchObject({ baseOffset: 0n, partitionLeaderEpoch: 7 });
+      expect(log.endOffsetForEpoch(7)).toEqual({ epoch: 7, endOffset: 2n });
+      await log.close();
+    });
+
+    it('returns whole batches from the one holding the offset, at least one whatever max bytes says', async () => {
+      const log = await open(await harness.directory());
+      for (let i = 0; i < 5; i++) await log.append(await buildBatch(recordsFor(`b${i}`, 10)), 0);
+      const middle = await log.read(25n, { maxBytes: 1 });
+      const batch = await readBatch(middle.records);
+      expect(batch.header.baseOffset).toBe(20n);
+      expect(middle.nextOffset).toBe(30n);
+      const bounded = await log.read(0n, { maxBytes: 1 << 20, maxOffset: 20n });
+      expect(scanBatches(bounded.records, { batchBytesMax: 1 << 20 }).batches.map((b) => b.header.baseOffset)).toEqual([0n, 10n]);
+      await log.close();
+    });
+
+    it('answers OFFSET_OUT_OF_RANGE outside [log start, log end] and nothing at the end', async () => {
+      const log = await open(await harness.directory());
+      await log.append(await buildBatch(recordsFor('a', 3)), 0);
+      await expect(log.read(4n, { maxBytes: 100 })).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
+      await expect(log.read(-1n, { maxBytes: 100 })).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
+      expect((await log.read(3n, { maxBytes: 100 })).records.length).toBe(0);
+      await log.close();
+    });
+
+    it('refuses corrupt, oversized and empty input and keeps what it had', async () => {
+      const log = await open(await harness.directory(), { maxMessageBytes: 2048 });
+      await log.append(await buildBatch(recordsFor('ok', 2)), 0);
+      const damaged = await buildBatch(recordsFor('bad', 2));
+      damaged[damaged.length - 1] = (damaged[damaged.length - 1] ?? 0) ^ 0xff;
+      await expect(log.append(damaged, 0)).rejects.toMatchObject({ code: 'CORRUPT_MESSAGE' });
+      await expect(log.append(await buildBatch([{ key: null, value: Buffer.alloc(4096), timestamp: 0n }]), 0)).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+      await expect(log.append(Buffer.alloc(0), 0)).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+      await expect(log.append(Buffer.from('not a batch at all, just some bytes that go on for a while...........'), 0)).rejects.toMatchObject({ code: 'CORRUPT_MESSAGE' });
+      expect(log.logEndOffset).toBe(2n);
+      expect((await readAll(log)).map((r) => r.value)).toEqual(['ok-value-0', 'ok-value-1']);
+      await log.close();
+    });
+
+    it('rolls segments by size and by age, and reads across them', async () => {
+      const log = await open(await harness.directory(), { segmentBytes: 600, segmentMs: 60_000 });
+      for (let i = 0; i < 6; i++) await log.append(await buildBatch(recordsFor(`s${i}`, 4)), 0);
+      const bySize = log.segmentCount;
+      expect(bySize).toBeGreaterThan(1);
+      clock.advance(60_000);
+      await log.append(await buildBatch(recordsFor('late', 1)), 0);
+      expect(log.segmentCount).toBe(bySize + 1);
+      expect((await readAll(log)).map((r) => r.offset)).toEqual(Array.from({ length: 25 }, (_, i) => BigInt(i)));
+      await log.close();
+    });
+
+    it('reopens after a clean close with the same content, offsets and epochs', async () => {
+      const directory = await harness.directory();
+      const log = await open(directory, { segmentBytes: 500 });
+      for (let i = 0; i < 8; i++) await log.append(await buildBatch(recordsFor(`r${i}`, 3)), i < 4 ? 1 : 2);
+      const before = await readAll(log);
+      await log.close();
+      const { log: reopened, report } = await PartitionLog.open({ directory, fs: harness.fs, clock, scheduler, config: { ...defaultLogConfig, segmentBytes: 500 } });
+      expect(report).toMatchObject({ cleanShutdown: true, segmentsRecovered: 0, bytesTruncated: 0 });
+      expect(await readAll(reopened)).toEqual(before);
+      expect(reopened.logEndOffset).toBe(24n);
+      expect(reopened.endOffsetForEpoch(1)).toEqual({ epoch: 1, endOffset: 12n });
+      await reopened.append(await buildBatch(recordsFor('after', 1)), 2);
+      expect(reopened.logEndOffset).toBe(25n);
+      await reopened.close();
+    });
+
+    it('finds offsets by timestamp', async () => {
+      const log = await open(await harness.directory(), { segmentBytes: 400 });
+      for (let i = 0; i < 6; i++) await log.append(await buildBatch(recordsFor(`t${i}`, 5, 1000n * BigInt(i + 1))), 0);
+      expect(await log.offsetForTimestamp(0n)).toEqual({ offset: 0n, timestampMs: 1000n });
+      expect(await log.offsetForTimestamp(3002n)).toEqual({ offset: 12n, timestampMs: 3002n });
+      expect(await log.offsetForTimestamp(3005n)).toEqual({ offset: 15n, timestampMs: 4000n });
+      expect(await log.offsetForTimestamp(99_999n)).toBeNull();
+      await log.close();
+    });
+
+    it('truncates to an offset, dropping later segments and epochs, and appends on from there', async () => {
+      const log = await open(await harness.directory(), { segmentBytes: 500 });
+      for (let i = 0; i < 8; i++) await log.append(await buildBatch(recordsFor(`x${i}`, 3)), i < 5 ? 3 : 4);
+      await log.truncateTo(10n);
+      // The batch holding offset 10 (9..11) goes whole.
+      expect(log.logEndOffset).toBe(9n);
+      expect(log.latestEpoch).toBe(3);
+      expect((await readAll(log)).map((r) => r.offset)).toEqual(Array.from({ length: 9 }, (_, i) => BigInt(i)));
+      const next = await log.append(await buildBatch(recordsFor('new', 2)), 5);
+      expect(next.baseOffset).toBe(9n);
+      expect(log.endOffsetForEpoch(3)).toEqual({ epoch: 3, endOffset: 9n });
+      await log.close();
+    });
+
+    it('deletes whole segments by retention.bytes and retention.ms and moves the log start', async () => {
+      const log = await open(await harness.directory(), { segmentBytes: 400, segmentMs: 1_800_000, retentionBytes: 900, retentionMs: 3_600_000 });
+      for (let i = 0; i < 10; i++) await log.append(await buildBatch(recordsFor(`d${i}`, 3, BigInt(clock.nowMs()))), 0);
+      const segments = log.segmentCount;
+      const deleted = await log.deleteOldSegments();
+      expect(deleted).toBeGreaterThan(0);
+      expect(log.segmentCount).toBe(segments - deleted);
+      expect(log.sizeBytes).toBeLessThan(900 + 400);
+      expect(log.logStartOffset).toBeGreaterThan(0n);
+      await expect(log.read(0n, { maxBytes: 100 })).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
+      expect((await readAll(log))[0]?.offset).toBe(log.logStartOffset);
+
+      // Past segment.ms the next append rolls, and past retention.ms every older segment goes.
+      clock.advance(3_600_010);
+      await log.append(await buildBatch(recordsFor('fresh', 1, BigInt(clock.nowMs()))), 0);
+      await log.deleteOldSegments();
+      expect((await readAll(log)).map((r) => r.value)).toEqual(['fresh-value-0']);
+      await log.close();
+    });
+
+    it('makes appends durable per the flush policy, with many appends sharing an fsync', async () => {
+      const log = await open(await harness.directory(), { flushMessages: 1 });
+      const results = await Promise.all(Array.from({ length: 50 }, async (_, i) => log.append(await buildBatch(recordsFor(`f${i}`, 1)), 0)));
+      expect(results.map((r) => r.baseOffset).sort((a, b) => (a < b ? -1 : 1))).toEqual(Array.from({ length: 50 }, (_, i) => BigInt(i)));
+      expect(log.recoveryPoint).toBe(50n);
+      await log.close();
+    });
+  });
+}
