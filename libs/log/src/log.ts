@@ -671,7 +671,7 @@ export class PartitionLog {
       await this.drain();
       if (offset >= this.logEnd) return;
       if (offset <= this.logStart) {
-        await this.truncateFullyAndStartAt(offset < this.logStart ? this.logStart : offset);
+        await this.replaceWithEmpty(offset < this.logStart ? this.logStart : offset);
         return;
       }
       const keep = segmentIndexFor(this.segments, offset);
@@ -684,14 +684,20 @@ export class PartitionLog {
 
   /** Drops the whole log and starts it empty at `offset` (a follower too far behind). */
   truncateFullyAndStartAt(offset: bigint): Promise<void> {
-    const run = async (): Promise<void> => {
-      const doomed = this.segments.splice(0);
-      for (const segment of doomed) await segment.delete();
-      this.segments.push(await Segment.create(this.options.fs, this.options.directory, offset));
-      this.logStart = offset;
-      await this.afterTruncation();
-    };
-    return this.inLane(run);
+    return this.inLane(async () => {
+      this.checkHealthy();
+      await this.drain();
+      await this.replaceWithEmpty(offset);
+    });
+  }
+
+  /** Runs in the lane. */
+  private async replaceWithEmpty(offset: bigint): Promise<void> {
+    const doomed = this.segments.splice(0);
+    for (const segment of doomed) await segment.delete();
+    this.segments.push(await Segment.create(this.options.fs, this.options.directory, offset));
+    this.logStart = offset;
+    await this.afterTruncation();
   }
 
   private async afterTruncation(): Promise<void> {
