@@ -1,6 +1,13 @@
 export { defaultLogConfig, logConfigNames, parseLogConfig, segmentBytesMax, type CleanupPolicy, type LogConfig } from './config';
 export { joinPath, type Clock, type LogFile, type LogFileSystem, type Scheduler } from './io';
-export { LeaderEpochCache, parseLeaderEpochs, serializeLeaderEpochs } from './leader-epoch-cache';
+export {
+  LeaderEpochCache,
+  leaderEpochEntriesMax,
+  parseLeaderEpochs,
+  serializeLeaderEpochs,
+  type EpochEndOffset,
+  type LeaderEpochEntry,
+} from './leader-epoch-cache';
 export {
   PartitionLog,
   appendCoalesceBytesMax,
@@ -15,5 +22,17 @@ export {
   type ReadResult,
 } from './log';
 export { MemoryFileSystem } from './memory-fs';
+export {
+  ProducerStateManager,
+  isNextSequence,
+  lastSequenceOf,
+  noProducerId,
+  producerBatchesRetained,
+  producerIdsMax,
+  type AppendedProducerBatch,
+  type ProducerAppendCheck,
+  type ProducerBatchHeader,
+  type ProducerStateView,
+} from './producer-state';
 export { segmentsToDelete, type SegmentSummary } from './retention';
 export { segmentFileName } from './segment';

@@ -593,14 +593,29 @@ export class PartitionLog {
   }
 
   private async readFromSegment(segment: Segment, offset: bigint, limit: bigint, maxBytes: number): Promise<{ records: Buffer; nextOffset: bigint } | null> {
+    const indexed = segment.offsetIndex.lookup(Math.max(0, Number(offset - segment.baseOffset)));
+    try {
+      return await this.readFromPosition(segment, indexed, offset, limit, maxBytes);
+    } catch (error) {
+      // A damaged index entry can point into the middle of a batch; the batches themselves may
+      // be fine. Walking from the segment's start is slower but needs no index.
+      if (indexed === 0 || !(error instanceof StarlaneError && error.code === 'CORRUPT_MESSAGE')) throw error;
+      return this.readFromPosition(segment, 0, offset, limit, maxBytes);
+    }
+  }
+
+  private async readFromPosition(segment: Segment, start: number, offset: bigint, limit: bigint, maxBytes: number): Promise<{ records: Buffer; nextOffset: bigint } | null> {
     const committed = segment.size;
-    let position = segment.offsetIndex.lookup(Math.max(0, Number(offset - segment.baseOffset)));
+    let position = start;
     const header = Buffer.allocUnsafe(batchHeaderBytes);
     // Walk headers from the index entry to the batch holding `offset`: at most an index interval.
     for (;;) {
       if (position + batchHeaderBytes > committed) return null;
       await segment.file.read(header, 0, batchHeaderBytes, position);
       const parsed = readBatchHeader(header);
+      if (parsed.batchLength < batchHeaderBytes - batchLogOverheadBytes || position + batchSize(parsed) > committed) {
+        throw new StarlaneError('CORRUPT_MESSAGE', `no batch boundary at position ${position} of ${segment.logPath}`);
+      }
       if (parsed.baseOffset >= limit) return null;
       if (lastOffset(parsed) >= offset) break;
       position += batchSize(parsed);

@@ -158,7 +158,9 @@ export class Segment {
       } catch {
         return false;
       }
-      if (batch.header.baseOffset < this.nextOffset) return false;
+      // Offsets continue exactly from the previous batch (from the segment's base for the
+      // first): baseOffset lies outside the CRC, so this is the check that catches its damage.
+      if (batch.header.baseOffset !== this.nextOffset) return false;
       this.indexBatch(batch.header, batch.position, indexIntervalBytes);
       validBytes = batch.position + batch.bytes.length;
       return true;
