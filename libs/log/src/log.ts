@@ -629,8 +629,13 @@ export class PartitionLog {
     let nextOffset = offset;
     for (const batch of scan.batches) {
       if (batch.header.baseOffset >= limit) break;
+      // After the first batch, offsets must continue exactly; baseOffset is outside the CRC.
+      if (end > 0 && batch.header.baseOffset !== nextOffset) break;
       try {
         validateBatch(batch.bytes);
+        if (end === 0 && (batch.header.baseOffset > offset || lastOffset(batch.header) < offset)) {
+          throw new StarlaneError('CORRUPT_MESSAGE', `the batch found for offset ${offset} holds ${batch.header.baseOffset}..${lastOffset(batch.header)}`);
+        }
       } catch (error) {
         if (end > 0) break;
         throw new StarlaneError('CORRUPT_MESSAGE', `the batch at offset ${batch.header.baseOffset} of ${segment.logPath} is damaged; the log needs recovery`, { cause: error });
