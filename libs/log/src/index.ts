@@ -1,3 +1,4 @@
+export { LatestOffsets, compactionKeysMax, survivesCompaction } from './compaction';
 export { defaultLogConfig, logConfigNames, parseLogConfig, segmentBytesMax, type CleanupPolicy, type LogConfig } from './config';
 export { joinPath, type Clock, type LogFile, type LogFileSystem, type Scheduler } from './io';
 export {
@@ -11,6 +12,8 @@ export {
 export {
   PartitionLog,
   appendCoalesceBytesMax,
+  replacedSegmentCloseDelayMs,
+  type CompactionReport,
   appendQueueBytesMax,
   cleanShutdownFileName,
   leaderEpochFileName,

@@ -25,6 +25,7 @@ import {
   lastOffset,
   readBatch,
   readBatchHeader,
+  rebuildBatch,
   scanBatches,
   setBaseOffset,
   setPartitionLeaderEpoch,
@@ -34,8 +35,9 @@ import {
 import type { LogConfig } from './config';
 import { joinPath, type Clock, type LogFileSystem, type Scheduler } from './io';
 import { LeaderEpochCache, parseLeaderEpochs, serializeLeaderEpochs } from './leader-epoch-cache';
+import { LatestOffsets, survivesCompaction } from './compaction';
 import { segmentsToDelete } from './retention';
-import { Segment, parseSegmentFileName } from './segment';
+import { Segment, parseSegmentFileName, segmentFileName } from './segment';
 
 export const cleanShutdownFileName = '.clean-shutdown';
 export const stateFileName = 'partition.checkpoint';
@@ -71,6 +73,16 @@ export interface ReadResult {
   readonly logStartOffset: bigint;
   readonly logEndOffset: bigint;
 }
+
+export interface CompactionReport {
+  readonly segmentsCleaned: number;
+  readonly recordsRemoved: number;
+  readonly bytesBefore: number;
+  readonly bytesAfter: number;
+}
+
+/** How long a replaced segment's old file stays open for reads already under way. */
+export const replacedSegmentCloseDelayMs = 5_000;
 
 export interface OpenReport {
   readonly cleanShutdown: boolean;
@@ -214,6 +226,7 @@ export class PartitionLog {
         trusted,
         indexIntervalBytes: config.indexIntervalBytes,
         batchBytesMax: Math.max(config.maxMessageBytes, config.segmentBytes),
+        offsetGapsAllowed: config.cleanupPolicy !== 'delete',
       });
       if (!trusted) {
         segmentsRecovered++;
@@ -533,10 +546,17 @@ export class PartitionLog {
       try {
         await segment.file.sync();
       } catch (error) {
+        // Truncation or retention may have deleted the segment meanwhile: nothing to sync then.
+        if (!this.segments.includes(segment)) continue;
         segment.dirty = true;
         throw storageError(`cannot fsync ${segment.logPath}`, error);
       }
     }
+  }
+
+  /** Lets a running fsync finish before segment files are deleted or cut under it. */
+  private async quiesceSync(): Promise<void> {
+    if (this.sync !== null) await this.sync.catch(() => undefined);
   }
 
   private async checkpointRecoveryPoint(): Promise<void> {
@@ -571,9 +591,16 @@ export class PartitionLog {
   /**
    * Reads whole batches from the batch holding `offset` on, up to `maxBytes` (at least one
    * batch, however large, so a reader never stalls) and below `maxOffset` (the high watermark,
-   * for consumers). Every returned batch passes its CRC check: a damaged batch is never served.
+   * for consumers). With `buffer`, bytes are read into it when it is large enough and the result
+   * is a view of it: a reader that streams a partition reuses one buffer instead of allocating
+   * (and page-faulting) a fresh one per read.
+   *
+   * CRCs are checked when batches are appended and when a segment is recovered, not on every
+   * read (Kafka does the same; clients check them again on consumption). Reads do check
+   * framing, that the first batch holds `offset`, and that offsets continue, because
+   * baseOffset lies outside the CRC.
    */
-  async read(offset: bigint, options: { maxBytes: number; maxOffset?: bigint }): Promise<ReadResult> {
+  async read(offset: bigint, options: { maxBytes: number; maxOffset?: bigint; buffer?: Buffer }): Promise<ReadResult> {
     this.checkHealthy();
     const logStart = this.logStart;
     const logEnd = this.logEnd;
@@ -586,65 +613,101 @@ export class PartitionLog {
     const segments = [...this.segments];
     for (let index = segmentIndexFor(segments, offset); index < segments.length; index++) {
       const segment = segments[index] as Segment;
-      const found = await this.readFromSegment(segment, offset, limit, options.maxBytes);
+      const found = await this.readFromSegment(segment, offset, limit, options.maxBytes, options.buffer);
       if (found !== null) return { ...found, logStartOffset: logStart, logEndOffset: logEnd };
     }
     return empty;
   }
 
-  private async readFromSegment(segment: Segment, offset: bigint, limit: bigint, maxBytes: number): Promise<{ records: Buffer; nextOffset: bigint } | null> {
+  private async readFromSegment(segment: Segment, offset: bigint, limit: bigint, maxBytes: number, buffer: Buffer | undefined): Promise<{ records: Buffer; nextOffset: bigint } | null> {
     const indexed = segment.offsetIndex.lookup(Math.max(0, Number(offset - segment.baseOffset)));
     try {
-      return await this.readFromPosition(segment, indexed, offset, limit, maxBytes);
+      return await this.readFromPosition(segment, indexed, offset, limit, maxBytes, buffer);
     } catch (error) {
       // A damaged index entry can point into the middle of a batch; the batches themselves may
       // be fine. Walking from the segment's start is slower but needs no index.
       if (indexed === 0 || !(error instanceof StarlaneError && error.code === 'CORRUPT_MESSAGE')) throw error;
-      return this.readFromPosition(segment, 0, offset, limit, maxBytes);
+      return this.readFromPosition(segment, 0, offset, limit, maxBytes, buffer);
     }
   }
 
-  private async readFromPosition(segment: Segment, start: number, offset: bigint, limit: bigint, maxBytes: number): Promise<{ records: Buffer; nextOffset: bigint } | null> {
+  /**
+   * One positional read from `start` (a batch boundary at or before `offset`), then everything
+   * else in memory. Reads again only when the index entry lies further back than `maxBytes`
+   * or the first wanted batch is larger than what was read.
+   */
+  private async readFromPosition(
+    segment: Segment,
+    start: number,
+    offset: bigint,
+    limit: bigint,
+    maxBytes: number,
+    buffer: Buffer | undefined,
+  ): Promise<{ records: Buffer; nextOffset: bigint } | null> {
     const committed = segment.size;
+    const gapsAllowed = this.config.cleanupPolicy !== 'delete';
     let position = start;
-    const header = Buffer.allocUnsafe(batchHeaderBytes);
-    // Walk headers from the index entry to the batch holding `offset`: at most an index interval.
+    let bytes: Buffer = Buffer.alloc(0);
+    let bytesAt = position;
+    const fill = async (from: number, length: number): Promise<void> => {
+      const wanted = Math.min(length, committed - from);
+      bytes = buffer !== undefined && buffer.length >= wanted ? buffer.subarray(0, wanted) : Buffer.allocUnsafe(wanted);
+      bytesAt = from;
+      const read = await segment.file.read(bytes, 0, wanted, from);
+      bytes = bytes.subarray(0, read);
+    };
+    /** Reads on until the bytes in hand reach `end`, keeping what was already read. */
+    const extendTo = async (end: number): Promise<void> => {
+      const have = bytes.length;
+      const wanted = Math.min(end, committed) - bytesAt;
+      if (wanted <= have) return;
+      let grown: Buffer;
+      if (bytes.buffer === buffer?.buffer && buffer.length >= wanted) {
+        grown = buffer.subarray(0, wanted);
+      } else {
+        grown = Buffer.allocUnsafe(wanted);
+        bytes.copy(grown, 0, 0, have);
+      }
+      const read = await segment.file.read(grown, have, wanted - have, bytesAt + have);
+      bytes = grown.subarray(0, have + read);
+    };
+    const firstRead = Math.max(maxBytes, batchHeaderBytes);
+    await fill(position, firstRead);
+    // Walk batch headers from the index entry to the batch holding `offset`.
+    let first: BatchHeader;
     for (;;) {
       if (position + batchHeaderBytes > committed) return null;
-      await segment.file.read(header, 0, batchHeaderBytes, position);
-      const parsed = readBatchHeader(header);
-      if (parsed.batchLength < batchHeaderBytes - batchLogOverheadBytes || position + batchSize(parsed) > committed) {
+      if (position + batchHeaderBytes > bytesAt + bytes.length) await fill(position, firstRead);
+      const header = readBatchHeader(bytes, position - bytesAt);
+      if (header.batchLength < batchHeaderBytes - batchLogOverheadBytes || position + batchSize(header) > committed) {
         throw new StarlaneError('CORRUPT_MESSAGE', `no batch boundary at position ${position} of ${segment.logPath}`);
       }
-      if (parsed.baseOffset >= limit) return null;
-      if (lastOffset(parsed) >= offset) break;
-      position += batchSize(parsed);
+      if (header.baseOffset >= limit) return null;
+      if (lastOffset(header) >= offset) {
+        first = header;
+        break;
+      }
+      position += batchSize(header);
     }
-    const firstSize = batchSize(readBatchHeader(header));
-    const length = Math.min(committed - position, Math.max(maxBytes, firstSize));
-    const bytes = Buffer.allocUnsafe(length);
-    const read = await segment.file.read(bytes, 0, length, position);
-    const scan = scanBatches(bytes.subarray(0, read), { batchBytesMax: Math.max(firstSize, this.config.maxMessageBytes, maxBytes) });
+    if (first.baseOffset > offset && !gapsAllowed) {
+      throw new StarlaneError('CORRUPT_MESSAGE', `the batch found for offset ${offset} in ${segment.logPath} starts at ${first.baseOffset}`);
+    }
+    // The first wanted batch is returned whole, even past maxBytes: read the rest of it.
+    const firstSize = batchSize(first);
+    await extendTo(position + firstSize);
+    const region = bytes.subarray(position - bytesAt);
+    const scan = scanBatches(region, { batchBytesMax: Math.max(firstSize, this.config.maxMessageBytes, maxBytes) });
     let end = 0;
     let nextOffset = offset;
     for (const batch of scan.batches) {
       if (batch.header.baseOffset >= limit) break;
-      // After the first batch, offsets must continue exactly; baseOffset is outside the CRC.
-      if (end > 0 && batch.header.baseOffset !== nextOffset) break;
-      try {
-        validateBatch(batch.bytes);
-        if (end === 0 && (batch.header.baseOffset > offset || lastOffset(batch.header) < offset)) {
-          throw new StarlaneError('CORRUPT_MESSAGE', `the batch found for offset ${offset} holds ${batch.header.baseOffset}..${lastOffset(batch.header)}`);
-        }
-      } catch (error) {
-        if (end > 0) break;
-        throw new StarlaneError('CORRUPT_MESSAGE', `the batch at offset ${batch.header.baseOffset} of ${segment.logPath} is damaged; the log needs recovery`, { cause: error });
-      }
+      if (end > 0 && (gapsAllowed ? batch.header.baseOffset < nextOffset : batch.header.baseOffset !== nextOffset)) break;
+      if (end > 0 && batch.position + batch.bytes.length > maxBytes) break;
       end = batch.position + batch.bytes.length;
       nextOffset = lastOffset(batch.header) + 1n;
     }
     if (end === 0) return null;
-    return { records: bytes.subarray(0, end), nextOffset };
+    return { records: region.subarray(0, end), nextOffset };
   }
 
   /**
@@ -689,6 +752,7 @@ export class PartitionLog {
     return this.inLane(async () => {
       this.checkHealthy();
       await this.drain();
+      await this.quiesceSync();
       if (offset >= this.logEnd) return;
       if (offset <= this.logStart) {
         await this.replaceWithEmpty(offset < this.logStart ? this.logStart : offset);
@@ -707,6 +771,7 @@ export class PartitionLog {
     return this.inLane(async () => {
       this.checkHealthy();
       await this.drain();
+      await this.quiesceSync();
       await this.replaceWithEmpty(offset);
     });
   }
@@ -744,6 +809,7 @@ export class PartitionLog {
         this.options.clock.nowMs(),
       );
       if (count === 0) return 0;
+      await this.quiesceSync();
       const kept = this.segments[count] as Segment;
       // The new start is durable before any file goes, so a crash never resurrects offsets.
       this.logStart = kept.baseOffset > this.logStart ? kept.baseOffset : this.logStart;
@@ -754,6 +820,113 @@ export class PartitionLog {
       await this.persistEpochs();
       return count;
     });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Compaction
+
+  private compacting = false;
+  /** Segments replaced by cleaned copies whose files stay open a little for reads under way. */
+  private readonly retired = new Set<Segment>();
+
+  private closeRetired(segment: Segment): void {
+    if (this.retired.delete(segment)) void segment.close().catch(() => undefined);
+  }
+
+  /**
+   * One pass of the log cleaner (`cleanup.policy` compact): in every closed segment older
+   * than `min.compaction.lag.ms`, keeps only the newest record of each key and drops
+   * tombstones older than `delete.retention.ms`. Offsets never change; whole batches that
+   * empty out leave gaps. Cleaned copies are written beside the originals while appends go on;
+   * only the swap of each finished segment takes the lane, briefly.
+   */
+  async compact(): Promise<CompactionReport> {
+    const report = { segmentsCleaned: 0, recordsRemoved: 0, bytesBefore: 0, bytesAfter: 0 };
+    if (this.config.cleanupPolicy === 'delete' || this.compacting) return report;
+    this.checkOpen();
+    this.compacting = true;
+    try {
+      const nowMs = this.options.clock.nowMs();
+      const lagHorizon = BigInt(nowMs - this.config.minCompactionLagMs);
+      const candidates: Segment[] = [];
+      for (const segment of this.segments.slice(0, -1)) {
+        if (segment.maxTimestamp > lagHorizon) break;
+        candidates.push(segment);
+      }
+      const batchBytesMax = Math.max(this.config.maxMessageBytes, this.config.segmentBytes);
+      const latest = new LatestOffsets();
+      let cleanable = 0;
+      for (const segment of candidates) {
+        if (latest.full) break;
+        for (const batch of await this.batchesOf(segment, batchBytesMax)) {
+          for (const record of (await readBatch(batch)).records) latest.record(record);
+        }
+        cleanable++;
+      }
+      const tombstoneHorizon = BigInt(nowMs - this.config.deleteRetentionMs);
+      for (const segment of candidates.slice(0, cleanable)) {
+        const sizeBefore = segment.size;
+        const nextBefore = segment.nextOffset;
+        const kept: Buffer[] = [];
+        let removed = 0;
+        for (const batch of await this.batchesOf(segment, batchBytesMax)) {
+          const decoded = await readBatch(batch);
+          const survivors = decoded.records.filter((record) => survivesCompaction(record, latest, tombstoneHorizon));
+          removed += decoded.records.length - survivors.length;
+          if (survivors.length === decoded.records.length) kept.push(batch);
+          else if (survivors.length > 0) kept.push(await rebuildBatch(decoded.header, survivors));
+        }
+        if (removed === 0) continue;
+        const cleanedPath = this.path(`${segmentFileName(segment.baseOffset, '.log')}.cleaned`);
+        const cleaned = await this.options.fs.open(cleanedPath, { create: true });
+        try {
+          await cleaned.truncate(0);
+          if (kept.length > 0) await cleaned.write(kept, 0);
+          await cleaned.sync();
+        } finally {
+          await cleaned.close();
+        }
+        const swapped = await this.inLane(async () => {
+          const index = this.segments.indexOf(segment);
+          // Truncation or retention got there first: the cleaned copy is stale.
+          if (index < 0 || index === this.segments.length - 1 || segment.size !== sizeBefore || segment.nextOffset !== nextBefore) {
+            await this.options.fs.remove(cleanedPath);
+            return false;
+          }
+          await this.options.fs.rename(cleanedPath, segment.logPath);
+          await this.options.fs.syncDirectory(this.options.directory);
+          const { segment: replacement } = await Segment.open(this.options.fs, this.options.directory, segment.baseOffset, {
+            trusted: false,
+            indexIntervalBytes: this.config.indexIntervalBytes,
+            batchBytesMax,
+            offsetGapsAllowed: true,
+          });
+          this.segments[index] = replacement;
+          // Reads that started before the swap still hold the old segment: close it later.
+          this.retired.add(segment);
+          this.options.scheduler.schedule(replacedSegmentCloseDelayMs, () => this.closeRetired(segment));
+          return true;
+        });
+        if (!swapped) continue;
+        report.segmentsCleaned++;
+        report.recordsRemoved += removed;
+        report.bytesBefore += sizeBefore;
+        report.bytesAfter += kept.reduce((sum, batch) => sum + batch.length, 0);
+      }
+      return report;
+    } finally {
+      this.compacting = false;
+    }
+  }
+
+  /** Copies of every batch of a closed segment (bounded by the segment's size). */
+  private async batchesOf(segment: Segment, batchBytesMax: number): Promise<Buffer[]> {
+    const batches: Buffer[] = [];
+    await segment.scan(0, segment.size, batchBytesMax, (batch) => {
+      batches.push(Buffer.from(batch.bytes));
+      return true;
+    });
+    return batches;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -778,6 +951,22 @@ export class PartitionLog {
       await this.persistEpochs();
       await this.options.fs.writeFileAtomic(this.path(cleanShutdownFileName), Buffer.alloc(0));
       for (const segment of this.segments) await segment.close();
+      for (const segment of [...this.retired]) this.closeRetired(segment);
+    });
+  }
+
+  /**
+   * Closes the files without flushing or marking a clean shutdown: what a crash leaves, minus
+   * the open descriptors. For a log that failed, and for tests of recovery.
+   */
+  release(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    for (const cancel of this.timers) cancel();
+    return this.inLane(async () => {
+      await this.quiesceSync();
+      for (const segment of this.segments) await segment.close().catch(() => undefined);
+      for (const segment of [...this.retired]) this.closeRetired(segment);
     });
   }
 

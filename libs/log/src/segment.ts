@@ -10,8 +10,9 @@ import { joinPath, type LogFile, type LogFileSystem } from './io';
 
 /** Digits of a segment's base offset in its file names, as Kafka pads them. */
 const fileNameDigits = 20;
-/** Bytes read at a time while scanning a segment (recovery, index rebuild, reads). */
-export const scanChunkBytes = 1024 * 1024;
+/** Bytes read at a time while scanning a segment (recovery, index rebuild). Large enough that
+ * a batch straddling two chunks costs a small re-read, not a second read of everything. */
+export const scanChunkBytes = 8 * 1024 * 1024;
 
 export function segmentFileName(baseOffset: bigint, suffix: '.log' | '.index' | '.timeindex'): string {
   return `${baseOffset.toString().padStart(fileNameDigits, '0')}${suffix}`;
@@ -88,13 +89,13 @@ export class Segment {
     fs: LogFileSystem,
     directory: string,
     baseOffset: bigint,
-    options: { trusted: boolean; indexIntervalBytes: number; batchBytesMax: number },
+    options: { trusted: boolean; indexIntervalBytes: number; batchBytesMax: number; offsetGapsAllowed: boolean },
   ): Promise<{ segment: Segment; truncatedBytes: number }> {
     const file = await fs.open(joinPath(directory, segmentFileName(baseOffset, '.log')), { create: false });
     const fileBytes = await file.size();
     const segment = new Segment(fs, directory, baseOffset, file, new OffsetIndex(), new TimeIndex(), fileBytes, baseOffset, -1n);
     if (options.trusted && (await segment.loadTrustedIndexes(fileBytes))) return { segment, truncatedBytes: 0 };
-    const validBytes = await segment.rebuild(options.indexIntervalBytes, options.batchBytesMax);
+    const validBytes = await segment.rebuild(options.indexIntervalBytes, options.batchBytesMax, options.offsetGapsAllowed);
     if (validBytes < fileBytes) await file.truncate(validBytes);
     await segment.persistIndexes(true);
     return { segment, truncatedBytes: fileBytes - validBytes };
@@ -143,7 +144,7 @@ export class Segment {
    * Scans the whole file, validating every batch (framing, magic, CRC, offsets moving
    * forward), rebuilds both indexes, and returns the byte length of the valid prefix.
    */
-  private async rebuild(indexIntervalBytes: number, batchBytesMax: number): Promise<number> {
+  private async rebuild(indexIntervalBytes: number, batchBytesMax: number, offsetGapsAllowed: boolean): Promise<number> {
     const offsetIndex = new OffsetIndex();
     const timeIndex = new TimeIndex();
     this.replaceIndexes(offsetIndex, timeIndex);
@@ -160,7 +161,8 @@ export class Segment {
       }
       // Offsets continue exactly from the previous batch (from the segment's base for the
       // first): baseOffset lies outside the CRC, so this is the check that catches its damage.
-      if (batch.header.baseOffset !== this.nextOffset) return false;
+      // Compaction leaves gaps where whole batches went, so there offsets need only increase.
+      if (offsetGapsAllowed ? batch.header.baseOffset < this.nextOffset : batch.header.baseOffset !== this.nextOffset) return false;
       this.indexBatch(batch.header, batch.position, indexIntervalBytes);
       validBytes = batch.position + batch.bytes.length;
       return true;

@@ -5,9 +5,10 @@
  *    times over the same log. After each kill the log must hold a prefix of what was appended
  *    (batch n is exactly batch n, offsets contiguous), everything acknowledged under an
  *    fsync-per-append policy, no damaged batch, and indexes that find every offset.
- * 2. Files of a closed log are chopped at random byte positions and random bytes are flipped;
- *    recovery must yield a prefix of what was appended, and no read may ever serve a damaged
- *    batch.
+ * 2. Files of a closed log are chopped at random byte positions and random bytes are flipped
+ *    (batch bodies, the baseOffset outside the CRC, indexes, checkpoints); recovery must yield a
+ *    prefix of what was appended, never serve a damaged batch, and damaged indexes must cost
+ *    nothing but time.
  *
  * Randomness is seeded; the seed is in the test names and can be fixed with
  * STARLANE_CRASH_SEED to replay a failure.
@@ -20,7 +21,6 @@ import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { PartitionLog, defaultLogConfig } from '@starlane/log';
 import { buildBatch, readBatch, scanBatches } from '@starlane/record-batch';
-import type { StarlaneError } from '@starlane/model';
 import { workspaceRoot } from '@starlane/testing';
 import { NodeFileSystem, systemClock, timerScheduler } from '../src/index';
 import { recordsInBatch, valueOf } from './fixtures/numbered-batches';
@@ -42,13 +42,6 @@ function random(state: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-/** The offset batch n starts at when batches 0..n-1 precede it. */
-function firstOffsetOf(n: number): bigint {
-  let offset = 0n;
-  for (let k = 0; k < n; k++) offset += BigInt(recordsInBatch(k));
-  return offset;
 }
 
 const config = { ...defaultLogConfig, segmentBytes: 64 * 1024, indexIntervalBytes: 1024 };
@@ -143,6 +136,7 @@ describe(`partition log crashes on real files (seed ${seed})`, () => {
         if (fsyncEachAppend) expect(batches).toBeGreaterThan(lastAcked);
         // Leave the log as a crash leaves it half the time, cleanly closed the other half.
         if (rng() < 0.5) await log.close();
+        else await log.release();
       }
       expect(totalAcked).toBeGreaterThan(killRounds);
     },
@@ -167,7 +161,8 @@ describe(`partition log crashes on real files (seed ${seed})`, () => {
         await cp(pristine, directory, { recursive: true });
         const files = (await readdir(directory)).filter((name) => !name.startsWith('.'));
         const damages: string[] = [];
-        if (rng() < 0.3) {
+        const indexRound = rng() < 0.25;
+        if (!indexRound && rng() < 0.3) {
           // baseOffset lies outside the CRC: damage there must be caught by offset checks.
           const segments = files.filter((name) => name.endsWith('.log'));
           const name = segments[Math.floor(rng() * segments.length)] ?? '';
@@ -182,8 +177,9 @@ describe(`partition log crashes on real files (seed ${seed})`, () => {
           }
           await handle.close();
         }
+        const targets = indexRound ? files.filter((name) => name.endsWith('.index') || name.endsWith('.timeindex')) : files;
         for (let d = 0; d < 1 + Math.floor(rng() * 3); d++) {
-          const name = files[Math.floor(rng() * files.length)] ?? '';
+          const name = targets[Math.floor(rng() * targets.length)] ?? '';
           const path = join(directory, name);
           const size = (await stat(path)).size;
           if (size === 0) continue;
@@ -201,44 +197,19 @@ describe(`partition log crashes on real files (seed ${seed})`, () => {
             damages.push(`flip ${name} at ${at}`);
           }
         }
-        // Half the rounds look like a crash (no clean marker, no known recovery point), so every
-        // segment is recovered; the other half keep the marker, and then reads alone must refuse
-        // damage.
-        const crashed = rng() < 0.5;
-        if (crashed) {
+        // Index files can be damaged under a clean-shutdown marker too: they are then loaded
+        // as trusted, and reads must still find every batch. Damage to log files is what
+        // recovery after a crash is for, so those rounds look like a crash: no clean marker and
+        // no known recovery point, and every segment is scanned.
+        const indexesOnly = damages.every((damage) => / \S+\.(index|timeindex) at /.test(damage));
+        if (!indexesOnly) {
           await unlink(join(directory, '.clean-shutdown')).catch(() => undefined);
           await unlink(join(directory, 'partition.checkpoint')).catch(() => undefined);
         }
-        const context = { round, crashed, damages };
+        const context = { round, indexesOnly, damages };
         const damagedLog = await openLog(directory);
-        if (crashed) {
-          const batches = await verifyPrefix(damagedLog, rng);
-          expect({ ...context, within: batches <= pristineBatches }).toEqual({ ...context, within: true });
-        } else {
-          // Every batch a read returns is intact and is the batch that belongs at its offset.
-          let offset = damagedLog.logStartOffset;
-          while (offset < damagedLog.logEndOffset) {
-            let result;
-            try {
-              result = await damagedLog.read(offset, { maxBytes: 64 * 1024 });
-            } catch (error) {
-              expect({ ...context, code: (error as StarlaneError).code }).toEqual({ ...context, code: 'CORRUPT_MESSAGE' });
-              break;
-            }
-            if (result.records.length === 0) break;
-            for (const slice of scanBatches(result.records, { batchBytesMax: 1 << 20 }).batches) {
-              const { header, records } = await readBatch(slice.bytes);
-              const n = Number(/^b(\d+)-/.exec(records[0]?.value?.toString() ?? '')?.[1]);
-              expect({ ...context, n, records: records.map((r) => r.value?.toString()), baseOffset: header.baseOffset }).toEqual({
-                ...context,
-                n,
-                records: Array.from({ length: recordsInBatch(n) }, (_, i) => valueOf(n, i)),
-                baseOffset: firstOffsetOf(n),
-              });
-            }
-            offset = result.nextOffset;
-          }
-        }
+        const batches = await verifyPrefix(damagedLog, rng);
+        expect({ ...context, batches: indexesOnly ? batches === pristineBatches : batches <= pristineBatches }).toEqual({ ...context, batches: true });
         await damagedLog.close();
         await rm(directory, { recursive: true, force: true });
       }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { compressSync as rawSnappy } from 'snappy';
-import { buildBatch, readBatch } from './batch';
+import { buildBatch, readBatch, rebuildBatch } from './batch';
 import { BatchField, batchSize, readBatchHeader, scanBatches, setBaseOffset, setPartitionLeaderEpoch, validateBatch } from './batch-header';
 import { Compression, compress, decompress, decompressedBytesMax, isXerialSnappy } from './compression';
 import type { NewRecord } from './records';
@@ -124,5 +124,26 @@ describe('compression', () => {
   it('refuses a gzip bomb past the decompression bound', async () => {
     const bomb = await compress(Compression.gzip, Buffer.alloc(decompressedBytesMax + 1));
     await expect(decompress(Compression.gzip, bomb)).rejects.toMatchObject({ code: 'CORRUPT_MESSAGE' });
+  });
+});
+
+describe('rebuildBatch', () => {
+  it.each(compressions)('keeps offsets, the batch end and producer fields with compression %i', async (compression) => {
+    const original = await buildBatch(Array.from({ length: 6 }, (_, i) => record(`r${i}`, 1000n + BigInt(i))), {
+      compression,
+      baseOffset: 100n,
+      partitionLeaderEpoch: 4,
+      producerId: 9n,
+      producerEpoch: 2,
+      baseSequence: 50,
+    });
+    const decoded = await readBatch(original);
+    const kept = decoded.records.filter((_, i) => i === 1 || i === 4);
+    const rebuilt = await readBatch(await rebuildBatch(decoded.header, kept));
+    expect(rebuilt.records.map((r) => [r.offset, r.value?.toString(), r.timestamp])).toEqual([
+      [101n, 'r1', 1001n],
+      [104n, 'r4', 1004n],
+    ]);
+    expect(rebuilt.header).toMatchObject({ baseOffset: 100n, lastOffsetDelta: 5, recordCount: 2, partitionLeaderEpoch: 4, producerId: 9n, producerEpoch: 2, baseSequence: 50, compression, maxTimestamp: 1004n });
   });
 });

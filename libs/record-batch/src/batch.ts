@@ -74,3 +74,32 @@ export async function readBatch(batch: Buffer): Promise<DecodedBatch> {
   }
   return { header, records };
 }
+
+/**
+ * Re-encodes `batch` keeping only `kept` of its records, as the log cleaner does: base offset,
+ * last offset delta (so the batch still ends where it did), leader epoch, producer fields,
+ * attributes and compression stay; records keep their offsets; the CRC is computed anew.
+ */
+export async function rebuildBatch(header: BatchHeader, kept: readonly StoredRecord[]): Promise<Buffer> {
+  if (kept.length === 0) throw new StarlaneError('INVALID_RECORD', 'a rebuilt batch needs at least one record');
+  const deltas = kept.map((record) => Number(record.offset - header.baseOffset));
+  let maxTimestamp = kept[0]?.timestamp ?? header.baseTimestamp;
+  for (const record of kept) if (record.timestamp > maxTimestamp) maxTimestamp = record.timestamp;
+  const body = await compress(header.compression, encodeRecords(kept, header.baseTimestamp, deltas));
+  const batch = Buffer.allocUnsafe(batchHeaderBytes + body.length);
+  batch.writeBigInt64BE(header.baseOffset, BatchField.baseOffset);
+  batch.writeInt32BE(batch.length - batchLogOverheadBytes, BatchField.batchLength);
+  batch.writeInt32BE(header.partitionLeaderEpoch, BatchField.partitionLeaderEpoch);
+  batch.writeInt8(currentMagic, BatchField.magic);
+  batch.writeInt16BE(header.attributes, BatchField.attributes);
+  batch.writeInt32BE(header.lastOffsetDelta, BatchField.lastOffsetDelta);
+  batch.writeBigInt64BE(header.baseTimestamp, BatchField.baseTimestamp);
+  batch.writeBigInt64BE((header.attributes & BatchAttribute.logAppendTime) !== 0 ? header.maxTimestamp : maxTimestamp, BatchField.maxTimestamp);
+  batch.writeBigInt64BE(header.producerId, BatchField.producerId);
+  batch.writeInt16BE(header.producerEpoch, BatchField.producerEpoch);
+  batch.writeInt32BE(header.baseSequence, BatchField.baseSequence);
+  batch.writeInt32BE(kept.length, BatchField.recordCount);
+  body.copy(batch, BatchField.records);
+  batch.writeUInt32BE(crc32c(batch.subarray(BatchField.attributes)), BatchField.crc);
+  return batch;
+}

@@ -1,4 +1,4 @@
-export { batchRecordsMax, buildBatch, readBatch, type BatchOptions, type DecodedBatch } from './batch';
+export { batchRecordsMax, buildBatch, readBatch, rebuildBatch, type BatchOptions, type DecodedBatch } from './batch';
 export {
   BatchAttribute,
   BatchField,

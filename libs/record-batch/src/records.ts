@@ -50,9 +50,13 @@ function writeBytes(buffer: Buffer, position: number, value: Buffer | null): num
   return next + value.length;
 }
 
-/** Encodes records (uncompressed) with offset deltas 0..n-1 relative to `baseTimestamp`. */
-export function encodeRecords(records: readonly NewRecord[], baseTimestamp: bigint): Buffer {
-  const sizes = records.map((record, index) => bodySize(record, index, Number(record.timestamp - baseTimestamp)));
+/**
+ * Encodes records (uncompressed), timestamps relative to `baseTimestamp`, with offset deltas
+ * 0..n-1 unless `offsetDeltas` gives them (a compacted batch keeps its records' offsets).
+ */
+export function encodeRecords(records: readonly NewRecord[], baseTimestamp: bigint, offsetDeltas?: readonly number[]): Buffer {
+  const deltaOf = (index: number): number => offsetDeltas?.[index] ?? index;
+  const sizes = records.map((record, index) => bodySize(record, deltaOf(index), Number(record.timestamp - baseTimestamp)));
   const total = sizes.reduce((sum, size) => sum + varintSize(size) + size, 0);
   const buffer = Buffer.allocUnsafe(total);
   let position = 0;
@@ -60,7 +64,7 @@ export function encodeRecords(records: readonly NewRecord[], baseTimestamp: bigi
     position = writeVarint(buffer, position, sizes[index] ?? 0);
     buffer[position++] = 0; // attributes: unused in v2
     position = writeVarint(buffer, position, Number(record.timestamp - baseTimestamp));
-    position = writeVarint(buffer, position, index);
+    position = writeVarint(buffer, position, deltaOf(index));
     position = writeBytes(buffer, position, record.key);
     position = writeBytes(buffer, position, record.value);
     const headers = record.headers ?? [];
