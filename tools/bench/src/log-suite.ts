@@ -388,7 +388,7 @@ async function runLogSuite(context: SuiteContext): Promise<SuiteResult> {
     `Group commit (${groupCommitRounds} rounds of ${sizes.groupCommitRunMs} ms per run): flush.messages 1, one-record batches with ${smallBatchValueBytes}-byte values, ` +
     `${groupCommitWriters} writers each awaiting its append before issuing the next, against one writer. ` +
     `Reads (${readRounds} rounds): the appended log is closed and reopened and its segment files are read once to warm the page cache, which cannot be dropped; ` +
-    `then log.read from offset 0 with maxBytes ${formatMebibytes(readChunkBytes)}, following nextOffset, is compared with plain ${formatMebibytes(readChunkBytes)} reads of the same files into one buffer. ` +
+    `then log.read from offset 0 with maxBytes ${formatMebibytes(readChunkBytes)} into one reused buffer, following nextOffset, is compared with plain ${formatMebibytes(readChunkBytes)} reads of the same files into one buffer. ` +
     `Both read from the page cache, so this measures the CPU and memory cost of the read path, not the disk. ` +
     `Recovery: a child process appends ${formatMebibytes(sizes.logBytes)} with flush never and is SIGKILLed, then PartitionLog.open is timed; ` +
     `with no clean-shutdown marker it checks every batch's CRC and rebuilds the indexes of every segment from the recovery point, ` +
