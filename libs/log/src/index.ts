@@ -17,6 +17,7 @@ export {
   appendQueueBytesMax,
   cleanShutdownFileName,
   leaderEpochFileName,
+  loadedIndexesMax,
   recoveryCheckpointIntervalMs,
   stateFileName,
   type AppendResult,

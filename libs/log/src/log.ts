@@ -37,6 +37,7 @@ import { joinPath, type Clock, type LogFileSystem, type Scheduler } from './io';
 import { LeaderEpochCache, parseLeaderEpochs, serializeLeaderEpochs } from './leader-epoch-cache';
 import { LatestOffsets, survivesCompaction } from './compaction';
 import { segmentsToDelete } from './retention';
+import type { OffsetIndex, TimeIndex } from './indexes';
 import { Segment, parseSegmentFileName, segmentFileName } from './segment';
 
 export const cleanShutdownFileName = '.clean-shutdown';
@@ -47,6 +48,9 @@ export const leaderEpochFileName = 'leader-epoch-checkpoint';
 export const appendCoalesceBytesMax = 16 * 1024 * 1024;
 /** Batch bytes that may wait in the append queue; past this an append is refused (THROTTLED). */
 export const appendQueueBytesMax = 256 * 1024 * 1024;
+/** Closed segments whose indexes stay in memory; the others are loaded again on demand, so
+ * memory does not grow with the number of segments. */
+export const loadedIndexesMax = 8;
 /** How often the recovery point is written to partition.checkpoint (Kafka's default). */
 export const recoveryCheckpointIntervalMs = 60_000;
 
@@ -234,6 +238,9 @@ export class PartitionLog {
         segment.dirty = true;
       }
       segments.push(segment);
+      // Keep memory bounded while opening a long log: older segments drop their indexes.
+      const unloadable = segments.at(-2 - loadedIndexesMax);
+      if (unloadable !== undefined) await unloadable.unloadIndexes();
       if (truncatedBytes > 0) {
         bytesTruncated += truncatedBytes;
         // Everything after a cut is unreachable: offsets must stay contiguous.
@@ -273,6 +280,7 @@ export class PartitionLog {
     epochs.truncateFromStart(logStartOffset);
 
     const log = new PartitionLog(options, segments, { logStartOffset, recoveryPoint: durable }, epochs);
+    for (const segment of segments.slice(0, -1)) if (segment.indexesLoaded) log.loadedIndexes.add(segment);
     // The recovered state is made durable before the clean-shutdown marker goes: a crash from
     // here on recovers again from a correct starting point.
     if (durable > (recoveryPoint ?? -1n)) await log.syncAll();
@@ -495,6 +503,8 @@ export class PartitionLog {
     const previous = this.active;
     await previous.persistIndexes();
     this.segments.push(await Segment.create(this.options.fs, this.options.directory, baseOffset));
+    this.loadedIndexes.add(previous);
+    await this.trimLoadedIndexes();
     await this.options.fs.syncDirectory(this.options.directory);
     // As Kafka does, a rolled segment is flushed right away whatever the flush policy: it will
     // not change again, and the recovery point can move past it.
@@ -620,7 +630,7 @@ export class PartitionLog {
   }
 
   private async readFromSegment(segment: Segment, offset: bigint, limit: bigint, maxBytes: number, buffer: Buffer | undefined): Promise<{ records: Buffer; nextOffset: bigint } | null> {
-    const indexed = segment.offsetIndex.lookup(Math.max(0, Number(offset - segment.baseOffset)));
+    const indexed = (await this.indexesOf(segment)).offset.lookup(Math.max(0, Number(offset - segment.baseOffset)));
     try {
       return await this.readFromPosition(segment, indexed, offset, limit, maxBytes, buffer);
     } catch (error) {
@@ -718,8 +728,8 @@ export class PartitionLog {
     this.checkHealthy();
     for (const segment of [...this.segments]) {
       if (segment.maxTimestamp < timestampMs) continue;
-      const fromRelative = segment.timeIndex.lookup(timestampMs);
-      const from = segment.offsetIndex.lookup(fromRelative);
+      const indexes = await this.indexesOf(segment);
+      const from = indexes.offset.lookup(indexes.time.lookup(timestampMs));
       let found: BatchHeader | null = null;
       let foundBytes: Buffer | null = null;
       await segment.scan(from, segment.size, Math.max(this.config.maxMessageBytes, this.config.segmentBytes), (batch) => {
@@ -741,6 +751,38 @@ export class PartitionLog {
     return this.epochs.endOffsetFor(epoch, this.logEnd);
   }
 
+  /** Most recently used closed segments with loaded indexes, oldest first. */
+  private readonly loadedIndexes = new Set<Segment>();
+
+  /** How many closed segments hold their indexes in memory (at most loadedIndexesMax). */
+  get segmentsWithLoadedIndexes(): number {
+    return this.segments.slice(0, -1).filter((segment) => segment.indexesLoaded).length;
+  }
+
+  /** A segment's indexes, loading them if needed and unloading the least recently used. */
+  private async indexesOf(segment: Segment): Promise<{ offset: OffsetIndex; time: TimeIndex }> {
+    const indexes = await segment.loadIndexes(this.config.indexIntervalBytes, Math.max(this.config.maxMessageBytes, this.config.segmentBytes));
+    if (segment !== this.active) {
+      this.loadedIndexes.delete(segment);
+      this.loadedIndexes.add(segment);
+      await this.trimLoadedIndexes();
+    }
+    return indexes;
+  }
+
+  private async deleteSegment(segment: Segment): Promise<void> {
+    this.loadedIndexes.delete(segment);
+    await segment.delete();
+  }
+
+  private async trimLoadedIndexes(): Promise<void> {
+    for (const segment of this.loadedIndexes) {
+      if (this.loadedIndexes.size <= loadedIndexesMax) break;
+      this.loadedIndexes.delete(segment);
+      if (segment !== this.active && this.segments.includes(segment)) await segment.unloadIndexes();
+    }
+  }
+
   // ---------------------------------------------------------------------------------------
   // Truncation, retention
 
@@ -760,8 +802,8 @@ export class PartitionLog {
       }
       const keep = segmentIndexFor(this.segments, offset);
       const doomed = this.segments.splice(keep + 1);
-      for (const segment of doomed) await segment.delete();
-      await this.active.truncateTo(offset, Math.max(this.config.maxMessageBytes, this.config.segmentBytes));
+      for (const segment of doomed) await this.deleteSegment(segment);
+      await this.active.truncateTo(offset, Math.max(this.config.maxMessageBytes, this.config.segmentBytes), this.config.indexIntervalBytes);
       await this.afterTruncation();
     });
   }
@@ -779,7 +821,7 @@ export class PartitionLog {
   /** Runs in the lane. */
   private async replaceWithEmpty(offset: bigint): Promise<void> {
     const doomed = this.segments.splice(0);
-    for (const segment of doomed) await segment.delete();
+    for (const segment of doomed) await this.deleteSegment(segment);
     this.segments.push(await Segment.create(this.options.fs, this.options.directory, offset));
     this.logStart = offset;
     await this.afterTruncation();
@@ -814,7 +856,7 @@ export class PartitionLog {
       // The new start is durable before any file goes, so a crash never resurrects offsets.
       this.logStart = kept.baseOffset > this.logStart ? kept.baseOffset : this.logStart;
       await this.persistState();
-      for (const segment of this.segments.splice(0, count)) await segment.delete();
+      for (const segment of this.segments.splice(0, count)) await this.deleteSegment(segment);
       await this.options.fs.syncDirectory(this.options.directory);
       this.epochs.truncateFromStart(this.logStart);
       await this.persistEpochs();
@@ -902,6 +944,8 @@ export class PartitionLog {
             offsetGapsAllowed: true,
           });
           this.segments[index] = replacement;
+          this.loadedIndexes.delete(segment);
+          this.loadedIndexes.add(replacement);
           // Reads that started before the swap still hold the old segment: close it later.
           this.retired.add(segment);
           this.options.scheduler.schedule(replacedSegmentCloseDelayMs, () => this.closeRetired(segment));

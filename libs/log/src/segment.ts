@@ -50,8 +50,8 @@ export class Segment {
     readonly directory: string,
     readonly baseOffset: bigint,
     readonly file: LogFile,
-    readonly offsetIndex: OffsetIndex,
-    readonly timeIndex: TimeIndex,
+    offsetIndex: OffsetIndex,
+    timeIndex: TimeIndex,
     size: number,
     nextOffset: bigint,
     maxTimestamp: bigint,
@@ -59,6 +59,64 @@ export class Segment {
     this.size = size;
     this.nextOffset = nextOffset;
     this.maxTimestamp = maxTimestamp;
+    this.indexes = { offset: offsetIndex, time: timeIndex };
+  }
+
+  /**
+   * The in-memory indexes, or null while unloaded. Only a bounded number of closed segments
+   * keep theirs loaded (the log decides which); the rest are read back from their files.
+   */
+  private indexes: { offset: OffsetIndex; time: TimeIndex } | null;
+
+  get indexesLoaded(): boolean {
+    return this.indexes !== null;
+  }
+
+  /** The offset index; only for the active segment or right after loadIndexes(). */
+  get offsetIndex(): OffsetIndex {
+    if (this.indexes === null) throw new Error(`indexes of ${this.logPath} are not loaded`);
+    return this.indexes.offset;
+  }
+
+  get timeIndex(): TimeIndex {
+    if (this.indexes === null) throw new Error(`indexes of ${this.logPath} are not loaded`);
+    return this.indexes.time;
+  }
+
+  /**
+   * Loads the indexes from their files, or rebuilds them from the log (without changing it)
+   * when a file is missing or implausible.
+   */
+  async loadIndexes(indexIntervalBytes: number, batchBytesMax: number): Promise<{ offset: OffsetIndex; time: TimeIndex }> {
+    if (this.indexes !== null) return this.indexes;
+    const offsetBytes = await this.fs.readFile(this.indexPath('.index'));
+    const timeBytes = await this.fs.readFile(this.indexPath('.timeindex'));
+    const offset = offsetBytes === null ? null : OffsetIndex.parse(offsetBytes, Math.max(this.size, 1));
+    const time = timeBytes === null ? null : TimeIndex.parse(timeBytes, Number(this.nextOffset - this.baseOffset));
+    if (offset !== null && time !== null) {
+      this.indexes = { offset, time };
+      this.persistedOffsetEntries = offset.length;
+      this.persistedTimeEntries = time.length;
+      return this.indexes;
+    }
+    const rebuilt = { offset: new OffsetIndex(), time: new TimeIndex() };
+    this.indexes = rebuilt;
+    const { size, nextOffset, maxTimestamp } = this;
+    this.bytesSinceIndexEntry = 0;
+    await this.scan(0, size, batchBytesMax, (batch) => {
+      this.indexBatch(batch.header, batch.position, indexIntervalBytes);
+      return true;
+    });
+    Object.assign(this, { size, nextOffset, maxTimestamp });
+    await this.persistIndexes(true);
+    return rebuilt;
+  }
+
+  /** Drops the in-memory indexes of a closed segment once they are all in their files. */
+  async unloadIndexes(): Promise<void> {
+    if (this.indexes === null) return;
+    await this.persistIndexes();
+    this.indexes = null;
   }
 
   get logPath(): string {
@@ -136,8 +194,7 @@ export class Segment {
   }
 
   private replaceIndexes(offsetIndex: OffsetIndex, timeIndex: TimeIndex): void {
-    (this as { offsetIndex: OffsetIndex }).offsetIndex = offsetIndex;
-    (this as { timeIndex: TimeIndex }).timeIndex = timeIndex;
+    this.indexes = { offset: offsetIndex, time: timeIndex };
   }
 
   /**
@@ -225,6 +282,7 @@ export class Segment {
 
   /** Appends index entries not yet in the index files (or rewrites them all). */
   async persistIndexes(rewrite = false): Promise<void> {
+    if (this.indexes === null) return;
     const targets = [
       { path: this.indexPath('.index'), bytes: this.offsetIndex.serialize(rewrite ? 0 : this.persistedOffsetEntries), entrySize: 8, persisted: rewrite ? 0 : this.persistedOffsetEntries },
       { path: this.indexPath('.timeindex'), bytes: this.timeIndex.serialize(rewrite ? 0 : this.persistedTimeEntries), entrySize: 12, persisted: rewrite ? 0 : this.persistedTimeEntries },
@@ -251,7 +309,8 @@ export class Segment {
    * Cuts the segment so it ends before the batch holding `offset` (Kafka's semantics: a batch
    * is never split). Scans from the start to recompute the largest timestamp.
    */
-  async truncateTo(offset: bigint, batchBytesMax: number): Promise<void> {
+  async truncateTo(offset: bigint, batchBytesMax: number, indexIntervalBytes: number): Promise<void> {
+    await this.loadIndexes(indexIntervalBytes, batchBytesMax);
     let cut = this.size;
     let nextOffset = this.baseOffset;
     let maxTimestamp = -1n;

@@ -3,7 +3,7 @@
  * implementation (on disk and in memory): what a storage node may rely on whichever store
  * holds the data.
  */
-import { cleanShutdownFileName, defaultLogConfig, PartitionLog, stateFileName, type Clock, type LogConfig, type LogFileSystem, type Scheduler } from '@starlane/log';
+import { cleanShutdownFileName, defaultLogConfig, loadedIndexesMax, PartitionLog, stateFileName, type Clock, type LogConfig, type LogFileSystem, type Scheduler } from '@starlane/log';
 import { buildBatch, readBatch, scanBatches, type NewRecord } from '@starlane/record-batch';
 
 /** A clock tests move by hand. */
@@ -175,6 +175,26 @@ export function describeLogContract(name: string, makeHarness: () => Promise<Log
       await reopened.append(await buildBatch(recordsFor('after', 1)), 2);
       expect(reopened.logEndOffset).toBe(25n);
       await reopened.close();
+    });
+
+    it('keeps the indexes of a bounded number of segments in memory, however many there are', async () => {
+      const directory = await harness.directory();
+      const log = await open(directory, { segmentBytes: 300, indexIntervalBytes: 50 });
+      for (let i = 0; i < 60; i++) await log.append(await buildBatch(recordsFor(`m${i}`, 2, 1000n * BigInt(i))), 0);
+      expect(log.segmentCount).toBeGreaterThan(3 * loadedIndexesMax);
+      expect(log.segmentsWithLoadedIndexes).toBeLessThanOrEqual(loadedIndexesMax);
+      // Reads and time lookups across every segment load indexes back on demand, within the bound.
+      expect((await readAll(log)).length).toBe(120);
+      expect(await log.offsetForTimestamp(30_000n)).toEqual({ offset: 60n, timestampMs: 30_000n });
+      expect(log.segmentsWithLoadedIndexes).toBeLessThanOrEqual(loadedIndexesMax);
+      await log.close();
+      // Opening after a crash recovers every segment and stays within the bound too.
+      await harness.fs.remove(`${directory}/${cleanShutdownFileName}`);
+      await harness.fs.remove(`${directory}/${stateFileName}`);
+      const recovered = await open(directory, { segmentBytes: 300, indexIntervalBytes: 50 });
+      expect(recovered.segmentsWithLoadedIndexes).toBeLessThanOrEqual(loadedIndexesMax);
+      expect((await readAll(recovered)).map((r) => r.offset)).toEqual(Array.from({ length: 120 }, (_, i) => BigInt(i)));
+      await recovered.close();
     });
 
     it('finds offsets by timestamp', async () => {
