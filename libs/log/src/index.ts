@@ -17,6 +17,7 @@ export {
   appendQueueBytesMax,
   cleanShutdownFileName,
   leaderEpochFileName,
+  producerSnapshotSuffix,
   loadedIndexesMax,
   recoveryCheckpointIntervalMs,
   stateFileName,

@@ -14,6 +14,7 @@
  *   <20-digit base offset>.log / .index / .timeindex   segments and their sparse indexes
  *   partition.checkpoint                               log start offset and recovery point
  *   leader-epoch-checkpoint                            epoch -> start offset (Kafka's format)
+ *   <20-digit offset>.snapshot                         idempotent-producer state up to that offset
  *   .clean-shutdown                                    present only while the log is closed cleanly
  */
 import { StarlaneError, assert } from '@starlane/model';
@@ -35,6 +36,7 @@ import {
 import type { LogConfig } from './config';
 import { joinPath, type Clock, type LogFileSystem, type Scheduler } from './io';
 import { LeaderEpochCache, parseLeaderEpochs, serializeLeaderEpochs } from './leader-epoch-cache';
+import { ProducerStateManager, type ProducerStateView } from './producer-state';
 import { LatestOffsets, survivesCompaction } from './compaction';
 import { segmentsToDelete } from './retention';
 import type { OffsetIndex, TimeIndex } from './indexes';
@@ -43,6 +45,8 @@ import { Segment, parseSegmentFileName, segmentFileName } from './segment';
 export const cleanShutdownFileName = '.clean-shutdown';
 export const stateFileName = 'partition.checkpoint';
 export const leaderEpochFileName = 'leader-epoch-checkpoint';
+/** Producer-state snapshots: `<20-digit offset>.snapshot`, the state up to that offset. */
+export const producerSnapshotSuffix = '.snapshot';
 
 /** Batch bytes one drain writes at most before resolving and starting over. */
 export const appendCoalesceBytesMax = 16 * 1024 * 1024;
@@ -146,6 +150,7 @@ export class PartitionLog {
     segments: Segment[],
     state: PartitionState,
     private readonly epochs: LeaderEpochCache,
+    private producers: ProducerStateManager,
   ) {
     this.segments = segments;
     this.logStart = state.logStartOffset;
@@ -279,7 +284,8 @@ export class PartitionLog {
     epochs.truncateFromEnd(logEnd);
     epochs.truncateFromStart(logStartOffset);
 
-    const log = new PartitionLog(options, segments, { logStartOffset, recoveryPoint: durable }, epochs);
+    const log = new PartitionLog(options, segments, { logStartOffset, recoveryPoint: durable }, epochs, new ProducerStateManager());
+    log.producers = await log.loadProducerState();
     for (const segment of segments.slice(0, -1)) if (segment.indexesLoaded) log.loadedIndexes.add(segment);
     // The recovered state is made durable before the clean-shutdown marker goes: a crash from
     // here on recovers again from a correct starting point.
@@ -472,8 +478,9 @@ export class PartitionLog {
 
     for (const { item } of accepted) {
       for (const batch of item.batches) {
-        const epoch = item.leaderEpoch ?? batch.header.partitionLeaderEpoch;
-        this.epochs.assign(epoch, item.leaderEpoch === null ? batch.header.baseOffset : readBatchHeader(batch.bytes).baseOffset);
+        const header = item.leaderEpoch === null ? batch.header : readBatchHeader(batch.bytes);
+        this.epochs.assign(header.partitionLeaderEpoch, header.baseOffset);
+        this.producers.update(header);
       }
       this.unflushedRecords += item.records;
     }
@@ -502,6 +509,9 @@ export class PartitionLog {
   private async roll(baseOffset: bigint): Promise<void> {
     const previous = this.active;
     await previous.persistIndexes();
+    // As Kafka does, the producer state is snapshotted at every roll: a later open replays at
+    // most one segment of batch headers.
+    await this.writeProducerSnapshot();
     this.segments.push(await Segment.create(this.options.fs, this.options.directory, baseOffset));
     this.loadedIndexes.add(previous);
     await this.trimLoadedIndexes();
@@ -832,6 +842,9 @@ export class PartitionLog {
     if (this.durableEnd > this.logEnd) this.durableEnd = this.logEnd;
     this.unflushedRecords = 0;
     this.epochs.truncateFromEnd(this.logEnd);
+    // The state of producers whose batches were cut is found again from the last snapshot
+    // below the new end and the batches after it.
+    this.producers = await this.loadProducerState();
     await this.options.fs.syncDirectory(this.options.directory);
     await this.syncAll();
     await this.persistState();
@@ -860,8 +873,67 @@ export class PartitionLog {
       await this.options.fs.syncDirectory(this.options.directory);
       this.epochs.truncateFromStart(this.logStart);
       await this.persistEpochs();
+      for (const { offset, name } of await this.producerSnapshots()) {
+        if (offset < this.logStart) await this.options.fs.remove(this.path(name));
+      }
       return count;
     });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Idempotent-producer state
+
+  /** What the log knows of an idempotent producer (its epoch and last batches), if anything. */
+  producerState(producerId: bigint): ProducerStateView | undefined {
+    return this.producers.producer(producerId);
+  }
+
+  private async producerSnapshots(): Promise<{ offset: bigint; name: string }[]> {
+    const names = await this.options.fs.list(this.options.directory);
+    return names
+      .map((name) => ({ name, match: /^(\d{20})\.snapshot$/.exec(name) }))
+      .filter((entry) => entry.match?.[1] !== undefined)
+      .map((entry) => ({ name: entry.name, offset: BigInt(entry.match?.[1] ?? '0') }))
+      .sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
+  }
+
+  private async writeProducerSnapshot(): Promise<void> {
+    const name = `${this.logEnd.toString().padStart(20, '0')}${producerSnapshotSuffix}`;
+    await this.options.fs.writeFileAtomic(this.path(name), this.producers.snapshot());
+  }
+
+  /**
+   * The producer state at the log end: the newest intact snapshot at or below it, then every
+   * batch header after the snapshot's offset. Snapshots past the log end (left by a truncation)
+   * are deleted. Batch headers alone rebuild it when there is no snapshot at all.
+   */
+  private async loadProducerState(): Promise<ProducerStateManager> {
+    let state = new ProducerStateManager();
+    const snapshots = await this.producerSnapshots();
+    for (const { offset, name } of snapshots) {
+      if (offset > this.logEnd) await this.options.fs.remove(this.path(name));
+    }
+    for (const { offset, name } of snapshots.filter((entry) => entry.offset <= this.logEnd).reverse()) {
+      const bytes = await this.options.fs.readFile(this.path(name));
+      if (bytes === null) continue;
+      try {
+        state = ProducerStateManager.fromSnapshot(bytes);
+        if (state.endOffset === offset) break;
+      } catch {
+        // A damaged snapshot is skipped: an older one, or the batches themselves, will do.
+      }
+      state = new ProducerStateManager();
+    }
+    const from = state.endOffset;
+    const batchBytesMax = Math.max(this.config.maxMessageBytes, this.config.segmentBytes);
+    for (const segment of this.segments) {
+      if (segment.nextOffset <= from) continue;
+      await segment.scan(0, segment.size, batchBytesMax, (batch) => {
+        if (batch.header.baseOffset >= from) state.update(batch.header);
+        return true;
+      });
+    }
+    return state;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -993,6 +1065,7 @@ export class PartitionLog {
       for (const segment of this.segments) await segment.persistIndexes();
       await this.persistState();
       await this.persistEpochs();
+      await this.writeProducerSnapshot();
       await this.options.fs.writeFileAtomic(this.path(cleanShutdownFileName), Buffer.alloc(0));
       for (const segment of this.segments) await segment.close();
       for (const segment of [...this.retired]) this.closeRetired(segment);

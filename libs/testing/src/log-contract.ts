@@ -197,6 +197,37 @@ export function describeLogContract(name: string, makeHarness: () => Promise<Log
       await recovered.close();
     });
 
+    it('keeps idempotent-producer state across rolls, restarts, crashes and truncation', async () => {
+      const directory = await harness.directory();
+      const config = { segmentBytes: 400 };
+      const log = await open(directory, config);
+      // Producer 7 sends 12 batches of 2 records: sequences 0-1, 2-3, ... 22-23.
+      for (let n = 0; n < 12; n++) {
+        await log.append(await buildBatch(recordsFor(`p${n}`, 2), { producerId: 7n, producerEpoch: 3, baseSequence: 2 * n }), 0);
+      }
+      await log.append(await buildBatch(recordsFor('plain', 1)), 0);
+      const lastSequences = (state: ReturnType<PartitionLog['producerState']>): number[] => state?.batches.map((b) => b.lastSeq) ?? [];
+      expect(log.segmentCount).toBeGreaterThan(2);
+      expect(log.producerState(7n)).toMatchObject({ producerEpoch: 3 });
+      expect(lastSequences(log.producerState(7n))).toEqual([15, 17, 19, 21, 23]);
+
+      await log.close();
+      const reopened = await open(directory, config);
+      expect(lastSequences(reopened.producerState(7n))).toEqual([15, 17, 19, 21, 23]);
+
+      // Truncating away the last three batches of producer 7 (offsets 18..23 and the plain one).
+      await reopened.truncateTo(18n);
+      expect(lastSequences(reopened.producerState(7n))).toEqual([9, 11, 13, 15, 17]);
+      await reopened.release();
+
+      // A crash-style open (no marker, no checkpoint) rebuilds the same state from snapshots and headers.
+      await harness.fs.remove(`${directory}/${stateFileName}`);
+      const recovered = await open(directory, config);
+      expect(lastSequences(recovered.producerState(7n))).toEqual([9, 11, 13, 15, 17]);
+      expect(recovered.producerState(8n)).toBeUndefined();
+      await recovered.close();
+    });
+
     it('finds offsets by timestamp', async () => {
       const log = await open(await harness.directory(), { segmentBytes: 400 });
       for (let i = 0; i < 6; i++) await log.append(await buildBatch(recordsFor(`t${i}`, 5, 1000n * BigInt(i + 1))), 0);
