@@ -15,6 +15,8 @@ export {
   replacedSegmentCloseDelayMs,
   type CompactionReport,
   appendQueueBytesMax,
+  compactionIntervalMs,
+  retentionCheckIntervalMs,
   cleanShutdownFileName,
   leaderEpochFileName,
   producerSnapshotSuffix,

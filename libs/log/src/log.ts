@@ -23,6 +23,7 @@ import {
   batchHeaderBytes,
   batchLogOverheadBytes,
   batchSize,
+  currentMagic,
   lastOffset,
   readBatch,
   readBatchHeader,
@@ -55,6 +56,10 @@ export const appendQueueBytesMax = 256 * 1024 * 1024;
 /** Closed segments whose indexes stay in memory; the others are loaded again on demand, so
  * memory does not grow with the number of segments. */
 export const loadedIndexesMax = 8;
+/** How often retention runs by itself (Kafka's log.retention.check.interval.ms). */
+export const retentionCheckIntervalMs = 300_000;
+/** How often the cleaner passes over a compacted log by itself (Kafka's log.cleaner.backoff.ms is 15 s between passes). */
+export const compactionIntervalMs = 15_000;
 /** How often the recovery point is written to partition.checkpoint (Kafka's default). */
 export const recoveryCheckpointIntervalMs = 60_000;
 
@@ -316,6 +321,9 @@ export class PartitionLog {
     };
     if (this.config.flushMs > 0) every(this.config.flushMs, () => this.flush());
     every(recoveryCheckpointIntervalMs, () => this.checkpointRecoveryPoint());
+    // Kafka's retention checker and log cleaner run on their own; so do these.
+    if (this.config.cleanupPolicy !== 'compact') every(retentionCheckIntervalMs, async () => void (await this.deleteOldSegments()));
+    if (this.config.cleanupPolicy !== 'delete') every(compactionIntervalMs, async () => void (await this.compact()));
   }
 
   // ---------------------------------------------------------------------------------------
@@ -699,7 +707,15 @@ export class PartitionLog {
       if (position + batchHeaderBytes > committed) return null;
       if (position + batchHeaderBytes > bytesAt + bytes.length) await fill(position, firstRead);
       const header = readBatchHeader(bytes, position - bytesAt);
-      if (header.batchLength < batchHeaderBytes - batchLogOverheadBytes || position + batchSize(header) > committed) {
+      // A damaged index entry can point at bytes that are no batch header: check that it is one
+      // before trusting its offsets (the caller then walks from the segment's start).
+      if (
+        header.magic !== currentMagic ||
+        header.batchLength < batchHeaderBytes - batchLogOverheadBytes ||
+        position + batchSize(header) > committed ||
+        header.baseOffset < segment.baseOffset ||
+        header.baseOffset >= segment.nextOffset
+      ) {
         throw new StarlaneError('CORRUPT_MESSAGE', `no batch boundary at position ${position} of ${segment.logPath}`);
       }
       if (header.baseOffset >= limit) return null;

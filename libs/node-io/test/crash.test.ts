@@ -208,7 +208,9 @@ describe(`partition log crashes on real files (seed ${seed})`, () => {
         }
         const context = { round, indexesOnly, damages };
         const damagedLog = await openLog(directory);
-        const batches = await verifyPrefix(damagedLog, rng);
+        const batches = await verifyPrefix(damagedLog, rng).catch((error: unknown) => {
+          throw new Error(`round ${JSON.stringify(context)}: ${String(error)}`, { cause: error });
+        });
         expect({ ...context, batches: indexesOnly ? batches === pristineBatches : batches <= pristineBatches }).toEqual({ ...context, batches: true });
         await damagedLog.close();
         await rm(directory, { recursive: true, force: true });

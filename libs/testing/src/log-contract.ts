@@ -3,7 +3,7 @@
  * implementation (on disk and in memory): what a storage node may rely on whichever store
  * holds the data.
  */
-import { cleanShutdownFileName, defaultLogConfig, loadedIndexesMax, PartitionLog, stateFileName, type Clock, type LogConfig, type LogFileSystem, type Scheduler } from '@starlane/log';
+import { cleanShutdownFileName, defaultLogConfig, loadedIndexesMax, PartitionLog, retentionCheckIntervalMs, stateFileName, type Clock, type LogConfig, type LogFileSystem, type Scheduler } from '@starlane/log';
 import { buildBatch, readBatch, scanBatches, type NewRecord } from '@starlane/record-batch';
 
 /** A clock tests move by hand. */
@@ -35,6 +35,12 @@ export class ManualScheduler implements Scheduler {
     this.tasks = this.tasks.filter((entry) => !due.includes(entry) && !entry.cancelled);
     for (const entry of due) entry.task();
   }
+}
+
+/** Waits for background work the scheduler started: polls `done` between event-loop turns. */
+async function waitFor(done: () => boolean, turnsMax = 10_000): Promise<void> {
+  for (let turn = 0; turn < turnsMax && !done(); turn++) await new Promise<void>((resolve) => setImmediate(resolve));
+  if (!done()) throw new Error(`condition not reached after ${turnsMax} event-loop turns`);
 }
 
 export interface LogContractHarness {
@@ -267,7 +273,11 @@ export function describeLogContract(name: string, makeHarness: () => Promise<Log
       // Past segment.ms the next append rolls, and past retention.ms every older segment goes.
       clock.advance(3_600_010);
       await log.append(await buildBatch(recordsFor('fresh', 1, BigInt(clock.nowMs()))), 0);
-      await log.deleteOldSegments();
+      // Retention also runs by itself on the log's scheduler.
+      const start = log.logStartOffset;
+      scheduler.advance(retentionCheckIntervalMs);
+      await log.flush();
+      await waitFor(() => log.logStartOffset > start);
       expect((await readAll(log)).map((r) => r.value)).toEqual(['fresh-value-0']);
       await log.close();
     });
