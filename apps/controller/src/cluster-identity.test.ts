@@ -1,7 +1,10 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { NodeFileSystem } from '@starlane/node-io';
 import { clusterFileName, loadOrCreateClusterId, newClusterId } from './cluster-identity';
+
+const fs = new NodeFileSystem();
 
 describe('cluster identity', () => {
   let dir: string;
@@ -19,8 +22,8 @@ describe('cluster identity', () => {
   });
 
   it('creates the id once and reads the same id afterwards', async () => {
-    const first = await loadOrCreateClusterId(dir, () => 'AAAAAAAAAAAAAAAAAAAAAA');
-    const second = await loadOrCreateClusterId(dir, () => 'BBBBBBBBBBBBBBBBBBBBBB');
+    const first = await loadOrCreateClusterId(fs, dir, () => 'AAAAAAAAAAAAAAAAAAAAAA');
+    const second = await loadOrCreateClusterId(fs, dir, () => 'BBBBBBBBBBBBBBBBBBBBBB');
     expect([first, second]).toEqual(['AAAAAAAAAAAAAAAAAAAAAA', 'AAAAAAAAAAAAAAAAAAAAAA']);
     expect(JSON.parse(await readFile(join(dir, clusterFileName), 'utf8'))).toEqual({ formatVersion: 1, clusterId: first });
   });
@@ -31,7 +34,7 @@ describe('cluster identity', () => {
     ['a malformed id', '{"formatVersion": 1, "clusterId": "short"}', /does not hold a format 1 cluster id/],
   ])('refuses %s rather than forming a new cluster over it', async (_what, text, message) => {
     await writeFile(join(dir, clusterFileName), text);
-    await expect(loadOrCreateClusterId(dir)).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE', message: expect.stringMatching(message) });
+    await expect(loadOrCreateClusterId(fs, dir)).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE', message: expect.stringMatching(message) });
     expect(await readFile(join(dir, clusterFileName), 'utf8')).toBe(text);
   });
 });

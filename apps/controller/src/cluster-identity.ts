@@ -4,8 +4,7 @@
  * It lives in `cluster.json` in the controller's metadata directory.
  */
 import { randomUUID } from 'node:crypto';
-import { open, readFile, rename } from 'node:fs/promises';
-import { join } from 'node:path';
+import { joinPath, type LogFileSystem } from '@starlane/log';
 import { StarlaneError } from '@starlane/model';
 
 export const clusterFileName = 'cluster.json';
@@ -18,18 +17,13 @@ export function newClusterId(): string {
 }
 
 /** Reads the cluster id from `directory`, creating it on the first start. */
-export async function loadOrCreateClusterId(directory: string, makeId: () => string = newClusterId): Promise<string> {
-  const path = join(directory, clusterFileName);
-  let text: string | undefined;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if (!(typeof error === 'object' && error !== null && 'code' in error && error.code === 'ENOENT')) throw error;
-  }
-  if (text !== undefined) return parseClusterFile(path, text);
-
+export async function loadOrCreateClusterId(fs: LogFileSystem, directory: string, makeId: () => string = newClusterId): Promise<string> {
+  const path = joinPath(directory, clusterFileName);
+  const bytes = await fs.readFile(path);
+  if (bytes !== null) return parseClusterFile(path, bytes.toString('utf8'));
   const clusterId = makeId();
-  await writeFileDurably(path, `${JSON.stringify({ formatVersion, clusterId }, null, 2)}\n`);
+  // Atomic and durable: a crash leaves either no file or the whole one, never a torn one.
+  await fs.writeFileAtomic(path, Buffer.from(`${JSON.stringify({ formatVersion, clusterId }, null, 2)}\n`));
   return clusterId;
 }
 
@@ -45,24 +39,4 @@ function parseClusterFile(path: string, text: string): string {
     throw new StarlaneError('STORAGE_UNAVAILABLE', `${path} does not hold a format ${formatVersion} cluster id`);
   }
   return record.clusterId;
-}
-
-/** Write to a temporary file, fsync, rename over the target, fsync the directory: a crash
- * leaves either the old file or the new one, never a torn one. */
-async function writeFileDurably(path: string, text: string): Promise<void> {
-  const temporary = `${path}.tmp`;
-  const file = await open(temporary, 'w');
-  try {
-    await file.writeFile(text);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(temporary, path);
-  const directory = await open(join(path, '..'), 'r');
-  try {
-    await directory.sync();
-  } finally {
-    await directory.close();
-  }
 }

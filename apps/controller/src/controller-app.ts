@@ -3,6 +3,7 @@ import { ensureWritableDirectory, integerOption, stringOption, withUnimplemented
 import type * as grpc from '@grpc/grpc-js';
 import { version } from '../package.json';
 import { loadOrCreateClusterId } from './cluster-identity';
+import { NodeFileSystem } from '@starlane/node-io';
 
 export const controllerOptions = {
   dataDir: stringOption({ help: 'directory for cluster metadata', default: './data/controller', metavar: 'DIR' }),
@@ -17,7 +18,7 @@ export const controllerApp: ServiceDescription<typeof controllerOptions> = {
   fileDescriptorSet,
   async start({ config, logger }) {
     const dataDir = await ensureWritableDirectory(config.dataDir, 'metadata directory');
-    const clusterId = await loadOrCreateClusterId(dataDir);
+    const clusterId = await loadOrCreateClusterId(new NodeFileSystem(), dataDir);
     logger.info({ clusterId, dataDir }, 'cluster identity loaded');
 
     const admin: Partial<v1.AdminServiceServer> = {
