@@ -48,11 +48,15 @@ export const stateFileName = 'partition.checkpoint';
 export const leaderEpochFileName = 'leader-epoch-checkpoint';
 /** Producer-state snapshots: `<20-digit offset>.snapshot`, the state up to that offset. */
 export const producerSnapshotSuffix = '.snapshot';
+/** Snapshots kept; a truncation below the oldest rebuilds the state from batch headers. */
+export const producerSnapshotsRetained = 2;
 
 /** Batch bytes one drain writes at most before resolving and starting over. */
 export const appendCoalesceBytesMax = 16 * 1024 * 1024;
 /** Batch bytes that may wait in the append queue; past this an append is refused (THROTTLED). */
 export const appendQueueBytesMax = 256 * 1024 * 1024;
+/** Largest offset a segment holds relative to its base (index entries are 32-bit). */
+export const relativeOffsetMax = 2n ** 31n - 1n;
 /** Closed segments whose indexes stay in memory; the others are loaded again on demand, so
  * memory does not grow with the number of segments. */
 export const loadedIndexesMax = 8;
@@ -63,12 +67,16 @@ export const compactionIntervalMs = 15_000;
 /** How often the recovery point is written to partition.checkpoint (Kafka's default). */
 export const recoveryCheckpointIntervalMs = 60_000;
 
+export type BackgroundTask = 'retention' | 'compaction';
+
 export interface PartitionLogOptions {
   readonly directory: string;
   readonly fs: LogFileSystem;
   readonly clock: Clock;
   readonly scheduler: Scheduler;
   readonly config: LogConfig;
+  /** Hears about housekeeping that failed and will be retried (the storage node logs it). */
+  readonly onBackgroundError?: (task: BackgroundTask, error: unknown) => void;
 }
 
 export interface AppendResult {
@@ -143,6 +151,8 @@ export class PartitionLog {
   private logStart: bigint;
   private logEnd: bigint;
   private durableEnd: bigint;
+  /** Offset after the last batch whose write completed (ahead of logEnd inside a drain). */
+  private writtenEnd: bigint;
   private persistedRecoveryPoint: bigint;
   private unflushedRecords = 0;
   private sync: Promise<void> | null = null;
@@ -161,6 +171,7 @@ export class PartitionLog {
     this.logStart = state.logStartOffset;
     this.logEnd = this.active.nextOffset;
     this.durableEnd = state.recoveryPoint;
+    this.writtenEnd = this.logEnd;
     this.persistedRecoveryPoint = state.recoveryPoint;
   }
 
@@ -224,6 +235,7 @@ export class PartitionLog {
 
     const segments: Segment[] = [];
     let segmentsRecovered = 0;
+    const recovered: Segment[] = [];
     let bytesTruncated = 0;
     let segmentsDeleted = 0;
     for (let i = 0; i < bases.length; i++) {
@@ -231,8 +243,10 @@ export class PartitionLog {
       const next = bases[i + 1];
       const previous = segments.at(-1);
       const trusted = recoveryPoint === null || (next !== undefined && next <= recoveryPoint);
-      if (previous !== undefined && base < previous.nextOffset) {
-        // Overlaps the segment before it: only a half-finished operation leaves this behind.
+      const gapsAllowed = config.cleanupPolicy !== 'delete';
+      if (previous !== undefined && (gapsAllowed ? base < previous.nextOffset : base !== previous.nextOffset)) {
+        // Overlaps the segment before it, or leaves a hole after it: only damage or a
+        // half-finished operation leaves this behind, and offsets must stay contiguous.
         segmentsDeleted += await deleteSegmentFiles(fs, directory, bases.slice(i));
         break;
       }
@@ -244,6 +258,7 @@ export class PartitionLog {
       });
       if (!trusted) {
         segmentsRecovered++;
+        recovered.push(segment);
         // A recovered segment may have been cut: fsync it before trusting the new recovery point.
         segment.dirty = true;
       }
@@ -285,6 +300,14 @@ export class PartitionLog {
       }
     } else {
       for (const entry of epochEntries) epochs.assign(entry.epoch, entry.startOffset);
+      // The checkpoint may lag the batches a crash left behind: recovered segments carry their
+      // epochs in every batch, so they are assigned again from there (as Kafka's recovery does).
+      for (const segment of recovered) {
+        await segment.scan(0, segment.size, Math.max(config.maxMessageBytes, config.segmentBytes), (batch) => {
+          epochs.assign(batch.header.partitionLeaderEpoch, batch.header.baseOffset);
+          return true;
+        });
+      }
     }
     epochs.truncateFromEnd(logEnd);
     epochs.truncateFromStart(logStartOffset);
@@ -307,13 +330,22 @@ export class PartitionLog {
 
   private startTimers(): void {
     const { scheduler } = this.options;
-    const every = (intervalMs: number, task: () => Promise<void>): void => {
+    // Durability tasks that fail take the log offline; housekeeping that fails (a damaged
+    // batch the cleaner cannot decode, say) is reported and tried again next time.
+    const every = (intervalMs: number, task: () => Promise<void>, housekeeping?: BackgroundTask): void => {
       let cancel = (): void => undefined;
       const tick = (): void => {
         if (this.closed) return;
         task().then(
           () => (cancel = scheduler.schedule(intervalMs, tick)),
-          (error: unknown) => this.fail(error),
+          (error: unknown) => {
+            if (housekeeping === undefined || this.failure !== null) {
+              this.fail(error);
+              return;
+            }
+            this.options.onBackgroundError?.(housekeeping, error);
+            cancel = scheduler.schedule(intervalMs, tick);
+          },
         );
       };
       cancel = scheduler.schedule(intervalMs, tick);
@@ -322,8 +354,8 @@ export class PartitionLog {
     if (this.config.flushMs > 0) every(this.config.flushMs, () => this.flush());
     every(recoveryCheckpointIntervalMs, () => this.checkpointRecoveryPoint());
     // Kafka's retention checker and log cleaner run on their own; so do these.
-    if (this.config.cleanupPolicy !== 'compact') every(retentionCheckIntervalMs, async () => void (await this.deleteOldSegments()));
-    if (this.config.cleanupPolicy !== 'delete') every(compactionIntervalMs, async () => void (await this.compact()));
+    if (this.config.cleanupPolicy !== 'compact') every(retentionCheckIntervalMs, async () => void (await this.deleteOldSegments()), 'retention');
+    if (this.config.cleanupPolicy !== 'delete') every(compactionIntervalMs, async () => void (await this.compact()), 'compaction');
   }
 
   // ---------------------------------------------------------------------------------------
@@ -348,7 +380,7 @@ export class PartitionLog {
   private enqueue(records: Buffer, leaderEpoch: number | null): Promise<AppendResult> {
     try {
       this.checkOpen();
-      const batches = this.splitInput(records);
+      const batches = this.splitInput(records, leaderEpoch !== null);
       if (this.queuedBytes + records.length > appendQueueBytesMax) {
         throw new StarlaneError('THROTTLED', `the append queue holds ${this.queuedBytes} bytes already; retry shortly`);
       }
@@ -364,7 +396,7 @@ export class PartitionLog {
   }
 
   /** Splits and checks input batches: framing, size limit, magic, CRC. Nothing is copied. */
-  private splitInput(records: Buffer): { bytes: Buffer; header: BatchHeader }[] {
+  private splitInput(records: Buffer, fromProducer: boolean): { bytes: Buffer; header: BatchHeader }[] {
     const batches: { bytes: Buffer; header: BatchHeader }[] = [];
     let position = 0;
     while (position < records.length) {
@@ -376,7 +408,14 @@ export class PartitionLog {
         throw new StarlaneError('MESSAGE_TOO_LARGE', `a record batch of ${size} bytes exceeds max.message.bytes (${this.config.maxMessageBytes})`);
       }
       const bytes = records.subarray(position, position + size);
-      batches.push({ bytes, header: validateBatch(bytes) });
+      const header = validateBatch(bytes);
+      // A producer's batch holds exactly as many records as offsets it claims (Kafka refuses
+      // the rest too); otherwise one small batch could burn two billion offsets. Replicated
+      // batches may have compaction gaps, so followers only get the general checks.
+      if (fromProducer && (header.recordCount < 1 || header.lastOffsetDelta !== header.recordCount - 1)) {
+        throw new StarlaneError('INVALID_RECORD', `a producer batch of ${header.recordCount} records claims ${header.lastOffsetDelta + 1} offsets`);
+      }
+      batches.push({ bytes, header });
       position += size;
     }
     if (batches.length === 0) throw new StarlaneError('INVALID_REQUEST', 'an append needs at least one record batch');
@@ -417,7 +456,14 @@ export class PartitionLog {
         for (const item of taken) item.reject(this.failure);
         continue;
       }
-      await this.writeAppends(taken);
+      try {
+        await this.writeAppends(taken);
+      } catch (error) {
+        // Whatever failed after data may have reached the file, the log can no longer vouch
+        // for its state: it goes offline, and every append still waiting hears why.
+        this.fail(error);
+        for (const item of taken) item.reject(this.failure);
+      }
     }
   }
 
@@ -437,15 +483,28 @@ export class PartitionLog {
       }
       headers.forEach((header, index) => segment.indexBatch(header, positions[index] ?? 0, this.config.indexIntervalBytes));
       segment.size = position + buffers.reduce((sum, buffer) => sum + buffer.length, 0);
+      this.writtenEnd = segment.nextOffset;
       segment.dirty = true;
       segment.firstAppendMs ??= nowMs;
       group = null;
     };
 
     for (const item of items) {
-      if (item.leaderEpoch === null && item.batches[0]?.header.baseOffset !== next) {
-        item.reject(new StarlaneError('INVALID_REQUEST', `follower batches start at ${item.batches[0]?.header.baseOffset}, the log ends at ${next}`));
-        continue;
+      if (item.leaderEpoch === null) {
+        // A follower's batches must continue the log exactly, all of them, before any is written.
+        let expected = next;
+        let broken: bigint | null = null;
+        for (const batch of item.batches) {
+          if (batch.header.baseOffset !== expected) {
+            broken = batch.header.baseOffset;
+            break;
+          }
+          expected = lastOffset(batch.header) + 1n;
+        }
+        if (broken !== null) {
+          item.reject(new StarlaneError('INVALID_REQUEST', `follower batches must continue the log at ${next} without gaps; found a batch at ${broken}`));
+          continue;
+        }
       }
       const itemBase = next;
       let contiguous = true;
@@ -459,7 +518,7 @@ export class PartitionLog {
         }
         const header = item.leaderEpoch === null ? batch.header : { ...batch.header, baseOffset: next, partitionLeaderEpoch: item.leaderEpoch };
         const size = batch.bytes.length;
-        if (this.shouldRoll(size, nowMs, group)) {
+        if (this.shouldRoll(size, lastOffset(header), nowMs, group)) {
           await writeGroup();
           await this.roll(next);
         }
@@ -504,11 +563,13 @@ export class PartitionLog {
     }
   }
 
-  private shouldRoll(incomingBytes: number, nowMs: number, group: { buffers: Buffer[] } | null): boolean {
+  private shouldRoll(incomingBytes: number, incomingLastOffset: bigint, nowMs: number, group: { buffers: Buffer[] } | null): boolean {
     const active = this.active;
     const pending = group === null ? 0 : group.buffers.reduce((sum, buffer) => sum + buffer.length, 0);
     const size = active.size + pending;
     if (size === 0) return false;
+    // Indexes hold offsets relative to the segment's base in 31 bits, as Kafka's do.
+    if (incomingLastOffset - active.baseOffset > relativeOffsetMax) return true;
     if (size + incomingBytes > this.config.segmentBytes) return true;
     return active.firstAppendMs !== null && nowMs - active.firstAppendMs >= this.config.segmentMs;
   }
@@ -543,13 +604,16 @@ export class PartitionLog {
    * completed meanwhile, so N waiting appends cost one or two fsyncs, not N.
    */
   private async flushTo(offset: bigint): Promise<void> {
-    while (this.durableEnd < offset) {
+    // Only written bytes can be made durable; a caller never asks past them, but a loop that
+    // waited for them would spin forever.
+    const wanted = offset < this.writtenEnd ? offset : this.writtenEnd;
+    while (this.durableEnd < wanted) {
       this.checkHealthy();
       if (this.sync !== null) {
         await this.sync;
         continue;
       }
-      const target = this.logEnd;
+      const target = this.writtenEnd;
       const records = this.unflushedRecords;
       this.sync = this.syncAll().then(
         () => {
@@ -641,7 +705,16 @@ export class PartitionLog {
     const segments = [...this.segments];
     for (let index = segmentIndexFor(segments, offset); index < segments.length; index++) {
       const segment = segments[index] as Segment;
-      const found = await this.readFromSegment(segment, offset, limit, options.maxBytes, options.buffer);
+      let found;
+      try {
+        found = await this.readFromSegment(segment, offset, limit, options.maxBytes, options.buffer);
+      } catch (error) {
+        // Retention or truncation removed the segment under the read: the offset is gone.
+        if (!this.segments.includes(segment)) {
+          throw new StarlaneError('OFFSET_OUT_OF_RANGE', `offset ${offset} left the log while being read (now [${this.logStart}, ${this.logEnd}])`);
+        }
+        throw error;
+      }
       if (found !== null) return { ...found, logStartOffset: logStart, logEndOffset: logEnd };
     }
     return empty;
@@ -848,6 +921,9 @@ export class PartitionLog {
   private async replaceWithEmpty(offset: bigint): Promise<void> {
     const doomed = this.segments.splice(0);
     for (const segment of doomed) await this.deleteSegment(segment);
+    // Nothing of the old log carries over: its epochs and producers described data now gone.
+    this.epochs.clear();
+    for (const { name } of await this.producerSnapshots()) await this.options.fs.remove(this.path(name));
     this.segments.push(await Segment.create(this.options.fs, this.options.directory, offset));
     this.logStart = offset;
     await this.afterTruncation();
@@ -855,6 +931,7 @@ export class PartitionLog {
 
   private async afterTruncation(): Promise<void> {
     this.logEnd = this.active.nextOffset;
+    this.writtenEnd = this.logEnd;
     if (this.durableEnd > this.logEnd) this.durableEnd = this.logEnd;
     this.unflushedRecords = 0;
     this.epochs.truncateFromEnd(this.logEnd);
@@ -916,6 +993,8 @@ export class PartitionLog {
   private async writeProducerSnapshot(): Promise<void> {
     const name = `${this.logEnd.toString().padStart(20, '0')}${producerSnapshotSuffix}`;
     await this.options.fs.writeFileAtomic(this.path(name), this.producers.snapshot());
+    const snapshots = await this.producerSnapshots();
+    for (const { name: old } of snapshots.slice(0, Math.max(0, snapshots.length - producerSnapshotsRetained))) await this.options.fs.remove(this.path(old));
   }
 
   /**
@@ -988,7 +1067,10 @@ export class PartitionLog {
       let cleanable = 0;
       for (const segment of candidates) {
         if (latest.full) break;
-        for (const batch of await this.batchesOf(segment, batchBytesMax)) {
+        const batches = await this.batchesOf(segment, batchBytesMax);
+        // Retention or truncation removed it while we read: the pass stops here.
+        if (batches === null) break;
+        for (const batch of batches) {
           for (const record of (await readBatch(batch)).records) latest.record(record);
         }
         cleanable++;
@@ -999,7 +1081,9 @@ export class PartitionLog {
         const nextBefore = segment.nextOffset;
         const kept: Buffer[] = [];
         let removed = 0;
-        for (const batch of await this.batchesOf(segment, batchBytesMax)) {
+        const batches = await this.batchesOf(segment, batchBytesMax);
+        if (batches === null) continue;
+        for (const batch of batches) {
           const decoded = await readBatch(batch);
           const survivors = decoded.records.filter((record) => survivesCompaction(record, latest, tombstoneHorizon));
           removed += decoded.records.length - survivors.length;
@@ -1034,6 +1118,7 @@ export class PartitionLog {
           this.segments[index] = replacement;
           this.loadedIndexes.delete(segment);
           this.loadedIndexes.add(replacement);
+          await this.trimLoadedIndexes();
           // Reads that started before the swap still hold the old segment: close it later.
           this.retired.add(segment);
           this.options.scheduler.schedule(replacedSegmentCloseDelayMs, () => this.closeRetired(segment));
@@ -1051,14 +1136,19 @@ export class PartitionLog {
     }
   }
 
-  /** Copies of every batch of a closed segment (bounded by the segment's size). */
-  private async batchesOf(segment: Segment, batchBytesMax: number): Promise<Buffer[]> {
+  /** Copies of every batch of a closed segment, or null if the segment left the log. */
+  private async batchesOf(segment: Segment, batchBytesMax: number): Promise<Buffer[] | null> {
     const batches: Buffer[] = [];
-    await segment.scan(0, segment.size, batchBytesMax, (batch) => {
-      batches.push(Buffer.from(batch.bytes));
-      return true;
-    });
-    return batches;
+    try {
+      await segment.scan(0, segment.size, batchBytesMax, (batch) => {
+        batches.push(Buffer.from(batch.bytes));
+        return true;
+      });
+    } catch (error) {
+      if (!this.segments.includes(segment)) return null;
+      throw error;
+    }
+    return this.segments.includes(segment) ? batches : null;
   }
 
   // ---------------------------------------------------------------------------------------

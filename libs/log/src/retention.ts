@@ -22,7 +22,8 @@ export function segmentsToDelete(segments: readonly SegmentSummary[], config: Pi
   let totalBytes = segments.reduce((sum, segment) => sum + segment.sizeBytes, 0);
   let count = 0;
   for (const segment of segments.slice(0, -1)) {
-    const expired = config.retentionMs >= 0 && segment.maxTimestamp >= 0n && segment.maxTimestamp < BigInt(nowMs - config.retentionMs);
+    // An empty closed segment (compaction can leave one) holds nothing to keep.
+    const expired = config.retentionMs >= 0 && (segment.sizeBytes === 0 || (segment.maxTimestamp >= 0n && segment.maxTimestamp < BigInt(nowMs - config.retentionMs)));
     const oversize = config.retentionBytes >= 0 && totalBytes - segment.sizeBytes >= config.retentionBytes;
     if (!expired && !oversize) break;
     totalBytes -= segment.sizeBytes;

@@ -3,8 +3,8 @@
  * implementation (on disk and in memory): what a storage node may rely on whichever store
  * holds the data.
  */
-import { cleanShutdownFileName, defaultLogConfig, loadedIndexesMax, PartitionLog, retentionCheckIntervalMs, stateFileName, type Clock, type LogConfig, type LogFileSystem, type Scheduler } from '@starlane/log';
-import { buildBatch, readBatch, scanBatches, type NewRecord } from '@starlane/record-batch';
+import { cleanShutdownFileName, defaultLogConfig, leaderEpochFileName, loadedIndexesMax, PartitionLog, retentionCheckIntervalMs, stateFileName, type Clock, type LogConfig, type LogFileSystem, type Scheduler } from '@starlane/log';
+import { buildBatch, crc32c, readBatch, scanBatches, type NewRecord } from '@starlane/record-batch';
 
 /** A clock tests move by hand. */
 export class ManualClock implements Clock {
@@ -232,6 +232,83 @@ export function describeLogContract(name: string, makeHarness: () => Promise<Log
       expect(lastSequences(recovered.producerState(7n))).toEqual([9, 11, 13, 15, 17]);
       expect(recovered.producerState(8n)).toBeUndefined();
       await recovered.close();
+    });
+
+    it('rolls inside one coalesced write of many concurrent appends without stalling', async () => {
+      const log = await open(await harness.directory(), { segmentBytes: 300 });
+      const results = await Promise.all(Array.from({ length: 32 }, async (_, i) => log.append(await buildBatch(recordsFor(`c${i}`, 2)), 0)));
+      expect(results.map((r) => r.baseOffset).sort((a, b) => (a < b ? -1 : 1))).toEqual(Array.from({ length: 32 }, (_, i) => BigInt(2 * i)));
+      expect(log.segmentCount).toBeGreaterThan(4);
+      await log.flush();
+      expect(log.recoveryPoint).toBe(64n);
+      await log.close();
+    });
+
+    it('refuses follower batches that do not continue the log, writing none of them', async () => {
+      const log = await open(await harness.directory());
+      await log.append(await buildBatch(recordsFor('a', 2)), 1);
+      const good = await buildBatch(recordsFor('f', 2), { baseOffset: 2n, partitionLeaderEpoch: 1 });
+      const gap = await buildBatch(recordsFor('g', 2), { baseOffset: 9n, partitionLeaderEpoch: 2 });
+      await expect(log.appendAsFollower(Buffer.concat([good, gap]))).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+      expect(log.logEndOffset).toBe(2n);
+      expect(log.latestEpoch).toBe(1);
+      expect((await log.appendAsFollower(good)).lastOffset).toBe(3n);
+      await log.close();
+    });
+
+    it('refuses producer batches that claim more offsets than they hold records', async () => {
+      const log = await open(await harness.directory());
+      const batch = await buildBatch(recordsFor('x', 2));
+      batch.writeInt32BE(1_000_000, 23); // lastOffsetDelta, inside the CRC: recompute it
+      batch.writeUInt32BE(crc32c(batch.subarray(21)), 17);
+      await expect(log.append(batch, 0)).rejects.toMatchObject({ code: 'INVALID_RECORD' });
+      expect(log.logEndOffset).toBe(0n);
+      await log.close();
+    });
+
+    it('re-reads epochs from recovered batches when the epoch checkpoint lags them', async () => {
+      const directory = await harness.directory();
+      const log = await open(directory);
+      await log.append(await buildBatch(recordsFor('e1', 2)), 1);
+      const stale = await harness.fs.readFile(`${directory}/${leaderEpochFileName}`);
+      await log.append(await buildBatch(recordsFor('e2', 3)), 2);
+      await log.release();
+      // As if the process died after writing epoch 2's batch but before its checkpoint.
+      await harness.fs.writeFileAtomic(`${directory}/${leaderEpochFileName}`, stale ?? Buffer.alloc(0));
+      await harness.fs.remove(`${directory}/${stateFileName}`);
+      const recovered = await open(directory);
+      expect(recovered.latestEpoch).toBe(2);
+      expect(recovered.endOffsetForEpoch(1)).toEqual({ epoch: 1, endOffset: 2n });
+      expect(recovered.endOffsetForEpoch(2)).toEqual({ epoch: 2, endOffset: 5n });
+      await recovered.close();
+    });
+
+    it('cuts the log at a missing segment rather than leaving a hole in its offsets', async () => {
+      const directory = await harness.directory();
+      const log = await open(directory, { segmentBytes: 300 });
+      for (let i = 0; i < 12; i++) await log.append(await buildBatch(recordsFor(`h${i}`, 2)), 0);
+      await log.close();
+      const segments = (await harness.fs.list(directory)).filter((name) => name.endsWith('.log'));
+      expect(segments.length).toBeGreaterThan(3);
+      const missing = segments[2] ?? '';
+      await harness.fs.remove(`${directory}/${missing}`);
+      await harness.fs.remove(`${directory}/${cleanShutdownFileName}`);
+      const { log: recovered, report } = await PartitionLog.open({ directory, fs: harness.fs, clock, scheduler, config: { ...defaultLogConfig, segmentBytes: 300 } });
+      expect(report.segmentsDeleted).toBeGreaterThan(0);
+      expect(recovered.logEndOffset).toBe(BigInt(missing.replace('.log', '')));
+      expect((await readAll(recovered)).map((r) => r.offset)).toEqual(Array.from({ length: Number(recovered.logEndOffset) }, (_, i) => BigInt(i)));
+      await recovered.close();
+    });
+
+    it('forgets epochs and producers when the whole log is replaced', async () => {
+      const log = await open(await harness.directory());
+      await log.append(await buildBatch(recordsFor('p', 2), { producerId: 7n, producerEpoch: 0, baseSequence: 0 }), 3);
+      await log.truncateFullyAndStartAt(1000n);
+      expect([log.logStartOffset, log.logEndOffset, log.latestEpoch]).toEqual([1000n, 1000n, -1]);
+      expect(log.producerState(7n)).toBeUndefined();
+      expect(log.endOffsetForEpoch(3)).toEqual({ epoch: -1, endOffset: -1n });
+      expect((await log.append(await buildBatch(recordsFor('n', 1)), 4)).baseOffset).toBe(1000n);
+      await log.close();
     });
 
     it('finds offsets by timestamp', async () => {
