@@ -7,7 +7,8 @@
  */
 import type { StoredRecord } from '@starlane/record-batch';
 
-/** Distinct keys one cleaning pass tracks; past this the pass cleans a shorter prefix. */
+/** Distinct keys one cleaning pass aims to track: checked between segments, so one segment's
+ * keys may carry the map past it; the pass then cleans only the segments read so far. */
 export const compactionKeysMax = 1_000_000;
 
 export function compactionKey(record: Pick<StoredRecord, 'key'>): string | null {

@@ -48,7 +48,7 @@ export const defaultLogConfig: LogConfig = {
 
 /** Segment files address positions with 32-bit integers, as Kafka's indexes do. */
 export const segmentBytesMax = 2 ** 31 - 1;
-/** A segment smaller than this would mean a file per batch. */
+/** Kafka's minimum segment.bytes. */
 export const segmentBytesMin = 14;
 
 type NumericKey = Exclude<keyof LogConfig, 'cleanupPolicy'>;

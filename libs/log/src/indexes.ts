@@ -4,7 +4,7 @@
  * - offset index (`.index`): 8-byte entries (relative offset u32, file position u32), one per
  *   `index.interval.bytes` of log, pointing at the start of a batch;
  * - time index (`.timeindex`): 12-byte entries (timestamp i64, relative offset u32), one each
- *   time the segment's largest timestamp grows past the last entry (and the interval passed).
+ *   time a batch raises the segment's largest timestamp.
  *
  * A lookup gives a position at or before the wanted batch; the caller scans forward from there.
  * Both are rebuilt from the log whenever a file fails its sanity check, so a torn or stale index

@@ -1107,6 +1107,11 @@ export class PartitionLog {
             await this.options.fs.remove(cleanedPath);
             return false;
           }
+          // The old indexes go first: a crash after the rename then finds a segment without
+          // index files, which is rebuilt from the batches, never one with stale indexes.
+          for (const path of [segment.indexPath('.index'), segment.indexPath('.timeindex')]) {
+            if (await this.options.fs.exists(path)) await this.options.fs.remove(path);
+          }
           await this.options.fs.rename(cleanedPath, segment.logPath);
           await this.options.fs.syncDirectory(this.options.directory);
           const { segment: replacement } = await Segment.open(this.options.fs, this.options.directory, segment.baseOffset, {

@@ -5,6 +5,7 @@
  * delete it.
  */
 import { batchHeaderBytes, batchSize, lastOffset, readBatchHeader, validateBatch, type BatchHeader } from '@starlane/record-batch';
+import { assert } from '@starlane/model';
 import { OffsetIndex, TimeIndex } from './indexes';
 import { joinPath, type LogFile, type LogFileSystem } from './io';
 
@@ -74,12 +75,12 @@ export class Segment {
 
   /** The offset index; only for the active segment or right after loadIndexes(). */
   get offsetIndex(): OffsetIndex {
-    if (this.indexes === null) throw new Error(`indexes of ${this.logPath} are not loaded`);
+    assert(this.indexes !== null, `indexes of ${this.logPath} are not loaded`);
     return this.indexes.offset;
   }
 
   get timeIndex(): TimeIndex {
-    if (this.indexes === null) throw new Error(`indexes of ${this.logPath} are not loaded`);
+    assert(this.indexes !== null, `indexes of ${this.logPath} are not loaded`);
     return this.indexes.time;
   }
 
@@ -99,15 +100,20 @@ export class Segment {
       this.persistedTimeEntries = time.length;
       return this.indexes;
     }
+    // Rebuilt aside, without touching the segment's summary that concurrent reads rely on.
     const rebuilt = { offset: new OffsetIndex(), time: new TimeIndex() };
-    this.indexes = rebuilt;
-    const { size, nextOffset, maxTimestamp } = this;
-    this.bytesSinceIndexEntry = 0;
-    await this.scan(0, size, batchBytesMax, (batch) => {
-      this.indexBatch(batch.header, batch.position, indexIntervalBytes);
+    let sinceEntry = 0;
+    await this.scan(0, this.size, batchBytesMax, (batch) => {
+      const relative = Number(batch.header.baseOffset - this.baseOffset);
+      if (rebuilt.offset.length === 0 || sinceEntry >= indexIntervalBytes) {
+        rebuilt.offset.append(relative, batch.position);
+        sinceEntry = 0;
+      }
+      sinceEntry += batch.bytes.length;
+      if (batch.header.maxTimestamp > rebuilt.time.lastTimestamp) rebuilt.time.append(batch.header.maxTimestamp, relative);
       return true;
     });
-    Object.assign(this, { size, nextOffset, maxTimestamp });
+    this.indexes = rebuilt;
     await this.persistIndexes(true);
     return rebuilt;
   }
@@ -123,7 +129,7 @@ export class Segment {
     return joinPath(this.directory, segmentFileName(this.baseOffset, '.log'));
   }
 
-  private indexPath(suffix: '.index' | '.timeindex'): string {
+  indexPath(suffix: '.index' | '.timeindex'): string {
     return joinPath(this.directory, segmentFileName(this.baseOffset, suffix));
   }
 
