@@ -3,8 +3,9 @@
  *
  * - offset index (`.index`): 8-byte entries (relative offset u32, file position u32), one per
  *   `index.interval.bytes` of log, pointing at the start of a batch;
- * - time index (`.timeindex`): 12-byte entries (timestamp i64, relative offset u32), one each
- *   time a batch raises the segment's largest timestamp.
+ * - time index (`.timeindex`): 12-byte entries (timestamp i64, relative offset u32) at the same
+ *   interval, holding the largest timestamp so far when it grew, and a final entry with the
+ *   segment's largest timestamp when it is rolled or closed.
  *
  * A lookup gives a position at or before the wanted batch; the caller scans forward from there.
  * Both are rebuilt from the log whenever a file fails its sanity check, so a torn or stale index
@@ -93,6 +94,10 @@ export class TimeIndex {
 
   get lastTimestamp(): bigint {
     return this.timestamps.at(-1) ?? -1n;
+  }
+
+  get lastRelativeOffset(): number {
+    return this.timestamps.length === 0 ? 0 : (this.offsets[this.timestamps.length - 1] ?? 0);
   }
 
   /** `timestamp` must exceed the last entry's: entries are the running maximum. */

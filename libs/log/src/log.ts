@@ -125,6 +125,8 @@ interface PendingAppend {
 interface PartitionState {
   readonly logStartOffset: bigint;
   readonly recoveryPoint: bigint;
+  /** Whether compaction ever removed batches: offsets may have gaps even under `delete`. */
+  readonly compacted: boolean;
 }
 
 function storageError(message: string, cause?: unknown): StarlaneError {
@@ -134,9 +136,9 @@ function storageError(message: string, cause?: unknown): StarlaneError {
 function parseState(bytes: Buffer | null): PartitionState | null {
   if (bytes === null) return null;
   try {
-    const parsed = JSON.parse(bytes.toString('utf8')) as { version?: unknown; logStartOffset?: unknown; recoveryPoint?: unknown };
+    const parsed = JSON.parse(bytes.toString('utf8')) as { version?: unknown; logStartOffset?: unknown; recoveryPoint?: unknown; compacted?: unknown };
     if (parsed.version !== 1 || typeof parsed.logStartOffset !== 'string' || typeof parsed.recoveryPoint !== 'string') return null;
-    return { logStartOffset: BigInt(parsed.logStartOffset), recoveryPoint: BigInt(parsed.recoveryPoint) };
+    return { logStartOffset: BigInt(parsed.logStartOffset), recoveryPoint: BigInt(parsed.recoveryPoint), compacted: parsed.compacted === true };
   } catch {
     return null;
   }
@@ -151,6 +153,7 @@ export class PartitionLog {
   private logStart: bigint;
   private logEnd: bigint;
   private durableEnd: bigint;
+  private compacted: boolean;
   /** Offset after the last batch whose write completed (ahead of logEnd inside a drain). */
   private writtenEnd: bigint;
   private persistedRecoveryPoint: bigint;
@@ -172,6 +175,7 @@ export class PartitionLog {
     this.logEnd = this.active.nextOffset;
     this.durableEnd = state.recoveryPoint;
     this.writtenEnd = this.logEnd;
+    this.compacted = state.compacted;
     this.persistedRecoveryPoint = state.recoveryPoint;
   }
 
@@ -211,6 +215,11 @@ export class PartitionLog {
     return this.options.config;
   }
 
+  /** Whether offsets may have gaps: the log is compacted, or once was. */
+  private get gapsAllowed(): boolean {
+    return this.config.cleanupPolicy !== 'delete' || this.compacted;
+  }
+
   private path(name: string): string {
     return joinPath(this.options.directory, name);
   }
@@ -243,7 +252,9 @@ export class PartitionLog {
       const next = bases[i + 1];
       const previous = segments.at(-1);
       const trusted = recoveryPoint === null || (next !== undefined && next <= recoveryPoint);
-      const gapsAllowed = config.cleanupPolicy !== 'delete';
+      // Gaps follow from compaction having run, not from today's policy: a topic switched from
+      // compact to delete keeps its gaps.
+      const gapsAllowed = config.cleanupPolicy !== 'delete' || saved?.compacted === true;
       if (previous !== undefined && (gapsAllowed ? base < previous.nextOffset : base !== previous.nextOffset)) {
         // Overlaps the segment before it, or leaves a hole after it: only damage or a
         // half-finished operation leaves this behind, and offsets must stay contiguous.
@@ -254,7 +265,7 @@ export class PartitionLog {
         trusted,
         indexIntervalBytes: config.indexIntervalBytes,
         batchBytesMax: Math.max(config.maxMessageBytes, config.segmentBytes),
-        offsetGapsAllowed: config.cleanupPolicy !== 'delete',
+        offsetGapsAllowed: gapsAllowed,
       });
       if (!trusted) {
         segmentsRecovered++;
@@ -312,7 +323,7 @@ export class PartitionLog {
     epochs.truncateFromEnd(logEnd);
     epochs.truncateFromStart(logStartOffset);
 
-    const log = new PartitionLog(options, segments, { logStartOffset, recoveryPoint: durable }, epochs, new ProducerStateManager());
+    const log = new PartitionLog(options, segments, { logStartOffset, recoveryPoint: durable, compacted: saved?.compacted === true }, epochs, new ProducerStateManager());
     log.producers = await log.loadProducerState();
     for (const segment of segments.slice(0, -1)) if (segment.indexesLoaded) log.loadedIndexes.add(segment);
     // The recovered state is made durable before the clean-shutdown marker goes: a crash from
@@ -431,6 +442,22 @@ export class PartitionLog {
     }).catch((error: unknown) => this.fail(error));
   }
 
+  /**
+   * Runs a change to the segment files in the lane. If it fails part-way the files and the
+   * in-memory state may disagree, so the log goes offline; reopening runs recovery.
+   */
+  private mutate<T>(task: () => Promise<T>): Promise<T> {
+    return this.inLane(async () => {
+      this.checkOpen();
+      try {
+        return await task();
+      } catch (error) {
+        this.fail(error);
+        throw this.failure ?? error;
+      }
+    });
+  }
+
   /** Runs `task` after every earlier lane task; lane tasks never overlap. */
   private inLane<T>(task: () => Promise<T>): Promise<T> {
     const run = this.lane.then(task);
@@ -495,7 +522,8 @@ export class PartitionLog {
         let expected = next;
         let broken: bigint | null = null;
         for (const batch of item.batches) {
-          if (batch.header.baseOffset !== expected) {
+          // A compacted leader's batches may skip offsets, never go back.
+          if (this.gapsAllowed ? batch.header.baseOffset < expected : batch.header.baseOffset !== expected) {
             broken = batch.header.baseOffset;
             break;
           }
@@ -506,15 +534,11 @@ export class PartitionLog {
           continue;
         }
       }
-      const itemBase = next;
-      let contiguous = true;
+      const itemBase = item.leaderEpoch === null ? (item.batches[0]?.header.baseOffset ?? next) : next;
       for (const batch of item.batches) {
         if (item.leaderEpoch !== null) {
           setBaseOffset(batch.bytes, next);
           setPartitionLeaderEpoch(batch.bytes, item.leaderEpoch);
-        } else if (batch.header.baseOffset !== next) {
-          contiguous = false;
-          break;
         }
         const header = item.leaderEpoch === null ? batch.header : { ...batch.header, baseOffset: next, partitionLeaderEpoch: item.leaderEpoch };
         const size = batch.bytes.length;
@@ -527,11 +551,6 @@ export class PartitionLog {
         group.buffers.push(batch.bytes);
         group.headers.push(header);
         next = lastOffset(header) + 1n;
-      }
-      if (!contiguous) {
-        // Offsets already placed in this group stay; the follower learns the new end and retries.
-        item.reject(new StarlaneError('INVALID_REQUEST', 'follower batches are not contiguous'));
-        continue;
       }
       accepted.push({ item, baseOffset: itemBase, lastOffset: next - 1n });
     }
@@ -577,6 +596,7 @@ export class PartitionLog {
   /** Starts a new active segment at `baseOffset`; the old one is flushed in the background. */
   private async roll(baseOffset: bigint): Promise<void> {
     const previous = this.active;
+    previous.sealTimeIndex();
     await previous.persistIndexes();
     // As Kafka does, the producer state is snapshotted at every roll: a later open replays at
     // most one segment of batch headers.
@@ -604,10 +624,11 @@ export class PartitionLog {
    * completed meanwhile, so N waiting appends cost one or two fsyncs, not N.
    */
   private async flushTo(offset: bigint): Promise<void> {
-    // Only written bytes can be made durable; a caller never asks past them, but a loop that
-    // waited for them would spin forever.
-    const wanted = offset < this.writtenEnd ? offset : this.writtenEnd;
-    while (this.durableEnd < wanted) {
+    for (;;) {
+      // Only written bytes can be made durable (a caller never asks past them, but waiting for
+      // them would spin), and a truncation may have moved the end since the call.
+      const wanted = offset < this.writtenEnd ? offset : this.writtenEnd;
+      if (this.durableEnd >= wanted) return;
       this.checkHealthy();
       if (this.sync !== null) {
         await this.sync;
@@ -615,9 +636,12 @@ export class PartitionLog {
       }
       const target = this.writtenEnd;
       const records = this.unflushedRecords;
+      const generation = this.truncations;
       this.sync = this.syncAll().then(
         () => {
-          if (target > this.durableEnd) this.durableEnd = target;
+          // A truncation during the fsync voids its target: offsets below it may now be new,
+          // unsynced data. The loop simply syncs again.
+          if (generation === this.truncations && target > this.durableEnd) this.durableEnd = target;
           this.unflushedRecords = Math.max(0, this.unflushedRecords - records);
           this.sync = null;
         },
@@ -631,7 +655,22 @@ export class PartitionLog {
     }
   }
 
-  private async syncAll(): Promise<void> {
+  /** Bumped by every truncation, so an fsync that straddles one does not vouch for new data. */
+  private truncations = 0;
+  /** fsyncs run one after another: `dirty` is cleared when one starts, so a second caller must
+   * wait for it rather than skip a segment whose fsync has not finished. */
+  private syncChain: Promise<void> = Promise.resolve();
+
+  private syncAll(): Promise<void> {
+    const run = this.syncChain.then(() => this.syncDirtySegments());
+    this.syncChain = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async syncDirtySegments(): Promise<void> {
     for (const segment of [...this.segments]) {
       if (!segment.dirty) continue;
       segment.dirty = false;
@@ -660,7 +699,7 @@ export class PartitionLog {
   }
 
   private async persistState(): Promise<void> {
-    const state = { version: 1, logStartOffset: this.logStart.toString(), recoveryPoint: this.durableEnd.toString() };
+    const state = { version: 1, logStartOffset: this.logStart.toString(), recoveryPoint: this.durableEnd.toString(), compacted: this.compacted };
     await this.options.fs.writeFileAtomic(this.path(stateFileName), Buffer.from(`${JSON.stringify(state)}\n`));
     this.persistedRecoveryPoint = this.durableEnd;
   }
@@ -692,7 +731,11 @@ export class PartitionLog {
    * framing, that the first batch holds `offset`, and that offsets continue, because
    * baseOffset lies outside the CRC.
    */
-  async read(offset: bigint, options: { maxBytes: number; maxOffset?: bigint; buffer?: Buffer }): Promise<ReadResult> {
+  read(offset: bigint, options: { maxBytes: number; maxOffset?: bigint; buffer?: Buffer }): Promise<ReadResult> {
+    return this.readOnce(offset, options, false);
+  }
+
+  private async readOnce(offset: bigint, options: { maxBytes: number; maxOffset?: bigint; buffer?: Buffer }, retried: boolean): Promise<ReadResult> {
     this.checkHealthy();
     const logStart = this.logStart;
     const logEnd = this.logEnd;
@@ -709,11 +752,13 @@ export class PartitionLog {
       try {
         found = await this.readFromSegment(segment, offset, limit, options.maxBytes, options.buffer);
       } catch (error) {
-        // Retention or truncation removed the segment under the read: the offset is gone.
-        if (!this.segments.includes(segment)) {
+        if (this.segments.includes(segment)) throw error;
+        // The segment left the list under the read: compaction replaced it (read again from the
+        // current list), or retention or truncation removed it (the offset may be gone).
+        if (retried || offset < this.logStart || offset > this.logEnd) {
           throw new StarlaneError('OFFSET_OUT_OF_RANGE', `offset ${offset} left the log while being read (now [${this.logStart}, ${this.logEnd}])`);
         }
-        throw error;
+        return this.readOnce(offset, options, true);
       }
       if (found !== null) return { ...found, logStartOffset: logStart, logEndOffset: logEnd };
     }
@@ -746,7 +791,7 @@ export class PartitionLog {
     buffer: Buffer | undefined,
   ): Promise<{ records: Buffer; nextOffset: bigint } | null> {
     const committed = segment.size;
-    const gapsAllowed = this.config.cleanupPolicy !== 'delete';
+    const gapsAllowed = this.gapsAllowed;
     let position = start;
     let bytes: Buffer = Buffer.alloc(0);
     let bytesAt = position;
@@ -825,22 +870,27 @@ export class PartitionLog {
    */
   async offsetForTimestamp(timestampMs: bigint): Promise<{ offset: bigint; timestampMs: bigint } | null> {
     this.checkHealthy();
+    const batchBytesMax = Math.max(this.config.maxMessageBytes, this.config.segmentBytes);
     for (const segment of [...this.segments]) {
       if (segment.maxTimestamp < timestampMs) continue;
       const indexes = await this.indexesOf(segment);
-      const from = indexes.offset.lookup(indexes.time.lookup(timestampMs));
-      let found: BatchHeader | null = null;
-      let foundBytes: Buffer | null = null;
-      await segment.scan(from, segment.size, Math.max(this.config.maxMessageBytes, this.config.segmentBytes), (batch) => {
-        if (batch.header.maxTimestamp < timestampMs || lastOffset(batch.header) < this.logStart) return true;
-        found = batch.header;
-        foundBytes = Buffer.from(batch.bytes);
-        return false;
-      });
-      if (found === null || foundBytes === null) continue;
-      const { records } = await readBatch(foundBytes);
-      const record = records.find((candidate) => candidate.timestamp >= timestampMs && candidate.offset >= this.logStart);
-      if (record !== undefined) return { offset: record.offset, timestampMs: record.timestamp };
+      let from = indexes.offset.lookup(indexes.time.lookup(timestampMs));
+      // A batch's maxTimestamp comes from its producer and says only that some record may
+      // qualify: keep looking through the segment until a record really does.
+      while (from < segment.size) {
+        let candidate: { bytes: Buffer; end: number } | null = null;
+        await segment.scan(from, segment.size, batchBytesMax, (batch) => {
+          if (batch.header.maxTimestamp < timestampMs || lastOffset(batch.header) < this.logStart) return true;
+          candidate = { bytes: Buffer.from(batch.bytes), end: batch.position + batch.bytes.length };
+          return false;
+        });
+        if (candidate === null) break;
+        const found: { bytes: Buffer; end: number } = candidate;
+        const { records } = await readBatch(found.bytes);
+        const record = records.find((r) => r.timestamp >= timestampMs && r.offset >= this.logStart);
+        if (record !== undefined) return { offset: record.offset, timestampMs: record.timestamp };
+        from = found.end;
+      }
     }
     return null;
   }
@@ -890,8 +940,7 @@ export class PartitionLog {
    * leader). A batch is never split, so the log may end a little before `offset`.
    */
   truncateTo(offset: bigint): Promise<void> {
-    return this.inLane(async () => {
-      this.checkHealthy();
+    return this.mutate(async () => {
       await this.drain();
       await this.quiesceSync();
       if (offset >= this.logEnd) return;
@@ -901,7 +950,8 @@ export class PartitionLog {
       }
       const keep = segmentIndexFor(this.segments, offset);
       const doomed = this.segments.splice(keep + 1);
-      for (const segment of doomed) await this.deleteSegment(segment);
+      // Newest first: a crash part-way leaves a shorter log, never a hole.
+      for (const segment of doomed.reverse()) await this.deleteSegment(segment);
       await this.active.truncateTo(offset, Math.max(this.config.maxMessageBytes, this.config.segmentBytes), this.config.indexIntervalBytes);
       await this.afterTruncation();
     });
@@ -909,8 +959,7 @@ export class PartitionLog {
 
   /** Drops the whole log and starts it empty at `offset` (a follower too far behind). */
   truncateFullyAndStartAt(offset: bigint): Promise<void> {
-    return this.inLane(async () => {
-      this.checkHealthy();
+    return this.mutate(async () => {
       await this.drain();
       await this.quiesceSync();
       await this.replaceWithEmpty(offset);
@@ -930,6 +979,7 @@ export class PartitionLog {
   }
 
   private async afterTruncation(): Promise<void> {
+    this.truncations++;
     this.logEnd = this.active.nextOffset;
     this.writtenEnd = this.logEnd;
     if (this.durableEnd > this.logEnd) this.durableEnd = this.logEnd;
@@ -949,8 +999,7 @@ export class PartitionLog {
    * oldest, and moves the log start offset to the first segment kept. Returns how many went.
    */
   deleteOldSegments(): Promise<number> {
-    return this.inLane(async () => {
-      this.checkHealthy();
+    return this.mutate(async () => {
       const count = segmentsToDelete(
         this.segments.map((segment) => ({ baseOffset: segment.baseOffset, sizeBytes: segment.size, maxTimestamp: segment.maxTimestamp })),
         this.config,
@@ -1034,7 +1083,8 @@ export class PartitionLog {
   // ---------------------------------------------------------------------------------------
   // Compaction
 
-  private compacting = false;
+  /** The cleaner pass under way, which close() waits for. */
+  private compacting: Promise<void> | null = null;
   /** Segments replaced by cleaned copies whose files stay open a little for reads under way. */
   private readonly retired = new Set<Segment>();
 
@@ -1051,9 +1101,10 @@ export class PartitionLog {
    */
   async compact(): Promise<CompactionReport> {
     const report = { segmentsCleaned: 0, recordsRemoved: 0, bytesBefore: 0, bytesAfter: 0 };
-    if (this.config.cleanupPolicy === 'delete' || this.compacting) return report;
+    if (this.config.cleanupPolicy === 'delete' || this.compacting !== null) return report;
     this.checkOpen();
-    this.compacting = true;
+    let finished = (): void => undefined;
+    this.compacting = new Promise<void>((resolve) => (finished = resolve));
     try {
       const nowMs = this.options.clock.nowMs();
       const lagHorizon = BigInt(nowMs - this.config.minCompactionLagMs);
@@ -1077,6 +1128,7 @@ export class PartitionLog {
       }
       const tombstoneHorizon = BigInt(nowMs - this.config.deleteRetentionMs);
       for (const segment of candidates.slice(0, cleanable)) {
+        if (this.closed) break;
         const sizeBefore = segment.size;
         const nextBefore = segment.nextOffset;
         const kept: Buffer[] = [];
@@ -1100,7 +1152,11 @@ export class PartitionLog {
         } finally {
           await cleaned.close();
         }
-        const swapped = await this.inLane(async () => {
+        if (this.closed) {
+          await this.options.fs.remove(cleanedPath);
+          break;
+        }
+        const swapped = await this.mutate(async () => {
           const index = this.segments.indexOf(segment);
           // Truncation or retention got there first: the cleaned copy is stale.
           if (index < 0 || index === this.segments.length - 1 || segment.size !== sizeBefore || segment.nextOffset !== nextBefore) {
@@ -1125,7 +1181,12 @@ export class PartitionLog {
           this.loadedIndexes.add(replacement);
           await this.trimLoadedIndexes();
           // Reads that started before the swap still hold the old segment: close it later.
+          segment.retired = true;
           this.retired.add(segment);
+          if (!this.compacted) {
+            this.compacted = true;
+            await this.persistState();
+          }
           this.options.scheduler.schedule(replacedSegmentCloseDelayMs, () => this.closeRetired(segment));
           return true;
         });
@@ -1137,7 +1198,8 @@ export class PartitionLog {
       }
       return report;
     } finally {
-      this.compacting = false;
+      this.compacting = null;
+      finished();
     }
   }
 
@@ -1162,25 +1224,32 @@ export class PartitionLog {
   /** Writes everything out, fsyncs, and leaves the clean-shutdown marker. */
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
-    return this.inLane(async () => {
-      await this.drain();
-      this.closed = true;
-      for (const cancel of this.timers) cancel();
-      if (this.failure !== null) {
+    // From here new appends are refused and the cleaner stops at its next segment; appends
+    // already queued are still written below.
+    this.closed = true;
+    for (const cancel of this.timers) cancel();
+    return (this.compacting ?? Promise.resolve()).then(() =>
+      this.inLane(async () => {
+        await this.drain();
+        if (this.failure !== null) {
+          for (const segment of this.segments) await segment.close();
+          return;
+        }
+        await this.quiesceSync();
+        await this.syncAll();
+        this.durableEnd = this.logEnd;
+        for (const segment of this.segments) {
+          segment.sealTimeIndex();
+          await segment.persistIndexes();
+        }
+        await this.persistState();
+        await this.persistEpochs();
+        await this.writeProducerSnapshot();
+        await this.options.fs.writeFileAtomic(this.path(cleanShutdownFileName), Buffer.alloc(0));
         for (const segment of this.segments) await segment.close();
-        return;
-      }
-      if (this.sync !== null) await this.sync.catch(() => undefined);
-      await this.syncAll();
-      this.durableEnd = this.logEnd;
-      for (const segment of this.segments) await segment.persistIndexes();
-      await this.persistState();
-      await this.persistEpochs();
-      await this.writeProducerSnapshot();
-      await this.options.fs.writeFileAtomic(this.path(cleanShutdownFileName), Buffer.alloc(0));
-      for (const segment of this.segments) await segment.close();
-      for (const segment of [...this.retired]) this.closeRetired(segment);
-    });
+        for (const segment of [...this.retired]) this.closeRetired(segment);
+      }),
+    );
   }
 
   /**
@@ -1191,11 +1260,13 @@ export class PartitionLog {
     if (this.closed) return Promise.resolve();
     this.closed = true;
     for (const cancel of this.timers) cancel();
-    return this.inLane(async () => {
-      await this.quiesceSync();
-      for (const segment of this.segments) await segment.close().catch(() => undefined);
-      for (const segment of [...this.retired]) this.closeRetired(segment);
-    });
+    return (this.compacting ?? Promise.resolve()).then(() =>
+      this.inLane(async () => {
+        await this.quiesceSync();
+        for (const segment of this.segments) await segment.close().catch(() => undefined);
+        for (const segment of [...this.retired]) this.closeRetired(segment);
+      }),
+    );
   }
 
   private checkOpen(): void {

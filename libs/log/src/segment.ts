@@ -103,17 +103,25 @@ export class Segment {
     // Rebuilt aside, without touching the segment's summary that concurrent reads rely on.
     const rebuilt = { offset: new OffsetIndex(), time: new TimeIndex() };
     let sinceEntry = 0;
+    let maxTimestamp = -1n;
+    let maxAt = 0;
     await this.scan(0, this.size, batchBytesMax, (batch) => {
       const relative = Number(batch.header.baseOffset - this.baseOffset);
+      if (batch.header.maxTimestamp > maxTimestamp) {
+        maxTimestamp = batch.header.maxTimestamp;
+        maxAt = relative;
+      }
       if (rebuilt.offset.length === 0 || sinceEntry >= indexIntervalBytes) {
         rebuilt.offset.append(relative, batch.position);
         sinceEntry = 0;
+        if (maxTimestamp > rebuilt.time.lastTimestamp) rebuilt.time.append(maxTimestamp, Math.max(maxAt, rebuilt.time.length === 0 ? 0 : rebuilt.time.lastRelativeOffset));
       }
       sinceEntry += batch.bytes.length;
-      if (batch.header.maxTimestamp > rebuilt.time.lastTimestamp) rebuilt.time.append(batch.header.maxTimestamp, relative);
       return true;
     });
+    if (maxTimestamp > rebuilt.time.lastTimestamp) rebuilt.time.append(maxTimestamp, Math.max(maxAt, rebuilt.time.length === 0 ? 0 : rebuilt.time.lastRelativeOffset));
     this.indexes = rebuilt;
+    if (this.retired) return rebuilt;
     await this.persistIndexes(true);
     return rebuilt;
   }
@@ -239,13 +247,18 @@ export class Segment {
   /** Records a batch just placed at `position` in the indexes and the segment's summary. */
   indexBatch(header: BatchHeader, position: number, indexIntervalBytes: number): void {
     const relative = Number(header.baseOffset - this.baseOffset);
+    if (header.maxTimestamp > this.maxTimestamp) {
+      this.maxTimestamp = header.maxTimestamp;
+      this.maxTimestampRelativeOffset = relative;
+    }
+    // Both indexes are sparse, with entries at the same interval (as Kafka's): the time index
+    // records the largest timestamp so far, where it grew.
     if (this.offsetIndex.length === 0 || this.bytesSinceIndexEntry >= indexIntervalBytes) {
       this.offsetIndex.append(relative, position);
       this.bytesSinceIndexEntry = 0;
+      this.sealTimeIndex();
     }
     this.bytesSinceIndexEntry += batchSize(header);
-    if (header.maxTimestamp > this.timeIndex.lastTimestamp) this.timeIndex.append(header.maxTimestamp, relative);
-    if (header.maxTimestamp > this.maxTimestamp) this.maxTimestamp = header.maxTimestamp;
     this.nextOffset = lastOffset(header) + 1n;
   }
 
@@ -286,9 +299,27 @@ export class Segment {
     }
   }
 
+  /** Where the largest timestamp was seen, relative to the base offset. */
+  private maxTimestampRelativeOffset = 0;
+
+  /**
+   * Adds a time index entry for the largest timestamp so far if the index lags it. Called at
+   * each offset index entry, and when the segment is rolled or closed, so a closed segment's
+   * time index always ends with its largest timestamp (Kafka does the same on roll).
+   */
+  sealTimeIndex(): void {
+    if (this.indexes !== null && this.maxTimestamp > this.indexes.time.lastTimestamp) {
+      const last = this.indexes.time.length === 0 ? 0 : this.indexes.time.lastRelativeOffset;
+      this.indexes.time.append(this.maxTimestamp, Math.max(last, this.maxTimestampRelativeOffset));
+    }
+  }
+
   /** Appends index entries not yet in the index files (or rewrites them all). */
+  /** Set when compaction replaced this segment: its files now belong to the replacement. */
+  retired = false;
+
   async persistIndexes(rewrite = false): Promise<void> {
-    if (this.indexes === null) return;
+    if (this.indexes === null || this.retired) return;
     const targets = [
       { path: this.indexPath('.index'), bytes: this.offsetIndex.serialize(rewrite ? 0 : this.persistedOffsetEntries), entrySize: 8, persisted: rewrite ? 0 : this.persistedOffsetEntries },
       { path: this.indexPath('.timeindex'), bytes: this.timeIndex.serialize(rewrite ? 0 : this.persistedTimeEntries), entrySize: 12, persisted: rewrite ? 0 : this.persistedTimeEntries },
@@ -303,6 +334,8 @@ export class Segment {
       try {
         await file.truncate(target.persisted * target.entrySize);
         if (target.bytes.length > 0) await file.write([target.bytes], target.persisted * target.entrySize);
+        // Trusted after a clean shutdown, so they must be on disk before the marker is.
+        await file.sync();
       } finally {
         await file.close();
       }

@@ -3,8 +3,10 @@
  *
  * 1. A real child process appends numbered batches and is SIGKILLed at a random moment, many
  *    times over the same log. After each kill the log must hold a prefix of what was appended
- *    (batch n is exactly batch n, offsets contiguous), everything acknowledged under an
- *    fsync-per-append policy, no damaged batch, and indexes that find every offset.
+ *    (batch n is exactly batch n, offsets contiguous), every acknowledged append, no damaged
+ *    batch, and indexes that find every offset. A SIGKILL keeps the page cache, so this tests
+ *    recovery from torn process state (unflushed indexes, checkpoints, half-rolled segments);
+ *    power loss, where unsynced bytes vanish, is simulated in libs/log's seeded model test.
  * 2. Files of a closed log are chopped at random byte positions and random bytes are flipped
  *    (batch bodies, the baseOffset outside the CRC, indexes, checkpoints); recovery must yield a
  *    prefix of what was appended, never serve a damaged batch, and damaged indexes must cost
@@ -101,7 +103,7 @@ describe(`partition log crashes on real files (seed ${seed})`, () => {
   });
 
   it(
-    `holds a prefix of what was appended, with every acknowledged fsynced append, after ${killRounds} SIGKILLs`,
+    `holds a prefix of what was appended, with every acknowledged append, after ${killRounds} SIGKILLs`,
     async () => {
       const rng = random(seed);
       const directory = join(scratch, 'killed');
@@ -132,8 +134,8 @@ describe(`partition log crashes on real files (seed ${seed})`, () => {
 
         const log = await openLog(directory);
         const batches = await verifyPrefix(log, rng);
-        // With an fsync per append, an acknowledged batch is on disk before the ack is printed.
-        if (fsyncEachAppend) expect(batches).toBeGreaterThan(lastAcked);
+        // An acknowledged batch was written before its ack was printed.
+        expect(batches).toBeGreaterThan(lastAcked);
         // Leave the log as a crash leaves it half the time, cleanly closed the other half.
         if (rng() < 0.5) await log.close();
         else await log.release();

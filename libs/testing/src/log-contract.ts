@@ -4,6 +4,7 @@
  * holds the data.
  */
 import { cleanShutdownFileName, defaultLogConfig, leaderEpochFileName, loadedIndexesMax, PartitionLog, retentionCheckIntervalMs, stateFileName, type Clock, type LogConfig, type LogFileSystem, type Scheduler } from '@starlane/log';
+import { StarlaneError } from '@starlane/model';
 import { buildBatch, crc32c, readBatch, scanBatches, type NewRecord } from '@starlane/record-batch';
 
 /** A clock tests move by hand. */
@@ -35,6 +36,20 @@ export class ManualScheduler implements Scheduler {
     this.tasks = this.tasks.filter((entry) => !due.includes(entry) && !entry.cancelled);
     for (const entry of due) entry.task();
   }
+}
+
+/** An object's methods bound to it, so a test can wrap some and keep the rest. */
+function bindAll<T extends object>(target: T): T {
+  const bound: Record<string, unknown> = {};
+  let proto: object | null = target;
+  while (proto !== null && proto !== Object.prototype) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      const value = (target as Record<string, unknown>)[name];
+      if (name !== 'constructor' && typeof value === 'function' && !(name in bound)) bound[name] = (value as (...args: unknown[]) => unknown).bind(target);
+    }
+    proto = Object.getPrototypeOf(proto) as object | null;
+  }
+  return bound as T;
 }
 
 /** Waits for background work the scheduler started: polls `done` between event-loop turns. */
@@ -309,6 +324,71 @@ export function describeLogContract(name: string, makeHarness: () => Promise<Log
       expect(log.endOffsetForEpoch(3)).toEqual({ epoch: -1, endOffset: -1n });
       expect((await log.append(await buildBatch(recordsFor('n', 1)), 4)).baseOffset).toBe(1000n);
       await log.close();
+    });
+
+    it('keeps a compacted log whole when its policy later becomes delete', async () => {
+      const directory = await harness.directory();
+      const log = await open(directory, { cleanupPolicy: 'compact', segmentBytes: 300 });
+      for (let i = 0; i < 30; i++) await log.append(await buildBatch([{ key: Buffer.from(`k${i % 3}`), value: Buffer.from(`v${i}`), timestamp: 0n }]), 0);
+      expect((await log.compact()).recordsRemoved).toBeGreaterThan(0);
+      const survivors = await readAll(log);
+      await log.close();
+      const reopened = await open(directory, { cleanupPolicy: 'delete', segmentBytes: 300 });
+      expect(reopened.logEndOffset).toBe(30n);
+      expect(await readAll(reopened)).toEqual(survivors);
+      await reopened.close();
+    });
+
+    it('looks past a batch whose header timestamp promises more than its records hold', async () => {
+      const log = await open(await harness.directory());
+      const liar = await buildBatch([{ key: null, value: Buffer.from('old'), timestamp: 1000n }]);
+      liar.writeBigInt64BE(9000n, 35); // maxTimestamp, inside the CRC
+      liar.writeUInt32BE(crc32c(liar.subarray(21)), 17);
+      await log.append(liar, 0);
+      await log.append(await buildBatch([{ key: null, value: Buffer.from('new'), timestamp: 5000n }]), 0);
+      expect(await log.offsetForTimestamp(4000n)).toEqual({ offset: 1n, timestampMs: 5000n });
+      await log.close();
+    });
+
+    it('commits many concurrent durable appends with far fewer fsyncs than appends', async () => {
+      let syncs = 0;
+      const counting: LogFileSystem = {
+        ...bindAll(harness.fs),
+        open: async (path, options) => {
+          const file = await harness.fs.open(path, options);
+          return { ...bindAll(file), sync: async () => { syncs++; await file.sync(); } };
+        },
+      };
+      const directory = await harness.directory();
+      const { log } = await PartitionLog.open({ directory, fs: counting, clock, scheduler, config: { ...defaultLogConfig, flushMessages: 1 } });
+      const before = syncs;
+      await Promise.all(Array.from({ length: 64 }, async (_, i) => log.append(await buildBatch(recordsFor(`g${i}`, 1)), 0)));
+      expect(log.recoveryPoint).toBe(64n);
+      expect(syncs - before).toBeLessThanOrEqual(8);
+      await log.close();
+    });
+
+    it('goes offline when a change to its files fails part-way, instead of serving a torn state', async () => {
+      let failRemovals = false;
+      const faulty: LogFileSystem = {
+        ...bindAll(harness.fs),
+        remove: async (path) => {
+          if (failRemovals) throw new StarlaneError('STORAGE_UNAVAILABLE', `injected failure removing ${path}`);
+          await harness.fs.remove(path);
+        },
+      };
+      const directory = await harness.directory();
+      const { log } = await PartitionLog.open({ directory, fs: faulty, clock, scheduler, config: { ...defaultLogConfig, segmentBytes: 300 } });
+      for (let i = 0; i < 10; i++) await log.append(await buildBatch(recordsFor(`t${i}`, 2)), 0);
+      failRemovals = true;
+      await expect(log.truncateTo(4n)).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+      await expect(log.append(await buildBatch(recordsFor('after', 1)), 0)).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+      await expect(log.read(0n, { maxBytes: 100 })).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+      failRemovals = false;
+      await log.release();
+      const reopened = await open(directory, { segmentBytes: 300 });
+      expect((await readAll(reopened)).map((r) => r.offset)).toEqual(Array.from({ length: Number(reopened.logEndOffset) }, (_, i) => BigInt(i)));
+      await reopened.close();
     });
 
     it('finds offsets by timestamp', async () => {
