@@ -4,6 +4,7 @@
  * directory fsync.
  */
 import { mkdir, open, readFile, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import { StarlaneError } from '@starlane/model';
 import type { LogFile, LogFileSystem } from '@starlane/log';
@@ -96,6 +97,8 @@ export class NodeFileSystem implements LogFileSystem {
         await mkdir(directory).catch((error: unknown) => {
           if (errnoCode(error) !== 'EEXIST') throw error;
         });
+        // A new directory exists durably only once its parent's entry is on disk.
+        await this.syncDirectory(dirname(directory));
       }
     });
   }
@@ -129,7 +132,8 @@ export class NodeFileSystem implements LogFileSystem {
   }
 
   async writeFileAtomic(path: string, data: Buffer): Promise<void> {
-    const temporary = `${path}.tmp`;
+    // A name of its own per write: two concurrent replacements of one file must not collide.
+    const temporary = `${path}.${randomUUID()}.tmp`;
     await io(`write ${path}`, async () => {
       const handle = await open(temporary, 'w');
       try {
