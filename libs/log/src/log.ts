@@ -55,6 +55,9 @@ export const producerSnapshotsRetained = 2;
 export const appendCoalesceBytesMax = 16 * 1024 * 1024;
 /** Batch bytes that may wait in the append queue; past this an append is refused (THROTTLED). */
 export const appendQueueBytesMax = 256 * 1024 * 1024;
+/** Extra bytes a read into a caller's buffer takes beyond maxBytes, to finish a first batch
+ * that is slightly larger without another read. */
+export const readSlackBytes = 64 * 1024;
 /** Largest offset a segment holds relative to its base (index entries are 32-bit). */
 export const relativeOffsetMax = 2n ** 31n - 1n;
 /** Closed segments whose indexes stay in memory; the others are loaded again on demand, so
@@ -766,7 +769,8 @@ export class PartitionLog {
   }
 
   private async readFromSegment(segment: Segment, offset: bigint, limit: bigint, maxBytes: number, buffer: Buffer | undefined): Promise<{ records: Buffer; nextOffset: bigint } | null> {
-    const indexed = (await this.indexesOf(segment)).offset.lookup(Math.max(0, Number(offset - segment.baseOffset)));
+    const indexes = segment.indexesLoaded ? this.touchLoaded(segment) : await this.indexesOf(segment);
+    const indexed = indexes.offset.lookup(Math.max(0, Number(offset - segment.baseOffset)));
     try {
       return await this.readFromPosition(segment, indexed, offset, limit, maxBytes, buffer);
     } catch (error) {
@@ -817,7 +821,10 @@ export class PartitionLog {
       const read = await segment.file.read(grown, have, wanted - have, bytesAt + have);
       bytes = grown.subarray(0, have + read);
     };
-    const firstRead = Math.max(maxBytes, batchHeaderBytes);
+    // With a caller's buffer to spare, read a little past maxBytes: a first batch slightly over
+    // the limit (common when batches and maxBytes are both ~1 MiB) then needs no second read.
+    const slack = buffer === undefined ? 0 : Math.max(0, Math.min(buffer.length - maxBytes, readSlackBytes));
+    const firstRead = Math.max(maxBytes, batchHeaderBytes) + slack;
     await fill(position, firstRead);
     // Walk batch headers from the index entry to the batch holding `offset`.
     let first: BatchHeader;
@@ -917,6 +924,15 @@ export class PartitionLog {
       await this.trimLoadedIndexes();
     }
     return indexes;
+  }
+
+  /** The hot path of indexesOf: indexes already in memory, marked most recently used. */
+  private touchLoaded(segment: Segment): { offset: OffsetIndex; time: TimeIndex } {
+    if (segment !== this.active) {
+      this.loadedIndexes.delete(segment);
+      this.loadedIndexes.add(segment);
+    }
+    return { offset: segment.offsetIndex, time: segment.timeIndex };
   }
 
   private async deleteSegment(segment: Segment): Promise<void> {
