@@ -24,6 +24,8 @@ export {
   recoveryCheckpointIntervalMs,
   stateFileName,
   producerSnapshotsRetained,
+  readSlackBytes,
+  relativeOffsetMax,
   type AppendResult,
   type BackgroundTask,
   type OpenReport,
