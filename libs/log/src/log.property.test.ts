@@ -24,7 +24,9 @@ type Step =
   | { kind: 'flush' }
   | { kind: 'truncate'; at: number }
   | { kind: 'restart' }
-  | { kind: 'crash'; keepUnsynced: number };
+  | { kind: 'crash'; keepUnsynced: number }
+  /** Several appends, flushes and a truncation issued at once, then awaited together. */
+  | { kind: 'burst'; ops: ({ op: 'append'; records: number } | { op: 'flush' } | { op: 'truncate'; at: number })[] };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('append' as const), records: fc.integer({ min: 1, max: 6 }), epochBump: fc.boolean() }) },
@@ -33,6 +35,20 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('truncate' as const), at: fc.double({ min: 0, max: 1, noNaN: true }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('restart' as const) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('crash' as const), keepUnsynced: fc.double({ min: 0, max: 1, noNaN: true }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('burst' as const),
+      ops: fc.array(
+        fc.oneof(
+          { weight: 5, arbitrary: fc.record({ op: fc.constant('append' as const), records: fc.integer({ min: 1, max: 4 }) }) },
+          { weight: 1, arbitrary: fc.record({ op: fc.constant('flush' as const) }) },
+          { weight: 1, arbitrary: fc.record({ op: fc.constant('truncate' as const), at: fc.double({ min: 0, max: 1, noNaN: true }) }) },
+        ),
+        { minLength: 2, maxLength: 12 },
+      ),
+    }),
+  },
 );
 
 const clock: Clock = { nowMs: () => 1_700_000_000_000 };
@@ -114,6 +130,39 @@ async function simulate(steps: readonly Step[], config: LogConfig): Promise<void
         log = await open();
         durableEnd = modelEnd(model);
         break;
+      case 'burst': {
+        // Issued without awaiting: the log must apply them in call order, as the model does.
+        const pending: Promise<unknown>[] = [];
+        let end = modelEnd(model);
+        let flushedUpTo = -1n;
+        for (const op of current.ops) {
+          if (op.op === 'append') {
+            const values = Array.from({ length: op.records }, () => `v${serial++}`);
+            const batch = await buildBatch(values.map((value) => ({ key: null, value: Buffer.from(value), timestamp: 1000n })));
+            const expectedBase = end;
+            model.push({ baseOffset: expectedBase, values, epoch });
+            end += BigInt(values.length);
+            pending.push(log.append(batch, epoch).then((result) => expect(result.baseOffset).toBe(expectedBase)));
+          } else if (op.op === 'flush') {
+            // A flush covers every append called before it (a later truncation may cut them).
+            const upTo = end;
+            pending.push(log.flush().then(() => expect(log.recoveryPoint >= upTo || log.logEndOffset < upTo).toBe(true)));
+            flushedUpTo = upTo;
+          } else {
+            const offset = BigInt(Math.floor(op.at * Number(end)));
+            model = model.filter((batch) => batch.baseOffset + BigInt(batch.values.length) - 1n < offset);
+            end = modelEnd(model);
+            if (durableEnd > end) durableEnd = end;
+            if (flushedUpTo > end) flushedUpTo = end;
+            pending.push(log.truncateTo(offset));
+          }
+        }
+        await Promise.all(pending);
+        if (config.flushMessages === 1) durableEnd = modelEnd(model);
+        else if (flushedUpTo > durableEnd && flushedUpTo <= modelEnd(model)) durableEnd = flushedUpTo;
+        if (durableEnd > modelEnd(model)) durableEnd = modelEnd(model);
+        break;
+      }
       case 'crash': {
         fs.crash((_path, unsynced) => Math.floor(current.keepUnsynced * unsynced));
         log = await open();

@@ -149,7 +149,12 @@ function parseState(bytes: Buffer | null): PartitionState | null {
 
 export class PartitionLog {
   private readonly segments: Segment[];
-  private readonly queue: PendingAppend[] = [];
+  /**
+   * Appends waiting to be written. A change to the files (truncation, close) swaps in a fresh
+   * queue when it is called, so appends called after it are written after it: the log applies
+   * appends and truncations in call order.
+   */
+  private queue: PendingAppend[] = [];
   private queuedBytes = 0;
   private lane: Promise<void> = Promise.resolve();
   private drainScheduled = false;
@@ -439,10 +444,17 @@ export class PartitionLog {
   private scheduleDrain(): void {
     if (this.drainScheduled) return;
     this.drainScheduled = true;
+    const queue = this.queue;
     this.inLane(async () => {
-      this.drainScheduled = false;
-      await this.drain();
+      if (queue === this.queue) this.drainScheduled = false;
+      await this.drain(queue);
     }).catch((error: unknown) => this.fail(error));
+  }
+
+  /** Called synchronously by changes to the files: later appends go to a new queue, behind them. */
+  private cutQueue(): void {
+    this.queue = [];
+    this.drainScheduled = false;
   }
 
   /**
@@ -472,12 +484,12 @@ export class PartitionLog {
   }
 
   /** Writes queued appends, coalesced, until the queue is empty. Runs in the lane. */
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
+  private async drain(queue: PendingAppend[]): Promise<void> {
+    while (queue.length > 0) {
       const taken: PendingAppend[] = [];
       let takenBytes = 0;
-      while (this.queue.length > 0 && (taken.length === 0 || takenBytes + (this.queue[0]?.bytes ?? 0) <= appendCoalesceBytesMax)) {
-        const next = this.queue.shift() as PendingAppend;
+      while (queue.length > 0 && (taken.length === 0 || takenBytes + (queue[0]?.bytes ?? 0) <= appendCoalesceBytesMax)) {
+        const next = queue.shift() as PendingAppend;
         taken.push(next);
         takenBytes += next.bytes;
       }
@@ -616,9 +628,12 @@ export class PartitionLog {
   // ---------------------------------------------------------------------------------------
   // Durability
 
-  /** Makes everything appended so far durable. */
-  flush(): Promise<void> {
-    return this.flushTo(this.logEnd);
+  /** Makes everything appended before this call durable. */
+  async flush(): Promise<void> {
+    // Appends called earlier may still be queued: let the lane write them first, then fsync
+    // outside the lane so appends keep flowing during it.
+    await this.inLane(async () => undefined);
+    await this.flushTo(this.writtenEnd);
   }
 
   /**
@@ -956,8 +971,9 @@ export class PartitionLog {
    * leader). A batch is never split, so the log may end a little before `offset`.
    */
   truncateTo(offset: bigint): Promise<void> {
+    // Appends called before this are already queued ahead of it in the lane.
+    this.cutQueue();
     return this.mutate(async () => {
-      await this.drain();
       await this.quiesceSync();
       if (offset >= this.logEnd) return;
       if (offset <= this.logStart) {
@@ -975,8 +991,8 @@ export class PartitionLog {
 
   /** Drops the whole log and starts it empty at `offset` (a follower too far behind). */
   truncateFullyAndStartAt(offset: bigint): Promise<void> {
+    this.cutQueue();
     return this.mutate(async () => {
-      await this.drain();
       await this.quiesceSync();
       await this.replaceWithEmpty(offset);
     });
@@ -1246,7 +1262,7 @@ export class PartitionLog {
     for (const cancel of this.timers) cancel();
     return (this.compacting ?? Promise.resolve()).then(() =>
       this.inLane(async () => {
-        await this.drain();
+        // Appends called before close() were queued ahead of this in the lane and are written.
         if (this.failure !== null) {
           for (const segment of this.segments) await segment.close();
           return;
