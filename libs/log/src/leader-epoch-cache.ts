@@ -12,8 +12,8 @@
  * (which this leader never saw) ends where epoch 5 starts: {epoch: 2, endOffset: 30}.
  *
  * Pure state: the log persists `serializeLeaderEpochs(cache.entries())` through its own
- * filesystem when the serialized history changes, and rebuilds the cache with
- * `parseLeaderEpochs`. Mutators also return whether they changed anything.
+ * filesystem when a mutator returns true (the history changed), and rebuilds the cache with
+ * `parseLeaderEpochs`.
  */
 import { StarlaneError, assert } from '@starlane/model';
 

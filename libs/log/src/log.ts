@@ -577,16 +577,18 @@ export class PartitionLog {
       return;
     }
 
+    let epochsChanged = false;
     for (const { item } of accepted) {
       for (const batch of item.batches) {
         const header = item.leaderEpoch === null ? batch.header : readBatchHeader(batch.bytes);
-        this.epochs.assign(header.partitionLeaderEpoch, header.baseOffset);
+        if (this.epochs.assign(header.partitionLeaderEpoch, header.baseOffset)) epochsChanged = true;
         this.producers.update(header);
       }
       this.unflushedRecords += item.records;
     }
     this.logEnd = next;
-    await this.persistEpochsIfChanged();
+    // Only a new epoch rewrites the checkpoint: once per leader change, not per append.
+    if (epochsChanged) await this.persistEpochs();
 
     const mustSync = this.config.flushMessages > 0 && this.unflushedRecords >= this.config.flushMessages;
     const target = this.logEnd;
@@ -722,16 +724,8 @@ export class PartitionLog {
     this.persistedRecoveryPoint = this.durableEnd;
   }
 
-  private persistedEpochs = '';
-
   private async persistEpochs(): Promise<void> {
-    const bytes = serializeLeaderEpochs(this.epochs.entries());
-    await this.options.fs.writeFileAtomic(this.path(leaderEpochFileName), bytes);
-    this.persistedEpochs = bytes.toString('latin1');
-  }
-
-  private async persistEpochsIfChanged(): Promise<void> {
-    if (serializeLeaderEpochs(this.epochs.entries()).toString('latin1') !== this.persistedEpochs) await this.persistEpochs();
+    await this.options.fs.writeFileAtomic(this.path(leaderEpochFileName), serializeLeaderEpochs(this.epochs.entries()));
   }
 
   // ---------------------------------------------------------------------------------------
