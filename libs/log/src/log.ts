@@ -512,19 +512,20 @@ export class PartitionLog {
   private async writeAppends(items: PendingAppend[]): Promise<void> {
     const nowMs = this.options.clock.nowMs();
     let next = this.logEnd;
-    let group: { segment: Segment; position: number; buffers: Buffer[]; headers: BatchHeader[]; positions: number[] } | null = null;
-    const accepted: { item: PendingAppend; baseOffset: bigint; lastOffset: bigint }[] = [];
+    // `bytes` is the running size of `buffers`: summing them per batch would be quadratic.
+    let group: { segment: Segment; position: number; bytes: number; buffers: Buffer[]; headers: BatchHeader[]; positions: number[] } | null = null;
+    const accepted: { item: PendingAppend; baseOffset: bigint; lastOffset: bigint; headers: BatchHeader[] }[] = [];
 
     const writeGroup = async (): Promise<void> => {
       if (group === null || group.buffers.length === 0) return;
-      const { segment, position, buffers, headers, positions } = group;
+      const { segment, position, bytes, buffers, headers, positions } = group;
       try {
         await segment.file.write(buffers, position);
       } catch (error) {
         throw storageError(`cannot write ${segment.logPath}`, error);
       }
       headers.forEach((header, index) => segment.indexBatch(header, positions[index] ?? 0, this.config.indexIntervalBytes));
-      segment.size = position + buffers.reduce((sum, buffer) => sum + buffer.length, 0);
+      segment.size = position + bytes;
       this.writtenEnd = segment.nextOffset;
       segment.dirty = true;
       segment.firstAppendMs ??= nowMs;
@@ -550,6 +551,7 @@ export class PartitionLog {
         }
       }
       const itemBase = item.leaderEpoch === null ? (item.batches[0]?.header.baseOffset ?? next) : next;
+      const itemHeaders: BatchHeader[] = [];
       for (const batch of item.batches) {
         if (item.leaderEpoch !== null) {
           setBaseOffset(batch.bytes, next);
@@ -557,17 +559,19 @@ export class PartitionLog {
         }
         const header = item.leaderEpoch === null ? batch.header : { ...batch.header, baseOffset: next, partitionLeaderEpoch: item.leaderEpoch };
         const size = batch.bytes.length;
-        if (this.shouldRoll(size, lastOffset(header), nowMs, group)) {
+        if (this.shouldRoll(size, lastOffset(header), nowMs, group?.bytes ?? 0)) {
           await writeGroup();
           await this.roll(next);
         }
-        group ??= { segment: this.active, position: this.active.size, buffers: [], headers: [], positions: [] };
-        group.positions.push(group.position + group.buffers.reduce((sum, buffer) => sum + buffer.length, 0));
+        group ??= { segment: this.active, position: this.active.size, bytes: 0, buffers: [], headers: [], positions: [] };
+        group.positions.push(group.position + group.bytes);
         group.buffers.push(batch.bytes);
+        group.bytes += size;
         group.headers.push(header);
+        itemHeaders.push(header);
         next = lastOffset(header) + 1n;
       }
-      accepted.push({ item, baseOffset: itemBase, lastOffset: next - 1n });
+      accepted.push({ item, baseOffset: itemBase, lastOffset: next - 1n, headers: itemHeaders });
     }
     try {
       await writeGroup();
@@ -578,9 +582,8 @@ export class PartitionLog {
     }
 
     let epochsChanged = false;
-    for (const { item } of accepted) {
-      for (const batch of item.batches) {
-        const header = item.leaderEpoch === null ? batch.header : readBatchHeader(batch.bytes);
+    for (const { item, headers } of accepted) {
+      for (const header of headers) {
         if (this.epochs.assign(header.partitionLeaderEpoch, header.baseOffset)) epochsChanged = true;
         this.producers.update(header);
       }
@@ -599,10 +602,9 @@ export class PartitionLog {
     }
   }
 
-  private shouldRoll(incomingBytes: number, incomingLastOffset: bigint, nowMs: number, group: { buffers: Buffer[] } | null): boolean {
+  private shouldRoll(incomingBytes: number, incomingLastOffset: bigint, nowMs: number, pendingBytes: number): boolean {
     const active = this.active;
-    const pending = group === null ? 0 : group.buffers.reduce((sum, buffer) => sum + buffer.length, 0);
-    const size = active.size + pending;
+    const size = active.size + pendingBytes;
     if (size === 0) return false;
     // Indexes hold offsets relative to the segment's base in 31 bits, as Kafka's do.
     if (incomingLastOffset - active.baseOffset > relativeOffsetMax) return true;

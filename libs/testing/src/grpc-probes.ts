@@ -86,29 +86,3 @@ export function reflectionServices(address: string): Promise<string[]> {
     call.write({ list_services: '' });
   });
 }
-
-/** Asks reflection for the file that defines `symbol`, and returns the file names it sent. */
-export function reflectionFilesContaining(address: string, symbol: string): Promise<string[]> {
-  const client = clientFor(['grpc', 'reflection', 'v1'], 'ServerReflection', address) as grpc.Client & {
-    ServerReflectionInfo(options: grpc.CallOptions): grpc.ClientDuplexStream<object, { file_descriptor_response?: { file_descriptor_proto: Buffer[] }; error_response?: { error_message: string } }>;
-  };
-  return new Promise((resolve, reject) => {
-    const call = client.ServerReflectionInfo({ deadline: Date.now() + 5000 });
-    call.on('data', (response: { file_descriptor_response?: { file_descriptor_proto: Buffer[] }; error_response?: { error_message: string } }) => {
-      call.end();
-      client.close();
-      const files = response.file_descriptor_response?.file_descriptor_proto;
-      if (!files) {
-        reject(new Error(`reflection error: ${response.error_response?.error_message ?? 'no file_descriptor_response'}`));
-        return;
-      }
-      // FileDescriptorProto field 1 is the file name: tag 0x0a, then a varint length (< 128 here).
-      resolve(files.map((file) => (file[0] === 0x0a ? file.subarray(2, 2 + (file[1] ?? 0)).toString('utf8') : '?')).sort());
-    });
-    call.on('error', (error) => {
-      client.close();
-      reject(error);
-    });
-    call.write({ file_containing_symbol: symbol });
-  });
-}
