@@ -73,6 +73,36 @@ export const errorCatalogue = {
   FENCED_LEADER_EPOCH: { kafkaCode: 74, grpcStatus: S.FAILED_PRECONDITION, retriable: true },
   UNKNOWN_LEADER_EPOCH: { kafkaCode: 75, grpcStatus: S.UNAVAILABLE, retriable: true },
   MEMBER_ID_REQUIRED: { kafkaCode: 79, grpcStatus: S.FAILED_PRECONDITION, retriable: true },
+  BROKER_NOT_AVAILABLE: { kafkaCode: 8, grpcStatus: S.UNAVAILABLE, retriable: true },
+  STALE_CONTROLLER_EPOCH: { kafkaCode: 11, grpcStatus: S.FAILED_PRECONDITION, retriable: false },
+  OFFSET_METADATA_TOO_LARGE: { kafkaCode: 12, grpcStatus: S.INVALID_ARGUMENT, retriable: false },
+  RECORD_LIST_TOO_LARGE: { kafkaCode: 18, grpcStatus: S.INVALID_ARGUMENT, retriable: false },
+  INVALID_REQUIRED_ACKS: { kafkaCode: 21, grpcStatus: S.INVALID_ARGUMENT, retriable: false },
+  INVALID_TIMESTAMP: { kafkaCode: 32, grpcStatus: S.INVALID_ARGUMENT, retriable: false },
+  INVALID_REPLICA_ASSIGNMENT: { kafkaCode: 39, grpcStatus: S.INVALID_ARGUMENT, retriable: false },
+  POLICY_VIOLATION: { kafkaCode: 44, grpcStatus: S.FAILED_PRECONDITION, retriable: false },
+  OPERATION_NOT_ATTEMPTED: { kafkaCode: 55, grpcStatus: S.ABORTED, retriable: false },
+  KAFKA_STORAGE_ERROR: { kafkaCode: 56, grpcStatus: S.UNAVAILABLE, retriable: true },
+  LOG_DIR_NOT_FOUND: { kafkaCode: 57, grpcStatus: S.NOT_FOUND, retriable: false },
+  REASSIGNMENT_IN_PROGRESS: { kafkaCode: 60, grpcStatus: S.FAILED_PRECONDITION, retriable: false },
+  NON_EMPTY_GROUP: { kafkaCode: 68, grpcStatus: S.FAILED_PRECONDITION, retriable: false },
+  GROUP_ID_NOT_FOUND: { kafkaCode: 69, grpcStatus: S.NOT_FOUND, retriable: false },
+  TOPIC_DELETION_DISABLED: { kafkaCode: 73, grpcStatus: S.PERMISSION_DENIED, retriable: false },
+  UNSUPPORTED_COMPRESSION_TYPE: { kafkaCode: 76, grpcStatus: S.INVALID_ARGUMENT, retriable: false },
+  STALE_BROKER_EPOCH: { kafkaCode: 77, grpcStatus: S.FAILED_PRECONDITION, retriable: false },
+  OFFSET_NOT_AVAILABLE: { kafkaCode: 78, grpcStatus: S.UNAVAILABLE, retriable: true },
+  GROUP_MAX_SIZE_REACHED: { kafkaCode: 81, grpcStatus: S.RESOURCE_EXHAUSTED, retriable: false },
+  FENCED_INSTANCE_ID: { kafkaCode: 82, grpcStatus: S.FAILED_PRECONDITION, retriable: false },
+  NO_REASSIGNMENT_IN_PROGRESS: { kafkaCode: 85, grpcStatus: S.FAILED_PRECONDITION, retriable: false },
+  PRODUCER_FENCED: { kafkaCode: 90, grpcStatus: S.FAILED_PRECONDITION, retriable: false },
+  INVALID_UPDATE_VERSION: { kafkaCode: 95, grpcStatus: S.FAILED_PRECONDITION, retriable: false },
+  UNKNOWN_TOPIC_ID: { kafkaCode: 100, grpcStatus: S.NOT_FOUND, retriable: true },
+  DUPLICATE_BROKER_REGISTRATION: { kafkaCode: 101, grpcStatus: S.ALREADY_EXISTS, retriable: false },
+  BROKER_ID_NOT_REGISTERED: { kafkaCode: 102, grpcStatus: S.FAILED_PRECONDITION, retriable: false },
+  INCONSISTENT_TOPIC_ID: { kafkaCode: 103, grpcStatus: S.FAILED_PRECONDITION, retriable: true },
+  INCONSISTENT_CLUSTER_ID: { kafkaCode: 104, grpcStatus: S.FAILED_PRECONDITION, retriable: false },
+  INELIGIBLE_REPLICA: { kafkaCode: 107, grpcStatus: S.FAILED_PRECONDITION, retriable: false },
+  NEW_LEADER_ELECTED: { kafkaCode: 108, grpcStatus: S.ABORTED, retriable: true },
   INVALID_RECORD: { kafkaCode: 87, grpcStatus: S.INVALID_ARGUMENT, retriable: false },
   /** A queue is full; the client should back off and retry (Kafka's THROTTLING_QUOTA_EXCEEDED). */
   THROTTLED: { kafkaCode: 89, grpcStatus: S.RESOURCE_EXHAUSTED, retriable: true },
@@ -84,9 +114,38 @@ export const errorCatalogue = {
   STORAGE_UNAVAILABLE: { kafkaCode: null, grpcStatus: S.UNAVAILABLE, retriable: false },
   /** The process asked is not the active controller; the answer names the one that is. */
   NOT_CONTROLLER: { kafkaCode: 41, grpcStatus: S.UNAVAILABLE, retriable: true },
+  /** A newer group session stream took over this member id (wire code 1000). */
+  SESSION_REPLACED: { kafkaCode: null, grpcStatus: S.ABORTED, retriable: false },
+  /** A metadata delta does not follow the receiver's image; resynchronise from a snapshot. */
+  METADATA_OUT_OF_SYNC: { kafkaCode: null, grpcStatus: S.FAILED_PRECONDITION, retriable: true },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
+
+/** Wire numbers of Starlane-only codes (proto ErrorCode values >= 1000). */
+const starlaneWireCodes: Partial<Record<ErrorCode, number>> = { SESSION_REPLACED: 1000 };
+
+/**
+ * The number carried in a proto `ErrorCode` field (Kafka's number where Kafka has the error).
+ * Codes with no wire number (process-level ones such as CONFIG_INVALID) travel as
+ * UNKNOWN_SERVER_ERROR (-1); the message keeps the detail.
+ */
+export function wireErrorCode(code: ErrorCode): number {
+  return starlaneWireCodes[code] ?? errorCatalogue[code].kafkaCode ?? -1;
+}
+
+const codesByWireNumber = new Map<number, ErrorCode>();
+for (const code of Object.keys(errorCatalogue) as ErrorCode[]) {
+  const wire = wireErrorCode(code);
+  // The first name listed for a number wins (NOT_IMPLEMENTED shares 35 with UNSUPPORTED_VERSION).
+  if (!codesByWireNumber.has(wire)) codesByWireNumber.set(wire, code);
+}
+
+/** The catalogue name for a wire number; unknown numbers are UNKNOWN_SERVER_ERROR, 0 is undefined. */
+export function errorCodeFromWire(wire: number): ErrorCode | undefined {
+  if (wire === 0) return undefined;
+  return codesByWireNumber.get(wire) ?? 'UNKNOWN_SERVER_ERROR';
+}
 
 export function isErrorCode(value: string): value is ErrorCode {
   return Object.prototype.hasOwnProperty.call(errorCatalogue, value);

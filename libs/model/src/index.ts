@@ -4,6 +4,8 @@ export {
   StarlaneError,
   assert,
   errorCatalogue,
+  errorCodeFromWire,
+  wireErrorCode,
   isErrorCode,
   type ErrorCode,
   type ErrorSpec,

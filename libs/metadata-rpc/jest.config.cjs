@@ -1,0 +1,1 @@
+module.exports = { displayName: 'metadata-rpc', preset: '../../jest.preset.cjs' };

@@ -1,0 +1,16 @@
+export {
+  controllerFromProto,
+  controllerToProto,
+  deltaFromProto,
+  deltaToProto,
+  errorCodeFromProto,
+  errorCodeToProto,
+  nodeFromProto,
+  nodeToProto,
+  partitionFromProto,
+  partitionToProto,
+  snapshotToProto,
+  topicFromProto,
+  topicToProto,
+} from './codec';
+export { MetadataWatcher, snapshotTopicsMax, type ClientLogger, type MetadataListener, type MetadataWatcherOptions } from './watcher';

@@ -1,0 +1,193 @@
+/**
+ * Follows the active controller's metadata stream and keeps a current MetadataImage: what
+ * storage nodes and gateways route and serve by.
+ *
+ * The stream starts with a snapshot (possibly chunked) and continues with deltas. Anything
+ * unexpected (the stream ends or fails, a delta that does not follow the image, NOT_CONTROLLER)
+ * closes the stream and opens a new one after a backoff, which starts with a fresh snapshot;
+ * the image in hand keeps being served meanwhile, so a controller restart does not stop traffic.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { applyDelta, emptyImage, imageFromSnapshot, type MetadataDelta, type MetadataImage, type NodeInfo, type TopicState } from '@starlane/metadata';
+import { internalV1 } from '@starlane/proto';
+import { controllerFromProto, deltaFromProto, nodeFromProto, topicFromProto } from './codec';
+
+/** The slice of a pino logger the client libraries use. */
+export interface ClientLogger {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
+export interface MetadataWatcherOptions {
+  /** Controller addresses (host:port) to bootstrap from; any of them redirects to the active one. */
+  readonly controllers: readonly string[];
+  /** The watching storage node's id, or -1 for a gateway or tool. */
+  readonly nodeId: number;
+  readonly logger: ClientLogger;
+  /** First reconnect delay; doubles per failed attempt up to `reconnectBackoffMsMax`. */
+  readonly reconnectBackoffMsInitial?: number;
+  readonly reconnectBackoffMsMax?: number;
+}
+
+export type MetadataListener = (image: MetadataImage, delta: MetadataDelta | undefined) => void;
+
+/** Bound on the topics held while a chunked snapshot arrives (a cluster larger than this is refused). */
+export const snapshotTopicsMax = 1_000_000;
+
+export class MetadataWatcher {
+  private image: MetadataImage = emptyImage;
+  private readonly listeners = new Set<MetadataListener>();
+  private readonly clients = new Map<string, internalV1.ControllerServiceClient>();
+  private call: grpc.ClientReadableStream<internalV1.WatchMetadataResponse> | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private attempt = 0;
+  private nextAddress: string | undefined;
+  private closed = false;
+  private hasImage = false;
+
+  constructor(private readonly options: MetadataWatcherOptions) {
+    if (options.controllers.length === 0) throw new TypeError('MetadataWatcher needs at least one controller address');
+  }
+
+  /** The latest complete image (the empty image until the first snapshot arrived). */
+  current(): MetadataImage {
+    return this.image;
+  }
+
+  /** Whether a snapshot has been received. */
+  get ready(): boolean {
+    return this.hasImage;
+  }
+
+  /** Calls `listener` after every applied snapshot (delta undefined) or delta. Returns an unsubscribe function. */
+  onChange(listener: MetadataListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves with the first image satisfying `predicate` (checked now and on every change), or undefined after `timeoutMs`. */
+  waitFor(predicate: (image: MetadataImage) => boolean, timeoutMs: number): Promise<MetadataImage | undefined> {
+    if (this.hasImage && predicate(this.image)) return Promise.resolve(this.image);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        unsubscribe();
+        resolve(undefined);
+      }, timeoutMs);
+      const unsubscribe = this.onChange((image) => {
+        if (!predicate(image)) return;
+        clearTimeout(timer);
+        unsubscribe();
+        resolve(image);
+      });
+    });
+  }
+
+  start(): void {
+    this.connect();
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.reconnectTimer);
+    this.call?.cancel();
+    this.call = undefined;
+    for (const client of this.clients.values()) client.close();
+    this.clients.clear();
+    this.listeners.clear();
+  }
+
+  private client(address: string): internalV1.ControllerServiceClient {
+    let client = this.clients.get(address);
+    if (client === undefined) {
+      client = new internalV1.ControllerServiceClient(address, grpc.credentials.createInsecure(), {
+        'grpc.max_receive_message_length': 64 * 1024 * 1024,
+        'grpc.initial_reconnect_backoff_ms': 100,
+        'grpc.max_reconnect_backoff_ms': 2000,
+      });
+      this.clients.set(address, client);
+    }
+    return client;
+  }
+
+  private connect(): void {
+    if (this.closed) return;
+    const { controllers } = this.options;
+    const address = this.nextAddress ?? controllers[this.attempt % controllers.length] ?? controllers[0]!;
+    this.nextAddress = undefined;
+    const call = this.client(address).watchMetadata({ nodeId: this.options.nodeId });
+    this.call = call;
+    let chunkTopics: TopicState[] = [];
+    let chunkNodes: NodeInfo[] = [];
+    let chunkHead: internalV1.MetadataSnapshot | undefined;
+    let gotData = false;
+    const restart = (reason: string, details: object): void => {
+      if (this.call !== call) return;
+      this.call = undefined;
+      call.cancel();
+      this.scheduleReconnect(reason, { address, ...details }, gotData);
+    };
+    call.on('data', (message: internalV1.WatchMetadataResponse) => {
+      if (this.call !== call) return;
+      if (message.errorCode !== 0) {
+        if (message.activeController !== undefined && message.activeController.host !== '') {
+          const active = controllerFromProto(message.activeController);
+          this.nextAddress = `${active.host.includes(':') ? `[${active.host}]` : active.host}:${active.port}`;
+        }
+        restart('controller refused the watch', { errorCode: message.errorCode, errorMessage: message.errorMessage });
+        return;
+      }
+      gotData = true;
+      try {
+        const update = message.update;
+        if (update === undefined) return;
+        if (update.$case === 'snapshot') {
+          const chunk = update.value;
+          chunkHead ??= chunk;
+          for (const topic of chunk.topics) chunkTopics.push(topicFromProto(topic));
+          for (const node of chunk.nodes) chunkNodes.push(nodeFromProto(node));
+          if (chunkTopics.length > snapshotTopicsMax) throw new RangeError(`snapshot has more than ${snapshotTopicsMax} topics`);
+          if (!chunk.lastChunk) return;
+          const head = chunkHead;
+          const image = imageFromSnapshot({
+            clusterId: head.clusterId,
+            version: Number(message.metadataVersion),
+            controller: head.controller === undefined ? undefined : controllerFromProto(head.controller),
+            nodes: chunkNodes,
+            topics: chunkTopics,
+            clusterConfigs: head.clusterConfigs?.configs ?? {},
+          });
+          chunkTopics = [];
+          chunkNodes = [];
+          chunkHead = undefined;
+          this.attempt = 0;
+          this.publish(image, undefined);
+        } else {
+          const delta = deltaFromProto(message.metadataVersion, update.value);
+          this.publish(applyDelta(this.image, delta), delta);
+        }
+      } catch (error) {
+        restart('metadata stream out of sync', { error: String(error) });
+      }
+    });
+    call.on('error', (error: grpc.ServiceError) => {
+      restart('metadata stream failed', { code: error.code, details: error.details });
+    });
+    call.on('end', () => restart('metadata stream ended', {}));
+  }
+
+  private publish(image: MetadataImage, delta: MetadataDelta | undefined): void {
+    this.image = image;
+    this.hasImage = true;
+    for (const listener of [...this.listeners]) listener(image, delta);
+  }
+
+  private scheduleReconnect(reason: string, details: object, hadData: boolean): void {
+    if (this.closed) return;
+    const initial = this.options.reconnectBackoffMsInitial ?? 50;
+    const max = this.options.reconnectBackoffMsMax ?? 2000;
+    this.attempt += 1;
+    const delay = hadData && this.nextAddress !== undefined ? 0 : Math.min(max, initial * 2 ** Math.min(this.attempt - 1, 16));
+    if (this.attempt === 1 || this.attempt % 20 === 0) this.options.logger.warn({ reason, attempt: this.attempt, delayMs: delay, ...details }, 'reconnecting to the controller');
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+}

@@ -1,0 +1,1 @@
+module.exports = { displayName: 'metadata', preset: '../../jest.preset.cjs' };

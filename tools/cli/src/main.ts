@@ -1,0 +1,1 @@
+process.stderr.write('starlane: not built yet\n'); process.exitCode = 2;
