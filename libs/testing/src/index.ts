@@ -3,3 +3,4 @@ export { healthStatus, reflectionServices, watchHealth, type HealthWatch } from 
 export { killAll, logLinesMax, startApp, stderrBytesMax, type AppProcess, type ExitStatus, type ReadyEvent } from './process';
 export { appBundle, workspaceRoot } from './workspace';
 export { ManualClock, ManualScheduler, describeLogContract, readAll, recordsFor, type LogContractHarness } from './log-contract';
+export { TestCluster, freePort, startCluster, type ClusterOptions } from './cluster';

@@ -1,0 +1,189 @@
+/**
+ * Starts a whole Starlane cluster as real processes from the built bundles: one controller,
+ * N storage nodes (node ids 1..N) and one gateway, each with its own data directory under one
+ * temporary root, talking real gRPC over loopback.
+ *
+ * Every process keeps the port it was first given across restarts (as a deployment would), so
+ * a restarted controller is found again at the address the others were started with.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MetadataWatcher } from '@starlane/metadata-rpc';
+import type { MetadataImage } from '@starlane/metadata';
+import { startApp, type AppProcess, type ExitStatus } from './process';
+import { appBundle } from './workspace';
+
+/** Picks a port that is free right now on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface ClusterOptions {
+  /** Storage nodes to start (ids 1..n); default 1. */
+  readonly storageNodes?: number;
+  /** Root directory for all data; default a fresh temporary directory, removed by stop(). */
+  readonly dataDir?: string;
+  readonly controllerArgs?: readonly string[];
+  readonly storageNodeArgs?: readonly string[];
+  readonly gatewayArgs?: readonly string[];
+  /** Log level of every process; default 'info'. */
+  readonly logLevel?: string;
+  /** How long to wait for the cluster to form; default 30 s. */
+  readonly readyTimeoutMs?: number;
+}
+
+interface Member {
+  readonly name: string;
+  readonly app: string;
+  readonly args: readonly string[];
+  process: AppProcess;
+}
+
+export class TestCluster {
+  private watcher: MetadataWatcher | undefined;
+
+  private constructor(
+    readonly dataDir: string,
+    private readonly ownsDataDir: boolean,
+    readonly controllerAddress: string,
+    readonly gatewayAddress: string,
+    private readonly members: Member[],
+    private readonly readyTimeoutMs: number,
+  ) {}
+
+  static async start(options: ClusterOptions = {}): Promise<TestCluster> {
+    const nodeCount = options.storageNodes ?? 1;
+    const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'starlane-cluster-')));
+    const logLevel = options.logLevel ?? 'info';
+    const common = (grpcPort: number): string[] => [`--grpc-port=${grpcPort}`, '--metrics-port=0', '--listen-host=127.0.0.1', `--log-level=${logLevel}`];
+    const controllerPort = await freePort();
+    const controllerAddress = `127.0.0.1:${controllerPort}`;
+    const gatewayPort = await freePort();
+    const members: Member[] = [];
+    const add = (name: string, app: string, args: string[]): void => {
+      members.push({ name, app, args, process: launch(name, app, args) });
+    };
+    add('controller', 'controller', [...common(controllerPort), `--data-dir=${join(dataDir, 'controller')}`, ...(options.controllerArgs ?? [])]);
+    for (let id = 1; id <= nodeCount; id += 1) {
+      const port = await freePort();
+      add(`storage-node-${id}`, 'storage-node', [
+        ...common(port),
+        `--node-id=${id}`,
+        `--controllers=${controllerAddress}`,
+        `--data-dir=${join(dataDir, `storage-node-${id}`)}`,
+        ...(options.storageNodeArgs ?? []),
+      ]);
+    }
+    add('gateway', 'gateway', [...common(gatewayPort), `--controllers=${controllerAddress}`, ...(options.gatewayArgs ?? [])]);
+    const cluster = new TestCluster(dataDir, options.dataDir === undefined, controllerAddress, `127.0.0.1:${gatewayPort}`, members, options.readyTimeoutMs ?? 30_000);
+    try {
+      await Promise.all(members.map((member) => member.process.ready));
+      await cluster.waitForActiveNodes(nodeCount);
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    }
+    return cluster;
+  }
+
+  get controller(): AppProcess {
+    return this.member('controller').process;
+  }
+
+  get gateway(): AppProcess {
+    return this.member('gateway').process;
+  }
+
+  /** The storage node with this id (1-based). */
+  storageNode(id: number): AppProcess {
+    return this.member(`storage-node-${id}`).process;
+  }
+
+  get storageNodeIds(): number[] {
+    return this.members.filter((member) => member.app === 'storage-node').map((member) => Number(member.name.slice('storage-node-'.length)));
+  }
+
+  /** Metadata as the controller publishes it (a watcher started on first use). */
+  metadata(): MetadataWatcher {
+    if (this.watcher === undefined) {
+      this.watcher = new MetadataWatcher({ controllers: [this.controllerAddress], nodeId: -1, logger: { info: () => undefined, warn: () => undefined } });
+      this.watcher.start();
+    }
+    return this.watcher;
+  }
+
+  /** Waits until the controller shows `count` active storage nodes. */
+  async waitForActiveNodes(count: number, timeoutMs = this.readyTimeoutMs): Promise<MetadataImage> {
+    const image = await this.metadata().waitFor((image) => [...image.nodes.values()].filter((node) => node.state === 'active').length >= count, timeoutMs);
+    if (image === undefined) throw new Error(`the cluster did not show ${count} active storage nodes within ${timeoutMs} ms`);
+    return image;
+  }
+
+  /** Waits until every partition of `topic` has a leader on an active node. */
+  async waitForLeaders(topic: string, timeoutMs = this.readyTimeoutMs): Promise<MetadataImage> {
+    const image = await this.metadata().waitFor((image) => {
+      const state = image.topics.get(topic);
+      return state !== undefined && state.partitions.every((partition) => image.nodes.get(partition.leader)?.state === 'active');
+    }, timeoutMs);
+    if (image === undefined) throw new Error(`topic ${topic} did not get leaders within ${timeoutMs} ms`);
+    return image;
+  }
+
+  /** Stops a member with `signal` (SIGKILL for a crash) and waits for its exit. */
+  async kill(name: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<ExitStatus> {
+    return this.member(name).process.stop(signal, 15_000);
+  }
+
+  /** Starts a stopped member again with the same arguments (same ports, same data) and waits until it is ready. */
+  async start(name: string): Promise<AppProcess> {
+    const member = this.member(name);
+    member.process = launch(member.name, member.app, member.args);
+    await member.process.ready;
+    return member.process;
+  }
+
+  /** kill() then start(). */
+  async restart(name: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<{ exit: ExitStatus; process: AppProcess }> {
+    const exit = await this.kill(name, signal);
+    return { exit, process: await this.start(name) };
+  }
+
+  /** Stops every process (gateway first, controller last) and removes a temporary data root. */
+  async stop(): Promise<ExitStatus[]> {
+    this.watcher?.close();
+    this.watcher = undefined;
+    const order = [...this.members].sort((a, b) => rank(a.app) - rank(b.app));
+    const statuses: ExitStatus[] = [];
+    for (const member of order) statuses.push(await member.process.stop('SIGTERM', 15_000));
+    if (this.ownsDataDir) await rm(this.dataDir, { recursive: true, force: true });
+    return statuses;
+  }
+
+  private member(name: string): Member {
+    const member = this.members.find((candidate) => candidate.name === name);
+    if (member === undefined) throw new Error(`no cluster member named ${name}`);
+    return member;
+  }
+}
+
+function rank(app: string): number {
+  return app === 'gateway' ? 0 : app === 'storage-node' ? 1 : 2;
+}
+
+function launch(name: string, app: string, args: readonly string[]): AppProcess {
+  return startApp({ name, command: process.execPath, args: [appBundle(app), ...args], readyTimeoutMs: 20_000 });
+}
+
+/** Starts a cluster; see TestCluster. */
+export function startCluster(options: ClusterOptions = {}): Promise<TestCluster> {
+  return TestCluster.start(options);
+}
