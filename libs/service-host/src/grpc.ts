@@ -4,8 +4,12 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { isIPv6 } from 'node:net';
 import { format } from 'node:util';
-import { StarlaneError, assert, errorCatalogue, type ErrorCode } from '@starlane/model';
+import { StarlaneError, assert, type ErrorCode } from '@starlane/model';
 import type { Logger } from './logging';
+import { guardImplementation, tolerantDefinition, type UnexpectedErrorHandler } from './guard';
+import { errorCodeMetadataKey, toGrpcError } from './grpc-status';
+
+export { errorCodeMetadataKey, toGrpcError };
 
 /** Largest message a Starlane gRPC server accepts. Record batches travel whole in one
  * message, so this bounds the largest produce request (topics' `max.message.bytes` is
@@ -14,8 +18,6 @@ export const grpcMessageBytesMax = 64 * 1024 * 1024;
 /** HTTP/2 flow-control window per stream and connection. The default 64 KiB window makes
  * throughput latency-bound on the data plane; 16 MiB keeps a large batch in flight. */
 export const grpcFlowControlWindowBytes = 16 * 1024 * 1024;
-/** Trailer that carries the stable error code from the catalogue next to the gRPC status. */
-export const errorCodeMetadataKey = 'starlane-error-code';
 
 export const healthServiceName = 'grpc.health.v1.Health';
 
@@ -40,13 +42,6 @@ export function formatAddress(host: string, port: number): string {
 export function routeGrpcLogs(logger: Logger): void {
   grpc.setLogger({ error: (...args: unknown[]) => logger.warn({ source: 'grpc-js' }, format(...args)) });
   grpc.setLogVerbosity(grpc.logVerbosity.ERROR);
-}
-
-/** Turns an operating error into a gRPC status with the catalogue code in the trailers. */
-export function toGrpcError(error: StarlaneError): Partial<grpc.StatusObject> {
-  const metadata = new grpc.Metadata();
-  metadata.set(errorCodeMetadataKey, error.code);
-  return { code: errorCatalogue[error.code].grpcStatus as number as grpc.status, details: error.message, metadata };
 }
 
 function errorFor(code: ErrorCode, message: string): Partial<grpc.StatusObject> {
@@ -105,6 +100,8 @@ export async function startGrpcServer(options: {
   services: readonly GrpcService[];
   /** Serialized google.protobuf.FileDescriptorSet describing `services`, for reflection. */
   fileDescriptorSet?: Uint8Array;
+  /** Told about handler failures that are not operating errors (bugs); the client gets INTERNAL. */
+  onUnexpectedError?: UnexpectedErrorHandler;
 }): Promise<GrpcEndpoint> {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': grpcMessageBytesMax,
@@ -114,7 +111,10 @@ export async function startGrpcServer(options: {
   const serviceNames = options.services.map((service) => serviceName(service.definition));
   const health = new HealthImplementation({ '': 'NOT_SERVING', ...Object.fromEntries(serviceNames.map((name) => [name, 'NOT_SERVING'])) });
   health.addToServer(server);
-  for (const service of options.services) server.addService(service.definition, service.implementation);
+  const onUnexpected = options.onUnexpectedError ?? (() => undefined);
+  for (const service of options.services) {
+    server.addService(tolerantDefinition(service.definition), guardImplementation(service.definition, service.implementation, onUnexpected));
+  }
   new ReflectionService(reflectionPackage(options.fileDescriptorSet), { services: [...serviceNames, healthServiceName] }).addToServer(server);
 
   const port = await new Promise<number>((resolvePromise, reject) => {

@@ -89,6 +89,7 @@ export async function startService<S extends ConfigSpec>(
       host: config.listenHost,
       port: config.grpcPort,
       services: app.services,
+      onUnexpectedError: (error, method) => logger.error({ err: error, method }, 'an RPC handler failed unexpectedly'),
       ...(description.fileDescriptorSet ? { fileDescriptorSet: description.fileDescriptorSet } : {}),
     });
     const endpoint = grpcEndpoint;
