@@ -1,0 +1,64 @@
+/**
+ * Thin promise wrappers over the generated public clients, as any gRPC user would write them.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { v1 } from '@starlane/proto';
+
+export interface PublicClients {
+  readonly admin: v1.AdminServiceClient;
+  readonly producer: v1.ProducerServiceClient;
+  readonly consumer: v1.ConsumerServiceClient;
+  close(): void;
+}
+
+const channelOptions: grpc.ChannelOptions = {
+  'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  'grpc.max_send_message_length': 64 * 1024 * 1024,
+  'grpc-node.flow_control_window': 16 * 1024 * 1024,
+};
+
+export function publicClients(address: string): PublicClients {
+  const credentials = grpc.credentials.createInsecure();
+  const admin = new v1.AdminServiceClient(address, credentials, channelOptions);
+  const producer = new v1.ProducerServiceClient(address, credentials, channelOptions);
+  const consumer = new v1.ConsumerServiceClient(address, credentials, channelOptions);
+  return {
+    admin,
+    producer,
+    consumer,
+    close() {
+      admin.close();
+      producer.close();
+      consumer.close();
+    },
+  };
+}
+
+type UnaryMethod<Req, Res> = (request: Req, metadata: grpc.Metadata, options: Partial<grpc.CallOptions>, callback: (error: grpc.ServiceError | null, response: Res) => void) => grpc.ClientUnaryCall;
+
+/** Calls a unary method with a deadline; rejects with the ServiceError. */
+export function call<Req, Res>(client: grpc.Client, method: UnaryMethod<Req, Res>, request: Req, timeoutMs = 30_000): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    method.call(client, request, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (error, response) => (error ? reject(error) : resolve(response)));
+  });
+}
+
+/** The outcome of a unary call, error included, for tests that expect failures. */
+export async function attempt<Req, Res>(
+  client: grpc.Client,
+  method: UnaryMethod<Req, Res>,
+  request: Req,
+  timeoutMs = 30_000,
+): Promise<{ response?: Res; error?: grpc.ServiceError }> {
+  try {
+    return { response: await call(client, method, request, timeoutMs) };
+  } catch (error) {
+    return { error: error as grpc.ServiceError };
+  }
+}
+
+/** The catalogue error code a failed call carries in its trailers. */
+export function errorCodeOf(error: grpc.ServiceError | undefined): string | undefined {
+  const value = error?.metadata?.get('starlane-error-code')[0];
+  return value === undefined ? undefined : String(value);
+}
