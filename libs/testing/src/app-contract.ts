@@ -7,8 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { healthStatus, reflectionServices, watchHealth } from './grpc-probes';
-import { killAll, startApp, type AppProcess } from './process';
-import { appBundle } from './workspace';
+import { appBundle, killAll, startApp, type AppProcess } from '@starlane/launcher';
 
 /** Graceful stop must finish within this, so Kubernetes' default 30 s grace is never near. */
 export const stopDeadlineMs = 5000;

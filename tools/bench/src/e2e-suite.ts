@@ -1,0 +1,224 @@
+/**
+ * The `e2e` suite: produce throughput and produce-to-consume latency through a real cluster
+ * (controller, one storage node, gateway as separate processes from the built bundles),
+ * against the raw write bandwidth of the same disk measured in the same run.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { v1 } from '@starlane/proto';
+import { buildBatch, scanBatches } from '@starlane/record-batch';
+import { startCluster, type TestCluster } from '@starlane/launcher';
+import { RunError } from './errors';
+import { kibibyte, mebibyte, megabytesPerSecond, median, nowMs, secondsSince } from './measure';
+import { rawWrite } from './raw-io';
+import type { Figure, Suite, SuiteContext, SuiteResult } from './suite';
+
+const recordBytes = kibibyte;
+/** Records per produced batch in the throughput phase ("batched", as a Kafka producer's linger would). */
+const throughputBatchRecords = 256;
+/** Unanswered produce requests the client keeps on its stream. */
+const produceInflightMax = 8;
+/** Records per batch in the latency phase: small enough that one batch is one latency sample. */
+const latencyBatchRecords = 16;
+const topic = 'bench';
+
+const channelOptions: grpc.ChannelOptions = {
+  'grpc.max_receive_message_length': 64 * mebibyte,
+  'grpc.max_send_message_length': 64 * mebibyte,
+  'grpc-node.flow_control_window': 16 * mebibyte,
+};
+
+interface Sizes {
+  readonly rawBytes: number;
+  readonly produceBytes: number;
+  readonly latencySeconds: number;
+}
+
+function sizesFor(scale: number): Sizes {
+  return { rawBytes: Math.max(16 * mebibyte, Math.round(1024 * mebibyte * scale)), produceBytes: Math.max(16 * mebibyte, Math.round(1024 * mebibyte * scale)), latencySeconds: Math.max(2, 10 * scale) };
+}
+
+async function batchOf(records: number, valueFor: (index: number) => Buffer): Promise<Buffer> {
+  const timestamp = BigInt(Date.now());
+  return buildBatch(Array.from({ length: records }, (_, index) => ({ key: null, value: valueFor(index), timestamp })));
+}
+
+function produceRequest(requestId: bigint, acks: v1.Acks, batch: Buffer): v1.ProduceStreamRequest {
+  return { requestId, acks, timeoutMs: 30_000, partitions: [{ topic, partition: 0, payload: { $case: 'recordBatches', value: batch } }] };
+}
+
+/** Sends `count` batches (cycling through `batches`) over one ProduceStream with `produceInflightMax` in flight. */
+async function produceThroughput(producer: v1.ProducerServiceClient, batches: readonly Buffer[], count: number): Promise<number> {
+  const stream = producer.produceStream();
+  let sent = 0;
+  let answered = 0;
+  const startMs = nowMs();
+  await new Promise<void>((resolve, reject) => {
+    const sendMore = (): void => {
+      while (sent < count && sent - answered < produceInflightMax) {
+        sent += 1;
+        stream.write(produceRequest(BigInt(sent), v1.Acks.LEADER, batches[sent % batches.length]!));
+      }
+    };
+    stream.on('data', (response: v1.ProduceStreamResponse) => {
+      const failure = response.errorCode !== v1.ErrorCode.NONE ? response : response.partitions.find((partition) => partition.errorCode !== v1.ErrorCode.NONE);
+      if (failure !== undefined) return reject(new RunError(`produce failed: ${failure.errorCode} ${failure.errorMessage}`));
+      answered += 1;
+      if (answered === count) resolve();
+      else sendMore();
+    });
+    stream.on('error', reject);
+    sendMore();
+  });
+  const seconds = secondsSince(startMs);
+  stream.end();
+  return seconds;
+}
+
+/**
+ * Produces small batches at `bytesPerSecond` while a Subscribe stream on the same partition
+ * receives them; each batch's latency runs from just before its produce call to the moment
+ * its bytes arrive at the subscriber. One partition and one producer stream keep batches in
+ * order, so the n-th batch received is the n-th sent.
+ */
+async function measureLatency(clients: { producer: v1.ProducerServiceClient; consumer: v1.ConsumerServiceClient }, startOffset: bigint, bytesPerSecond: number, seconds: number): Promise<number[]> {
+  const value = randomBytes(recordBytes);
+  const batch = await batchOf(latencyBatchRecords, () => value);
+  const intervalMs = (batch.length / bytesPerSecond) * 1000;
+  const count = Math.max(50, Math.floor((seconds * 1000) / intervalMs));
+  const sentAt: number[] = [];
+  const latencies: number[] = [];
+  const subscription = clients.consumer.subscribe({
+    partitions: [{ topic, partition: 0, start: { spec: { $case: 'offset', value: startOffset } } }],
+    maxBytesPerMessage: 0,
+    isolationLevel: v1.IsolationLevel.READ_UNCOMMITTED,
+    format: v1.RecordFormat.BYTES,
+  });
+  const received = new Promise<void>((resolve, reject) => {
+    subscription.on('data', (message: v1.SubscribeResponse) => {
+      const at = nowMs();
+      for (const partition of message.partitions) {
+        if (partition.errorCode !== v1.ErrorCode.NONE) return reject(new RunError(`subscription failed: ${partition.errorCode} ${partition.errorMessage}`));
+        if (partition.payload?.$case !== 'recordBatches') continue;
+        const { batches } = scanBatches(partition.payload.value, { batchBytesMax: 64 * mebibyte });
+        for (const slice of batches) {
+          if (slice.header.baseOffset < startOffset) continue;
+          const sent = sentAt[latencies.length];
+          if (sent === undefined) return reject(new RunError('the subscriber received a batch that was not sent yet'));
+          latencies.push(at - sent);
+        }
+      }
+      if (latencies.length >= count) resolve();
+    });
+    subscription.on('error', (error: grpc.ServiceError) => {
+      if (error.code !== grpc.status.CANCELLED) reject(error);
+    });
+  });
+  received.catch(() => undefined);
+  // Let the subscription reach its start position before the clock starts.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const stream = clients.producer.produceStream();
+  stream.on('data', (response: v1.ProduceStreamResponse) => {
+    const failure = response.partitions.find((partition) => partition.errorCode !== v1.ErrorCode.NONE);
+    if (failure !== undefined) stream.emit('error', new RunError(`produce failed: ${failure.errorCode} ${failure.errorMessage}`));
+  });
+  const produced = new Promise<void>((_, reject) => stream.on('error', reject));
+  produced.catch(() => undefined);
+  const startMs = nowMs();
+  for (let index = 0; index < count; index += 1) {
+    const due = startMs + index * intervalMs;
+    const wait = due - nowMs();
+    if (wait >= 1) await new Promise((resolve) => setTimeout(resolve, Math.floor(wait)));
+    sentAt.push(nowMs());
+    stream.write(produceRequest(BigInt(index + 1), v1.Acks.LEADER, batch));
+  }
+  await Promise.race([received, produced]);
+  stream.end();
+  subscription.cancel();
+  return latencies;
+}
+
+function percentile(values: readonly number[], fraction: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] ?? Number.NaN;
+}
+
+async function runE2eSuite(context: SuiteContext): Promise<SuiteResult> {
+  const sizes = sizesFor(context.scale);
+  const rawBuffer = randomBytes(mebibyte);
+  context.progress(`raw write: ${sizes.rawBytes / mebibyte} MiB in 1 MiB writes, fdatasync at the end`);
+  const raw = await rawWrite(join(context.scratchDirectory, 'raw.bin'), rawBuffer, Math.ceil(sizes.rawBytes / mebibyte));
+  const rawMBps = megabytesPerSecond(raw.bytes, raw.seconds);
+
+  context.progress('starting a cluster: controller, 1 storage node, gateway');
+  const cluster: TestCluster = await startCluster({ storageNodes: 1, dataDir: join(context.scratchDirectory, 'cluster'), logLevel: 'warn' });
+  const credentials = grpc.credentials.createInsecure();
+  const admin = new v1.AdminServiceClient(cluster.gatewayAddress, credentials, channelOptions);
+  const producer = new v1.ProducerServiceClient(cluster.gatewayAddress, credentials, channelOptions);
+  const consumer = new v1.ConsumerServiceClient(cluster.gatewayAddress, credentials, channelOptions);
+  try {
+    const created = await new Promise<v1.CreateTopicsResponse>((resolve, reject) =>
+      admin.createTopics(
+        { topics: [{ name: topic, partitionCount: 1, replicationFactor: 1, replicaAssignments: [], configs: { 'segment.bytes': String(256 * mebibyte) } }], validateOnly: false, timeoutMs: 10_000 },
+        (error, response) => (error ? reject(error) : resolve(response)),
+      ),
+    );
+    const createdResult = created.results[0];
+    if (createdResult?.errorCode !== v1.ErrorCode.NONE) throw new RunError(`create topic: ${createdResult?.errorCode} ${createdResult?.errorMessage}`);
+    await cluster.waitForLeaders(topic);
+
+    const batches = await Promise.all(Array.from({ length: 4 }, () => batchOf(throughputBatchRecords, () => randomBytes(recordBytes))));
+    const recordsPerBatch = throughputBatchRecords;
+    const batchCount = Math.ceil(sizes.produceBytes / (recordsPerBatch * recordBytes));
+    context.progress(`warm-up: ${Math.min(64, batchCount)} batches`);
+    await produceThroughput(producer, batches, Math.min(64, batchCount));
+    context.progress(`produce: ${batchCount} batches of ${recordsPerBatch} × ${recordBytes} B records, acks=leader, ${produceInflightMax} in flight`);
+    const produceSeconds = await produceThroughput(producer, batches, batchCount);
+    const recordPayloadBytes = batchCount * recordsPerBatch * recordBytes;
+    const produceMBps = megabytesPerSecond(recordPayloadBytes, produceSeconds);
+    const produceWireMBps = megabytesPerSecond(batchCount * batches[0]!.length, produceSeconds);
+
+    const offsets = await new Promise<v1.ListOffsetsResponse>((resolve, reject) =>
+      admin.listOffsets(
+        { isolationLevel: v1.IsolationLevel.READ_UNCOMMITTED, partitions: [{ topic, partition: 0, spec: { spec: { $case: 'boundary', value: v1.OffsetBoundary.LATEST } } }] },
+        (error, response) => (error ? reject(error) : resolve(response)),
+      ),
+    );
+    const end = offsets.partitions[0];
+    if (end === undefined || end.errorCode !== v1.ErrorCode.NONE) throw new RunError(`list offsets: ${end?.errorCode} ${end?.errorMessage}`);
+    const halfRate = (produceWireMBps * 1_000_000) / 2;
+    context.progress(`latency: ${latencyBatchRecords}-record batches at ${(halfRate / 1_000_000).toFixed(1)} MB/s (half the produce rate) for ${sizes.latencySeconds} s`);
+    const latencies = await measureLatency({ producer, consumer }, end.offset, halfRate, sizes.latencySeconds);
+
+    const figures: Figure[] = [
+      { name: 'produceRatio', value: produceMBps / rawMBps, digits: 2, description: 'produce throughput over raw fs write bandwidth', goal: { comparison: 'atLeast', value: 0.4 } },
+      { name: 'e2eLatencyMsP50', value: percentile(latencies, 0.5), digits: 2, description: 'produce call to subscriber, median (ms)', goal: { comparison: 'atMost', value: 5 } },
+      { name: 'e2eLatencyMsP99', value: percentile(latencies, 0.99), digits: 2, description: 'produce call to subscriber, 99th percentile (ms)', goal: { comparison: 'atMost', value: 20 } },
+      { name: 'produceMBps', value: produceMBps, digits: 1, description: 'record bytes produced per second (MB/s)' },
+      { name: 'rawWriteMBps', value: rawMBps, digits: 1, description: 'raw fs sequential write, fdatasync at the end (MB/s)' },
+    ];
+    const details = { latencySamples: latencies.length, latencyMsMax: Math.round(Math.max(...latencies) * 100) / 100, latencyMsMedianCheck: Math.round(median(latencies) * 100) / 100 };
+    const method =
+      `One run, one machine: first ${sizes.rawBytes / mebibyte} MiB written with plain fs in 1 MiB writes and one fdatasync at the end (the raw bandwidth); ` +
+      `then a controller, one storage node and a gateway start as separate processes from the built bundles, and this process acts as the client over loopback gRPC. ` +
+      `Throughput: ${batchCount} RecordBatch v2 batches of ${recordsPerBatch} uncompressed ${recordBytes}-byte records (built once, cycled) sent on one ProduceStream to a one-partition topic, ` +
+      `acks=leader, ${produceInflightMax} requests in flight, after an unmeasured warm-up; the figure counts record value bytes only. ` +
+      `The storage node writes to the same disk as the raw measurement; acks=leader answers once the leader has appended (page cache, as Kafka's default flush policy). ` +
+      `All three processes and the client share the machine's cores. ` +
+      `Latency: ${latencyBatchRecords}-record batches produced at half the measured throughput for ${sizes.latencySeconds} s while a Subscribe stream (BYTES) on the same partition receives them; ` +
+      `each sample runs from just before the produce call to the arrival of that batch at the subscriber, both in this process.`;
+    return { suite: 'e2e', figures, details, method };
+  } finally {
+    admin.close();
+    producer.close();
+    consumer.close();
+    await cluster.stop();
+  }
+}
+
+export const e2eSuite: Suite = {
+  name: 'e2e',
+  summary: 'produce throughput (client → gateway → storage node) and produce-to-subscriber latency against raw fs writes',
+  run: runE2eSuite,
+};
