@@ -22,9 +22,9 @@ const processes = [
     app: 'storage-node',
     grpcPort: 9100 + n,
     metricsPort: 9200 + n,
-    args: [`--data-dir=${join(dataRoot, `storage-node-${n}`)}`],
+    args: [`--node-id=${n}`, `--controllers=${host}:9091`, `--data-dir=${join(dataRoot, `storage-node-${n}`)}`],
   })),
-  { name: 'gateway', app: 'gateway', grpcPort: 9090, metricsPort: 9190, args: [] },
+  { name: 'gateway', app: 'gateway', grpcPort: 9090, metricsPort: 9190, args: [`--controllers=${host}:9091`] },
 ];
 
 for (const { app } of processes) {
@@ -87,7 +87,15 @@ function stop(exitCode) {
   process.exitCode = Math.max(process.exitCode ?? 0, exitCode);
   console.log('\nstopping the cluster...');
   if (children.size === 0) process.exit(exitCode);
-  for (const child of children.values()) child.kill('SIGTERM');
+  // The gateway and storage nodes first (storage nodes hand their leaderships back to the
+  // controller as they stop), the controller once they are gone.
+  const controller = children.get('controller');
+  for (const [name, child] of children) if (name !== 'controller') child.kill('SIGTERM');
+  const waitForOthers = setInterval(() => {
+    if ([...children.keys()].some((name) => name !== 'controller')) return;
+    clearInterval(waitForOthers);
+    controller?.kill('SIGTERM');
+  }, 50);
 }
 
 process.on('SIGINT', () => stop(0));
@@ -102,7 +110,12 @@ Starlane is running (data in ${dataRoot}).
   gateway     grpc ${host}:${gateway.grpcPort}   metrics http://${host}:${gateway.metricsPort}/metrics
   controller  grpc ${host}:9091   storage nodes grpc ${host}:9101-9103
 
-Try:  grpcurl -plaintext ${host}:9091 list        (any gRPC reflection client works)
+Try:  npx starlane topics create demo --partitions 3
+      echo "hello, starlane" | npx starlane produce demo
+      npx starlane consume demo --from earliest --follow
+      npx starlane cluster describe
+
+      grpcurl -plaintext ${host}:9090 list        (any gRPC reflection client works)
       curl -s http://${host}:9190/metrics | head
 
 Press Ctrl-C to stop.
