@@ -35,8 +35,8 @@ export interface ClusterOptions {
   readonly controllerArgs?: readonly string[];
   readonly storageNodeArgs?: readonly string[];
   readonly gatewayArgs?: readonly string[];
-  /** Log level of every process; default 'info'. */
-  readonly logLevel?: string;
+  /** Log level of every process; default 'info' (the launcher waits for the info-level `ready` line, so quieter levels cannot be used). */
+  readonly logLevel?: 'info' | 'debug' | 'trace';
   /** How long to wait for the cluster to form; default 30 s. */
   readonly readyTimeoutMs?: number;
 }

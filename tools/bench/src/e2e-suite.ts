@@ -152,7 +152,7 @@ async function runE2eSuite(context: SuiteContext): Promise<SuiteResult> {
   const rawMBps = megabytesPerSecond(raw.bytes, raw.seconds);
 
   context.progress('starting a cluster: controller, 1 storage node, gateway');
-  const cluster: TestCluster = await startCluster({ storageNodes: 1, dataDir: join(context.scratchDirectory, 'cluster'), logLevel: 'warn' });
+  const cluster: TestCluster = await startCluster({ storageNodes: 1, dataDir: join(context.scratchDirectory, 'cluster') });
   const credentials = grpc.credentials.createInsecure();
   const admin = new v1.AdminServiceClient(cluster.gatewayAddress, credentials, channelOptions);
   const producer = new v1.ProducerServiceClient(cluster.gatewayAddress, credentials, channelOptions);
