@@ -1,8 +1,49 @@
+import { MetadataWatcher } from '@starlane/metadata-rpc';
+import { StarlaneError } from '@starlane/model';
 import { v1, fileDescriptorSet } from '@starlane/proto';
-import { withUnimplemented, type ServiceDescription } from '@starlane/service-host';
+import { booleanOption, grpcMessageBytesMax, integerOption, stringOption, withUnimplemented, type ServiceDescription } from '@starlane/service-host';
 import { version } from '../package.json';
+import { AdminForwarder, TopicAutoCreatorImpl } from './admin/admin-forwarder';
+import { adminService } from './admin/admin-service';
+import { consumerService } from './consume/consumer-service';
+import { FetchHandler } from './consume/fetch-handler';
+import { ControllerClient } from './controller/controller-client';
+import { produceStreamUnansweredMax } from './limits';
+import { RoundRobinPartitioner } from './partitioner';
+import { PartitionWriter } from './produce/partition-writer';
+import { ProduceHandler } from './produce/produce-handler';
+import { ProducerIdAllocator } from './produce/producer-ids';
+import { producerService } from './produce/producer-service';
+import { GrpcStorageTransport } from './storage/grpc-transport';
+import { consumerServiceDefinition, producerServiceDefinition } from './wire/services';
 
-export const gatewayOptions = {};
+export const gatewayOptions = {
+  controllers: stringOption({ help: 'controller addresses (host:port, comma-separated); any of them leads to the active one', default: '127.0.0.1:9091', metavar: 'HOST:PORT,...' }),
+  autoCreateTopics: booleanOption({ help: 'create a topic when a producer writes to one that does not exist', default: false }),
+  defaultPartitions: integerOption({ help: 'partitions of an auto-created topic', default: 1, min: 1, max: 1_000_000 }),
+  defaultReplicationFactor: integerOption({ help: 'replication factor of an auto-created topic', default: 1, min: 1, max: 32767 }),
+  produceRequestBytesMax: integerOption({
+    help: 'payload bytes one produce request may carry in all; larger requests fail with MESSAGE_TOO_LARGE',
+    default: 32 * 1024 * 1024,
+    min: 1024,
+    max: grpcMessageBytesMax,
+  }),
+  produceStreamUnansweredMax: integerOption({
+    help: 'requests a ProduceStream may have unanswered before the gateway stops reading it',
+    default: produceStreamUnansweredMax,
+    min: 1,
+    max: 10_000,
+  }),
+};
+
+export function parseControllers(raw: string): string[] {
+  const addresses = raw
+    .split(',')
+    .map((address) => address.trim())
+    .filter((address) => address.length > 0);
+  if (addresses.length === 0) throw new StarlaneError('CONFIG_INVALID', '--controllers names no address');
+  return addresses;
+}
 
 /** The gateway: the stateless client entry point that routes to partition leaders. */
 export const gatewayApp: ServiceDescription<typeof gatewayOptions> = {
@@ -10,8 +51,39 @@ export const gatewayApp: ServiceDescription<typeof gatewayOptions> = {
   version,
   options: gatewayOptions,
   fileDescriptorSet,
-  async start() {
-    const publicServices = [v1.AdminServiceService, v1.ProducerServiceService, v1.ConsumerServiceService, v1.ConsumerGroupServiceService];
-    return { services: publicServices.map((definition) => ({ definition, implementation: withUnimplemented(definition, {}) })) };
+  async start({ config, logger }) {
+    const controllers = parseControllers(config.controllers);
+    const now = (): number => Date.now();
+    const metadata = new MetadataWatcher({ controllers, nodeId: -1, logger });
+    metadata.start();
+    const transport = new GrpcStorageTransport();
+    const controller = new ControllerClient(controllers, metadata);
+    const writer = new PartitionWriter({ metadata, transport, now });
+    const readDeps = { metadata, transport, now };
+    const admin = new AdminForwarder({ controller, metadata, offsets: readDeps, now });
+    const autoCreator = config.autoCreateTopics
+      ? new TopicAutoCreatorImpl(admin, metadata, { partitions: config.defaultPartitions, replicationFactor: config.defaultReplicationFactor }, now)
+      : undefined;
+    const produce = new ProduceHandler({ metadata, writer, partitioner: new RoundRobinPartitioner(), now, requestBytesMax: config.produceRequestBytesMax, autoCreator });
+    const producerIds = new ProducerIdAllocator({ allocate: (count) => controller.allocateProducerIds(count, now() + 10_000) });
+
+    // Serving starts at once; requests that arrive before the first snapshot wait for it (within their own timeout).
+    void metadata.waitFor(() => true, 2 ** 31 - 1).then((first) => {
+      if (first !== undefined) logger.info({ metadataVersion: first.version, topics: first.topics.size, nodes: first.nodes.size }, 'metadata received');
+    });
+
+    return {
+      services: [
+        { definition: v1.AdminServiceService, implementation: withUnimplemented(v1.AdminServiceService, adminService(admin)) },
+        { definition: producerServiceDefinition, implementation: withUnimplemented(producerServiceDefinition, producerService(produce, producerIds, config.produceStreamUnansweredMax)) },
+        { definition: consumerServiceDefinition, implementation: withUnimplemented(consumerServiceDefinition, consumerService(new FetchHandler(readDeps), readDeps)) },
+        { definition: v1.ConsumerGroupServiceService, implementation: withUnimplemented(v1.ConsumerGroupServiceService, {}) },
+      ],
+      async stop() {
+        metadata.close();
+        transport.close();
+        controller.close();
+      },
+    };
   },
 };

@@ -118,6 +118,8 @@ export const errorCatalogue = {
   SESSION_REPLACED: { kafkaCode: null, grpcStatus: S.ABORTED, retriable: false },
   /** A metadata delta does not follow the receiver's image; resynchronise from a snapshot. */
   METADATA_OUT_OF_SYNC: { kafkaCode: null, grpcStatus: S.FAILED_PRECONDITION, retriable: true },
+  /** No controller could be reached (or none is active) to forward an admin call to; retry later. */
+  CONTROLLER_NOT_AVAILABLE: { kafkaCode: null, grpcStatus: S.UNAVAILABLE, retriable: true },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

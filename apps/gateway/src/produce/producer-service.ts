@@ -1,0 +1,106 @@
+/**
+ * The gRPC handlers of starlane.v1.ProducerService.
+ *
+ * ProduceStream reads requests one after another, queues each one's writes only after the
+ * previous request's writes are queued (so a partition's writes keep stream order even when
+ * one request needs compression and the next does not), answers in request order, and stops
+ * reading once produceStreamUnansweredMax requests are unanswered.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { wireErrorCode } from '@starlane/model';
+import { v1 } from '@starlane/proto';
+import { toGrpcError } from '@starlane/service-host';
+import { asStarlaneError } from './partition-writer';
+import type { ProduceHandler } from './produce-handler';
+import type { ProducerIdAllocator } from './producer-ids';
+
+export function producerService(handler: ProduceHandler, producerIds: ProducerIdAllocator, unansweredMax: number): Partial<v1.ProducerServiceServer> {
+  return {
+    produce(call: grpc.ServerUnaryCall<v1.ProduceRequest, v1.ProduceResponse>, callback: grpc.sendUnaryData<v1.ProduceResponse>) {
+      handler
+        .queue(call.request)
+        .then((queued) => queued.results)
+        .then(
+          (partitions) => callback(null, { partitions }),
+          (error: unknown) => callback(toGrpcError(asStarlaneError(error))),
+        );
+    },
+
+    produceStream(call: grpc.ServerDuplexStream<v1.ProduceStreamRequest, v1.ProduceStreamResponse>) {
+      serveProduceStream(call, handler, unansweredMax);
+    },
+
+    initProducerId(call: grpc.ServerUnaryCall<v1.InitProducerIdRequest, v1.InitProducerIdResponse>, callback: grpc.sendUnaryData<v1.InitProducerIdResponse>) {
+      producerIds.init(call.request.current).then(
+        (identity) => callback(null, { producer: identity, errorCode: v1.ErrorCode.NONE, errorMessage: '' }),
+        (error: unknown) => {
+          const starlane = asStarlaneError(error);
+          callback(null, { producer: undefined, errorCode: wireErrorCode(starlane.code) as v1.ErrorCode, errorMessage: starlane.message });
+        },
+      );
+    },
+  };
+}
+
+interface PendingResponse {
+  readonly requestId: bigint;
+  response: v1.ProduceStreamResponse | undefined;
+}
+
+function serveProduceStream(call: grpc.ServerDuplexStream<v1.ProduceStreamRequest, v1.ProduceStreamResponse>, handler: ProduceHandler, unansweredMax: number): void {
+  const pending: PendingResponse[] = [];
+  let queueTail: Promise<unknown> = Promise.resolve();
+  let paused = false;
+  let inputEnded = false;
+  let finished = false;
+
+  const flush = (): void => {
+    while (!finished && pending.length > 0 && pending[0]!.response !== undefined) {
+      call.write(pending.shift()!.response!);
+    }
+    if (paused && pending.length < unansweredMax) {
+      paused = false;
+      call.resume();
+    }
+    if (inputEnded && pending.length === 0 && !finished) {
+      finished = true;
+      call.end();
+    }
+  };
+
+  call.on('data', (request: v1.ProduceStreamRequest) => {
+    if (finished) return;
+    const slot: PendingResponse = { requestId: request.requestId, response: undefined };
+    pending.push(slot);
+    if (pending.length >= unansweredMax && !paused) {
+      // Stop reading: grpc-js then stops pulling from HTTP/2, and flow control holds the client.
+      paused = true;
+      call.pause();
+    }
+    const queued = queueTail.then(() => handler.queue(request));
+    queueTail = queued.catch(() => undefined);
+    void queued
+      .then((result) => result.results)
+      .then(
+        (partitions) => {
+          slot.response = { requestId: request.requestId, partitions, errorCode: v1.ErrorCode.NONE, errorMessage: '' };
+        },
+        (error: unknown) => {
+          const starlane = asStarlaneError(error);
+          slot.response = { requestId: request.requestId, partitions: [], errorCode: wireErrorCode(starlane.code) as v1.ErrorCode, errorMessage: starlane.message };
+        },
+      )
+      .then(flush);
+  });
+  call.on('end', () => {
+    inputEnded = true;
+    flush();
+  });
+  call.on('error', () => {
+    // The client cancelled or the connection broke: queued writes still complete; nothing more is sent.
+    finished = true;
+  });
+  call.on('cancelled', () => {
+    finished = true;
+  });
+}
