@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NodeFileSystem } from '@starlane/node-io';
-import { clusterFileName, loadOrCreateClusterId, newClusterId } from './cluster-identity';
+import { initialClusterId, legacyClusterFileName, newClusterId } from './cluster-identity';
 
 const fs = new NodeFileSystem();
 
@@ -21,11 +21,13 @@ describe('cluster identity', () => {
     for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
   });
 
-  it('creates the id once and reads the same id afterwards', async () => {
-    const first = await loadOrCreateClusterId(fs, dir, () => 'AAAAAAAAAAAAAAAAAAAAAA');
-    const second = await loadOrCreateClusterId(fs, dir, () => 'BBBBBBBBBBBBBBBBBBBBBB');
-    expect([first, second]).toEqual(['AAAAAAAAAAAAAAAAAAAAAA', 'AAAAAAAAAAAAAAAAAAAAAA']);
-    expect(JSON.parse(await readFile(join(dir, clusterFileName), 'utf8'))).toEqual({ formatVersion: 1, clusterId: first });
+  it('makes a new id when there is no legacy cluster.json', async () => {
+    await expect(initialClusterId(fs, dir, () => 'AAAAAAAAAAAAAAAAAAAAAA')).resolves.toBe('AAAAAAAAAAAAAAAAAAAAAA');
+  });
+
+  it('takes the id of a legacy cluster.json', async () => {
+    await writeFile(join(dir, legacyClusterFileName), '{"formatVersion": 1, "clusterId": "BBBBBBBBBBBBBBBBBBBBBB"}');
+    await expect(initialClusterId(fs, dir, () => 'AAAAAAAAAAAAAAAAAAAAAA')).resolves.toBe('BBBBBBBBBBBBBBBBBBBBBB');
   });
 
   it.each([
@@ -33,8 +35,8 @@ describe('cluster identity', () => {
     ['a foreign format', '{"formatVersion": 9, "clusterId": "AAAAAAAAAAAAAAAAAAAAAA"}', /does not hold a format 1 cluster id/],
     ['a malformed id', '{"formatVersion": 1, "clusterId": "short"}', /does not hold a format 1 cluster id/],
   ])('refuses %s rather than forming a new cluster over it', async (_what, text, message) => {
-    await writeFile(join(dir, clusterFileName), text);
-    await expect(loadOrCreateClusterId(fs, dir)).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE', message: expect.stringMatching(message) });
-    expect(await readFile(join(dir, clusterFileName), 'utf8')).toBe(text);
+    await writeFile(join(dir, legacyClusterFileName), text);
+    await expect(initialClusterId(fs, dir)).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE', message: expect.stringMatching(message) });
+    expect(await readFile(join(dir, legacyClusterFileName), 'utf8')).toBe(text);
   });
 });

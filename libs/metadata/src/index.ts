@@ -17,3 +17,75 @@ export {
   type PartitionState,
   type TopicState,
 } from './image';
+export {
+  allocateProducerIds,
+  alterTopicConfigs,
+  builtInTopicDefaults,
+  controlledShutdown,
+  createPartitions,
+  createTopics,
+  deleteTopics,
+  fenceExpiredNodes,
+  heartbeat,
+  producerIdBlockSizeDefault,
+  producerIdBlockSizeMax,
+  registerNode,
+  topicPartitionsMax,
+  type CommandOutcome,
+  type ConfigChangeInput,
+  type ControlledShutdownResult,
+  type CreateTopicResult,
+  type DeleteTopicResult,
+  type HeartbeatInput,
+  type HeartbeatResult,
+  type ItemError,
+  type NewPartitionsInput,
+  type NewTopicInput,
+  type NodeSessions,
+  type RegisterNodeInput,
+  type TopicResult,
+} from './commands';
+export { MetadataController, pendingCommandsMax, type DeltaListener, type MetadataControllerOptions } from './controller';
+export {
+  applyBatch,
+  emptyControllerState,
+  nextBatch,
+  snapshotOf,
+  stateFromSnapshot,
+  type ControllerState,
+  type MetadataSnapshot,
+  type NodeRegistration,
+} from './controller-state';
+export {
+  FileMetadataStore,
+  encodeFrame,
+  frameBytesMax,
+  frameHeaderBytes,
+  journalFileName,
+  snapshotFileName,
+  snapshotIntervalRecordsDefault,
+  type FileMetadataStoreOptions,
+  type FileStoreRecovery,
+} from './file-store';
+export { placeReplicas, seededRandom, type MetadataRandom, type PlacementInput } from './placement';
+export { describePartitions, listTopics, listTopicsPageSizeDefault, listTopicsPageSizeMax, lookupTopics, nodesById, type TopicLookup, type TopicPage } from './queries';
+export {
+  batchFromJson,
+  batchRecordsMax,
+  batchToJson,
+  recordFromJson,
+  recordToJson,
+  type ClusterConfigsRecord,
+  type ClusterRecord,
+  type ControllerRecord,
+  type MetadataBatch,
+  type MetadataRecord,
+  type NodeRecord,
+  type PartitionRecord,
+  type ProducerIdsRecord,
+  type RemoveTopicRecord,
+  type TopicConfigsRecord,
+  type TopicRecord,
+} from './records';
+export { MemoryMetadataStore, type LoadedMetadata, type MetadataStore } from './store';
+export { describeTopicConfigs, topicConfigDefaults, topicConfigNames, validateTopicConfigs, type ConfigSource, type EffectiveConfig } from './topic-configs';

@@ -182,13 +182,16 @@ export interface NewTopic {
   /** Topic name: 1-249 characters of [a-zA-Z0-9._-], as in Kafka. */
   name: string;
   /**
-   * Number of partitions; 0 (unset) or -1 uses the cluster default (num.partitions).
-   * Must be 0 or -1 when replica_assignments is set.
+   * Number of partitions, at least 1; -1 uses the cluster default
+   * (num.partitions). 0 (unset) is INVALID_PARTITIONS, as in Kafka, so a
+   * forgotten field is never silently defaulted. Ignored (0 or -1) when
+   * replica_assignments is set.
    */
   partitionCount: number;
   /**
-   * Replicas per partition; 0 (unset) or -1 uses the cluster default
-   * (default.replication.factor). Must be 0 or -1 when replica_assignments is set.
+   * Replicas per partition, at least 1; -1 uses the cluster default
+   * (default.replication.factor). 0 (unset) is INVALID_REPLICATION_FACTOR.
+   * Ignored (0 or -1) when replica_assignments is set.
    */
   replicationFactor: number;
   /**

@@ -1,0 +1,182 @@
+/**
+ * The metadata RPCs of starlane.v1.AdminService over the metadata controller: wire messages to
+ * domain inputs and results back. Per-item failures travel in each result's error_code; a
+ * malformed request as a whole fails with INVALID_ARGUMENT (code INVALID_REQUEST).
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { StarlaneError, assert } from '@starlane/model';
+import {
+  describePartitions,
+  describeTopicConfigs,
+  listTopics,
+  lookupTopics,
+  nodesById,
+  type ConfigChangeInput,
+  type ConfigSource,
+  type ItemError,
+  type MetadataController,
+  type TopicResult,
+} from '@starlane/metadata';
+import { errorCodeToProto, nodeToProto, partitionToProto } from '@starlane/metadata-rpc';
+import { v1 } from '@starlane/proto';
+import { toGrpcError, type Logger } from '@starlane/service-host';
+import { describeFailure } from './controller-service';
+
+/** Most items (topics, names, ids) one admin request may name. */
+export const adminRequestItemsMax = 10_000;
+
+const configSources: Record<ConfigSource, v1.ConfigSource> = { default: v1.ConfigSource.DEFAULT, cluster: v1.ConfigSource.CLUSTER, topic: v1.ConfigSource.TOPIC };
+
+function errorFields(error: ItemError | undefined): { errorCode: v1.ErrorCode; errorMessage: string } {
+  return error === undefined ? { errorCode: v1.ErrorCode.NONE, errorMessage: '' } : { errorCode: errorCodeToProto(error.code), errorMessage: error.message };
+}
+
+function checkItemCount(count: number, what: string): void {
+  if (count > adminRequestItemsMax) throw new StarlaneError('INVALID_REQUEST', `a request may name at most ${adminRequestItemsMax} ${what}, got ${count}`);
+}
+
+/** Answers a unary call from a promise: StarlaneErrors become statuses with their code. */
+function answer<T>(callback: grpc.sendUnaryData<T>, logger: Logger, rpc: string, work: () => Promise<T> | T): void {
+  Promise.resolve()
+    .then(work)
+    .then(
+      (response) => callback(null, response),
+      (error: unknown) => {
+        const { code, message } = describeFailure(error, logger, rpc);
+        callback(toGrpcError(new StarlaneError(code, message)), null);
+      },
+    );
+}
+
+export function adminService(controller: MetadataController, controllerId: number, logger: Logger): Partial<v1.AdminServiceServer> {
+  return {
+    createTopics(call, callback) {
+      answer(callback, logger, 'CreateTopics', async () => {
+        const request = call.request;
+        checkItemCount(request.topics.length, 'topics');
+        const results = await controller.createTopics({
+          validateOnly: request.validateOnly,
+          topics: request.topics.map((topic) => ({
+            name: topic.name,
+            partitionCount: topic.partitionCount,
+            replicationFactor: topic.replicationFactor,
+            replicaAssignments: topic.replicaAssignments.map(({ partition, replicas }) => ({ partition, replicas })),
+            configs: topic.configs,
+          })),
+        });
+        for (const result of results) {
+          if (result.error === undefined && !request.validateOnly) {
+            logger.info({ event: 'topic-created', topic: result.name, topicId: result.topicId, partitions: result.partitionCount, replicationFactor: result.replicationFactor }, `created topic ${result.name}`);
+          }
+        }
+        return {
+          results: results.map((result) => ({
+            name: result.name,
+            topicId: result.topicId,
+            partitionCount: result.partitionCount,
+            replicationFactor: result.replicationFactor,
+            ...errorFields(result.error),
+          })),
+        };
+      });
+    },
+
+    deleteTopics(call, callback) {
+      answer(callback, logger, 'DeleteTopics', async () => {
+        const request = call.request;
+        checkItemCount(request.topics.length + request.topicIds.length, 'topics');
+        const results = await controller.deleteTopics({ names: request.topics, topicIds: request.topicIds });
+        for (const result of results) {
+          if (result.error === undefined) logger.info({ event: 'topic-deleted', topic: result.name, topicId: result.topicId }, `deleted topic ${result.name}`);
+        }
+        return { results: results.map((result) => ({ name: result.name, topicId: result.topicId, ...errorFields(result.error) })) };
+      });
+    },
+
+    listTopics(call, callback) {
+      answer(callback, logger, 'ListTopics', () => {
+        const request = call.request;
+        const page = listTopics(controller.image(), { includeInternal: request.includeInternal, pageSize: request.pageSize, pageToken: request.pageToken });
+        return {
+          topics: page.topics.map((topic) => ({ name: topic.name, topicId: topic.topicId, partitionCount: topic.partitions.length, internal: topic.internal })),
+          nextPageToken: page.nextPageToken,
+        };
+      });
+    },
+
+    describeTopics(call, callback) {
+      answer(callback, logger, 'DescribeTopics', () => {
+        const request = call.request;
+        checkItemCount(request.topics.length + request.topicIds.length, 'topics');
+        const image = controller.image();
+        return {
+          topics: lookupTopics(image, request.topics, request.topicIds).map((lookup): v1.TopicDescription => {
+            const topic = lookup.topic;
+            if (topic === undefined) return { name: lookup.name, topicId: lookup.topicId, internal: false, partitions: [], configs: {}, ...errorFields(lookup.error) };
+            const configs: Record<string, v1.ConfigValue> = {};
+            if (request.includeConfigs) {
+              for (const [name, effective] of describeTopicConfigs(image, topic)) configs[name] = { value: effective.value, source: configSources[effective.source] };
+            }
+            return { name: topic.name, topicId: topic.topicId, internal: topic.internal, partitions: describePartitions(image, topic).map(partitionToProto), configs, ...errorFields(undefined) };
+          }),
+        };
+      });
+    },
+
+    alterTopicConfigs(call, callback) {
+      answer(callback, logger, 'AlterTopicConfigs', async () => {
+        const request = call.request;
+        checkItemCount(request.topics.length, 'topics');
+        // A change without an operation fails its own topic, not the request.
+        const malformed = new Map<number, ItemError>();
+        const valid: { topic: string; changes: ConfigChangeInput[] }[] = [];
+        request.topics.forEach((topic, index) => {
+          const changes: ConfigChangeInput[] = [];
+          for (const change of topic.changes) {
+            if (change.operation === v1.ConfigOperation.SET) changes.push({ name: change.name, operation: 'set', value: change.value });
+            else if (change.operation === v1.ConfigOperation.DELETE) changes.push({ name: change.name, operation: 'delete' });
+            else {
+              malformed.set(index, { code: 'INVALID_REQUEST', message: `config ${change.name} has no operation (SET or DELETE)` });
+              return;
+            }
+          }
+          valid.push({ topic: topic.topic, changes });
+        });
+        const applied = await controller.alterTopicConfigs({ topics: valid, validateOnly: request.validateOnly });
+        let next = 0;
+        return {
+          results: request.topics.map((topic, index) => {
+            const error = malformed.get(index);
+            const result: TopicResult | undefined = error === undefined ? applied[next++] : { topic: topic.topic, error };
+            assert(result !== undefined, 'one result per topic passed on');
+            if (result.error === undefined && !request.validateOnly) logger.info({ event: 'topic-configs-altered', topic: result.topic }, `altered configs of topic ${result.topic}`);
+            return { topic: result.topic, ...errorFields(result.error) };
+          }),
+        };
+      });
+    },
+
+    createPartitions(call, callback) {
+      answer(callback, logger, 'CreatePartitions', async () => {
+        const request = call.request;
+        checkItemCount(request.topics.length, 'topics');
+        const results = await controller.createPartitions({
+          validateOnly: request.validateOnly,
+          topics: request.topics.map((topic) => ({
+            topic: topic.topic,
+            totalCount: topic.totalCount,
+            replicaAssignments: topic.replicaAssignments.map(({ partition, replicas }) => ({ partition, replicas })),
+          })),
+        });
+        return { results: results.map((result) => ({ topic: result.topic, ...errorFields(result.error) })) };
+      });
+    },
+
+    describeCluster(_call, callback) {
+      answer(callback, logger, 'DescribeCluster', () => {
+        const image = controller.image();
+        return { clusterId: image.clusterId, controllerId, nodes: nodesById(image).map(nodeToProto), metadataVersion: BigInt(image.version) };
+      });
+    },
+  };
+}

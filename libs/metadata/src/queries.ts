@@ -1,0 +1,93 @@
+/**
+ * Read-only questions about a metadata image: describing and listing topics. Pure, and
+ * answered from one image, so an answer never mixes two versions.
+ */
+import { StarlaneError, validateTopicName } from '@starlane/model';
+import type { ItemError } from './commands';
+import type { MetadataImage, NodeInfo, PartitionState, TopicState } from './image';
+
+export interface TopicLookup {
+  /** As asked (a name), or filled in from the topic. */
+  readonly name: string;
+  readonly topicId: string;
+  readonly topic?: TopicState;
+  readonly error?: ItemError;
+}
+
+/** Looks topics up by name, then by id; results in that order. */
+export function lookupTopics(image: MetadataImage, names: readonly string[], topicIds: readonly string[]): TopicLookup[] {
+  const byName = names.map((name): TopicLookup => {
+    try {
+      validateTopicName(name);
+    } catch (error) {
+      if (error instanceof StarlaneError) return { name, topicId: '', error: { code: error.code, message: error.message } };
+      throw error;
+    }
+    const topic = image.topics.get(name);
+    if (topic === undefined) return { name, topicId: '', error: { code: 'UNKNOWN_TOPIC_OR_PARTITION', message: `topic ${name} does not exist` } };
+    return { name, topicId: topic.topicId, topic };
+  });
+  const byId = topicIds.map((topicId): TopicLookup => {
+    const name = image.topicNamesById.get(topicId);
+    const topic = name === undefined ? undefined : image.topics.get(name);
+    if (topic === undefined) return { name: '', topicId, error: { code: 'UNKNOWN_TOPIC_ID', message: `no topic has id ${topicId}` } };
+    return { name: topic.name, topicId, topic };
+  });
+  return [...byName, ...byId];
+}
+
+/** Most topics one ListTopics page holds, whatever the caller asks. */
+export const listTopicsPageSizeMax = 10_000;
+/** Page size when the caller leaves it at 0. */
+export const listTopicsPageSizeDefault = 1000;
+
+export interface TopicPage {
+  readonly topics: readonly TopicState[];
+  /** Empty on the last page. */
+  readonly nextPageToken: string;
+}
+
+/**
+ * One page of topics ordered by name. The token is the last name of the previous page
+ * (base64url, so callers treat it as opaque); a page continues after it, so topics created or
+ * deleted between pages neither repeat nor shift the listing.
+ */
+export function listTopics(image: MetadataImage, request: { readonly includeInternal: boolean; readonly pageSize: number; readonly pageToken: string }): TopicPage {
+  if (!Number.isInteger(request.pageSize) || request.pageSize < 0) throw new StarlaneError('INVALID_REQUEST', `page_size must be >= 0, got ${request.pageSize}`);
+  const size = Math.min(request.pageSize === 0 ? listTopicsPageSizeDefault : request.pageSize, listTopicsPageSizeMax);
+  let after = '';
+  if (request.pageToken !== '') {
+    after = Buffer.from(request.pageToken, 'base64url').toString('utf8');
+    if (after === '' || Buffer.from(after, 'utf8').toString('base64url') !== request.pageToken) throw new StarlaneError('INVALID_REQUEST', 'page_token is not one this server issued');
+  }
+  const candidates = [...image.topics.values()].filter((topic) => topic.name > after).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const topics: TopicState[] = [];
+  let last = '';
+  for (const topic of candidates) {
+    if (topic.internal && !request.includeInternal) continue;
+    if (topics.length === size) return { topics, nextPageToken: Buffer.from(last, 'utf8').toString('base64url') };
+    topics.push(topic);
+    last = topic.name;
+  }
+  return { topics, nextPageToken: '' };
+}
+
+/** Registered nodes ordered by id. */
+export function nodesById(image: MetadataImage): NodeInfo[] {
+  return [...image.nodes.values()].sort((a, b) => a.nodeId - b.nodeId);
+}
+
+/**
+ * A topic's partitions as DescribeTopics shows them: `offlineReplicas` lists the replicas whose
+ * node is fenced or not registered. It is derived from node states when asked rather than
+ * recorded, so a node's fencing does not rewrite every partition it holds.
+ */
+export function describePartitions(image: MetadataImage, topic: TopicState): PartitionState[] {
+  return topic.partitions.map((partition) => {
+    const offline = partition.replicas.filter((id) => {
+      const node = image.nodes.get(id);
+      return node === undefined || node.state === 'fenced';
+    });
+    return offline.length === 0 && partition.offlineReplicas.length === 0 ? partition : { ...partition, offlineReplicas: offline };
+  });
+}

@@ -1,0 +1,109 @@
+/**
+ * Topic configs the controller accepts, with their built-in defaults: the partition log's
+ * settings (validated by `parseLogConfig`, the same code the storage node runs) and a few
+ * topic settings that are not the log's (min.insync.replicas, compression.type, ...).
+ * Names and default values are Kafka's, so tools written for Kafka read them unchanged.
+ */
+import { defaultLogConfig, logConfigNames, parseLogConfig } from '@starlane/log';
+import { StarlaneError } from '@starlane/model';
+import type { ConfigMap, MetadataImage, TopicState } from './image';
+
+/** Kafka spells "never" for flush.messages and flush.ms as Long.MAX_VALUE. */
+const never = '9223372036854775807';
+
+const logDefaults: Readonly<Record<string, string>> = {
+  'cleanup.policy': defaultLogConfig.cleanupPolicy,
+  'segment.bytes': String(defaultLogConfig.segmentBytes),
+  'segment.ms': String(defaultLogConfig.segmentMs),
+  'retention.ms': String(defaultLogConfig.retentionMs),
+  'retention.bytes': String(defaultLogConfig.retentionBytes),
+  'flush.messages': defaultLogConfig.flushMessages === -1 ? never : String(defaultLogConfig.flushMessages),
+  'flush.ms': defaultLogConfig.flushMs === -1 ? never : String(defaultLogConfig.flushMs),
+  'index.interval.bytes': String(defaultLogConfig.indexIntervalBytes),
+  'max.message.bytes': String(defaultLogConfig.maxMessageBytes),
+  'delete.retention.ms': String(defaultLogConfig.deleteRetentionMs),
+  'min.compaction.lag.ms': String(defaultLogConfig.minCompactionLagMs),
+};
+
+interface TopicSetting {
+  readonly defaultValue: string;
+  /** Throws INVALID_CONFIG explaining why `value` is not acceptable. */
+  check(name: string, value: string): void;
+}
+
+function invalid(message: string): never {
+  throw new StarlaneError('INVALID_CONFIG', message);
+}
+
+function oneOf(values: readonly string[], defaultValue: string): TopicSetting {
+  return {
+    defaultValue,
+    check(name, value) {
+      if (!values.includes(value)) invalid(`${name} must be one of ${values.join(', ')}, got ${JSON.stringify(value)}`);
+    },
+  };
+}
+
+function integer(min: number, max: number, defaultValue: string): TopicSetting {
+  return {
+    defaultValue,
+    check(name, value) {
+      if (!/^-?\d+$/.test(value) || Number(value) < min || Number(value) > max) invalid(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    },
+  };
+}
+
+const otherSettings: Readonly<Record<string, TopicSetting>> = {
+  'min.insync.replicas': integer(1, 2 ** 31 - 1, '1'),
+  'compression.type': oneOf(['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'], 'producer'),
+  'message.timestamp.type': oneOf(['CreateTime', 'LogAppendTime'], 'CreateTime'),
+  'unclean.leader.election.enable': oneOf(['true', 'false'], 'false'),
+};
+
+/** Every topic config name the controller accepts, sorted. */
+export const topicConfigNames: readonly string[] = [...logConfigNames, ...Object.keys(otherSettings)].sort();
+
+/** Built-in default of every accepted topic config. */
+export const topicConfigDefaults: ConfigMap = Object.fromEntries(
+  topicConfigNames.map((name) => [name, logDefaults[name] ?? otherSettings[name]?.defaultValue ?? '']),
+);
+
+/**
+ * Checks a complete set of topic config overrides; INVALID_CONFIG naming the first bad setting.
+ * Values are trimmed of nothing and kept as given.
+ */
+export function validateTopicConfigs(configs: ConfigMap): void {
+  const log: Record<string, string> = {};
+  for (const [name, value] of Object.entries(configs)) {
+    const other = otherSettings[name];
+    if (other !== undefined) other.check(name, value);
+    else if (logConfigNames.includes(name)) log[name] = value;
+    else invalid(`unknown topic config ${JSON.stringify(name)}; known: ${topicConfigNames.join(', ')}`);
+  }
+  parseLogConfig(log);
+}
+
+export type ConfigSource = 'default' | 'cluster' | 'topic';
+
+export interface EffectiveConfig {
+  readonly value: string;
+  readonly source: ConfigSource;
+}
+
+/** Every accepted config of a topic with its effective value and where the value comes from. */
+export function describeTopicConfigs(image: MetadataImage, topic: TopicState): ReadonlyMap<string, EffectiveConfig> {
+  const described = new Map<string, EffectiveConfig>();
+  // Cluster configs hold node-level settings too (num.partitions, ...): only topic settings are listed.
+  const names = new Set([...topicConfigNames, ...Object.keys(topic.configs)]);
+  for (const name of [...names].sort()) {
+    const own = topic.configs[name];
+    const cluster = image.clusterConfigs[name];
+    if (own !== undefined) described.set(name, { value: own, source: 'topic' });
+    else if (cluster !== undefined) described.set(name, { value: cluster, source: 'cluster' });
+    else {
+      const builtIn = topicConfigDefaults[name];
+      if (builtIn !== undefined) described.set(name, { value: builtIn, source: 'default' });
+    }
+  }
+  return described;
+}
