@@ -1,22 +1,185 @@
-import { internalV1, fileDescriptorSet } from '@starlane/proto';
-import { ensureWritableDirectory, stringOption, withUnimplemented, type ServiceDescription } from '@starlane/service-host';
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MetadataWatcher, NodeSession } from '@starlane/metadata-rpc';
+import { StarlaneError } from '@starlane/model';
+import { NodeFileSystem, systemClock, timerScheduler } from '@starlane/node-io';
+import { fileDescriptorSet } from '@starlane/proto';
+import {
+  ensureWritableDirectory,
+  hostOption,
+  integerOption,
+  stringOption,
+  withUnimplemented,
+  type HostConfig,
+  type OptionSpec,
+  type ServiceDescription,
+} from '@starlane/service-host';
+import { Counter, Gauge } from 'prom-client';
 import { version } from '../package.json';
+import { NodeIdentity } from './node-identity';
+import { partitionsFolderName } from './partition-dirs';
+import { PartitionManager } from './partition-manager';
+import { StorageService } from './storage-service';
+import { storageNodeServiceDefinition } from './wire-codec';
+
+/** Longest a stop spends asking the controller to move leaderships away; it is also kept
+ * well inside the host's shutdown grace, which the rest of the stop needs. */
+export const controlledShutdownMsMax = 2000;
+
+/** A comma-separated list of host:port controller addresses. */
+function controllersOption(options: { help: string; default: readonly string[] }): OptionSpec<readonly string[]> {
+  return {
+    help: options.help,
+    default: options.default,
+    metavar: 'HOST:PORT,...',
+    parse(raw) {
+      const addresses = raw
+        .split(',')
+        .map((part) => part.trim())
+        .filter((part) => part !== '');
+      if (addresses.length === 0) throw new StarlaneError('CONFIG_INVALID', 'invalid --controllers: expected at least one host:port');
+      for (const address of addresses) {
+        if (!/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/.test(address)) throw new StarlaneError('CONFIG_INVALID', `invalid --controllers: expected host:port, got ${JSON.stringify(address)}`);
+      }
+      return addresses;
+    },
+  };
+}
 
 export const storageNodeOptions = {
+  nodeId: integerOption({ help: "this node's id: unique in the cluster, stable across restarts", default: 1, min: 0, max: 2 ** 31 - 1 }),
+  controllers: controllersOption({ help: 'controller addresses to bootstrap from (any controller redirects to the active one)', default: ['127.0.0.1:9091'] }),
   dataDir: stringOption({ help: 'directory for partition logs', default: './data/storage-node', metavar: 'DIR' }),
+  advertisedHost: hostOption({ help: 'host gateways and other nodes reach this node at (default: the listen host)', default: '' }),
+  advertisedPort: integerOption({ help: 'port gateways and other nodes reach this node at (default: the gRPC port)', default: 0, min: 0, max: 65535, metavar: 'PORT' }),
+  rack: stringOption({ help: 'rack or zone of this node, used to spread replicas (default: none)', default: '' }),
 };
 
-/** A storage node: stores partition logs and replicates them. */
+/** A storage node: stores partition logs and serves appends and reads for the partitions it leads. */
 export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
   name: 'storage-node',
   version,
   options: storageNodeOptions,
   fileDescriptorSet,
-  async start({ config, logger }) {
+  async start({ config, logger, metrics }) {
+    // The host merges its own options into the same object (--listen-host, --grpc-port, ...).
+    const host = config as typeof config & Partial<HostConfig>;
     const dataDir = await ensureWritableDirectory(config.dataDir, 'data directory');
-    logger.info({ dataDir }, 'data directory ready');
+    const fs = new NodeFileSystem();
+    const identity = await NodeIdentity.load(fs, dataDir, config.nodeId, randomUUID);
+    logger.info({ event: 'data-directory', dataDir, nodeId: identity.nodeId, clusterId: identity.clusterId, cleanShutdown: identity.cleanShutdown }, 'data directory ready');
+
+    const manager = new PartitionManager({
+      nodeId: config.nodeId,
+      directory: join(dataDir, partitionsFolderName),
+      fs,
+      clock: systemClock,
+      scheduler: timerScheduler,
+      removeTree: (path) => rm(path, { recursive: true, force: true }),
+      logger,
+    });
+    await manager.start();
+    manager.setClusterId(identity.clusterId);
+
+    const watcher = new MetadataWatcher({ controllers: config.controllers, nodeId: config.nodeId, logger });
+    new Gauge({
+      name: 'starlane_storage_partitions',
+      help: 'Partition replicas hosted by this node, by status (opening, online, offline)',
+      labelNames: ['status'],
+      registers: [metrics],
+      collect() {
+        const counts = { opening: 0, online: 0, offline: 0 };
+        for (const partition of manager.partitions()) if (partition.status !== 'removed') counts[partition.status] += 1;
+        for (const [status, count] of Object.entries(counts)) this.set({ status }, count);
+      },
+    });
+    new Gauge({ name: 'starlane_storage_metadata_version', help: 'Metadata version this node has applied', registers: [metrics], collect() { this.set(manager.appliedVersion); } });
+    const appendedBytes = new Counter({ name: 'starlane_storage_appended_bytes_total', help: 'Record batch bytes appended as leader', registers: [metrics] });
+    const readBytes = new Counter({ name: 'starlane_storage_read_bytes_total', help: 'Record batch bytes returned by reads', registers: [metrics] });
+    const service = new StorageService(manager, timerScheduler, logger, { appended: (bytes) => appendedBytes.inc(bytes), read: (bytes) => readBytes.inc(bytes) });
+
+    const advertisedHost = config.advertisedHost !== '' ? config.advertisedHost : (host.listenHost ?? '127.0.0.1');
+    const advertisedPort = config.advertisedPort !== 0 ? config.advertisedPort : (host.grpcPort ?? 0);
+    let session: NodeSession | undefined;
+    if (advertisedPort === 0) {
+      // A port chosen at bind time is not known here, and a node that cannot say where it
+      // listens must not register: gateways would route to nowhere.
+      logger.warn({ event: 'not-registering' }, 'the gRPC port is picked at start (0) and no --advertised-port is set: this node will not join a cluster');
+    } else {
+      session = new NodeSession({
+        controllers: config.controllers,
+        nodeId: config.nodeId,
+        incarnationId: randomUUID(),
+        host: advertisedHost,
+        port: advertisedPort,
+        rack: config.rack,
+        logDirs: [{ dirId: identity.directoryId, path: dataDir }],
+        cleanShutdown: identity.cleanShutdown,
+        softwareVersion: version,
+        clusterId: identity.clusterId,
+        storeClusterId: async (clusterId) => {
+          await identity.storeClusterId(clusterId);
+          manager.setClusterId(clusterId);
+          // Metadata that arrived before the cluster id was known was held back until now (the
+          // session heartbeats once this returns, reporting the version applied here).
+          if (watcher.ready) manager.apply(watcher.current());
+        },
+        metadataVersion: () => manager.appliedVersion,
+        logger,
+        onFatal: (error) => {
+          logger.error({ event: 'node-session-failed', errorCode: error.code, error: error.message }, 'this node cannot be part of the cluster; exiting');
+          // The host's failure path: logged, exit code 1.
+          setImmediate(() => {
+            throw error;
+          });
+        },
+        // The controller removed this node, or its controlled shutdown is complete: stop as on SIGTERM.
+        onShutdownRequested: () => process.kill(process.pid, 'SIGTERM'),
+      });
+    }
+
+    watcher.onChange((image) => {
+      manager.apply(image);
+      session?.metadataApplied();
+    });
+
+    let shuttingDown: Promise<void> | undefined;
+    // Leaderships move away while this node still serves, then streams are wound down, so the
+    // gRPC server's graceful stop has nothing left to wait for. It starts on the signal itself,
+    // beside the host's stop, since the host calls stop() only after the gRPC server stopped.
+    const beginShutdown = (): Promise<void> => {
+      shuttingDown ??= (async () => {
+        const graceMs = host.shutdownGraceMs ?? 3000;
+        const outcome = await session?.stop(Math.max(0, Math.min(controlledShutdownMsMax, graceMs - 1000)));
+        if (outcome !== undefined) logger.info({ event: 'controlled-shutdown', completed: outcome.completed, remaining: outcome.remainingLeaderships.length }, 'leaving the cluster');
+        service.drain();
+      })();
+      return shuttingDown;
+    };
+    const onSignal = (): void => void beginShutdown();
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+
+    watcher.start();
+    session?.start();
+
     return {
-      services: [{ definition: internalV1.StorageNodeServiceService, implementation: withUnimplemented(internalV1.StorageNodeServiceService, {}) }],
+      services: [
+        {
+          definition: storageNodeServiceDefinition,
+          implementation: withUnimplemented(storageNodeServiceDefinition, service.handlers()),
+        },
+      ],
+      async stop() {
+        process.removeListener('SIGTERM', onSignal);
+        process.removeListener('SIGINT', onSignal);
+        await beginShutdown();
+        watcher.close();
+        const clean = await manager.close();
+        if (clean) await identity.markCleanShutdown();
+        logger.info({ event: 'partitions-closed', clean }, clean ? 'every partition log closed cleanly' : 'some partition logs did not close cleanly');
+      },
     };
   },
 };

@@ -484,3 +484,15 @@ describe('LeaderEpochCache properties', () => {
 function bigintJson(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? `${value}n` : value;
 }
+
+describe('LeaderEpochCache.epochForOffset', () => {
+  it('names the epoch of the entry covering the offset', () => {
+    const cache = cacheOf('0@0 2@10 5@30');
+    expect([0n, 9n, 10n, 29n, 30n, 1000n].map((offset) => cache.epochForOffset(offset))).toEqual([0, 0, 2, 2, 5, 5]);
+  });
+
+  it('is -1 before the first entry and for an empty cache', () => {
+    expect(cacheOf('3@100').epochForOffset(99n)).toBe(-1);
+    expect(new LeaderEpochCache().epochForOffset(0n)).toBe(-1);
+  });
+});

@@ -191,6 +191,29 @@ export class LeaderEpochCache {
   }
 
   /**
+   * The epoch of the batch holding `offset`: the epoch of the last entry starting at or before
+   * it, or -1 when `offset` lies before the first entry or the cache is empty (Kafka's
+   * LeaderEpochFileCache.epochForOffset). Entries 0@0, 2@10, 5@30: epochForOffset(9) is 0,
+   * epochForOffset(10) is 2, epochForOffset(99) is 5.
+   */
+  epochForOffset(offset: bigint): number {
+    let low = 0;
+    let high = this.list.length - 1;
+    let found = undefinedLeaderEpoch;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const entry = this.list[middle] as LeaderEpochEntry;
+      if (entry.startOffset <= offset) {
+        found = entry.epoch;
+        low = middle + 1;
+      } else {
+        high = middle - 1;
+      }
+    }
+    return found;
+  }
+
+  /**
    * The log was truncated to `endOffset` (it now ends just before it): forget every epoch that
    * started at or after it. Entries 2@6, 3@8, 4@11: truncateFromEnd(9) leaves 2@6, 3@8;
    * truncateFromEnd(8) leaves 2@6. A negative offset (Kafka's UNDEFINED_EPOCH_OFFSET) is ignored.

@@ -169,7 +169,14 @@ export class PartitionLog {
   private sync: Promise<void> | null = null;
   private failure: StarlaneError | null = null;
   private closed = false;
+  /** Cancels the timers that follow the settings (flush, retention, cleaner). */
   private readonly timers: (() => void)[] = [];
+  /** Cancels the recovery-point checkpoint timer, which runs from open to close whatever the settings. */
+  private cancelCheckpointTimer: () => void = () => undefined;
+  /** Bumped when the settings timers restart (reconfigure), so a tick of the old set does not reschedule itself. */
+  private timerGeneration = 0;
+  /** The settings in force: `options.config` until reconfigure() replaces them. */
+  private currentConfig: LogConfig;
 
   private constructor(
     private readonly options: PartitionLogOptions,
@@ -185,6 +192,7 @@ export class PartitionLog {
     this.writtenEnd = this.logEnd;
     this.compacted = state.compacted;
     this.persistedRecoveryPoint = state.recoveryPoint;
+    this.currentConfig = options.config;
   }
 
   get logStartOffset(): bigint {
@@ -220,7 +228,28 @@ export class PartitionLog {
   }
 
   private get config(): LogConfig {
-    return this.options.config;
+    return this.currentConfig;
+  }
+
+  /** The settings in force (the ones opened with, or the latest given to reconfigure). */
+  get logConfig(): LogConfig {
+    return this.currentConfig;
+  }
+
+  /**
+   * Applies changed settings to the open log, as Kafka applies a topic config change without
+   * reopening. They govern what happens next: the next append is checked against the new
+   * `max.message.bytes` and rolls by the new `segment.bytes`/`segment.ms`; retention,
+   * compaction and periodic flushes restart on the new schedule and policy (switching to
+   * `compact` starts the cleaner, to `delete` stops it). Nothing already written is rewritten.
+   * A closed or failed log ignores it.
+   */
+  reconfigure(config: LogConfig): void {
+    if (this.closed || this.failure !== null) return;
+    this.currentConfig = config;
+    for (const cancel of this.timers.splice(0)) cancel();
+    this.timerGeneration++;
+    this.startSettingsTimers();
   }
 
   /** Whether offsets may have gaps: the log is compacted, or once was. */
@@ -348,33 +377,49 @@ export class PartitionLog {
   }
 
   private startTimers(): void {
-    const { scheduler } = this.options;
-    // Durability tasks that fail take the log offline; housekeeping that fails (a damaged
-    // batch the cleaner cannot decode, say) is reported and tried again next time.
+    this.cancelCheckpointTimer = this.every(recoveryCheckpointIntervalMs, () => this.checkpointRecoveryPoint(), () => !this.closed);
+    this.startSettingsTimers();
+  }
+
+  /** The timers whose period or existence the settings decide; reconfigure restarts them. */
+  private startSettingsTimers(): void {
+    const generation = this.timerGeneration;
+    const live = (): boolean => !this.closed && generation === this.timerGeneration;
     const every = (intervalMs: number, task: () => Promise<void>, housekeeping?: BackgroundTask): void => {
-      let cancel = (): void => undefined;
-      const tick = (): void => {
-        if (this.closed) return;
-        task().then(
-          () => (cancel = scheduler.schedule(intervalMs, tick)),
-          (error: unknown) => {
-            if (housekeeping === undefined || this.failure !== null) {
-              this.fail(error);
-              return;
-            }
-            this.options.onBackgroundError?.(housekeeping, error);
-            cancel = scheduler.schedule(intervalMs, tick);
-          },
-        );
-      };
-      cancel = scheduler.schedule(intervalMs, tick);
-      this.timers.push(() => cancel());
+      this.timers.push(this.every(intervalMs, task, live, housekeeping));
     };
     if (this.config.flushMs > 0) every(this.config.flushMs, () => this.flush());
-    every(recoveryCheckpointIntervalMs, () => this.checkpointRecoveryPoint());
     // Kafka's retention checker and log cleaner run on their own; so do these.
     if (this.config.cleanupPolicy !== 'compact') every(retentionCheckIntervalMs, async () => void (await this.deleteOldSegments()), 'retention');
     if (this.config.cleanupPolicy !== 'delete') every(compactionIntervalMs, async () => void (await this.compact()), 'compaction');
+  }
+
+  /**
+   * Runs `task` every `intervalMs` while `live()`; returns the function that cancels it.
+   * Durability tasks that fail take the log offline; housekeeping that fails (a damaged batch
+   * the cleaner cannot decode, say) is reported and tried again next time.
+   */
+  private every(intervalMs: number, task: () => Promise<void>, live: () => boolean, housekeeping?: BackgroundTask): () => void {
+    const { scheduler } = this.options;
+    let cancel = (): void => undefined;
+    const tick = (): void => {
+      if (!live()) return;
+      task().then(
+        () => {
+          if (live()) cancel = scheduler.schedule(intervalMs, tick);
+        },
+        (error: unknown) => {
+          if (housekeeping === undefined || this.failure !== null) {
+            this.fail(error);
+            return;
+          }
+          this.options.onBackgroundError?.(housekeeping, error);
+          if (live()) cancel = scheduler.schedule(intervalMs, tick);
+        },
+      );
+    };
+    cancel = scheduler.schedule(intervalMs, tick);
+    return () => cancel();
   }
 
   // ---------------------------------------------------------------------------------------
@@ -913,6 +958,25 @@ export class PartitionLog {
     return null;
   }
 
+  /**
+   * Kafka's ListOffsets MAX_TIMESTAMP: the first record carrying the largest timestamp in the
+   * log, or null when the log is empty. The largest timestamp is taken from the batch headers
+   * (as Kafka does); should a producer have overstated a header's maxTimestamp so that no record
+   * reaches it, the answer is null.
+   */
+  async offsetForMaxTimestamp(): Promise<{ offset: bigint; timestampMs: bigint } | null> {
+    this.checkHealthy();
+    let largest = -1n;
+    for (const segment of this.segments) if (segment.maxTimestamp > largest) largest = segment.maxTimestamp;
+    if (largest < 0n) return null;
+    return this.offsetForTimestamp(largest);
+  }
+
+  /** The leader epoch of the batch holding `offset`, from the epoch history; -1 if unknown. */
+  leaderEpochAt(offset: bigint): number {
+    return this.epochs.epochForOffset(offset);
+  }
+
   /** The end offset of `epoch` as a leader answers OffsetsForLeaderEpoch (KIP-101). */
   endOffsetForEpoch(epoch: number): { epoch: number; endOffset: bigint } {
     return this.epochs.endOffsetFor(epoch, this.logEnd);
@@ -1256,6 +1320,7 @@ export class PartitionLog {
     // already queued are still written below.
     this.closed = true;
     for (const cancel of this.timers) cancel();
+    this.cancelCheckpointTimer();
     return (this.compacting ?? Promise.resolve()).then(() =>
       this.inLane(async () => {
         // Appends called before close() were queued ahead of this in the lane and are written.
@@ -1288,6 +1353,7 @@ export class PartitionLog {
     if (this.closed) return Promise.resolve();
     this.closed = true;
     for (const cancel of this.timers) cancel();
+    this.cancelCheckpointTimer();
     return (this.compacting ?? Promise.resolve()).then(() =>
       this.inLane(async () => {
         await this.quiesceSync();

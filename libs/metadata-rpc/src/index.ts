@@ -14,3 +14,11 @@ export {
   topicToProto,
 } from './codec';
 export { MetadataWatcher, snapshotTopicsMax, type ClientLogger, type MetadataListener, type MetadataWatcherOptions } from './watcher';
+export {
+  NodeSession,
+  controlledShutdownRetryMs,
+  redirectsInARowMax,
+  type ControlledShutdownOutcome,
+  type NodeRegistration,
+  type NodeSessionOptions,
+} from './node-session';

@@ -19,8 +19,6 @@ const recordBytes = kibibyte;
 const throughputBatchRecords = 256;
 /** Unanswered produce requests the client keeps on its stream. */
 const produceInflightMax = 8;
-/** Records per batch in the latency phase: small enough that one batch is one latency sample. */
-const latencyBatchRecords = 16;
 const topic = 'bench';
 
 const channelOptions: grpc.ChannelOptions = {
@@ -82,9 +80,13 @@ async function produceThroughput(producer: v1.ProducerServiceClient, batches: re
  * its bytes arrive at the subscriber. One partition and one producer stream keep batches in
  * order, so the n-th batch received is the n-th sent.
  */
-async function measureLatency(clients: { producer: v1.ProducerServiceClient; consumer: v1.ConsumerServiceClient }, startOffset: bigint, bytesPerSecond: number, seconds: number): Promise<number[]> {
-  const value = randomBytes(recordBytes);
-  const batch = await batchOf(latencyBatchRecords, () => value);
+async function measureLatency(
+  clients: { producer: v1.ProducerServiceClient; consumer: v1.ConsumerServiceClient },
+  batch: Buffer,
+  startOffset: bigint,
+  bytesPerSecond: number,
+  seconds: number,
+): Promise<number[]> {
   const intervalMs = (batch.length / bytesPerSecond) * 1000;
   const count = Math.max(50, Math.floor((seconds * 1000) / intervalMs));
   const sentAt: number[] = [];
@@ -188,8 +190,8 @@ async function runE2eSuite(context: SuiteContext): Promise<SuiteResult> {
     const end = offsets.partitions[0];
     if (end === undefined || end.errorCode !== v1.ErrorCode.NONE) throw new RunError(`list offsets: ${end?.errorCode} ${end?.errorMessage}`);
     const halfRate = (produceWireMBps * 1_000_000) / 2;
-    context.progress(`latency: ${latencyBatchRecords}-record batches at ${(halfRate / 1_000_000).toFixed(1)} MB/s (half the produce rate) for ${sizes.latencySeconds} s`);
-    const latencies = await measureLatency({ producer, consumer }, end.offset, halfRate, sizes.latencySeconds);
+    context.progress(`latency: the same batches at ${(halfRate / 1_000_000).toFixed(1)} MB/s (half the produce rate) for ${sizes.latencySeconds} s`);
+    const latencies = await measureLatency({ producer, consumer }, batches[0]!, end.offset, halfRate, sizes.latencySeconds);
 
     const figures: Figure[] = [
       { name: 'produceRatio', value: produceMBps / rawMBps, digits: 2, description: 'produce throughput over raw fs write bandwidth', goal: { comparison: 'atLeast', value: 0.4 } },
@@ -206,8 +208,8 @@ async function runE2eSuite(context: SuiteContext): Promise<SuiteResult> {
       `acks=leader, ${produceInflightMax} requests in flight, after an unmeasured warm-up; the figure counts record value bytes only. ` +
       `The storage node writes to the same disk as the raw measurement; acks=leader answers once the leader has appended (page cache, as Kafka's default flush policy). ` +
       `All three processes and the client share the machine's cores. ` +
-      `Latency: ${latencyBatchRecords}-record batches produced at half the measured throughput for ${sizes.latencySeconds} s while a Subscribe stream (BYTES) on the same partition receives them; ` +
-      `each sample runs from just before the produce call to the arrival of that batch at the subscriber, both in this process.`;
+      `Latency: the same ${recordsPerBatch}-record batches produced one request at a time on a schedule at half the measured throughput for ${sizes.latencySeconds} s, ` +
+      `while a Subscribe stream (BYTES) on the same partition receives them; each sample (one batch) runs from just before its produce call to the arrival of that batch at the subscriber, both in this process.`;
     return { suite: 'e2e', figures, details, method };
   } finally {
     admin.close();

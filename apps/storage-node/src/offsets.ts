@@ -1,0 +1,82 @@
+/**
+ * Offset lookups a leader answers: ListOffsets (by boundary or timestamp) and
+ * OffsetsForLeaderEpoch (where an epoch ends in this log, KIP-101/KIP-320).
+ */
+import { errorCodeToProto } from '@starlane/metadata-rpc';
+import type { ErrorCode } from '@starlane/model';
+import { v1, type internalV1 } from '@starlane/proto';
+import { lookupPartition, resultCode } from './partition-checks';
+import type { PartitionManager } from './partition-manager';
+
+/** Lookups one request may carry. */
+export const offsetLookupsMax = 10_000;
+
+function listFailure(lookup: internalV1.OffsetLookup, code: ErrorCode, message: string): v1.ListOffsetsPartitionResult {
+  return { topic: lookup.topic, partition: lookup.partition, offset: -1n, timestampMs: -1n, leaderEpoch: -1, errorCode: errorCodeToProto(code), errorMessage: message };
+}
+
+/**
+ * EARLIEST is the log start offset, LATEST the high watermark (also the last stable offset:
+ * there are no transactions yet), MAX_TIMESTAMP the first record with the largest timestamp, a
+ * timestamp the first record at or after it (-1 when every record is older). Exact offsets are
+ * not a ListOffsets form: INVALID_REQUEST.
+ */
+export async function listOffset(manager: PartitionManager, lookup: internalV1.OffsetLookup): Promise<v1.ListOffsetsPartitionResult> {
+  const found = lookupPartition(manager, lookup, true);
+  if (!found.ok) return listFailure(lookup, found.code, found.message);
+  const partition = found.partition;
+  const log = partition.onlineLog;
+  if (log === undefined) return listFailure(lookup, 'NOT_LEADER_OR_FOLLOWER', `${lookup.topic}-${lookup.partition} is still opening its log`);
+  const answer = (offset: bigint, timestampMs: bigint, leaderEpoch: number): v1.ListOffsetsPartitionResult => ({
+    topic: lookup.topic,
+    partition: lookup.partition,
+    offset,
+    timestampMs,
+    leaderEpoch,
+    errorCode: v1.ErrorCode.NONE,
+    errorMessage: '',
+  });
+  const spec = lookup.spec?.spec;
+  try {
+    if (spec?.$case === 'boundary') {
+      switch (spec.value) {
+        case v1.OffsetBoundary.EARLIEST:
+          return answer(log.logStartOffset, -1n, log.leaderEpochAt(log.logStartOffset));
+        case v1.OffsetBoundary.LATEST:
+          return answer(partition.highWatermark, -1n, log.latestEpoch);
+        case v1.OffsetBoundary.MAX_TIMESTAMP: {
+          const max = await log.offsetForMaxTimestamp();
+          if (max === null || max.offset >= partition.highWatermark) return answer(-1n, -1n, -1);
+          return answer(max.offset, max.timestampMs, log.leaderEpochAt(max.offset));
+        }
+        case v1.OffsetBoundary.UNSPECIFIED:
+        default:
+          return listFailure(lookup, 'INVALID_REQUEST', `offset boundary ${String(spec.value)} is not a lookup`);
+      }
+    }
+    if (spec?.$case === 'timestampMs') {
+      if (spec.value < 0n) return listFailure(lookup, 'INVALID_REQUEST', `timestamp ${spec.value} is negative; use a boundary`);
+      const hit = await log.offsetForTimestamp(spec.value);
+      if (hit === null || hit.offset >= partition.highWatermark) return answer(-1n, -1n, -1);
+      return answer(hit.offset, hit.timestampMs, log.leaderEpochAt(hit.offset));
+    }
+    return listFailure(lookup, 'INVALID_REQUEST', spec === undefined ? 'no offset spec given' : 'an exact offset is not a ListOffsets lookup');
+  } catch (error) {
+    const { code, message } = resultCode(error);
+    return listFailure(lookup, code, message);
+  }
+}
+
+/** The end of `leader_epoch` in this leader's log; a gateway (replica -1) never learns of offsets past the high watermark. */
+export function offsetForLeaderEpoch(manager: PartitionManager, replicaNodeId: number, request: internalV1.OffsetsForLeaderEpochPartition): internalV1.OffsetsForLeaderEpochPartitionResult {
+  const base = { topic: request.topic, topicId: request.topicId, partition: request.partition };
+  const refuse = (code: ErrorCode, message: string): internalV1.OffsetsForLeaderEpochPartitionResult => ({ ...base, leaderEpoch: -1, endOffset: -1n, errorCode: errorCodeToProto(code), errorMessage: message });
+  const found = lookupPartition(manager, request, true);
+  if (!found.ok) return refuse(found.code, found.message);
+  const log = found.partition.onlineLog;
+  if (log === undefined) return refuse('NOT_LEADER_OR_FOLLOWER', `${request.topic}-${request.partition} is still opening its log`);
+  const end = log.endOffsetForEpoch(request.leaderEpoch);
+  const highWatermark = found.partition.highWatermark;
+  const endOffset = replicaNodeId < 0 && end.endOffset > highWatermark ? highWatermark : end.endOffset;
+  return { ...base, leaderEpoch: end.epoch, endOffset, errorCode: v1.ErrorCode.NONE, errorMessage: '' };
+}

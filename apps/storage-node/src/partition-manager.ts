@@ -1,0 +1,325 @@
+/**
+ * Keeps the partition logs this node hosts in step with the cluster metadata.
+ *
+ * For every metadata image the node applies:
+ * - every partition whose replicas include this node gets a `HostedPartition` at once, and its
+ *   log is opened in the background (a few at a time), so a long recovery of one partition
+ *   never holds up the others; a log that cannot be opened makes that partition alone offline
+ *   (KAFKA_STORAGE_ERROR);
+ * - a partition whose topic is gone, or whose replicas no longer include this node, is taken
+ *   out of service at once and its log is closed and deleted in the background;
+ * - leadership, epochs and topic configs are updated in place; a changed log config
+ *   (`retention.ms`, `segment.bytes`, `max.message.bytes`, `cleanup.policy`, ...) is applied
+ *   to the open log. Retention and compaction then run on the log's own schedule.
+ *
+ * Images are applied only when their cluster id is the node's: metadata from another cluster
+ * must never decide which data this node deletes.
+ */
+import {
+  PartitionLog,
+  defaultLogConfig,
+  joinPath,
+  logConfigNames,
+  parseLogConfig,
+  type BackgroundTask,
+  type Clock,
+  type LogConfig,
+  type LogFileSystem,
+  type Scheduler,
+} from '@starlane/log';
+import { effectiveConfigs, topicById, type MetadataImage, type TopicState } from '@starlane/metadata';
+import { StarlaneError } from '@starlane/model';
+import { HostedPartition } from './hosted-partition';
+import { deletionMarkerFileName, isSafeTopicId, parsePartitionDirectoryName, partitionDirectoryName } from './partition-dirs';
+
+/** Logs opened at the same time; the rest wait their turn (each open may scan segments). */
+export const opensInParallelMax = 4;
+
+export interface ManagerLogger {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+export interface PartitionManagerOptions {
+  readonly nodeId: number;
+  /** The folder holding one directory per partition (`<data-dir>/partitions`). */
+  readonly directory: string;
+  readonly fs: LogFileSystem;
+  readonly clock: Clock;
+  readonly scheduler: Scheduler;
+  /** Removes a directory and everything in it. */
+  readonly removeTree: (path: string) => Promise<void>;
+  readonly logger: ManagerLogger;
+}
+
+function keyOf(topicId: string, partition: number): string {
+  return `${topicId}:${partition}`;
+}
+
+export class PartitionManager {
+  private readonly hosted = new Map<string, HostedPartition>();
+  private image: MetadataImage | undefined;
+  private clusterId = '';
+  private readonly openQueue: HostedPartition[] = [];
+  private opensRunning = 0;
+  /** Directory removals under way, so a partition coming back waits for its old files to go. */
+  private readonly removals = new Map<string, Promise<void>>();
+  /** Partition directories found at start; those the first image does not claim are removed. */
+  private found: Map<string, string> | undefined;
+  private mismatchReported = false;
+  private closing = false;
+
+  constructor(private readonly options: PartitionManagerOptions) {}
+
+  /** The latest image applied, or undefined before the first. */
+  get metadata(): MetadataImage | undefined {
+    return this.image;
+  }
+
+  /** The version of the latest image applied; 0 before the first. Reported in heartbeats. */
+  get appliedVersion(): number {
+    return this.image?.version ?? 0;
+  }
+
+  get nodeId(): number {
+    return this.options.nodeId;
+  }
+
+  /** The hosted partition, if this node hosts it. */
+  partition(topicId: string, partition: number): HostedPartition | undefined {
+    return this.hosted.get(keyOf(topicId, partition));
+  }
+
+  /** Every hosted partition (for status and tests). */
+  partitions(): HostedPartition[] {
+    return [...this.hosted.values()];
+  }
+
+  /**
+   * Lists the partition directories already on disk and finishes removals a crash cut short.
+   * Call once, before the first image.
+   */
+  async start(): Promise<void> {
+    const { fs, directory } = this.options;
+    await fs.makeDirectory(directory);
+    const found = new Map<string, string>();
+    for (const name of await fs.list(directory)) {
+      const path = joinPath(directory, name);
+      if (await fs.exists(joinPath(path, deletionMarkerFileName))) {
+        this.removeDirectory(path);
+        continue;
+      }
+      const parsed = parsePartitionDirectoryName(name);
+      if (parsed === null) {
+        this.options.logger.warn({ path }, 'ignoring an entry of the partitions folder that is not a partition directory');
+        continue;
+      }
+      found.set(keyOf(parsed.topicId, parsed.partition), path);
+    }
+    this.found = found;
+    await Promise.all(this.removals.values());
+  }
+
+  /** The cluster this node's data belongs to; images of other clusters are ignored. */
+  setClusterId(clusterId: string): void {
+    this.clusterId = clusterId;
+  }
+
+  /** Brings the hosted partitions in line with `image`. Synchronous: logs open and close in the background. */
+  apply(image: MetadataImage): void {
+    if (this.closing) return;
+    if (this.clusterId === '' || image.clusterId !== this.clusterId) {
+      if (this.clusterId !== '' && !this.mismatchReported) {
+        this.mismatchReported = true;
+        this.options.logger.error({ imageClusterId: image.clusterId, clusterId: this.clusterId }, 'ignoring metadata of another cluster');
+      }
+      return;
+    }
+    const previous = this.image;
+    this.image = image;
+    const { nodeId } = this.options;
+    for (const topic of image.topics.values()) {
+      // Images share unchanged topics: nothing to do for one that is the same object as before.
+      if (previous !== undefined && previous.topics.get(topic.name) === topic && previous.clusterConfigs === image.clusterConfigs) continue;
+      let config: LogConfig | undefined;
+      for (const state of topic.partitions) {
+        if (!state.replicas.includes(nodeId)) continue;
+        config ??= this.logConfigFor(image, topic);
+        const existing = this.hosted.get(keyOf(topic.topicId, state.partition));
+        if (existing === undefined) {
+          this.host(topic, state.partition, config);
+          continue;
+        }
+        existing.update(topic.name, state);
+        if (!sameConfig(existing.config, config)) {
+          this.options.logger.info({ topic: topic.name, partition: state.partition }, 'applying a changed topic config');
+          existing.applyConfig(config);
+        }
+      }
+    }
+    for (const [key, partition] of this.hosted) {
+      const state = topicById(image, partition.topicId)?.partitions[partition.partition];
+      if (state !== undefined && state.replicas.includes(nodeId)) continue;
+      this.hosted.delete(key);
+      this.unhost(partition, state === undefined ? 'topic deleted' : 'replica moved to other nodes');
+    }
+    this.removeStrays();
+  }
+
+  /** Closes every log (flushing it and marking it clean); resolves whether all closed cleanly. */
+  async close(): Promise<boolean> {
+    this.closing = true;
+    for (const partition of this.openQueue.splice(0)) partition.abandonOpen();
+    let clean = true;
+    await Promise.all(
+      [...this.hosted.values()].map(async (partition) => {
+        let log: PartitionLog;
+        try {
+          log = await partition.opened;
+        } catch {
+          // Never opened (or failed to): nothing to flush; a failed log cannot vouch for itself.
+          if (partition.status === 'offline') clean = false;
+          return;
+        }
+        try {
+          await log.close();
+        } catch (error) {
+          clean = false;
+          this.options.logger.error({ topic: partition.topic, partition: partition.partition, error: String(error) }, 'a partition log did not close cleanly');
+        }
+      }),
+    );
+    await Promise.all(this.removals.values());
+    this.hosted.clear();
+    return clean;
+  }
+
+  // -----------------------------------------------------------------------------------------
+
+  private host(topic: TopicState, index: number, config: LogConfig): void {
+    const state = topic.partitions[index];
+    if (state === undefined) return;
+    if (!isSafeTopicId(topic.topicId)) {
+      this.options.logger.error({ topic: topic.name, topicId: topic.topicId }, 'refusing to host a partition whose topic id cannot name a directory');
+      return;
+    }
+    const directory = this.found?.get(keyOf(topic.topicId, index)) ?? joinPath(this.options.directory, partitionDirectoryName(topic.name, topic.topicId, index));
+    const partition = new HostedPartition(topic.topicId, index, topic.name, state, config, directory, this.options.scheduler);
+    this.hosted.set(keyOf(topic.topicId, index), partition);
+    this.openQueue.push(partition);
+    this.pumpOpens();
+  }
+
+  private pumpOpens(): void {
+    while (this.opensRunning < opensInParallelMax && this.openQueue.length > 0) {
+      const partition = this.openQueue.shift() as HostedPartition;
+      if (partition.status === 'removed') {
+        partition.abandonOpen();
+        continue;
+      }
+      this.opensRunning++;
+      this.open(partition)
+        .catch((error: unknown) => {
+          const failure = error instanceof StarlaneError ? error : new StarlaneError('STORAGE_UNAVAILABLE', String(error), { cause: error });
+          this.options.logger.error({ topic: partition.topic, partition: partition.partition, directory: partition.directory, error: failure.message }, 'cannot open a partition log; the partition is offline');
+          partition.fail(failure);
+        })
+        .finally(() => {
+          this.opensRunning--;
+          this.pumpOpens();
+        });
+    }
+  }
+
+  private async open(partition: HostedPartition): Promise<void> {
+    const { fs, clock, scheduler, logger } = this.options;
+    // A partition that left and came back waits for the old directory to be gone.
+    await this.removals.get(partition.directory);
+    const { log, report } = await PartitionLog.open({
+      directory: partition.directory,
+      fs,
+      clock,
+      scheduler,
+      config: partition.config,
+      onBackgroundError: (task: BackgroundTask, error: unknown) =>
+        logger.warn({ topic: partition.topic, partition: partition.partition, task, error: String(error) }, 'log housekeeping failed; it will be retried'),
+    });
+    // Attached even when removed or stopping meanwhile: whoever deletes or closes it waits for
+    // `opened` and closes this log first.
+    partition.attach(log);
+    const fields = { topic: partition.topic, partition: partition.partition, logStartOffset: String(log.logStartOffset), logEndOffset: String(log.logEndOffset), ...report };
+    const recovered = report.segmentsRecovered > 0 || report.bytesTruncated > 0 || report.segmentsDeleted > 0;
+    logger.info(fields, recovered ? 'partition log recovered' : 'partition log opened');
+  }
+
+  private unhost(partition: HostedPartition, reason: string): void {
+    partition.remove();
+    this.options.logger.info({ topic: partition.topic, partition: partition.partition, reason }, 'deleting a partition this node no longer hosts');
+    const removal = (async () => {
+      // Wait for an open under way to finish, so no file is created under the removal.
+      const log = await partition.opened.catch(() => undefined);
+      // The data is being deleted: nothing to flush.
+      await log?.release().catch(() => undefined);
+      await this.deleteDirectory(partition.directory);
+    })();
+    this.trackRemoval(partition.directory, removal);
+  }
+
+  /** Removes directories found at start that the first applied image does not claim. */
+  private removeStrays(): void {
+    const found = this.found;
+    if (found === undefined) return;
+    this.found = undefined;
+    for (const [key, path] of found) {
+      if (this.hosted.has(key)) continue;
+      this.options.logger.info({ path }, 'deleting a partition directory this node no longer hosts');
+      this.removeDirectory(path);
+    }
+  }
+
+  private removeDirectory(path: string): void {
+    this.trackRemoval(path, this.deleteDirectory(path));
+  }
+
+  private trackRemoval(path: string, removal: Promise<void>): void {
+    const tracked = removal.catch((error: unknown) => {
+      this.options.logger.error({ path, error: String(error) }, 'cannot delete a partition directory; it is retried at the next start');
+    });
+    this.removals.set(path, tracked);
+    void tracked.then(() => {
+      if (this.removals.get(path) === tracked) this.removals.delete(path);
+    });
+  }
+
+  private async deleteDirectory(path: string): Promise<void> {
+    const { fs } = this.options;
+    // The marker goes first: a crash part-way leaves a directory that is finished off at the
+    // next start, never one opened as a damaged log.
+    if (await fs.exists(path)) await fs.writeFileAtomic(joinPath(path, deletionMarkerFileName), Buffer.alloc(0));
+    await this.options.removeTree(path);
+  }
+
+  /** The log settings of `topic`: its effective config restricted to the log's settings. A
+   * value the log cannot take is left at its default, with a warning. */
+  private logConfigFor(image: MetadataImage, topic: TopicState): LogConfig {
+    const effective = effectiveConfigs(image, topic);
+    let config = defaultLogConfig;
+    for (const name of logConfigNames) {
+      const value = effective[name];
+      if (value === undefined) continue;
+      try {
+        config = parseLogConfig({ [name]: value }, config);
+      } catch (error) {
+        this.options.logger.warn({ topic: topic.name, name, value, error: String(error) }, 'ignoring a topic config the log cannot apply');
+      }
+    }
+    return config;
+  }
+}
+
+function sameConfig(a: LogConfig, b: LogConfig): boolean {
+  if (a === b) return true;
+  for (const key of Object.keys(a) as (keyof LogConfig)[]) if (a[key] !== b[key]) return false;
+  return true;
+}

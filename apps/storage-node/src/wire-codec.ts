@@ -1,0 +1,177 @@
+/**
+ * Decoders for the two append requests that leave `record_batches` a view of the received
+ * message. The generated decoder copies every `bytes` field (`Buffer.from(reader.bytes())`); on
+ * the append path that is one memcpy of every produced byte for nothing, since the log only
+ * rewrites two header fields in place and writes the same bytes out (docs/data-plane.md). The
+ * gRPC library hands each message over in a buffer of its own, so keeping a view is safe.
+ *
+ * Read responses are encoded by the generated encoder, minus the copy its serializer adds
+ * (`Buffer.from` of the encoded array): a response carries up to tens of MiB of batches.
+ *
+ * Everything else decodes as the generated code does: the last value of a scalar wins,
+ * repeated messages accumulate, fields with an unexpected wire type and unknown fields are
+ * skipped. Malformed input throws, which the gRPC server answers as a failed call.
+ * `wire-codec.test.ts` checks these against the generated decoders.
+ */
+import { StarlaneError } from '@starlane/model';
+import { internalV1 } from '@starlane/proto';
+
+const wireVarint = 0;
+const wireFixed64 = 1;
+const wireLengthDelimited = 2;
+const wireFixed32 = 5;
+
+class Reader {
+  pos: number;
+
+  constructor(
+    readonly buffer: Buffer,
+    start: number,
+    readonly end: number,
+  ) {
+    this.pos = start;
+  }
+
+  private truncated(): never {
+    throw new StarlaneError('INVALID_REQUEST', 'truncated protobuf message');
+  }
+
+  /** A varint's low 32 bits as a signed integer (int32, enum and tag fields). */
+  int32(): number {
+    let result = 0;
+    for (let shift = 0; shift < 70; shift += 7) {
+      if (this.pos >= this.end) this.truncated();
+      const byte = this.buffer[this.pos++] as number;
+      if (shift < 32) result |= (byte & 0x7f) << shift;
+      if ((byte & 0x80) === 0) return result | 0;
+    }
+    throw new StarlaneError('INVALID_REQUEST', 'varint longer than 10 bytes');
+  }
+
+  uint64(): bigint {
+    let result = 0n;
+    for (let shift = 0n; shift < 70n; shift += 7n) {
+      if (this.pos >= this.end) this.truncated();
+      const byte = this.buffer[this.pos++] as number;
+      result |= BigInt(byte & 0x7f) << shift;
+      if ((byte & 0x80) === 0) return BigInt.asUintN(64, result);
+    }
+    throw new StarlaneError('INVALID_REQUEST', 'varint longer than 10 bytes');
+  }
+
+  /** The bounds of a length-delimited field's payload; the reader moves past it. */
+  span(): { start: number; end: number } {
+    const length = this.int32();
+    if (length < 0 || this.pos + length > this.end) this.truncated();
+    const start = this.pos;
+    this.pos += length;
+    return { start, end: this.pos };
+  }
+
+  string(): string {
+    const { start, end } = this.span();
+    return this.buffer.toString('utf8', start, end);
+  }
+
+  /** The payload of a bytes field as a view of the message, not a copy. */
+  bytesView(): Buffer {
+    const { start, end } = this.span();
+    return this.buffer.subarray(start, end);
+  }
+
+  skip(wireType: number): void {
+    switch (wireType) {
+      case wireVarint:
+        this.int32();
+        return;
+      case wireFixed64:
+        this.pos += 8;
+        break;
+      case wireLengthDelimited:
+        this.span();
+        return;
+      case wireFixed32:
+        this.pos += 4;
+        break;
+      default:
+        throw new StarlaneError('INVALID_REQUEST', `unsupported protobuf wire type ${wireType}`);
+    }
+    if (this.pos > this.end) this.truncated();
+  }
+}
+
+function decodePartitionData(reader: Reader): internalV1.AppendPartitionData {
+  const { start, end } = reader.span();
+  const inner = new Reader(reader.buffer, start, end);
+  const data: internalV1.AppendPartitionData = { topic: '', topicId: '', partition: 0, currentLeaderEpoch: 0, recordBatches: Buffer.alloc(0) };
+  while (inner.pos < inner.end) {
+    const tag = inner.int32();
+    const field = tag >>> 3;
+    const wireType = tag & 7;
+    if (field === 1 && wireType === wireLengthDelimited) data.topic = inner.string();
+    else if (field === 2 && wireType === wireLengthDelimited) data.topicId = inner.string();
+    else if (field === 3 && wireType === wireVarint) data.partition = inner.int32();
+    else if (field === 4 && wireType === wireVarint) data.currentLeaderEpoch = inner.int32();
+    else if (field === 5 && wireType === wireLengthDelimited) data.recordBatches = inner.bytesView();
+    else inner.skip(wireType);
+  }
+  return data;
+}
+
+/** AppendStreamRequest: request_id 1, acks 2, timeout_ms 3, partitions 4. */
+export function decodeAppendStreamRequest(bytes: Buffer): internalV1.AppendStreamRequest {
+  const reader = new Reader(bytes, 0, bytes.length);
+  const request: internalV1.AppendStreamRequest = { requestId: 0n, acks: 0, timeoutMs: 0, partitions: [] };
+  while (reader.pos < reader.end) {
+    const tag = reader.int32();
+    const field = tag >>> 3;
+    const wireType = tag & 7;
+    if (field === 1 && wireType === wireVarint) request.requestId = reader.uint64();
+    else if (field === 2 && wireType === wireVarint) request.acks = reader.int32();
+    else if (field === 3 && wireType === wireVarint) request.timeoutMs = reader.int32();
+    else if (field === 4 && wireType === wireLengthDelimited) request.partitions.push(decodePartitionData(reader));
+    else reader.skip(wireType);
+  }
+  return request;
+}
+
+/** AppendRequest: acks 1, timeout_ms 2, partitions 3. */
+export function decodeAppendRequest(bytes: Buffer): internalV1.AppendRequest {
+  const reader = new Reader(bytes, 0, bytes.length);
+  const request: internalV1.AppendRequest = { acks: 0, timeoutMs: 0, partitions: [] };
+  while (reader.pos < reader.end) {
+    const tag = reader.int32();
+    const field = tag >>> 3;
+    const wireType = tag & 7;
+    if (field === 1 && wireType === wireVarint) request.acks = reader.int32();
+    else if (field === 2 && wireType === wireVarint) request.timeoutMs = reader.int32();
+    else if (field === 3 && wireType === wireLengthDelimited) request.partitions.push(decodePartitionData(reader));
+    else reader.skip(wireType);
+  }
+  return request;
+}
+
+/** A Buffer over an encoder's output, sharing its memory. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+export function encodeReadResponse(response: internalV1.ReadResponse): Buffer {
+  return asBuffer(internalV1.ReadResponse.encode(response).finish());
+}
+
+export function encodeReadStreamResponse(response: internalV1.ReadStreamResponse): Buffer {
+  return asBuffer(internalV1.ReadStreamResponse.encode(response).finish());
+}
+
+/**
+ * StorageNodeService with the append requests decoded and the read responses encoded by the
+ * functions above; everything else is the generated definition.
+ */
+export const storageNodeServiceDefinition: typeof internalV1.StorageNodeServiceService = {
+  ...internalV1.StorageNodeServiceService,
+  append: { ...internalV1.StorageNodeServiceService.append, requestDeserialize: decodeAppendRequest },
+  appendStream: { ...internalV1.StorageNodeServiceService.appendStream, requestDeserialize: decodeAppendStreamRequest },
+  read: { ...internalV1.StorageNodeServiceService.read, responseSerialize: encodeReadResponse },
+  readStream: { ...internalV1.StorageNodeServiceService.readStream, responseSerialize: encodeReadStreamResponse },
+};

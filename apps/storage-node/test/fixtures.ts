@@ -1,0 +1,145 @@
+/**
+ * Test fixtures for the storage node: metadata images built from plain values, and a partition
+ * manager on a real temporary directory driven by a manual clock and scheduler.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { imageFromSnapshot, type MetadataImage, type PartitionState, type TopicState } from '@starlane/metadata';
+import { NodeFileSystem } from '@starlane/node-io';
+import { buildBatch, readBatch, scanBatches } from '@starlane/record-batch';
+import { ManualClock, ManualScheduler } from '@starlane/testing';
+import { PartitionManager, type ManagerLogger } from '../src/partition-manager';
+
+export const clusterId = 'cluster-test';
+export const thisNode = 1;
+
+export interface TopicSpec {
+  readonly name: string;
+  readonly topicId: string;
+  /** One entry per partition; defaults: led by this node in epoch 0, replicas [this node]. */
+  readonly partitions?: readonly Partial<PartitionState>[];
+  readonly configs?: Record<string, string>;
+}
+
+export function topic(spec: TopicSpec): TopicState {
+  const partitions = (spec.partitions ?? [{}]).map(
+    (partition, index): PartitionState => ({
+      partition: index,
+      leader: thisNode,
+      leaderEpoch: 0,
+      partitionEpoch: 0,
+      replicas: [thisNode],
+      isr: [thisNode],
+      offlineReplicas: [],
+      addingReplicas: [],
+      removingReplicas: [],
+      ...partition,
+    }),
+  );
+  return { name: spec.name, topicId: spec.topicId, internal: false, partitions, configs: spec.configs ?? {} };
+}
+
+export function image(version: number, topics: readonly TopicState[], options: { clusterId?: string; clusterConfigs?: Record<string, string> } = {}): MetadataImage {
+  return imageFromSnapshot({
+    clusterId: options.clusterId ?? clusterId,
+    version,
+    controller: undefined,
+    nodes: [{ nodeId: thisNode, host: '127.0.0.1', port: 1, rack: '', state: 'active' }],
+    topics,
+    clusterConfigs: options.clusterConfigs ?? {},
+  });
+}
+
+/** Log lines, kept for assertions. */
+export class RecordingLogger implements ManagerLogger {
+  readonly lines: { level: string; message: string; fields: object }[] = [];
+  info(fields: object, message: string): void {
+    this.lines.push({ level: 'info', message, fields });
+  }
+  warn(fields: object, message: string): void {
+    this.lines.push({ level: 'warn', message, fields });
+  }
+  error(fields: object, message: string): void {
+    this.lines.push({ level: 'error', message, fields });
+  }
+}
+
+export interface ManagerHarness {
+  readonly root: string;
+  readonly partitionsDir: string;
+  readonly manager: PartitionManager;
+  readonly scheduler: ManualScheduler;
+  readonly clock: ManualClock;
+  readonly logger: RecordingLogger;
+  /** A new manager over the same directory (a restart). */
+  restart(): Promise<PartitionManager>;
+  cleanUp(): Promise<void>;
+}
+
+export async function managerHarness(): Promise<ManagerHarness> {
+  const root = await mkdtemp(join(tmpdir(), 'starlane-storage-node-'));
+  const partitionsDir = join(root, 'partitions');
+  const clock = new ManualClock();
+  const scheduler = new ManualScheduler(clock);
+  const logger = new RecordingLogger();
+  const make = async (): Promise<PartitionManager> => {
+    const manager = new PartitionManager({
+      nodeId: thisNode,
+      directory: partitionsDir,
+      fs: new NodeFileSystem(),
+      clock,
+      scheduler,
+      removeTree: (path) => rm(path, { recursive: true, force: true }),
+      logger,
+    });
+    await manager.start();
+    manager.setClusterId(clusterId);
+    return manager;
+  };
+  const managers = [await make()];
+  return {
+    root,
+    partitionsDir,
+    manager: managers[0] as PartitionManager,
+    scheduler,
+    clock,
+    logger,
+    async restart() {
+      const next = await make();
+      managers.push(next);
+      return next;
+    },
+    async cleanUp() {
+      for (const manager of managers) await manager.close();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Resolves once every hosted partition has opened (or failed to). */
+export async function settled(manager: PartitionManager): Promise<void> {
+  await Promise.all(manager.partitions().map((partition) => partition.opened.catch(() => undefined)));
+}
+
+/** A producer batch of `count` records with values `<tag>-<i>`. */
+export function batch(tag: string, count = 1, options: { valueBytes?: number; timestamp?: bigint } = {}): Promise<Buffer> {
+  const timestamp = options.timestamp ?? 1_700_000_000_000n;
+  return buildBatch(
+    Array.from({ length: count }, (_, i) => ({
+      key: null,
+      value: options.valueBytes === undefined ? Buffer.from(`${tag}-${i}`) : Buffer.alloc(options.valueBytes, i),
+      timestamp: timestamp + BigInt(i),
+    })),
+  );
+}
+
+/** Records of concatenated batches: offset, value and the leader epoch of their batch. */
+export async function recordsOf(batches: Buffer): Promise<{ offset: bigint; value: string; epoch: number }[]> {
+  const out: { offset: bigint; value: string; epoch: number }[] = [];
+  for (const slice of scanBatches(batches, { batchBytesMax: 1 << 30 }).batches) {
+    const decoded = await readBatch(slice.bytes);
+    for (const record of decoded.records) out.push({ offset: record.offset, value: record.value?.toString() ?? '<null>', epoch: decoded.header.partitionLeaderEpoch });
+  }
+  return out;
+}

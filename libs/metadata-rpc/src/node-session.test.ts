@@ -1,0 +1,317 @@
+/**
+ * NodeSession against scripted controllers served over real gRPC on loopback: each test says
+ * what the controller answers and waits on the requests it receives, never on sleeps.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { StarlaneError } from '@starlane/model';
+import { internalV1, v1 } from '@starlane/proto';
+import { NodeSession, type NodeSessionOptions } from './node-session';
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends (infer U)[] ? DeepPartial<U>[] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+/** A controller whose answers each test scripts, recording every request it receives. */
+class ScriptedController {
+  readonly registrations: internalV1.RegisterNodeRequest[] = [];
+  readonly heartbeats: internalV1.HeartbeatRequest[] = [];
+  readonly shutdowns: internalV1.ControlledShutdownRequest[] = [];
+  register: (request: internalV1.RegisterNodeRequest, index: number) => DeepPartial<internalV1.RegisterNodeResponse> = (_request, index) => ({
+    nodeEpoch: BigInt(100 + index),
+    clusterId: 'cluster-a',
+    heartbeatIntervalMs: 20,
+    sessionTimeoutMs: 1000,
+  });
+  heartbeat: (request: internalV1.HeartbeatRequest, index: number) => DeepPartial<internalV1.HeartbeatResponse> = () => ({ fenced: false });
+  controlledShutdown: (request: internalV1.ControlledShutdownRequest, index: number) => DeepPartial<internalV1.ControlledShutdownResponse> = () => ({});
+  private readonly waiters: { check: () => boolean; resolve: () => void }[] = [];
+
+  private constructor(
+    private readonly server: grpc.Server,
+    readonly port: number,
+  ) {}
+
+  static async start(port = 0): Promise<ScriptedController> {
+    const server = new grpc.Server();
+    const bound = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error, actual) => (error ? reject(error) : resolve(actual))),
+    );
+    const self = new ScriptedController(server, bound);
+    const handlers: Partial<internalV1.ControllerServiceServer> = {
+      registerNode: (call, callback) => {
+        self.registrations.push(call.request);
+        callback(null, internalV1.RegisterNodeResponse.fromPartial(self.register(call.request, self.registrations.length - 1)));
+        self.notify();
+      },
+      heartbeat: (call, callback) => {
+        self.heartbeats.push(call.request);
+        callback(null, internalV1.HeartbeatResponse.fromPartial(self.heartbeat(call.request, self.heartbeats.length - 1)));
+        self.notify();
+      },
+      controlledShutdown: (call, callback) => {
+        self.shutdowns.push(call.request);
+        callback(null, internalV1.ControlledShutdownResponse.fromPartial(self.controlledShutdown(call.request, self.shutdowns.length - 1)));
+        self.notify();
+      },
+    };
+    server.addService(internalV1.ControllerServiceService, handlers as grpc.UntypedServiceImplementation);
+    return self;
+  }
+
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  /** Resolves once `check` holds, checked now and after every request. */
+  until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+    if (check()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
+      this.waiters.push({
+        check,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
+  }
+
+  private notify(): void {
+    for (const waiter of [...this.waiters]) {
+      if (!waiter.check()) continue;
+      this.waiters.splice(this.waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  }
+
+  stop(): void {
+    this.server.forceShutdown();
+  }
+}
+
+const quietLogger = { info: () => undefined, warn: () => undefined };
+const running: { stop(): unknown }[] = [];
+
+function session(controllers: readonly string[], overrides: Partial<NodeSessionOptions> = {}): { session: NodeSession; stored: string[]; fatal: StarlaneError[] } {
+  const stored: string[] = [];
+  const fatal: StarlaneError[] = [];
+  const created = new NodeSession({
+    controllers,
+    nodeId: 7,
+    incarnationId: 'incarnation-1',
+    host: '127.0.0.1',
+    port: 9999,
+    rack: 'rack-a',
+    logDirs: [{ dirId: 'dir-1', path: '/data' }],
+    cleanShutdown: true,
+    softwareVersion: '0.1.0',
+    clusterId: '',
+    storeClusterId: async (clusterId) => void stored.push(clusterId),
+    metadataVersion: () => 42,
+    logger: quietLogger,
+    onFatal: (error) => fatal.push(error),
+    retryBackoffMsInitial: 10,
+    retryBackoffMsMax: 50,
+    ...overrides,
+  });
+  running.push({ stop: () => created.stop(0) });
+  return { session: created, stored, fatal };
+}
+
+async function controller(port?: number): Promise<ScriptedController> {
+  const started = await ScriptedController.start(port);
+  running.push(started);
+  return started;
+}
+
+afterEach(async () => {
+  for (const item of running.splice(0)) await item.stop();
+});
+
+describe('NodeSession', () => {
+  it('registers with everything the controller needs, stores a new cluster id, then heartbeats at the given interval', async () => {
+    const active = await controller();
+    const registered: bigint[] = [];
+    const { session: node, stored } = session([active.address], { onRegistered: (registration) => registered.push(registration.nodeEpoch) });
+    node.start();
+    await active.until(() => active.heartbeats.length >= 3, 'three heartbeats');
+
+    expect(active.registrations[0]).toEqual({
+      nodeId: 7,
+      incarnationId: 'incarnation-1',
+      clusterId: '',
+      host: '127.0.0.1',
+      port: 9999,
+      rack: 'rack-a',
+      logDirs: [{ dirId: 'dir-1', path: '/data' }],
+      cleanShutdown: true,
+      softwareVersion: '0.1.0',
+    });
+    expect(stored).toEqual(['cluster-a']);
+    expect(registered).toEqual([100n]);
+    expect(node.clusterId).toBe('cluster-a');
+    expect(active.heartbeats[0]).toMatchObject({ nodeId: 7, nodeEpoch: 100n, metadataVersion: 42n });
+    expect(node.fenced).toBe(false);
+    expect(node.current?.heartbeatIntervalMs).toBe(20);
+  });
+
+  it('quotes a stored cluster id and does not store it again', async () => {
+    const active = await controller();
+    const { session: node, stored } = session([active.address], { clusterId: 'cluster-a' });
+    node.start();
+    await active.until(() => active.heartbeats.length >= 1, 'a heartbeat');
+    expect(active.registrations[0]?.clusterId).toBe('cluster-a');
+    expect(stored).toEqual([]);
+  });
+
+  it('gives up on INCONSISTENT_CLUSTER_ID and never heartbeats', async () => {
+    const active = await controller();
+    active.register = () => ({ errorCode: v1.ErrorCode.INCONSISTENT_CLUSTER_ID, errorMessage: 'cluster-b is not cluster-a' });
+    const fatal = new Promise<StarlaneError>((resolve) => session([active.address], { clusterId: 'cluster-b', onFatal: resolve }).session.start());
+    await expect(fatal).resolves.toMatchObject({ code: 'INCONSISTENT_CLUSTER_ID' });
+    expect(active.heartbeats).toHaveLength(0);
+  });
+
+  it('gives up when the controller serves another cluster than the stored one, even without an error code', async () => {
+    const active = await controller();
+    const fatal = new Promise<StarlaneError>((resolve) => session([active.address], { clusterId: 'cluster-b', onFatal: resolve }).session.start());
+    await expect(fatal).resolves.toMatchObject({ code: 'INCONSISTENT_CLUSTER_ID' });
+    expect(active.heartbeats).toHaveLength(0);
+  });
+
+  it.each(['STALE_BROKER_EPOCH', 'BROKER_ID_NOT_REGISTERED'] as const)('registers again, with the same incarnation, after %s', async (code) => {
+    const active = await controller();
+    active.heartbeat = (_request, index) => (index === 1 ? { errorCode: v1.ErrorCode[code] } : { fenced: false });
+    const { session: node } = session([active.address]);
+    node.start();
+    await active.until(() => active.registrations.length === 2 && active.heartbeats.length >= 4, 'a second registration and heartbeats after it');
+    expect(active.registrations.map((request) => request.incarnationId)).toEqual(['incarnation-1', 'incarnation-1']);
+    expect(active.heartbeats.slice(0, 2).map((request) => request.nodeEpoch)).toEqual([100n, 100n]);
+    expect(active.heartbeats.at(-1)?.nodeEpoch).toBe(101n);
+  });
+
+  it('follows NOT_CONTROLLER to the active controller for registration and heartbeats', async () => {
+    const active = await controller();
+    const standby = await controller();
+    standby.register = () => ({
+      errorCode: v1.ErrorCode.NOT_CONTROLLER,
+      activeController: { controllerId: 1, host: '127.0.0.1', port: active.port, controllerEpoch: 3n },
+    });
+    const { session: node } = session([standby.address]);
+    node.start();
+    await active.until(() => active.heartbeats.length >= 2, 'heartbeats at the active controller');
+    expect(standby.registrations).toHaveLength(1);
+    expect(standby.heartbeats).toHaveLength(0);
+    expect(active.registrations).toHaveLength(1);
+  });
+
+  it('keeps retrying while no controller answers and registers once one does', async () => {
+    const placeholder = await controller();
+    const port = placeholder.port;
+    placeholder.stop();
+    let failed: () => void = () => undefined;
+    const firstFailure = new Promise<void>((resolve) => (failed = resolve));
+    const { session: node } = session([`127.0.0.1:${port}`], { logger: { info: () => undefined, warn: () => failed() } });
+    node.start();
+    // The controller comes up on the address the node knows only after an attempt failed.
+    await firstFailure;
+    expect(node.current).toBeUndefined();
+    const active = await controller(port);
+    await active.until(() => active.heartbeats.length >= 1, 'a heartbeat once the controller is up');
+    expect(node.current?.nodeEpoch).toBe(100n);
+  });
+
+  it('retries DUPLICATE_BROKER_REGISTRATION until the previous incarnation is gone', async () => {
+    const active = await controller();
+    active.register = (_request, index) =>
+      index < 2 ? { errorCode: v1.ErrorCode.DUPLICATE_BROKER_REGISTRATION } : { nodeEpoch: 5n, clusterId: 'cluster-a', heartbeatIntervalMs: 20, sessionTimeoutMs: 1000 };
+    const { session: node, fatal } = session([active.address]);
+    node.start();
+    await active.until(() => active.heartbeats.length >= 1, 'a heartbeat');
+    expect(active.registrations).toHaveLength(3);
+    expect(fatal).toEqual([]);
+  });
+
+  it('tracks fencing and hears a shutdown request', async () => {
+    const active = await controller();
+    active.heartbeat = (_request, index) => ({ fenced: index < 2, shouldShutDown: index === 3 });
+    const events: string[] = [];
+    const logger = { info: (fields: { event?: string }) => void events.push(fields.event ?? ''), warn: () => undefined };
+    let node: NodeSession | undefined;
+    const fencedWhenAsked = new Promise<boolean | undefined>((resolve) => {
+      node = session([active.address], { logger, onShutdownRequested: () => resolve(node?.fenced) }).session;
+      node.start();
+    });
+    await expect(fencedWhenAsked).resolves.toBe(false);
+    expect(events).toEqual(['node-registered', 'node-unfenced', 'shutdown-requested']);
+  });
+
+  it('heartbeats at once, not an interval later, when it catches up with the metadata of its registration', async () => {
+    const active = await controller();
+    active.register = () => ({ nodeEpoch: 50n, clusterId: 'cluster-a', heartbeatIntervalMs: 60_000, sessionTimeoutMs: 120_000 });
+    active.heartbeat = (request) => ({ fenced: request.metadataVersion < 50n });
+    let applied = 10;
+    const { session: node } = session([active.address], { metadataVersion: () => applied });
+    node.start();
+    await active.until(() => active.heartbeats.length === 1, 'the first heartbeat');
+    expect(node.fenced).toBe(true);
+    applied = 49;
+    node.metadataApplied();
+    applied = 50;
+    node.metadataApplied();
+    await active.until(() => active.heartbeats.length === 2, 'a heartbeat right after catching up');
+    expect(active.heartbeats[1]?.metadataVersion).toBe(50n);
+  });
+
+  it('repeats ControlledShutdown until no leaderships remain, heartbeating meanwhile', async () => {
+    const active = await controller();
+    active.controlledShutdown = (_request, index) => ({ remainingLeaderships: index < 2 ? [{ topic: 'orders', partition: 0 }] : [] });
+    const { session: node } = session([active.address]);
+    node.start();
+    await active.until(() => active.heartbeats.length >= 1, 'a heartbeat');
+    const outcome = await node.stop(5000);
+    expect(outcome).toEqual({ completed: true, remainingLeaderships: [] });
+    expect(active.shutdowns).toHaveLength(3);
+    expect(active.shutdowns[0]).toEqual({ nodeId: 7, nodeEpoch: 100n });
+    // Nothing signals an absence: three heartbeat intervals pass without one.
+    const heartbeats = active.heartbeats.length;
+    await new Promise<void>((resolve) => setTimeout(resolve, 60));
+    expect(active.heartbeats.length).toBe(heartbeats);
+  });
+
+  it('takes should_shut_down during its own stop as the controlled shutdown completing', async () => {
+    const active = await controller();
+    let stopping = false;
+    active.controlledShutdown = () => {
+      stopping = true;
+      return { remainingLeaderships: [{ topic: 'orders', partition: 0 }] };
+    };
+    active.heartbeat = () => ({ fenced: false, shouldShutDown: stopping });
+    const requested: string[] = [];
+    const { session: node } = session([active.address], { onShutdownRequested: () => requested.push('asked') });
+    node.start();
+    await active.until(() => active.heartbeats.length >= 1, 'a heartbeat');
+    await expect(node.stop(5000)).resolves.toMatchObject({ completed: true });
+    expect(requested).toEqual([]);
+  });
+
+  it('stops within its bound when leaderships cannot move', async () => {
+    const active = await controller();
+    active.controlledShutdown = () => ({ remainingLeaderships: [{ topic: 'orders', partition: 0 }] });
+    const { session: node } = session([active.address]);
+    node.start();
+    await active.until(() => active.heartbeats.length >= 1, 'a heartbeat');
+    const startedAt = Date.now();
+    const outcome = await node.stop(300);
+    expect(Date.now() - startedAt).toBeLessThan(1500);
+    expect(outcome.completed).toBe(false);
+    expect(outcome.remainingLeaderships).toEqual([{ topic: 'orders', partition: 0 }]);
+  });
+
+  it('stops at once when it never registered', async () => {
+    const placeholder = await controller();
+    placeholder.stop();
+    const { session: node } = session([placeholder.address]);
+    node.start();
+    await expect(node.stop(5000)).resolves.toEqual({ completed: false, remainingLeaderships: [] });
+  });
+});
