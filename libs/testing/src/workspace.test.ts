@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { workspaceRoot } from './workspace';
+import { workspaceRoot } from '@starlane/launcher';
 
 describe('workspace set-up', () => {
   it('has .ci/run run exactly the test command the README gives', () => {
