@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadFileDescriptorSetFromBuffer, loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import type * as http2 from 'node:http2';
 import { isIPv6 } from 'node:net';
 import { format } from 'node:util';
 import { StarlaneError, assert, type ErrorCode } from '@starlane/model';
@@ -111,6 +112,7 @@ export async function startGrpcServer(options: {
   const serviceNames = options.services.map((service) => serviceName(service.definition));
   const health = new HealthImplementation({ '': 'NOT_SERVING', ...Object.fromEntries(serviceNames.map((name) => [name, 'NOT_SERVING'])) });
   health.addToServer(server);
+  widenServerWindows(server);
   const onUnexpected = options.onUnexpectedError ?? (() => undefined);
   for (const service of options.services) {
     server.addService(tolerantDefinition(service.definition), guardImplementation(service.definition, service.implementation, onUnexpected));
@@ -123,7 +125,34 @@ export async function startGrpcServer(options: {
       else resolvePromise(boundPort);
     });
   });
+  for (const http2Server of serverInternals(server).http2Servers?.keys() ?? []) {
+    http2Server.on('session', (session: http2.ServerHttp2Session) => session.setLocalWindowSize(grpcFlowControlWindowBytes));
+  }
   return { server, health, host: options.host, port, serviceNames };
+}
+
+interface GrpcServerInternals {
+  commonServerOptions?: http2.ServerOptions;
+  http2Servers?: Map<http2.Http2Server, unknown>;
+}
+
+function serverInternals(server: grpc.Server): GrpcServerInternals {
+  return server as unknown as GrpcServerInternals;
+}
+
+/**
+ * grpc-js applies `grpc-node.flow_control_window` to its clients' receive windows but not to
+ * its server's, which keep HTTP/2's 64 KiB default: a client streaming large record batches
+ * into a server then waits for a WINDOW_UPDATE every 64 KiB, which halves data-plane
+ * throughput and burns CPU on tiny frames. The server's stream window is widened through the
+ * SETTINGS grpc-js sends (its http2 server options), the connection window per session once
+ * bound. Both reach into grpc-js internals; `grpc.test.ts` checks the advertised window so an
+ * upgrade that moves them is caught.
+ */
+function widenServerWindows(server: grpc.Server): void {
+  const internals = serverInternals(server);
+  assert(internals.commonServerOptions !== undefined, 'grpc-js server options not found: re-check widenServerWindows after a grpc-js upgrade');
+  internals.commonServerOptions.settings = { ...internals.commonServerOptions.settings, initialWindowSize: grpcFlowControlWindowBytes };
 }
 
 export function setServing(endpoint: GrpcEndpoint, serving: boolean): void {

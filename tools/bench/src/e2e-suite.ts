@@ -18,7 +18,7 @@ const recordBytes = kibibyte;
 /** Records per produced batch in the throughput phase ("batched", as a Kafka producer's linger would). */
 const throughputBatchRecords = 256;
 /** Unanswered produce requests the client keeps on its stream. */
-const produceInflightMax = 8;
+const produceInflightMax = 32;
 const topic = 'bench';
 
 const channelOptions: grpc.ChannelOptions = {
