@@ -35,6 +35,9 @@ for (const { app } of processes) {
   }
 }
 
+// The launcher's own setting is not the processes' (they would warn about an unknown STARLANE_ variable).
+const { STARLANE_DEV_DIR: _devDir, ...childEnvironment } = process.env;
+
 const colors = [36, 33, 32, 35, 34];
 const children = new Map();
 let stopping = false;
@@ -63,7 +66,7 @@ const ready = processes.map(
       const args = [join(root, 'dist', 'apps', spec.app, 'main.js'), `--listen-host=${host}`, `--grpc-port=${spec.grpcPort}`, `--metrics-port=${spec.metricsPort}`, ...spec.args];
       // Each child in its own process group: Ctrl-C reaches only this script, which then asks
       // every process to stop exactly once.
-      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: childEnvironment });
       children.set(spec.name, child);
       createInterface({ input: child.stdout }).on('line', (line) => {
         log(spec.name, color, pretty(line));
