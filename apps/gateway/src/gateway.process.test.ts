@@ -7,7 +7,7 @@ import { v1 } from '@starlane/proto';
 import { buildBatch, readBatch, scanBatches } from '@starlane/record-batch';
 import { errorCodeMetadataKey } from '@starlane/service-host';
 import { startCluster, type TestCluster } from '@starlane/testing';
-import { partitionForKey } from './partitioner';
+import { partitionForKey } from '@starlane/partitioner';
 
 jest.setTimeout(120_000);
 

@@ -1,32 +1,10 @@
-import { RequestBuilder, murmur2, partitionForKey, recordBytes, recordOverheadBytes } from './partitioner';
+import { partitionForKey } from '@starlane/partitioner';
+import { RequestBuilder, recordBytes, recordOverheadBytes } from './partitioner';
 import type { ProducedRecord } from './line-format';
 
 function rec(key: string | null, value = 'v'): ProducedRecord {
   return { key: key === null ? null : Buffer.from(key), value: Buffer.from(value), headers: [] };
 }
-
-describe('murmur2', () => {
-  it("matches Kafka's Utils.murmur2 test vectors", () => {
-    const vectors: [string, number][] = [
-      ['21', -973932308],
-      ['foobar', -790332482],
-      ['a-little-bit-long-string', -985981536],
-      ['a-little-bit-longer-string', -1486304829],
-      ['lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8', -58897971],
-      ['abc', 479470107],
-    ];
-    for (const [input, expected] of vectors) expect(murmur2(Buffer.from(input))).toBe(expected);
-  });
-
-  it('maps keys to non-negative partitions below the count', () => {
-    expect(partitionForKey(Buffer.from('21'), 7)).toBe((-973932308 & 0x7fffffff) % 7);
-    for (let i = 0; i < 200; i += 1) {
-      const partition = partitionForKey(Buffer.from(`key-${i}`), 5);
-      expect(partition).toBeGreaterThanOrEqual(0);
-      expect(partition).toBeLessThan(5);
-    }
-  });
-});
 
 describe('RequestBuilder', () => {
   const roomy = { requestRecordsMax: 1000, requestBytesMax: 1 << 20 };

@@ -12,44 +12,8 @@
  * gateway chooses (partition -1), which needs one entry per distinct key: records are grouped
  * by key within each request.
  */
+import { partitionForKey } from '@starlane/partitioner';
 import type { ProducedRecord } from './line-format';
-
-/** Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2), as a signed 32-bit integer. */
-export function murmur2(data: Uint8Array): number {
-  const length = data.length;
-  const seed = 0x9747b28c;
-  const m = 0x5bd1e995;
-  const r = 24;
-  let h = (seed ^ length) | 0;
-  const length4 = length >>> 2;
-  for (let i = 0; i < length4; i += 1) {
-    const i4 = i * 4;
-    let k = (data[i4]! & 0xff) | ((data[i4 + 1]! & 0xff) << 8) | ((data[i4 + 2]! & 0xff) << 16) | ((data[i4 + 3]! & 0xff) << 24);
-    k = Math.imul(k, m);
-    k ^= k >>> r;
-    k = Math.imul(k, m);
-    h = Math.imul(h, m);
-    h ^= k;
-  }
-  // The last 1-3 bytes, as Kafka's fall-through switch mixes them.
-  const tail = length4 * 4;
-  const remaining = length % 4;
-  if (remaining >= 3) h ^= (data[tail + 2]! & 0xff) << 16;
-  if (remaining >= 2) h ^= (data[tail + 1]! & 0xff) << 8;
-  if (remaining >= 1) {
-    h ^= data[tail]! & 0xff;
-    h = Math.imul(h, m);
-  }
-  h ^= h >>> 13;
-  h = Math.imul(h, m);
-  h ^= h >>> 15;
-  return h | 0;
-}
-
-/** Kafka's default partition for a key: `toPositive(murmur2(key)) % partitionCount`. */
-export function partitionForKey(key: Uint8Array, partitionCount: number): number {
-  return (murmur2(key) & 0x7fffffff) % partitionCount;
-}
 
 export type Placement =
   /** Every record to one partition (`--partition N`). */

@@ -2,7 +2,8 @@ import { StarlaneError } from '@starlane/model';
 import { v1 } from '@starlane/proto';
 import { BatchField, Compression, readBatch, readBatchHeader } from '@starlane/record-batch';
 import { FakeMetadata, FakeTransport, appendOk, image, node, settle, topic } from '../fakes';
-import { RoundRobinPartitioner, partitionForKey } from '../partitioner';
+import { partitionForKey } from '@starlane/partitioner';
+import { RoundRobinPartitioner } from '../partitioner';
 import { PartitionWriter } from './partition-writer';
 import { ProduceHandler, type ProduceInput } from './produce-handler';
 

@@ -7,7 +7,8 @@ import { effectiveConfigs, noLeader, type MetadataImage } from '@starlane/metada
 import { StarlaneError, validateTopicName } from '@starlane/model';
 import { v1 } from '@starlane/proto';
 import { produceTimeoutMsDefault, produceTimeoutMsMax } from '../limits';
-import { partitionForKey, type RoundRobinPartitioner } from '../partitioner';
+import { partitionForKey } from '@starlane/partitioner';
+import type { RoundRobinPartitioner } from '../partitioner';
 import { metadataReady, type MetadataSource } from '../routing';
 import { asStarlaneError, errorResult, type PartitionWriter } from './partition-writer';
 import { compressionForTopic, isCompacted, maxMessageBytes, recordsToBatch, RecordsRejected, sharedKey, validateProducerIdentity } from './records';

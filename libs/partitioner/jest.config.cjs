@@ -1,0 +1,1 @@
+module.exports = { displayName: 'partitioner', preset: '../../jest.preset.cjs' };
