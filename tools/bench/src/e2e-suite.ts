@@ -19,6 +19,14 @@ const recordBytes = kibibyte;
 const throughputBatchRecords = 256;
 /** Unanswered produce requests the client keeps on its stream. */
 const produceInflightMax = 32;
+/**
+ * Records per batch in the latency phase: a producer that sends as records come (a short
+ * linger), so one batch is one latency sample. Its own maximum rate is measured first and the
+ * latency is taken at half of it.
+ */
+const latencyBatchRecords = 16;
+/** Seconds of the latency schedule run before samples count (JIT, connection and buffer warm-up). */
+const latencyWarmupSeconds = 2;
 const topic = 'bench';
 
 const channelOptions: grpc.ChannelOptions = {
@@ -31,10 +39,11 @@ interface Sizes {
   readonly rawBytes: number;
   readonly produceBytes: number;
   readonly latencySeconds: number;
+  readonly latencyProbeBytes: number;
 }
 
 function sizesFor(scale: number): Sizes {
-  return { rawBytes: Math.max(16 * mebibyte, Math.round(1024 * mebibyte * scale)), produceBytes: Math.max(16 * mebibyte, Math.round(1024 * mebibyte * scale)), latencySeconds: Math.max(2, 10 * scale) };
+  return { rawBytes: Math.max(16 * mebibyte, Math.round(1024 * mebibyte * scale)), produceBytes: Math.max(16 * mebibyte, Math.round(1024 * mebibyte * scale)), latencySeconds: Math.max(2, 10 * scale), latencyProbeBytes: Math.max(8 * mebibyte, Math.round(256 * mebibyte * scale)) };
 }
 
 async function batchOf(records: number, valueFor: (index: number) => Buffer): Promise<Buffer> {
@@ -113,20 +122,22 @@ async function produceThroughput(producer: v1.ProducerServiceClient, batches: re
 }
 
 /**
- * Produces small batches at `bytesPerSecond` while a Subscribe stream on the same partition
- * receives them; each batch's latency runs from just before its produce call to the moment
- * its bytes arrive at the subscriber. One partition and one producer stream keep batches in
- * order, so the n-th batch received is the n-th sent.
+ * Produces `batch` at `bytesPerSecond` while a Subscribe stream on the same partition receives
+ * it; each batch's latency runs from just before its produce call to the moment its bytes
+ * arrive at the subscriber. One partition and one producer stream keep batches in order, so
+ * the n-th batch received is the n-th sent. Batches sent during the first `warmupSeconds`
+ * are delivered but not counted.
  */
 async function measureLatency(
   clients: { producer: v1.ProducerServiceClient; consumer: v1.ConsumerServiceClient },
   batch: Buffer,
   startOffset: bigint,
   bytesPerSecond: number,
-  seconds: number,
+  schedule: { warmupSeconds: number; seconds: number },
 ): Promise<number[]> {
   const intervalMs = (batch.length / bytesPerSecond) * 1000;
-  const count = Math.max(50, Math.floor((seconds * 1000) / intervalMs));
+  const warmupCount = Math.floor((schedule.warmupSeconds * 1000) / intervalMs);
+  const count = warmupCount + Math.max(50, Math.floor((schedule.seconds * 1000) / intervalMs));
   const sentAt: number[] = [];
   const latencies: number[] = [];
   const subscription = clients.consumer.subscribe({
@@ -176,7 +187,20 @@ async function measureLatency(
   await Promise.race([received, produced]);
   stream.end();
   subscription.cancel();
-  return latencies;
+  return latencies.slice(warmupCount);
+}
+
+/** The latest offset of the bench partition (where a subscription to what comes next starts). */
+async function latestOffset(admin: v1.AdminServiceClient): Promise<bigint> {
+  const offsets = await new Promise<v1.ListOffsetsResponse>((resolve, reject) =>
+    admin.listOffsets(
+      { isolationLevel: v1.IsolationLevel.READ_UNCOMMITTED, partitions: [{ topic, partition: 0, spec: { spec: { $case: 'boundary', value: v1.OffsetBoundary.LATEST } } }] },
+      (error, response) => (error ? reject(error) : resolve(response)),
+    ),
+  );
+  const end = offsets.partitions[0];
+  if (end === undefined || end.errorCode !== v1.ErrorCode.NONE) throw new RunError(`list offsets: ${end?.errorCode} ${end?.errorMessage}`);
+  return end.offset;
 }
 
 function percentile(values: readonly number[], fraction: number): number {
@@ -217,19 +241,18 @@ async function runE2eSuite(context: SuiteContext): Promise<SuiteResult> {
     const produceSeconds = await produceThroughput(producer, batches, batchCount);
     const recordPayloadBytes = batchCount * recordsPerBatch * recordBytes;
     const produceMBps = megabytesPerSecond(recordPayloadBytes, produceSeconds);
-    const produceWireMBps = megabytesPerSecond(batchCount * batches[0]!.length, produceSeconds);
 
-    const offsets = await new Promise<v1.ListOffsetsResponse>((resolve, reject) =>
-      admin.listOffsets(
-        { isolationLevel: v1.IsolationLevel.READ_UNCOMMITTED, partitions: [{ topic, partition: 0, spec: { spec: { $case: 'boundary', value: v1.OffsetBoundary.LATEST } } }] },
-        (error, response) => (error ? reject(error) : resolve(response)),
-      ),
-    );
-    const end = offsets.partitions[0];
-    if (end === undefined || end.errorCode !== v1.ErrorCode.NONE) throw new RunError(`list offsets: ${end?.errorCode} ${end?.errorMessage}`);
-    const halfRate = (produceWireMBps * 1_000_000) / 2;
-    context.progress(`latency: the same batches at ${(halfRate / 1_000_000).toFixed(1)} MB/s (half the produce rate) for ${sizes.latencySeconds} s`);
-    const latencies = await measureLatency({ producer, consumer }, batches[0]!, end.offset, halfRate, sizes.latencySeconds);
+    const latencyBatch = await batchOf(latencyBatchRecords, () => randomBytes(recordBytes));
+    const probeCount = Math.ceil(sizes.latencyProbeBytes / latencyBatch.length);
+    context.progress(`latency workload maximum: ${probeCount} batches of ${latencyBatchRecords} × ${recordBytes} B records, ${produceInflightMax} in flight`);
+    const probeSeconds = await produceThroughput(producer, [latencyBatch], probeCount);
+    const latencyMaxMBps = megabytesPerSecond(probeCount * latencyBatch.length, probeSeconds);
+    const halfRate = (latencyMaxMBps * 1_000_000) / 2;
+    context.progress(`latency: those batches at ${(halfRate / 1_000_000).toFixed(1)} MB/s (half their maximum) for ${latencyWarmupSeconds} + ${sizes.latencySeconds} s`);
+    const latencies = await measureLatency({ producer, consumer }, latencyBatch, await latestOffset(admin), halfRate, {
+      warmupSeconds: latencyWarmupSeconds,
+      seconds: sizes.latencySeconds,
+    });
 
     const figures: Figure[] = [
       { name: 'produceRatio', value: produceMBps / rawMBps, digits: 2, description: 'produce throughput over raw fs write bandwidth', goal: { comparison: 'atLeast', value: 0.4 } },
@@ -237,6 +260,7 @@ async function runE2eSuite(context: SuiteContext): Promise<SuiteResult> {
       { name: 'e2eLatencyMsP99', value: percentile(latencies, 0.99), digits: 2, description: 'produce call to subscriber, 99th percentile (ms)', goal: { comparison: 'atMost', value: 20 } },
       { name: 'produceMBps', value: produceMBps, digits: 1, description: 'record bytes produced per second (MB/s)' },
       { name: 'rawWriteMBps', value: rawMBps, digits: 1, description: 'raw fs sequential write, fdatasync at the end (MB/s)' },
+      { name: 'latencyWorkloadMaxMBps', value: latencyMaxMBps, digits: 1, description: `produce rate of ${latencyBatchRecords}-record batches, maximum (MB/s)` },
     ];
     const details = { latencySamples: latencies.length, latencyMsMax: Math.round(Math.max(...latencies) * 100) / 100 };
     const method =
@@ -247,8 +271,9 @@ async function runE2eSuite(context: SuiteContext): Promise<SuiteResult> {
       `The client encodes its requests with one copy of the batch bytes (a hand-written encoder checked against the generated decoder), as an efficient client would. ` +
       `The storage node writes to the same disk as the raw measurement; acks=leader answers once the leader has appended (page cache, as Kafka's default flush policy). ` +
       `All three processes and the client share the machine's cores. ` +
-      `Latency: the same ${recordsPerBatch}-record batches produced one request at a time on a schedule at half the measured throughput for ${sizes.latencySeconds} s, ` +
-      `while a Subscribe stream (BYTES) on the same partition receives them; each sample (one batch) runs from just before its produce call to the arrival of that batch at the subscriber, both in this process.`;
+      `Latency: a producer sending ${latencyBatchRecords}-record batches (${latencyBatch.length} bytes, as with a short linger) first runs flat out (${produceInflightMax} in flight) to find that workload's maximum rate; ` +
+      `then it sends them on a schedule at half that rate while a Subscribe stream (BYTES) on the same partition receives them: ${latencyWarmupSeconds} s of warm-up, then ${sizes.latencySeconds} s of samples. ` +
+      `Each sample (one batch) runs from just before its produce call to the arrival of that batch at the subscriber, both in this process.`;
     return { suite: 'e2e', figures, details, method };
   } finally {
     admin.close();
