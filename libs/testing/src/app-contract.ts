@@ -73,6 +73,38 @@ export function describeAppContract(spec: AppContractSpec): void {
       expect(watch.statuses).toEqual(['SERVING', 'NOT_SERVING']);
     });
 
+    it(`exits within ${stopDeadlineMs} ms of SIGTERM after whatever read its logs has gone`, async () => {
+      // A parent that starts the app with piped output, never reads it and is then SIGKILLed
+      // leaves the app writing into a dead socket with unread data in it (ECONNRESET, EPIPE);
+      // its stop must not hang on flushing logs nobody will read.
+      const script = [
+        "const { spawn } = require('node:child_process');",
+        `const child = spawn(process.execPath, ${JSON.stringify([appBundle(spec.app), '--grpc-port=0', '--metrics-port=0', ...dataArgs('orphan')])}, { stdio: ['ignore', 'pipe', 'pipe'] });`,
+        "process.stdout.write(child.pid + '\\n');",
+        "setTimeout(() => process.kill(process.pid, 'SIGKILL'), 1500);",
+      ].join('\n');
+      const parent = startApp({ name: `${spec.app}-parent`, command: process.execPath, args: ['-e', script] });
+      const lines = await new Promise<readonly string[]>((resolve) => void parent.exited.then(() => resolve(parent.stdoutLines())));
+      const pid = Number(lines[0]);
+      expect(pid).toBeGreaterThan(0);
+      const alive = (): boolean => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      expect(alive()).toBe(true);
+      process.kill(pid, 'SIGTERM');
+      const startedAt = performance.now();
+      // Not our child, so no exit event: check its liveness until the deadline.
+      while (alive() && performance.now() - startedAt < stopDeadlineMs) await new Promise((resolve) => setTimeout(resolve, 50));
+      const stillAlive = alive();
+      if (stillAlive) process.kill(pid, 'SIGKILL');
+      expect(stillAlive).toBe(false);
+    });
+
     it('stops cleanly on SIGINT too', async () => {
       const app = launchApp(spec.app, dataArgs('sigint'));
       await app.ready;
