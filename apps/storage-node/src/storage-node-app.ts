@@ -100,13 +100,10 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
     const service = new StorageService(manager, timerScheduler, logger, { appended: (bytes) => appendedBytes.inc(bytes), read: (bytes) => readBytes.inc(bytes) });
 
     const advertisedHost = config.advertisedHost !== '' ? config.advertisedHost : (host.listenHost ?? '127.0.0.1');
-    const advertisedPort = config.advertisedPort !== 0 ? config.advertisedPort : (host.grpcPort ?? 0);
     let session: NodeSession | undefined;
-    if (advertisedPort === 0) {
-      // A port chosen at bind time is not known here, and a node that cannot say where it
-      // listens must not register: gateways would route to nowhere.
-      logger.warn({ event: 'not-registering' }, 'the gRPC port is picked at start (0) and no --advertised-port is set: this node will not join a cluster');
-    } else {
+    // Registration waits for the bound port: with --grpc-port=0 it is known only then.
+    const register = (boundPort: number): void => {
+      const advertisedPort = config.advertisedPort !== 0 ? config.advertisedPort : boundPort;
       session = new NodeSession({
         controllers: config.controllers,
         nodeId: config.nodeId,
@@ -137,7 +134,8 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
         // The controller removed this node, or its controlled shutdown is complete: stop as on SIGTERM.
         onShutdownRequested: () => process.kill(process.pid, 'SIGTERM'),
       });
-    }
+      session.start();
+    };
 
     watcher.onChange((image) => {
       manager.apply(image);
@@ -162,7 +160,6 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
     process.once('SIGINT', onSignal);
 
     watcher.start();
-    session?.start();
 
     return {
       services: [
@@ -171,6 +168,9 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
           implementation: withUnimplemented(storageNodeServiceDefinition, service.handlers()),
         },
       ],
+      listening({ grpcPort }) {
+        register(grpcPort);
+      },
       async stop() {
         process.removeListener('SIGTERM', onSignal);
         process.removeListener('SIGINT', onSignal);

@@ -173,6 +173,18 @@ describe('storage node process', () => {
     expect(meta).toMatchObject({ nodeId: 1, clusterId: image.clusterId });
   });
 
+  it('registers with the port it was given when started on --grpc-port=0', async () => {
+    const dataDir = join(scratch, 'storage-node-7');
+    const args = ['--grpc-port=0', '--metrics-port=0', '--listen-host=127.0.0.1', '--node-id=7', `--controllers=${controllerAddress}`, `--data-dir=${dataDir}`];
+    const picked = startApp({ name: 'storage-node-7', command: process.execPath, args: [appBundle('storage-node'), ...args], readyTimeoutMs: 20_000 });
+    const ready = await picked.ready;
+    const port = Number(ready.grpcAddress.split(':').at(-1));
+    const image = await waitFor((current) => current.nodes.get(7)?.state === 'active', 'node 7 active');
+    expect(image.nodes.get(7)).toMatchObject({ host: '127.0.0.1', port });
+    const stopped = await picked.stop('SIGTERM');
+    expect(stopped.code).toBe(0);
+  });
+
   it('appends over a stream and reads back over a long-poll that an append wakes at once', async () => {
     const { topicId } = await createTopic('orders', { replicaAssignments: [{ partition: 0, replicas: [1] }] });
     const stream = storage.appendStream();

@@ -51,7 +51,12 @@ export interface AppContext<C> {
 
 export interface RunningApp {
   readonly services: readonly GrpcService[];
-  /** Called once the servers listen; stop() is called on shutdown, after the gRPC server. */
+  /**
+   * Called once the servers listen, with the gRPC port actually bound (the one to advertise
+   * when the configured port was 0), just before the `ready` line.
+   */
+  listening?(bound: { readonly grpcHost: string; readonly grpcPort: number }): void;
+  /** Called on shutdown, after the gRPC server has stopped. */
   stop?(): Promise<void>;
 }
 
@@ -101,6 +106,7 @@ export async function startService<S extends ConfigSpec>(
     );
     setServing(endpoint, true);
     serving = true;
+    app.listening?.({ grpcHost: endpoint.host, grpcPort: endpoint.port });
     const http = metricsHttp;
     const grpcAddress = formatAddress(endpoint.host, endpoint.port);
     const metricsAddress = formatAddress(http.host, http.port);
