@@ -22,13 +22,6 @@ export const controllerOptions = {
 /** Cryptographic randomness for replica placement starts and topic ids. */
 const systemRandom: MetadataRandom = { int: (bound) => randomInt(bound), uuid: () => randomUUID() };
 
-/** The port part of a call's :authority ("host:port", "[v6]:port"), or undefined. */
-function authorityPort(authority: string): number | undefined {
-  const match = /:(\d+)$/.exec(authority);
-  const port = match === null ? NaN : Number(match[1]);
-  return Number.isInteger(port) && port > 0 && port <= 65535 ? port : undefined;
-}
-
 /** The controller: cluster metadata, node liveness and partition leadership. */
 export const controllerApp: ServiceDescription<typeof controllerOptions> = {
   name: 'controller',
@@ -45,15 +38,15 @@ export const controllerApp: ServiceDescription<typeof controllerOptions> = {
     const fs = new NodeFileSystem();
     const store = new FileMetadataStore({ fs, directory: dataDir });
     const advertisedHost = config.advertisedHost !== '' ? config.advertisedHost : (host.listenHost ?? '127.0.0.1');
-    // With --grpc-port=0 the port is known only once the server listens; callers' :authority tells it.
-    const configuredPort = host.grpcPort ?? 0;
+    // With --grpc-port=0 the port is known only once the server listens (see listening()).
+    let boundPort = host.grpcPort ?? 0;
     const controller = await MetadataController.open({
       store,
       clock: systemClock,
       random: systemRandom,
       controllerId: config.controllerId,
       host: advertisedHost,
-      port: configuredPort,
+      port: boundPort,
       heartbeatIntervalMs: config.nodeHeartbeatIntervalMs,
       sessionTimeoutMs: config.nodeSessionTimeoutMs,
       initialClusterId: () => initialClusterId(fs, dataDir),
@@ -81,10 +74,9 @@ export const controllerApp: ServiceDescription<typeof controllerOptions> = {
       }
     });
 
-    const locate = (call: { getHost(): string }): internalV1.ControllerLocation => {
+    const locate = (): internalV1.ControllerLocation => {
       const current = controller.image().controller;
-      const port = configuredPort !== 0 ? configuredPort : (authorityPort(call.getHost()) ?? 0);
-      return controllerToProto({ controllerId: config.controllerId, host: advertisedHost, port, controllerEpoch: current?.controllerEpoch ?? 0 });
+      return controllerToProto({ controllerId: config.controllerId, host: advertisedHost, port: boundPort, controllerEpoch: current?.controllerEpoch ?? 0 });
     };
 
     // Check sessions a few times per timeout, so a node is fenced at most a quarter late.
@@ -115,6 +107,9 @@ export const controllerApp: ServiceDescription<typeof controllerOptions> = {
         { definition: v1.AdminServiceService, implementation: withUnimplemented(v1.AdminServiceService, adminService(controller, config.controllerId, logger)) },
         { definition: internalV1.ControllerServiceService, implementation: withUnimplemented(internalV1.ControllerServiceService, controllerService(controller, locate, streams, logger)) },
       ],
+      listening({ grpcPort }) {
+        if (boundPort === 0) boundPort = grpcPort;
+      },
       async stop() {
         process.off('SIGTERM', endStreams);
         process.off('SIGINT', endStreams);

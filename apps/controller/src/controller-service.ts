@@ -19,7 +19,7 @@ export const snapshotChunkBytesMax = 4 * 1024 * 1024;
 export const watcherQueuedDeltasMax = 1000;
 
 export interface ControllerLocator {
-  /** This controller's location as a caller of `call` reaches it. */
+  /** This controller's location (advertised host, bound port). */
   (call: { getHost(): string }): internalV1.ControllerLocation;
 }
 
