@@ -129,6 +129,8 @@ class TaggedStream<Item, Req extends StreamRequest, Res extends StreamResponse> 
     const broken = (why: string): void => {
       if (this.call !== call) return;
       this.call = undefined;
+      // A stream that broke while write-blocked never drains; the next one starts writable.
+      this.writable = true;
       call.cancel();
       this.reset(new StarlaneError('BROKER_NOT_AVAILABLE', `${this.name}: ${why}`));
     };
