@@ -34,6 +34,22 @@ function createOne(state: ControllerState, input: NewTopicInput): { code: string
 describe('createTopics', () => {
   const three = stateWith({ 1: 'active', 2: 'active', 3: 'active' });
 
+  it('bounds the partitions one request may plan before computing any placement, validate_only included', () => {
+    const topics = Array.from({ length: 50 }, (_, index) => topic(`big-${index}`, { partitionCount: topicPartitionsMax }));
+    for (const validateOnly of [true, false]) {
+      const { result } = createTopics(three, { topics, validateOnly }, seededRandom(3));
+      const refused = result.filter((item) => item.error?.code === 'INVALID_REQUEST');
+      expect(refused.length).toBeGreaterThan(0);
+      expect(refused[0]?.error?.message).toMatch(/split it/);
+      expect(result.filter((item) => item.error === undefined).length).toBeLessThan(topics.length);
+    }
+  });
+
+  it('refuses a config named after an Object.prototype member as unknown, for that topic only', () => {
+    const { result } = createTopics(three, { topics: [topic('odd', { configs: { constructor: '1' } }), topic('fine')], validateOnly: false }, seededRandom(1));
+    expect(result.map((item) => item.error?.code)).toEqual(['INVALID_CONFIG', undefined]);
+  });
+
   it.each([
     ['an empty name', topic(''), 'INVALID_TOPIC_EXCEPTION', /empty/],
     ['"."', topic('.'), 'INVALID_TOPIC_EXCEPTION', /reserved/],

@@ -399,6 +399,15 @@ export function createTopics(
   const defaultPartitions = clusterDefault(state, 'num.partitions', builtInTopicDefaults.partitions);
   const defaultReplicationFactor = clusterDefault(state, 'default.replication.factor', builtInTopicDefaults.replicationFactor);
 
+  // Partitions planned by this request so far, validate_only included: checked before any
+  // placement is computed, so one small request cannot buy seconds of synchronous work.
+  let plannedPartitions = 0;
+  const plan = (partitions: number): void => {
+    if (plannedPartitions + 1 + partitions > batchRecordsMax) {
+      throw new StarlaneError('INVALID_REQUEST', `the request creates more than ${batchRecordsMax} partitions at once; split it`);
+    }
+    plannedPartitions += 1 + partitions;
+  };
   const results = input.topics.map((topic): CreateTopicResult => {
     const failed = (error: ItemError): CreateTopicResult => ({ name: topic.name, topicId: '', partitionCount: -1, replicationFactor: -1, error });
     try {
@@ -415,6 +424,7 @@ export function createTopics(
           throw new StarlaneError('INVALID_REQUEST', 'partition_count and replication_factor must be unset (0 or -1) when replica_assignments is given');
         }
         if (topic.replicaAssignments.length > topicPartitionsMax) throw new StarlaneError('INVALID_PARTITIONS', `a topic may have at most ${topicPartitionsMax} partitions, got ${topic.replicaAssignments.length}`);
+        plan(topic.replicaAssignments.length);
         assignments = checkAssignments(state, topic.replicaAssignments, 0, undefined, active);
       } else {
         const partitions = topic.partitionCount === useDefault ? defaultPartitions : topic.partitionCount;
@@ -425,12 +435,10 @@ export function createTopics(
         if (factor > active.size) {
           throw new StarlaneError('INVALID_REPLICATION_FACTOR', `replication factor ${factor} is larger than the ${active.size} available storage node${active.size === 1 ? '' : 's'}`);
         }
+        plan(partitions);
         assignments = placeReplicas({ nodeIds: [...active], replicationFactor: factor, firstPartition: 0, partitionCount: partitions }, random);
       }
       validateTopicConfigs(topic.configs);
-      if (records.length + 1 + assignments.length > batchRecordsMax) {
-        throw new StarlaneError('INVALID_REQUEST', `the request creates more than ${batchRecordsMax} partitions at once; split it`);
-      }
       const partitionCount = assignments.length;
       const replicationFactor = assignments[0]?.length ?? 0;
       taken.set(collisionKey(topic.name), topic.name);
@@ -529,7 +537,7 @@ export function alterTopicConfigs(
 
 function topicConfigDefaultFor(name: string): string {
   // Any valid value will do for the name check; defaults are valid by construction.
-  return topicConfigDefaults[name] ?? '';
+  return Object.hasOwn(topicConfigDefaults, name) ? (topicConfigDefaults[name] ?? '') : '';
 }
 
 function sameConfigs(a: ConfigMap, b: ConfigMap): boolean {
@@ -554,6 +562,8 @@ export function createPartitions(
   const records: MetadataRecord[] = [];
   const counts = new Map<string, number>();
   for (const { topic } of input.topics) counts.set(topic, (counts.get(topic) ?? 0) + 1);
+  // As in createTopics: bounded before placement, validate_only included.
+  let plannedPartitions = 0;
   const results = input.topics.map((request): TopicResult => {
     try {
       if ((counts.get(request.topic) ?? 0) > 1) throw new StarlaneError('INVALID_REQUEST', `topic ${request.topic} is listed more than once in the request`);
@@ -564,6 +574,8 @@ export function createPartitions(
       if (request.totalCount < current) throw new StarlaneError('INVALID_PARTITIONS', `topic ${topic.name} has ${current} partitions; partition counts can only grow, not to ${request.totalCount}`);
       if (request.totalCount > topicPartitionsMax) throw new StarlaneError('INVALID_PARTITIONS', `a topic may have at most ${topicPartitionsMax} partitions, got ${request.totalCount}`);
       const added = request.totalCount - current;
+      if (plannedPartitions + added > batchRecordsMax) throw new StarlaneError('INVALID_REQUEST', `the request adds more than ${batchRecordsMax} partitions at once; split it`);
+      plannedPartitions += added;
       const factor = topic.partitions[0]?.replicas.length ?? 1;
       let assignments: number[][];
       if (request.replicaAssignments.length > 0) {
@@ -577,7 +589,6 @@ export function createPartitions(
         }
         assignments = placeReplicas({ nodeIds: [...active], replicationFactor: factor, firstPartition: current, partitionCount: added }, random);
       }
-      if (records.length + assignments.length > batchRecordsMax) throw new StarlaneError('INVALID_REQUEST', `the request adds more than ${batchRecordsMax} partitions at once; split it`);
       if (!input.validateOnly) records.push(...partitionRecords(topic.topicId, current, assignments, active));
       return { topic: request.topic };
     } catch (error) {

@@ -185,6 +185,18 @@ describe('FileMetadataStore', () => {
     await expect(new FileMetadataStore({ fs, directory }).load()).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE', message: expect.stringMatching(/damaged/) });
   });
 
+  it('refuses to start when whole journal batches do not follow what was recovered (a lost snapshot)', async () => {
+    const fs = new MemoryFileSystem();
+    await exercise(await openController(new FileMetadataStore({ fs, directory, snapshotIntervalRecords: 5 })), 4);
+    // One more change after the last snapshot, so the journal starts above version 0.
+    const store = new FileMetadataStore({ fs, directory, snapshotIntervalRecords: 1_000_000 });
+    await (await openController(store)).allocateProducerIds(1);
+    await store.close();
+    expect(defined(fs.rawFile(journalPath)).length).toBeGreaterThan(0);
+    await fs.remove(snapshotPath);
+    await expect(new FileMetadataStore({ fs, directory }).load()).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE', message: expect.stringMatching(/missing snapshot/) });
+  });
+
   it('fails every later append once a write failed', async () => {
     const fs = new MemoryFileSystem();
     const store = new FileMetadataStore({ fs, directory });

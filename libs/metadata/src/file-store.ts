@@ -104,6 +104,9 @@ export class FileMetadataStore implements MetadataStore {
     this.version = snapshot?.version ?? 0;
 
     this.journal = await fs.open(this.journalPath, { create: true });
+    // The journal's directory entry must be durable before anything in it is acknowledged:
+    // without this a fresh store could lose the whole journal to a power cut.
+    await fs.syncDirectory(directory);
     const size = await this.journal.size();
     const bytes = Buffer.alloc(size);
     let read = 0;
@@ -128,7 +131,15 @@ export class FileMetadataStore implements MetadataStore {
         position = frame.end;
         continue;
       }
-      if (batch.baseVersion !== this.version) break;
+      if (batch.baseVersion !== this.version) {
+        // A whole, valid frame that does not follow on means state is missing (a lost
+        // snapshot, a partial restore), not a torn tail: refuse to start rather than cut the
+        // journal and come up as an empty, different cluster.
+        throw new StarlaneError(
+          'STORAGE_UNAVAILABLE',
+          `${this.journalPath}: a journal batch applies to version ${batch.baseVersion} but the state recovered so far is at ${this.version}; the metadata is incomplete (missing snapshot?)`,
+        );
+      }
       batches.push(batch);
       this.version = batch.version;
       this.recordsSinceSnapshot += batch.records.length;

@@ -75,7 +75,8 @@ export const topicConfigDefaults: ConfigMap = Object.fromEntries(
 export function validateTopicConfigs(configs: ConfigMap): void {
   const log: Record<string, string> = {};
   for (const [name, value] of Object.entries(configs)) {
-    const other = otherSettings[name];
+    // Own properties only: a name such as `constructor` must be an unknown config, not Object.prototype's.
+    const other = Object.hasOwn(otherSettings, name) ? otherSettings[name] : undefined;
     if (other !== undefined) other.check(name, value);
     else if (logConfigNames.includes(name)) log[name] = value;
     else invalid(`unknown topic config ${JSON.stringify(name)}; known: ${topicConfigNames.join(', ')}`);
