@@ -118,6 +118,21 @@ describe('MetadataController', () => {
   });
 
   describe('liveness', () => {
+    it('judges sessions by when the check was asked and the heartbeat arrived, not by when a backed-up queue runs them', async () => {
+      const { controller, clock } = await open();
+      const epoch = await activeNode(controller, 1);
+      const start = clock.now;
+      clock.now = start + sessionTimeoutMs - 100;
+      const check = controller.tick();
+      clock.now = start + sessionTimeoutMs - 50;
+      const beat = controller.heartbeat({ nodeId: 1, nodeEpoch: epoch, metadataVersion: epoch });
+      // The queue was slow: both run long after they were asked.
+      clock.now = start + 5 * sessionTimeoutMs;
+      await expect(check).resolves.toEqual([]);
+      await expect(beat).resolves.toMatchObject({ fenced: false });
+      expect(controller.image().nodes.get(1)?.state).toBe('active');
+    });
+
     it('fences a silent node, leaves its partitions without a leader, and makes it leader again with a new epoch when it returns', async () => {
       const { controller, clock } = await open();
       const epoch = await activeNode(controller, 1);

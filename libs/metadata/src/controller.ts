@@ -125,23 +125,39 @@ export class MetadataController {
     return () => this.listeners.delete(listener);
   }
 
-  private readonly sessions: NodeSessions = {
-    isLive: (nodeId) => {
-      const last = this.lastContactMs.get(nodeId);
-      return last !== undefined && this.options.clock.nowMs() - last < this.options.sessionTimeoutMs;
-    },
-  };
+  /**
+   * Sessions judged as of `nowMs`. Liveness is judged by when things arrived, not by when the
+   * queued command runs: a backlog in the command queue (a slow fsync, a burst of admin calls)
+   * must not fence a node whose heartbeat is waiting right behind the check.
+   */
+  private sessionsAt(nowMs: number): NodeSessions {
+    return {
+      isLive: (nodeId) => {
+        const last = this.lastContactMs.get(nodeId);
+        return last !== undefined && nowMs - last < this.options.sessionTimeoutMs;
+      },
+    };
+  }
+
+  private recordContact(nodeId: number, atMs: number): void {
+    this.lastContactMs.set(nodeId, Math.max(this.lastContactMs.get(nodeId) ?? atMs, atMs));
+  }
 
   registerNode(input: RegisterNodeInput): Promise<{ nodeEpoch: number }> {
-    return this.run((state) => registerNode(state, input, this.sessions), () => this.lastContactMs.set(input.nodeId, this.options.clock.nowMs()));
+    const receivedAtMs = this.options.clock.nowMs();
+    return this.run(
+      (state) => registerNode(state, input, this.sessionsAt(this.options.clock.nowMs())),
+      () => this.lastContactMs.set(input.nodeId, receivedAtMs),
+    );
   }
 
   heartbeat(input: HeartbeatInput): Promise<HeartbeatResult> {
+    const receivedAtMs = this.options.clock.nowMs();
     return this.run(
       (state) => {
         const outcome = heartbeat(state, input);
         // Only a heartbeat of the current registration counts as contact (heartbeat() checked it).
-        this.lastContactMs.set(input.nodeId, this.options.clock.nowMs());
+        this.recordContact(input.nodeId, receivedAtMs);
         return outcome;
       },
       () => undefined,
@@ -174,8 +190,9 @@ export class MetadataController {
 
   /** Fences nodes whose session expired. Driven by a timer in the process, by hand in tests. */
   tick(): Promise<number[]> {
+    const askedAtMs = this.options.clock.nowMs();
     return this.run((state) => {
-      const outcome = fenceExpiredNodes(state, this.sessions);
+      const outcome = fenceExpiredNodes(state, this.sessionsAt(askedAtMs));
       return { result: outcome.result.fencedNodeIds, records: outcome.records };
     });
   }
