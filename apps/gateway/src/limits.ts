@@ -14,6 +14,10 @@ export const appendInflightRequestsMax = 128;
  * writes into it (a single larger write still goes alone). */
 export const appendRequestBytesMax = 8 * 1024 * 1024;
 
+/** Partitions one merged AppendStream request may name: the storage node refuses more (its
+ * `appendPartitionsMax`, part of the internal contract). */
+export const appendPartitionsMax = 10_000;
+
 /** ReadStream requests in flight to one storage node; more wait in the node's send queue. */
 export const readInflightRequestsMax = 1024;
 

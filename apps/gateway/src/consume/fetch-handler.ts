@@ -76,7 +76,10 @@ export async function readFromLeader(transport: StorageTransport, entries: reado
     results = await transport.read(leader, { ...options, partitions });
   } catch (error) {
     const starlane = asStarlaneError(error);
-    return entries.map(({ route }) => (isLeaderRetriable(starlane.code) ? { kind: 'retry', error: starlane, route } : { kind: 'error', error: starlane }));
+    // The gateway's own transport refusing (send queue full) or giving up on an answer is
+    // transient, like a leader change: retry rather than drop a subscription's partition.
+    const transient = isLeaderRetriable(starlane.code) || starlane.code === 'THROTTLED' || starlane.code === 'REQUEST_TIMED_OUT';
+    return entries.map(({ route }) => (transient ? { kind: 'retry', error: starlane, route } : { kind: 'error', error: starlane }));
   }
   return entries.map(({ route }, position): ReadOutcome => {
     const result = results[position];

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { NodeInfo } from '@starlane/metadata';
 import { internalV1, v1 } from '@starlane/proto';
-import { appendRequestBytesMax } from '../limits';
+import { appendPartitionsMax, appendRequestBytesMax } from '../limits';
 import { GrpcStorageTransport, composeAppend } from './grpc-transport';
 import type { AppendCall } from './transport';
 
@@ -27,6 +27,13 @@ describe('composeAppend', () => {
     expect(composeAppend([queued(v1.Acks.LEADER, [['a', 0, half]]), queued(v1.Acks.LEADER, [['a', 1, half]])], 1n).taken).toBe(1);
     // A single write larger than the bound still goes, alone.
     expect(composeAppend([queued(v1.Acks.LEADER, [['a', 0, appendRequestBytesMax * 2]])], 1n).taken).toBe(1);
+  });
+
+  it('stops before naming more partitions than a storage node accepts in one request', () => {
+    const many = (topic: string): [string, number, number][] => Array.from({ length: 6000 }, (_, partition): [string, number, number] => [topic, partition, 1]);
+    const { request, taken } = composeAppend([queued(v1.Acks.LEADER, many('a')), queued(v1.Acks.LEADER, many('b'))], 1n);
+    expect(taken).toBe(1);
+    expect(request.partitions.length).toBeLessThanOrEqual(appendPartitionsMax);
   });
 });
 

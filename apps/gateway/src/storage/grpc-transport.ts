@@ -11,7 +11,7 @@ import type { NodeInfo } from '@starlane/metadata';
 import { errorCodeFromWire, isErrorCode, StarlaneError } from '@starlane/model';
 import { type internalV1, type v1 } from '@starlane/proto';
 import { errorCodeMetadataKey, formatAddress, grpcFlowControlWindowBytes, grpcMessageBytesMax } from '@starlane/service-host';
-import { appendInflightRequestsMax, appendRequestBytesMax, nodeSendQueueMax, readInflightRequestsMax } from '../limits';
+import { appendInflightRequestsMax, appendPartitionsMax, appendRequestBytesMax, nodeSendQueueMax, readInflightRequestsMax } from '../limits';
 import { StorageNodeClient } from '../wire/services';
 import type { AppendCall, ReadCall, StorageTransport } from './transport';
 
@@ -203,6 +203,8 @@ export function composeAppend(queue: readonly { item: { call: AppendCall; bytes:
     const next = queue[taken]!.item;
     if (next.call.acks !== first.call.acks || bytes + next.bytes > appendRequestBytesMax) break;
     if (next.call.partitions.some((data) => seen.has(partitionKey(data.topic, data.partition)))) break;
+    // The storage node refuses a request naming more partitions than this as a whole.
+    if (partitions.length + next.call.partitions.length > appendPartitionsMax) break;
     for (const data of next.call.partitions) seen.add(partitionKey(data.topic, data.partition));
     partitions.push(...next.call.partitions);
     bytes += next.bytes;
