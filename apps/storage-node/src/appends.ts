@@ -78,7 +78,7 @@ export async function appendPartition(manager: PartitionManager, data: internalV
     return appendFailure(data, 'RECORD_LIST_TOO_LARGE', `${batches.length} bytes of batches exceed segment.bytes (${partition.config.segmentBytes})`);
   }
   try {
-    const appended = await partition.append(batches, timeoutMs);
+    const appended = await partition.append(batches, timeoutMs, partition.state.leaderEpoch);
     if (acks === 'all') await partition.whenCommitted(appended.lastOffset + 1n, timeoutMs);
     return {
       topic: data.topic,

@@ -110,13 +110,16 @@ export class HostedPartition {
   }
 
   /**
-   * Appends producer batches as leader, stamping the current leader epoch. Calls are applied in
-   * call order, also while the log is still opening: they wait for it, up to `timeoutMs`, and
-   * one that gave up is never written later.
+   * Appends producer batches as leader in `leaderEpoch` (the epoch the request was checked
+   * against), stamping it on them. Calls are applied in call order, also while the log is still
+   * opening: they wait for it, up to `timeoutMs`, and one that gave up is never written later.
+   * One that waited is written only if the partition is still in that epoch when the log opens:
+   * leadership may have moved meanwhile, and a write under a newer epoch it was never checked
+   * against could be truncated away by the real leader after it was acknowledged.
    */
-  append(records: Buffer, timeoutMs: number): Promise<AppendResult> {
+  append(records: Buffer, timeoutMs: number, leaderEpoch: number = this.state.leaderEpoch): Promise<AppendResult> {
     const log = this.onlineLog;
-    if (log !== undefined) return this.appended(log.append(records, this.state.leaderEpoch));
+    if (log !== undefined) return this.appended(log.append(records, leaderEpoch));
     if (this.removed) return Promise.reject(new StarlaneError('NOT_LEADER_OR_FOLLOWER', `${this.topic}-${this.partition} is no longer hosted here`));
     if (this.failure !== undefined) return Promise.reject(this.failure);
     return new Promise<AppendResult>((resolve, reject) => {
@@ -133,7 +136,11 @@ export class HostedPartition {
             reject(new StarlaneError('NOT_LEADER_OR_FOLLOWER', `${this.topic}-${this.partition} is no longer hosted here`));
             return;
           }
-          this.appended(opened.append(records, this.state.leaderEpoch)).then(resolve, reject);
+          if (this.state.leaderEpoch !== leaderEpoch) {
+            reject(new StarlaneError('FENCED_LEADER_EPOCH', `${this.topic}-${this.partition} moved from leader epoch ${leaderEpoch} to ${this.state.leaderEpoch} while its log opened`));
+            return;
+          }
+          this.appended(opened.append(records, leaderEpoch)).then(resolve, reject);
         },
         (error: unknown) => {
           cancel();

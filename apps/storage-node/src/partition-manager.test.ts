@@ -173,4 +173,19 @@ describe('PartitionManager', () => {
     const appends = await Promise.all(batches.map((records) => hosted.append(records, 5000)));
     expect(appends.map((result) => result.baseOffset)).toEqual([0n, 2n, 5n]);
   });
+
+  it('refuses an append that waited for the log if the leader epoch moved meanwhile', async () => {
+    const { manager } = harness;
+    manager.apply(image(1, [topic({ name: 'orders', topicId: ordersId })]));
+    const hosted = manager.partition(ordersId, 0);
+    if (hosted === undefined) throw new Error('orders-0 is not hosted');
+    expect(hosted.status).toBe('opening');
+    const waiting = hosted.append(await batch('a', 1), 5000, 0);
+    // Leadership moved (epoch 1) while the log was opening.
+    manager.apply(image(2, [topic({ name: 'orders', topicId: ordersId, partitions: [{ leaderEpoch: 1, partitionEpoch: 1 }] })]));
+    await expect(waiting).rejects.toMatchObject({ code: 'FENCED_LEADER_EPOCH' });
+    await settled(manager);
+    const after = await hosted.append(await batch('b', 1), 5000, 1);
+    expect(after.baseOffset).toBe(0n);
+  });
 });
