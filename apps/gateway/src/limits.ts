@@ -25,6 +25,10 @@ export const readInflightRequestsMax = 1024;
  * fail with THROTTLED instead of queueing without bound. */
 export const nodeSendQueueMax = 100_000;
 
+/** Bytes of acks=NONE writes answered but not yet settled, gateway-wide; beyond it acks=NONE
+ * requests wait for earlier ones (see ProduceHandler). */
+export const noAckBytesMax = 64 * 1024 * 1024;
+
 /** The produce timeout when a request says 0 (Kafka's request.timeout.ms default is 30 s). */
 export const produceTimeoutMsDefault = 30_000;
 /** Largest produce timeout honoured; longer ones are clamped. */

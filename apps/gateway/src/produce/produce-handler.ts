@@ -6,7 +6,7 @@
 import { effectiveConfigs, noLeader, type MetadataImage } from '@starlane/metadata';
 import { StarlaneError, validateTopicName } from '@starlane/model';
 import { v1 } from '@starlane/proto';
-import { produceTimeoutMsDefault, produceTimeoutMsMax } from '../limits';
+import { noAckBytesMax, produceTimeoutMsDefault, produceTimeoutMsMax } from '../limits';
 import { partitionForKey } from '@starlane/partitioner';
 import type { RoundRobinPartitioner } from '../partitioner';
 import { metadataReady, type MetadataSource } from '../routing';
@@ -52,7 +52,33 @@ type EntryPlan =
   | { readonly kind: 'failed'; readonly result: v1.ProducePartitionResult }
   | { readonly kind: 'write'; readonly topic: string; readonly partition: number; readonly data: Buffer | Promise<Buffer> };
 
+/**
+ * Bytes of acks=NONE writes answered but not yet settled. Those answers do not wait for the
+ * write, so nothing else would stop a client from queueing without bound behind a slow or
+ * missing leader: past the bound, the next acks=NONE write waits (and with it its request's
+ * answer, which holds the stream's slot and so its reading) until earlier ones settle.
+ */
+class NoAckBudget {
+  private used = 0;
+  private readonly waiters: (() => void)[] = [];
+
+  constructor(private readonly bytesMax: number) {}
+
+  async reserve(bytes: number): Promise<void> {
+    // A write larger than the whole budget still goes, alone.
+    while (this.used > 0 && this.used + bytes > this.bytesMax) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    this.used += bytes;
+  }
+
+  release(bytes: number): void {
+    this.used -= bytes;
+    for (const wake of this.waiters.splice(0, this.waiters.length)) wake();
+  }
+}
+
 export class ProduceHandler {
+  private readonly noAck = new NoAckBudget(noAckBytesMax);
+
   constructor(private readonly options: ProduceHandlerOptions) {}
 
   /**
@@ -89,6 +115,14 @@ export class ProduceHandler {
         data = await plan.data;
       } catch (error) {
         results.push(Promise.resolve(rejectedResult(plan, error)));
+        continue;
+      }
+      if (acks === v1.Acks.NONE) {
+        await this.noAck.reserve(data.length);
+        const written = this.options.writer.write({ topic: plan.topic, partition: plan.partition, recordBatches: data, acks, deadlineMs });
+        const bytes = data.length;
+        void written.finally(() => this.noAck.release(bytes)).catch(() => undefined);
+        results.push(written);
         continue;
       }
       results.push(this.options.writer.write({ topic: plan.topic, partition: plan.partition, recordBatches: data, acks, deadlineMs }));

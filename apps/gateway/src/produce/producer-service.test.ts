@@ -12,9 +12,11 @@ class FakeCall extends EventEmitter {
   readonly written: v1.ProduceStreamResponse[] = [];
   paused = false;
   ended = false;
+  /** What write() answers: false as when HTTP/2 buffers are full because the client does not read. */
+  writable = true;
   write(message: v1.ProduceStreamResponse): boolean {
     this.written.push(message);
-    return true;
+    return this.writable;
   }
   pause(): this {
     this.paused = true;
@@ -69,5 +71,26 @@ describe('ProduceStream', () => {
     call.emit('end');
     await settle();
     expect(call.ended).toBe(true);
+  });
+
+  it('stops reading requests while its responses are not being read, and resumes on drain', async () => {
+    const handler = {
+      queue: (): Promise<QueuedProduce> => Promise.resolve({ results: Promise.resolve([]) }),
+    } as unknown as ProduceHandler;
+    const service = producerService(handler, {} as ProducerIdAllocator, 100);
+    const call = new FakeCall();
+    call.writable = false;
+    service.produceStream!(call as unknown as grpc.ServerDuplexStream<v1.ProduceStreamRequest, v1.ProduceStreamResponse>);
+    call.emit('data', request(1n));
+    call.emit('data', request(2n));
+    await settle();
+    // The first answer filled the buffers: no more are written and no more requests are read.
+    expect(call.written.map((response) => response.requestId)).toEqual([1n]);
+    expect(call.paused).toBe(true);
+    call.writable = true;
+    call.emit('drain');
+    await settle();
+    expect(call.written.map((response) => response.requestId)).toEqual([1n, 2n]);
+    expect(call.paused).toBe(false);
   });
 });

@@ -50,33 +50,45 @@ interface PendingResponse {
 function serveProduceStream(call: grpc.ServerDuplexStream<v1.ProduceStreamRequest, v1.ProduceStreamResponse>, handler: ProduceHandler, unansweredMax: number): void {
   const pending: PendingResponse[] = [];
   let queueTail: Promise<unknown> = Promise.resolve();
-  let paused = false;
+  let readingPaused = false;
+  // Responses the client is not reading back up in HTTP/2 buffers: stop reading requests
+  // until they drain, as for too many unanswered requests.
+  let writeBlocked = false;
   let inputEnded = false;
   let finished = false;
 
-  const flush = (): void => {
-    while (!finished && pending.length > 0 && pending[0]!.response !== undefined) {
-      call.write(pending.shift()!.response!);
-    }
-    if (paused && pending.length < unansweredMax) {
-      paused = false;
+  const updateReading = (): void => {
+    // Stop reading: grpc-js then stops pulling from HTTP/2, and flow control holds the client.
+    const shouldPause = pending.length >= unansweredMax || writeBlocked;
+    if (shouldPause && !readingPaused) {
+      readingPaused = true;
+      call.pause();
+    } else if (!shouldPause && readingPaused) {
+      readingPaused = false;
       call.resume();
     }
+  };
+
+  const flush = (): void => {
+    while (!finished && !writeBlocked && pending.length > 0 && pending[0]!.response !== undefined) {
+      if (!call.write(pending.shift()!.response!)) writeBlocked = true;
+    }
+    updateReading();
     if (inputEnded && pending.length === 0 && !finished) {
       finished = true;
       call.end();
     }
   };
+  call.on('drain', () => {
+    writeBlocked = false;
+    flush();
+  });
 
   call.on('data', (request: v1.ProduceStreamRequest) => {
     if (finished) return;
     const slot: PendingResponse = { requestId: request.requestId, response: undefined };
     pending.push(slot);
-    if (pending.length >= unansweredMax && !paused) {
-      // Stop reading: grpc-js then stops pulling from HTTP/2, and flow control holds the client.
-      paused = true;
-      call.pause();
-    }
+    updateReading();
     const queued = queueTail.then(() => handler.queue(request));
     queueTail = queued.catch(() => undefined);
     void queued
