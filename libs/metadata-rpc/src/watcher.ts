@@ -159,6 +159,12 @@ export class MetadataWatcher {
           chunkTopics = [];
           chunkNodes = [];
           chunkHead = undefined;
+          if (this.hasImage && (image.clusterId !== this.image.clusterId || image.version < this.image.version)) {
+            // Another cluster, or metadata older than what was already applied (a controller
+            // restored from an old copy): following it would silently roll state back.
+            restart('refusing a snapshot that goes back', { clusterId: image.clusterId, version: image.version, currentClusterId: this.image.clusterId, currentVersion: this.image.version });
+            return;
+          }
           this.attempt = 0;
           this.publish(image, undefined);
         } else {

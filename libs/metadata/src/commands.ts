@@ -250,7 +250,9 @@ export function fenceExpiredNodes(state: ControllerState, sessions: NodeSessions
   const fenced: number[] = [];
   const active = activeNodes(state);
   for (const registration of [...state.registrations.values()].sort((a, b) => a.nodeId - b.nodeId)) {
-    if (registration.state === 'fenced' || sessions.isLive(registration.nodeId)) continue;
+    // A node in controlled shutdown was withdrawn already; fencing it would let a late
+    // heartbeat of that exiting incarnation unfence it and hand it leaderships again.
+    if (registration.state === 'fenced' || registration.state === 'controlled-shutdown' || sessions.isLive(registration.nodeId)) continue;
     active.delete(registration.nodeId);
     fenced.push(registration.nodeId);
     records.push(nodeRecord(registration, { state: 'fenced' }));

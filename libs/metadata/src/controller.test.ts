@@ -214,6 +214,19 @@ describe('MetadataController', () => {
       expect(controller.image().version).toBe(version);
     });
 
+    it('never hands leaderships back to an incarnation that shut down, even after its session lapsed', async () => {
+      const { controller, clock } = await open();
+      const epoch = await activeNode(controller, 1);
+      await controller.createTopics({ topics: [newTopic('t', 1)], validateOnly: false });
+      await controller.controlledShutdown({ nodeId: 1, nodeEpoch: epoch });
+      clock.now += 2 * sessionTimeoutMs;
+      await controller.tick();
+      // A late heartbeat of the exiting process.
+      await expect(controller.heartbeat({ nodeId: 1, nodeEpoch: epoch, metadataVersion: 1000 })).resolves.toEqual({ fenced: true, shouldShutDown: true });
+      expect(controller.image().nodes.get(1)?.state).toBe('controlled-shutdown');
+      expect(partitionsOf(controller.image(), 't').map((p) => p.leader)).toEqual([noLeader]);
+    });
+
     it('moves leaderships to other in-sync replicas', async () => {
       const { controller } = await open();
       const epoch = await activeNode(controller, 1);
