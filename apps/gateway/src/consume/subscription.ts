@@ -186,10 +186,22 @@ export class Subscription {
     }
     state.node = routed.route.leader.nodeId;
     state.lastRoute = routed.route;
-    if (!this.loops.has(state.node)) {
-      this.loops.add(state.node);
-      void this.readLoop(state.node);
-    }
+    if (!this.loops.has(state.node)) this.startLoop(state.node);
+  }
+
+  /**
+   * Runs the read loop of one node. A failure inside it is a bug, but it must not end the
+   * process with every client on it: the partitions that node served are reported and dropped.
+   */
+  private startLoop(nodeId: number): void {
+    this.loops.add(nodeId);
+    this.readLoop(nodeId).catch((error: unknown) => {
+      const failure = new StarlaneError('UNKNOWN_SERVER_ERROR', `reading from node ${nodeId} failed: ${error instanceof Error ? error.message : String(error)}`);
+      const affected = this.live().filter((state) => state.node === nodeId);
+      for (const state of affected) this.drop(state);
+      this.push(affected.map((state) => fetchErrorResult(state, failure)));
+      this.endIfEmpty();
+    });
   }
 
   private fail(state: PartitionState, error: StarlaneError): void {
@@ -276,10 +288,7 @@ export class Subscription {
     } finally {
       this.loops.delete(nodeId);
       // A partition may have joined this node's group after the loop decided to stop.
-      if (!this.closed && this.live().some((state) => state.node === nodeId) && !this.loops.has(nodeId)) {
-        this.loops.add(nodeId);
-        void this.readLoop(nodeId);
-      }
+      if (!this.closed && this.live().some((state) => state.node === nodeId) && !this.loops.has(nodeId)) this.startLoop(nodeId);
     }
   }
 }
