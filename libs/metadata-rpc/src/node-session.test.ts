@@ -272,7 +272,9 @@ describe('NodeSession', () => {
     expect(outcome).toEqual({ completed: true, remainingLeaderships: [] });
     expect(active.shutdowns).toHaveLength(3);
     expect(active.shutdowns[0]).toEqual({ nodeId: 7, nodeEpoch: 100n });
-    // Nothing signals an absence: three heartbeat intervals pass without one.
+    // Nothing signals an absence: three heartbeat intervals pass without one. A heartbeat sent
+    // just before the stop may still be on its way, so counting starts after it could land.
+    await new Promise<void>((resolve) => setTimeout(resolve, 40));
     const heartbeats = active.heartbeats.length;
     await new Promise<void>((resolve) => setTimeout(resolve, 60));
     expect(active.heartbeats.length).toBe(heartbeats);
