@@ -4,6 +4,7 @@ import { BatchField, Compression, readBatch, readBatchHeader } from '@starlane/r
 import { FakeMetadata, FakeTransport, appendOk, image, node, settle, topic } from '../fakes';
 import { partitionForKey } from '@starlane/partitioner';
 import { RoundRobinPartitioner } from '../partitioner';
+import { noAckBytesMax } from '../limits';
 import { PartitionWriter } from './partition-writer';
 import { ProduceHandler, type ProduceInput } from './produce-handler';
 
@@ -166,3 +167,26 @@ describe('ProduceHandler', () => {
     expect(transport.appends[0]!.call.acks).toBe(v1.Acks.LEADER);
   });
 });
+
+describe('acks=NONE', () => {
+  it('answers at once while unsettled writes stay under the bound, then waits for earlier writes to settle', async () => {
+    const { handler, transport } = setup({ requestBytesMax: noAckBytesMax });
+    const big = (partition: number): v1.ProducePartitionData => entry('t', partition, { $case: 'recordBatches', value: Buffer.alloc(noAckBytesMax / 2 + 1) });
+    // Two writes to different partitions fit under the bound together only if under half each: the second waits.
+    const first = await handler.queue({ acks: v1.Acks.NONE, timeoutMs: 0, partitions: [big(0)] });
+    expect((await first.results).map(codeOf)).toEqual([v1.ErrorCode.NONE]);
+    let secondQueued = false;
+    const second = handler.queue({ acks: v1.Acks.NONE, timeoutMs: 0, partitions: [big(1)] }).then((queued) => {
+      secondQueued = true;
+      return queued;
+    });
+    await settle();
+    expect(secondQueued).toBe(false);
+    // The first write settles at its leader: the second may go.
+    transport.appends[0]!.answer([appendOk(0n)]);
+    await settle();
+    expect(secondQueued).toBe(true);
+    expect((await (await second).results).map(codeOf)).toEqual([v1.ErrorCode.NONE]);
+  });
+});
+
