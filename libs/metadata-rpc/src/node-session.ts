@@ -24,6 +24,7 @@ import { StarlaneError } from '@starlane/model';
 import { internalV1, type v1 } from '@starlane/proto';
 import { controllerFromProto, errorCodeFromProto } from './codec';
 import type { ClientLogger } from './watcher';
+import { formatAddress } from '@starlane/service-host';
 
 /** What a successful registration established. */
 export interface NodeRegistration {
@@ -365,7 +366,7 @@ export class NodeSession {
       return;
     }
     const active = controllerFromProto(location);
-    this.redirect = `${active.host.includes(':') ? `[${active.host}]` : active.host}:${active.port}`;
+    this.redirect = formatAddress(active.host, active.port);
   }
 
   private redirectDelayMs(): number {

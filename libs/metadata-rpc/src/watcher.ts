@@ -11,6 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { applyDelta, emptyImage, imageFromSnapshot, type MetadataDelta, type MetadataImage, type NodeInfo, type TopicState } from '@starlane/metadata';
 import { internalV1 } from '@starlane/proto';
 import { controllerFromProto, deltaFromProto, nodeFromProto, topicFromProto } from './codec';
+import { formatAddress } from '@starlane/service-host';
 
 /** The slice of a pino logger the client libraries use. */
 export interface ClientLogger {
@@ -131,7 +132,7 @@ export class MetadataWatcher {
       if (message.errorCode !== 0) {
         if (message.activeController !== undefined && message.activeController.host !== '') {
           const active = controllerFromProto(message.activeController);
-          this.nextAddress = `${active.host.includes(':') ? `[${active.host}]` : active.host}:${active.port}`;
+          this.nextAddress = formatAddress(active.host, active.port);
         }
         restart('controller refused the watch', { errorCode: message.errorCode, errorMessage: message.errorMessage });
         return;
