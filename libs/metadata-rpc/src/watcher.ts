@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { applyDelta, emptyImage, imageFromSnapshot, type MetadataDelta, type MetadataImage, type NodeInfo, type TopicState } from '@starlane/metadata';
 import { internalV1 } from '@starlane/proto';
 import { controllerFromProto, deltaFromProto, nodeFromProto, topicFromProto } from './codec';
-import { formatAddress } from '@starlane/service-host';
+import { formatAddress, grpcMessageBytesMax } from '@starlane/service-host';
 
 /** The slice of a pino logger the client libraries use. */
 export interface ClientLogger {
@@ -101,7 +101,7 @@ export class MetadataWatcher {
     let client = this.clients.get(address);
     if (client === undefined) {
       client = new internalV1.ControllerServiceClient(address, grpc.credentials.createInsecure(), {
-        'grpc.max_receive_message_length': 64 * 1024 * 1024,
+        'grpc.max_receive_message_length': grpcMessageBytesMax,
         'grpc.initial_reconnect_backoff_ms': 100,
         'grpc.max_reconnect_backoff_ms': 2000,
       });

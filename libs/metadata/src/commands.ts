@@ -7,7 +7,7 @@
  */
 import { StarlaneError, assert, validateTopicName, type ErrorCode } from '@starlane/model';
 import type { ControllerState, NodeRegistration } from './controller-state';
-import { noLeader, type ConfigMap, type PartitionState, type TopicState } from './image';
+import { noLeader, topicById, type ConfigMap, type PartitionState, type TopicState } from './image';
 import { placeReplicas, type MetadataRandom } from './placement';
 import { batchRecordsMax, type MetadataRecord, type NodeRecord, type PartitionRecord } from './records';
 import { topicConfigDefaults, validateTopicConfigs } from './topic-configs';
@@ -487,8 +487,7 @@ export function deleteTopics(state: ControllerState, input: { readonly names: re
     return remove(topic);
   });
   const byId = input.topicIds.map((topicId): DeleteTopicResult => {
-    const name = state.image.topicNamesById.get(topicId);
-    const topic = name === undefined ? undefined : state.image.topics.get(name);
+    const topic = topicById(state.image, topicId);
     if (topic === undefined) return { name: '', topicId, error: { code: 'UNKNOWN_TOPIC_ID', message: `no topic has id ${topicId}` } };
     return remove(topic);
   });

@@ -192,11 +192,6 @@ export function applyDelta(image: MetadataImage, delta: MetadataDelta): Metadata
   };
 }
 
-/** Topic by name, or undefined. */
-export function topicByName(image: MetadataImage, name: string): TopicState | undefined {
-  return image.topics.get(name);
-}
-
 /** Topic by id, or undefined. */
 export function topicById(image: MetadataImage, topicId: string): TopicState | undefined {
   const name = image.topicNamesById.get(topicId);

@@ -7,7 +7,6 @@ export {
   imageFromSnapshot,
   noLeader,
   topicById,
-  topicByName,
   type ConfigMap,
   type ControllerInfo,
   type MetadataDelta,

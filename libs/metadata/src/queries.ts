@@ -4,7 +4,7 @@
  */
 import { StarlaneError, validateTopicName } from '@starlane/model';
 import type { ItemError } from './commands';
-import type { MetadataImage, NodeInfo, PartitionState, TopicState } from './image';
+import { topicById, type MetadataImage, type NodeInfo, type PartitionState, type TopicState } from './image';
 
 export interface TopicLookup {
   /** As asked (a name), or filled in from the topic. */
@@ -28,8 +28,7 @@ export function lookupTopics(image: MetadataImage, names: readonly string[], top
     return { name, topicId: topic.topicId, topic };
   });
   const byId = topicIds.map((topicId): TopicLookup => {
-    const name = image.topicNamesById.get(topicId);
-    const topic = name === undefined ? undefined : image.topics.get(name);
+    const topic = topicById(image, topicId);
     if (topic === undefined) return { name: '', topicId, error: { code: 'UNKNOWN_TOPIC_ID', message: `no topic has id ${topicId}` } };
     return { name: topic.name, topicId, topic };
   });

@@ -19,7 +19,7 @@
  * leader that lags), and probes again. Writes are never reordered relative to later writes of
  * the same partition, whichever client stream they came from.
  */
-import { StarlaneError, errorCodeFromWire, wireErrorCode, type ErrorCode } from '@starlane/model';
+import { StarlaneError, errorCodeFromWire, wireErrorCode } from '@starlane/model';
 import { type internalV1, v1 } from '@starlane/proto';
 import { retryBackoffMsInitial, retryBackoffMsMax } from '../limits';
 import { isLeaderRetriable, routeChanged, routePartition, sameRoute, type MetadataSource, type PartitionRoute } from '../routing';
@@ -226,8 +226,4 @@ export function errorResult(at: { topic: string; partition: number }, error: Sta
     errorCode: wireErrorCode(error.code) as v1.ErrorCode,
     errorMessage: error.message,
   };
-}
-
-export function errorCodeOf(result: { errorCode: number }): ErrorCode | undefined {
-  return errorCodeFromWire(result.errorCode);
 }

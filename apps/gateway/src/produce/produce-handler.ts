@@ -3,7 +3,7 @@
  * partitions for `partition = -1`, turns structured records into a batch, and hands each
  * partition's data to the PartitionWriter. Shared by Produce and ProduceStream.
  */
-import { effectiveConfigs, noLeader, type MetadataImage } from '@starlane/metadata';
+import { effectiveConfig, noLeader, type MetadataImage } from '@starlane/metadata';
 import { StarlaneError, validateTopicName } from '@starlane/model';
 import { v1 } from '@starlane/proto';
 import { noAckBytesMax, produceTimeoutMsDefault, produceTimeoutMsMax } from '../limits';
@@ -185,12 +185,11 @@ export class ProduceHandler {
     if (partition >= partitionCount) throw new StarlaneError('UNKNOWN_TOPIC_OR_PARTITION', `topic ${entry.topic} has ${partitionCount} partitions, no partition ${partition}`);
     if (payload.$case === 'recordBatches') return { kind: 'write', topic: entry.topic, partition, data: payload.value };
     validateProducerIdentity(payload.value);
-    const configs = effectiveConfigs(image, topic);
     const data = recordsToBatch(payload.value, {
-      compression: compressionForTopic(configs['compression.type']),
+      compression: compressionForTopic(effectiveConfig(image, topic, 'compression.type')),
       nowMs: this.options.now(),
-      compacted: isCompacted(configs['cleanup.policy']),
-      maxMessageBytes: maxMessageBytes(configs['max.message.bytes']),
+      compacted: isCompacted(effectiveConfig(image, topic, 'cleanup.policy')),
+      maxMessageBytes: maxMessageBytes(effectiveConfig(image, topic, 'max.message.bytes')),
     });
     // Awaited in entry order later; a rejection meanwhile must not count as unhandled.
     data.catch(() => undefined);
