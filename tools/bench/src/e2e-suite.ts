@@ -121,6 +121,63 @@ async function produceThroughput(producer: v1.ProducerServiceClient, batches: re
   return seconds;
 }
 
+/** A Subscribe stream on the bench partition that notes when each batch at or after `startOffset` arrives. */
+interface Arrivals {
+  /** Arrival times (ms, monotonic) of the batches received so far, in offset order. */
+  readonly times: number[];
+  /** Resolves once `count` batches have arrived; rejects if the subscription fails. */
+  readonly received: Promise<void>;
+  cancel(): void;
+}
+
+function recordArrivals(consumer: v1.ConsumerServiceClient, startOffset: bigint, count: number): Arrivals {
+  const times: number[] = [];
+  const subscription = consumer.subscribe({
+    partitions: [{ topic, partition: 0, start: { spec: { $case: 'offset', value: startOffset } } }],
+    maxBytesPerMessage: 0,
+    isolationLevel: v1.IsolationLevel.READ_UNCOMMITTED,
+    format: v1.RecordFormat.BYTES,
+  });
+  const received = new Promise<void>((resolve, reject) => {
+    subscription.on('data', (message: v1.SubscribeResponse) => {
+      const at = nowMs();
+      for (const partition of message.partitions) {
+        if (partition.errorCode !== v1.ErrorCode.NONE) return reject(new RunError(`subscription failed: ${partition.errorCode} ${partition.errorMessage}`));
+        if (partition.payload?.$case !== 'recordBatches') continue;
+        const { batches } = scanBatches(partition.payload.value, { batchBytesMax: 64 * mebibyte });
+        for (const slice of batches) if (slice.header.baseOffset >= startOffset) times.push(at);
+      }
+      if (times.length >= count) resolve();
+    });
+    subscription.on('error', (error: grpc.ServiceError) => {
+      if (error.code !== grpc.status.CANCELLED) reject(error);
+    });
+  });
+  received.catch(() => undefined);
+  return { times, received, cancel: () => subscription.cancel() };
+}
+
+/** Lets a new subscription reach its start position before the clock starts. */
+const subscriptionSettleMs = 500;
+
+/**
+ * The end-to-end maximum of the latency workload: `count` copies of `batch` produced flat out
+ * (`produceInflightMax` in flight) while a subscriber on the same partition receives them;
+ * the rate counts from the first send to the last arrival, so the consumer has to keep up.
+ */
+async function endToEndMaximum(clients: { producer: v1.ProducerServiceClient; consumer: v1.ConsumerServiceClient }, batch: Buffer, startOffset: bigint, count: number): Promise<number> {
+  const arrivals = recordArrivals(clients.consumer, startOffset, count);
+  await new Promise((resolve) => setTimeout(resolve, subscriptionSettleMs));
+  const startMs = nowMs();
+  try {
+    await produceThroughput(clients.producer, [batch], count);
+    await arrivals.received;
+  } finally {
+    arrivals.cancel();
+  }
+  return megabytesPerSecond(count * batch.length, secondsSince(startMs));
+}
+
 /**
  * Produces `batch` at `bytesPerSecond` while a Subscribe stream on the same partition receives
  * it; each batch's latency runs from just before its produce call to the moment its bytes
@@ -139,36 +196,8 @@ async function measureLatency(
   const warmupCount = Math.floor((schedule.warmupSeconds * 1000) / intervalMs);
   const count = warmupCount + Math.max(50, Math.floor((schedule.seconds * 1000) / intervalMs));
   const sentAt: number[] = [];
-  const latencies: number[] = [];
-  const subscription = clients.consumer.subscribe({
-    partitions: [{ topic, partition: 0, start: { spec: { $case: 'offset', value: startOffset } } }],
-    maxBytesPerMessage: 0,
-    isolationLevel: v1.IsolationLevel.READ_UNCOMMITTED,
-    format: v1.RecordFormat.BYTES,
-  });
-  const received = new Promise<void>((resolve, reject) => {
-    subscription.on('data', (message: v1.SubscribeResponse) => {
-      const at = nowMs();
-      for (const partition of message.partitions) {
-        if (partition.errorCode !== v1.ErrorCode.NONE) return reject(new RunError(`subscription failed: ${partition.errorCode} ${partition.errorMessage}`));
-        if (partition.payload?.$case !== 'recordBatches') continue;
-        const { batches } = scanBatches(partition.payload.value, { batchBytesMax: 64 * mebibyte });
-        for (const slice of batches) {
-          if (slice.header.baseOffset < startOffset) continue;
-          const sent = sentAt[latencies.length];
-          if (sent === undefined) return reject(new RunError('the subscriber received a batch that was not sent yet'));
-          latencies.push(at - sent);
-        }
-      }
-      if (latencies.length >= count) resolve();
-    });
-    subscription.on('error', (error: grpc.ServiceError) => {
-      if (error.code !== grpc.status.CANCELLED) reject(error);
-    });
-  });
-  received.catch(() => undefined);
-  // Let the subscription reach its start position before the clock starts.
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  const arrivals = recordArrivals(clients.consumer, startOffset, count);
+  await new Promise((resolve) => setTimeout(resolve, subscriptionSettleMs));
   const stream = openProduceStream(clients.producer);
   stream.on('data', (response: v1.ProduceStreamResponse) => {
     const failure = response.partitions.find((partition) => partition.errorCode !== v1.ErrorCode.NONE);
@@ -176,18 +205,22 @@ async function measureLatency(
   });
   const produced = new Promise<void>((_, reject) => stream.on('error', reject));
   produced.catch(() => undefined);
-  const startMs = nowMs();
-  for (let index = 0; index < count; index += 1) {
-    const due = startMs + index * intervalMs;
-    const wait = due - nowMs();
-    if (wait >= 1) await new Promise((resolve) => setTimeout(resolve, Math.floor(wait)));
-    sentAt.push(nowMs());
-    stream.write(produceRequest(BigInt(index + 1), v1.Acks.LEADER, batch));
+  try {
+    const startMs = nowMs();
+    for (let index = 0; index < count; index += 1) {
+      const due = startMs + index * intervalMs;
+      const wait = due - nowMs();
+      if (wait >= 1) await new Promise((resolve) => setTimeout(resolve, Math.floor(wait)));
+      sentAt.push(nowMs());
+      stream.write(produceRequest(BigInt(index + 1), v1.Acks.LEADER, batch));
+    }
+    await Promise.race([arrivals.received, produced]);
+  } finally {
+    stream.end();
+    arrivals.cancel();
   }
-  await Promise.race([received, produced]);
-  stream.end();
-  subscription.cancel();
-  return latencies.slice(warmupCount);
+  if (arrivals.times.length > sentAt.length) throw new RunError('the subscriber received more batches than were sent');
+  return arrivals.times.slice(warmupCount, count).map((at, index) => at - (sentAt[warmupCount + index] as number));
 }
 
 /** The latest offset of the bench partition (where a subscription to what comes next starts). */
@@ -244,9 +277,8 @@ async function runE2eSuite(context: SuiteContext): Promise<SuiteResult> {
 
     const latencyBatch = await batchOf(latencyBatchRecords, () => randomBytes(recordBytes));
     const probeCount = Math.ceil(sizes.latencyProbeBytes / latencyBatch.length);
-    context.progress(`latency workload maximum: ${probeCount} batches of ${latencyBatchRecords} × ${recordBytes} B records, ${produceInflightMax} in flight`);
-    const probeSeconds = await produceThroughput(producer, [latencyBatch], probeCount);
-    const latencyMaxMBps = megabytesPerSecond(probeCount * latencyBatch.length, probeSeconds);
+    context.progress(`latency workload maximum: ${probeCount} batches of ${latencyBatchRecords} × ${recordBytes} B records, ${produceInflightMax} in flight, to a subscriber`);
+    const latencyMaxMBps = await endToEndMaximum({ producer, consumer }, latencyBatch, await latestOffset(admin), probeCount);
     const halfRate = (latencyMaxMBps * 1_000_000) / 2;
     context.progress(`latency: those batches at ${(halfRate / 1_000_000).toFixed(1)} MB/s (half their maximum) for ${latencyWarmupSeconds} + ${sizes.latencySeconds} s`);
     const latencies = await measureLatency({ producer, consumer }, latencyBatch, await latestOffset(admin), halfRate, {
@@ -260,7 +292,7 @@ async function runE2eSuite(context: SuiteContext): Promise<SuiteResult> {
       { name: 'e2eLatencyMsP99', value: percentile(latencies, 0.99), digits: 2, description: 'produce call to subscriber, 99th percentile (ms)', goal: { comparison: 'atMost', value: 20 } },
       { name: 'produceMBps', value: produceMBps, digits: 1, description: 'record bytes produced per second (MB/s)' },
       { name: 'rawWriteMBps', value: rawMBps, digits: 1, description: 'raw fs sequential write, fdatasync at the end (MB/s)' },
-      { name: 'latencyWorkloadMaxMBps', value: latencyMaxMBps, digits: 1, description: `produce rate of ${latencyBatchRecords}-record batches, maximum (MB/s)` },
+      { name: 'latencyWorkloadMaxMBps', value: latencyMaxMBps, digits: 1, description: `end-to-end rate of ${latencyBatchRecords}-record batches to a subscriber, maximum (MB/s)` },
     ];
     const details = { latencySamples: latencies.length, latencyMsMax: Math.round(Math.max(...latencies) * 100) / 100 };
     const method =
@@ -271,7 +303,7 @@ async function runE2eSuite(context: SuiteContext): Promise<SuiteResult> {
       `The client encodes its requests with one copy of the batch bytes (a hand-written encoder checked against the generated decoder), as an efficient client would. ` +
       `The storage node writes to the same disk as the raw measurement; acks=leader answers once the leader has appended (page cache, as Kafka's default flush policy). ` +
       `All three processes and the client share the machine's cores. ` +
-      `Latency: a producer sending ${latencyBatchRecords}-record batches (${latencyBatch.length} bytes, as with a short linger) first runs flat out (${produceInflightMax} in flight) to find that workload's maximum rate; ` +
+      `Latency: a producer sending ${latencyBatchRecords}-record batches (${latencyBatch.length} bytes, as with a short linger) first runs flat out (${produceInflightMax} in flight) while a Subscribe stream on the partition receives the batches, to find that workload's end-to-end maximum (bytes over the time from the first send to the last arrival, so the consumer must keep up, as a latency test's maximum rate is usually found); ` +
       `then it sends them on a schedule at half that rate while a Subscribe stream (BYTES) on the same partition receives them: ${latencyWarmupSeconds} s of warm-up, then ${sizes.latencySeconds} s of samples. ` +
       `Each sample (one batch) runs from just before its produce call to the arrival of that batch at the subscriber, both in this process.`;
     return { suite: 'e2e', figures, details, method };
