@@ -1,0 +1,1 @@
+module.exports = { displayName: 'replication', preset: '../../jest.preset.cjs' };

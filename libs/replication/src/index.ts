@@ -1,0 +1,2 @@
+export { LeaderReplicaState, type FollowerProgress, type IsrProposal, type LeaderAssignment, type ReplicaSettings } from './leader';
+export { divergingEpoch, followerHighWatermark, truncationFor, type EpochEnd, type EpochHistory, type Truncation } from './follower';
