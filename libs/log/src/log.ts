@@ -977,6 +977,20 @@ export class PartitionLog {
     return this.epochs.epochForOffset(offset);
   }
 
+  /**
+   * Records that `epoch` begins at the log end, as a new leader does before it writes (Kafka's
+   * leader epoch cache on becoming leader). Without it, a follower that fetched records of an
+   * epoch this log never saw would get no point where the logs part and have to start over.
+   * Runs after earlier appends, so the log end is settled; a stale epoch changes nothing.
+   */
+  assignLeaderEpoch(epoch: number): Promise<void> {
+    assert(Number.isInteger(epoch) && epoch >= 0, 'a leader epoch is a non-negative integer');
+    return this.mutate(async () => {
+      if (epoch <= this.epochs.latestEpoch()) return;
+      if (this.epochs.assign(epoch, this.logEnd)) await this.persistEpochs();
+    });
+  }
+
   /** The end offset of `epoch` as a leader answers OffsetsForLeaderEpoch (KIP-101). */
   endOffsetForEpoch(epoch: number): { epoch: number; endOffset: bigint } {
     return this.epochs.endOffsetFor(epoch, this.logEnd);
