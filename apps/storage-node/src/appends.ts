@@ -77,6 +77,12 @@ export async function appendPartition(manager: PartitionManager, data: internalV
   if (batches.length > partition.config.segmentBytes) {
     return appendFailure(data, 'RECORD_LIST_TOO_LARGE', `${batches.length} bytes of batches exceed segment.bytes (${partition.config.segmentBytes})`);
   }
+  // Kafka checks the ISR before an acks=all write: with fewer in-sync replicas than the topic
+  // asks for, the write is refused rather than left waiting.
+  const leader = partition.leaderState;
+  if (acks === 'all' && leader !== undefined && !leader.enoughReplicas) {
+    return appendFailure(data, 'NOT_ENOUGH_REPLICAS', `${data.topic}-${data.partition} has ${leader.isr.length} in-sync replicas, fewer than min.insync.replicas (${partition.replicaSettings.minInsyncReplicas})`);
+  }
   try {
     const appended = await partition.append(batches, timeoutMs, partition.state.leaderEpoch);
     if (acks === 'all') await partition.whenCommitted(appended.lastOffset + 1n, timeoutMs);

@@ -2,14 +2,16 @@
  * One partition replica this node hosts: its log (once open), its replication state as the
  * metadata says, its topic config, and the readers waiting for it to change.
  *
- * Replication factor 1 for now: the high watermark is the log end offset and a leader's write
- * is committed when its log has it. Replication replaces exactly two things here: where the
- * high watermark comes from (`highWatermark`) and when an acks=all write is answered
- * (`whenCommitted`); everything else (appends, reads, long-poll wake-ups) stays as it is.
+ * Its role follows the metadata. As leader it keeps a `LeaderReplicaState` (the followers'
+ * progress from their fetches), which gives the high watermark and the ISR changes to propose;
+ * taking over first records the new leader epoch at the log end. As follower its high watermark
+ * is the one its leader last reported, capped by its own log end. Reads and acks=all waiters
+ * are woken whenever the high watermark moves.
  */
 import type { AppendResult, LogConfig, PartitionLog, Scheduler } from '@starlane/log';
-import type { PartitionState } from '@starlane/metadata';
+import { noLeader, type PartitionState } from '@starlane/metadata';
 import { StarlaneError } from '@starlane/model';
+import { LeaderReplicaState, followerHighWatermark, type IsrProposal, type LeaderAssignment, type ReplicaSettings } from '@starlane/replication';
 
 export type PartitionStatus = 'opening' | 'online' | 'offline' | 'removed';
 
@@ -22,6 +24,12 @@ export class HostedPartition {
   private settleOpen: { resolve(log: PartitionLog): void; reject(error: StarlaneError): void } | undefined;
   /** Settles once the log is open, or failed to open, or the partition was removed first. */
   readonly opened: Promise<PartitionLog>;
+  /** The leader's view of its followers, while this node leads in `state.leaderEpoch` with the log open. */
+  private leading: LeaderReplicaState | undefined;
+  /** The leader epoch a takeover is under way for (its epoch being recorded in the log). */
+  private takingOver: number | undefined;
+  /** As follower: the high watermark the leader last reported. */
+  private followerHw = 0n;
 
   constructor(
     readonly topicId: string,
@@ -34,6 +42,12 @@ export class HostedPartition {
     public config: LogConfig,
     readonly directory: string,
     private readonly scheduler: Scheduler,
+    /** This node's id: whether it leads is read from `state`. */
+    readonly localNodeId: number,
+    /** min.insync.replicas and the follower lag limit. */
+    public replicaSettings: ReplicaSettings,
+    /** Milliseconds now (follower lag is judged by it). */
+    private readonly nowMs: () => number,
   ) {
     this.opened = new Promise<PartitionLog>((resolve, reject) => (this.settleOpen = { resolve, reject }));
     // Waiting on `opened` is optional; an open failure is reported through `status` too.
@@ -57,11 +71,60 @@ export class HostedPartition {
   }
 
   /**
-   * The offset below which records are committed and visible to consumers. With one replica
-   * that is the log end offset; -1 while the log is not open.
+   * The offset below which records are committed and visible to consumers; -1 while the log is
+   * not open. A leader's comes from its followers' progress; a follower's from its leader.
    */
   get highWatermark(): bigint {
-    return this.log === undefined ? -1n : this.log.logEndOffset;
+    if (this.log === undefined) return -1n;
+    if (this.leading !== undefined) return this.leading.highWatermark;
+    // A sole in-sync leader taking over commits its whole log the moment it leads: say so
+    // already, so a restarted single replica does not hide its records for that moment.
+    if (this.isLeader && this.state.isr.length === 1 && this.state.isr[0] === this.localNodeId && this.replicaSettings.minInsyncReplicas <= 1) return this.log.logEndOffset;
+    return followerHighWatermark(this.followerHw, this.log.logEndOffset);
+  }
+
+  /** Whether this node leads the partition in the current epoch and is ready to act as leader. */
+  get leaderState(): LeaderReplicaState | undefined {
+    return this.leading;
+  }
+
+  /** Whether the metadata names this node leader. */
+  get isLeader(): boolean {
+    return this.state.leader === this.localNodeId;
+  }
+
+  /** Whether this node should fetch the partition from another leader. */
+  get isFollower(): boolean {
+    return !this.removed && this.state.leader !== noLeader && this.state.leader !== this.localNodeId && this.state.replicas.includes(this.localNodeId);
+  }
+
+  /** As follower: the leader reported `highWatermark`. */
+  setFollowerHighWatermark(highWatermark: bigint): void {
+    if (this.leading !== undefined || highWatermark === this.followerHw) return;
+    const before = this.highWatermark;
+    this.followerHw = highWatermark;
+    if (this.highWatermark !== before) this.notify();
+  }
+
+  /** A follower fetched at `fetchOffset` (its log end); wakes waiters if the high watermark moved. */
+  onFollowerFetch(nodeId: number, fetchOffset: bigint, nodeEpoch: bigint): void {
+    if (this.leading?.onFollowerFetch(nodeId, fetchOffset, nodeEpoch, this.nowMs()) === true) this.notify();
+  }
+
+  /** The ISR change this leader should ask the controller for now, if any. */
+  isrProposal(): IsrProposal | undefined {
+    return this.leading?.proposal(this.nowMs());
+  }
+
+  /** The controller answered this leader's ISR proposal (with the state after it, or nothing). */
+  isrProposalSettled(state: PartitionState | undefined): void {
+    if (this.leading?.onProposalSettled(state === undefined ? undefined : assignmentOf(state), this.nowMs()) === true) this.notify();
+  }
+
+  /** New replica settings (min.insync.replicas changed). */
+  applyReplicaSettings(settings: ReplicaSettings): void {
+    this.replicaSettings = settings;
+    if (this.leading?.reconfigure(settings) === true) this.notify();
   }
 
   /** The log opened: requests that waited for it go on, in the order they came. */
@@ -70,6 +133,7 @@ export class HostedPartition {
     // The config may have changed while the log was opening.
     if (log.logConfig !== this.config) log.reconfigure(this.config);
     this.settleOpen?.resolve(log);
+    this.syncRole();
     this.notify();
   }
 
@@ -100,7 +164,48 @@ export class HostedPartition {
     const previous = this.state;
     this.topic = topic;
     this.state = state;
+    this.syncRole();
     if (previous.leader !== state.leader || previous.leaderEpoch !== state.leaderEpoch || previous.partitionEpoch !== state.partitionEpoch) this.notify();
+  }
+
+  /**
+   * Follows the metadata's choice of leader. Taking over records the new epoch at the log end
+   * first (in the log's order, after any follower write already queued), so the leader state
+   * starts from a settled log end and the epoch history can answer followers' divergence
+   * checks; giving up leadership keeps the high watermark reached as the follower's start.
+   */
+  private syncRole(): void {
+    const log = this.log;
+    if (!this.isLeader || this.removed || log === undefined) {
+      if (this.leading !== undefined) {
+        this.followerHw = this.leading.highWatermark;
+        this.leading = undefined;
+      }
+      this.takingOver = undefined;
+      return;
+    }
+    const epoch = this.state.leaderEpoch;
+    if (this.leading !== undefined && this.leading.leaderEpoch === epoch) {
+      if (this.leading.onAssignment(assignmentOf(this.state), this.nowMs())) this.notify();
+      return;
+    }
+    if (this.takingOver === epoch) return;
+    if (this.leading !== undefined) this.followerHw = this.leading.highWatermark;
+    this.leading = undefined;
+    this.takingOver = epoch;
+    log.assignLeaderEpoch(epoch).then(
+      () => {
+        if (this.takingOver !== epoch || this.log !== log || !this.isLeader || this.state.leaderEpoch !== epoch) return;
+        this.takingOver = undefined;
+        const end = log.logEndOffset;
+        this.leading = new LeaderReplicaState(this.localNodeId, assignmentOf(this.state), end, end, this.followerHw, this.replicaSettings, this.nowMs());
+        this.notify();
+      },
+      (error: unknown) => {
+        if (this.takingOver === epoch) this.takingOver = undefined;
+        this.fail(error instanceof StarlaneError ? error : new StarlaneError('STORAGE_UNAVAILABLE', String(error), { cause: error }));
+      },
+    );
   }
 
   /** A changed topic config: applied to the open log at once, or when it opens. */
@@ -152,8 +257,9 @@ export class HostedPartition {
 
   /**
    * Resolves once every offset below `endOffset` is committed (acks=all), within `timeoutMs`.
-   * With one replica the leader's log is the whole ISR, so a write is committed as soon as it
-   * is appended and this resolves at once.
+   * Committed means below the high watermark: every ISR member has it, and the ISR held at least
+   * min.insync.replicas members. Fails if leadership moves, or if the ISR shrinks below
+   * min.insync.replicas first (NOT_ENOUGH_REPLICAS_AFTER_APPEND, as Kafka answers).
    */
   whenCommitted(endOffset: bigint, timeoutMs: number): Promise<void> {
     if (this.highWatermark >= endOffset) return Promise.resolve();
@@ -165,8 +271,11 @@ export class HostedPartition {
         else reject(error);
       };
       const stop = this.listen(() => {
-        if (this.status !== 'online') finish(new StarlaneError('NOT_LEADER_OR_FOLLOWER', `${this.topic}-${this.partition} is no longer led here`));
+        if (this.status !== 'online' || !this.isLeader) finish(new StarlaneError('NOT_LEADER_OR_FOLLOWER', `${this.topic}-${this.partition} is no longer led here`));
         else if (this.highWatermark >= endOffset) finish();
+        else if (this.leading !== undefined && !this.leading.enoughReplicas) {
+          finish(new StarlaneError('NOT_ENOUGH_REPLICAS_AFTER_APPEND', `the ISR of ${this.topic}-${this.partition} shrank below min.insync.replicas (${this.replicaSettings.minInsyncReplicas}) before the write was committed`));
+        }
       });
       const cancel = this.scheduler.schedule(timeoutMs, () => finish(new StarlaneError('REQUEST_TIMED_OUT', `offsets below ${endOffset} were not committed within ${timeoutMs} ms`)));
     });
@@ -180,13 +289,42 @@ export class HostedPartition {
 
   private appended(result: Promise<AppendResult>): Promise<AppendResult> {
     return result.then((appended) => {
+      if (this.log !== undefined) this.leading?.onLocalAppend(this.log.logEndOffset);
       this.notify();
       return appended;
     });
+  }
+
+  /** As follower: cuts the log where it parts from the leader's (see `truncationFor`). */
+  truncateAsFollower(offset: bigint): Promise<void> {
+    const log = this.onlineLog;
+    if (log === undefined || !this.isFollower) return Promise.reject(new StarlaneError('NOT_LEADER_OR_FOLLOWER', `${this.topic}-${this.partition} is not followed here`));
+    return log.truncateTo(offset).then(() => this.notify());
+  }
+
+  /** As follower: empties the log and starts it at `offset` (the leader's log start). */
+  restartAsFollower(offset: bigint): Promise<void> {
+    const log = this.onlineLog;
+    if (log === undefined || !this.isFollower) return Promise.reject(new StarlaneError('NOT_LEADER_OR_FOLLOWER', `${this.topic}-${this.partition} is not followed here`));
+    return log.truncateFullyAndStartAt(offset).then(() => this.notify());
+  }
+
+  /**
+   * Appends batches fetched from the leader, unchanged. Only while this node follows; the
+   * fetcher checks the role before and the log refuses batches that do not continue it.
+   */
+  appendAsFollower(records: Buffer): Promise<AppendResult> {
+    const log = this.onlineLog;
+    if (log === undefined || !this.isFollower) return Promise.reject(new StarlaneError('NOT_LEADER_OR_FOLLOWER', `${this.topic}-${this.partition} is not followed here`));
+    return this.appended(log.appendAsFollower(records));
   }
 
   private notify(): void {
     if (this.listeners.size === 0) return;
     for (const listener of [...this.listeners]) listener();
   }
+}
+
+function assignmentOf(state: PartitionState): LeaderAssignment {
+  return { leaderEpoch: state.leaderEpoch, partitionEpoch: state.partitionEpoch, replicas: state.replicas, isr: state.isr };
 }

@@ -29,6 +29,7 @@ import {
 } from '@starlane/log';
 import { effectiveConfigs, topicById, type MetadataImage, type TopicState } from '@starlane/metadata';
 import { StarlaneError } from '@starlane/model';
+import type { ReplicaSettings } from '@starlane/replication';
 import { HostedPartition } from './hosted-partition';
 import { deletionMarkerFileName, isSafeTopicId, parsePartitionDirectoryName, partitionDirectoryName } from './partition-dirs';
 
@@ -50,6 +51,10 @@ export interface PartitionManagerOptions {
   readonly scheduler: Scheduler;
   /** Removes a directory and everything in it. */
   readonly removeTree: (path: string) => Promise<void>;
+  /** A follower that has not caught up for this long leaves the ISR (Kafka's replica.lag.time.max.ms). */
+  readonly replicaLagTimeMaxMs: number;
+  /** Told when a partition's log has opened (replication starts following it then). */
+  readonly onOpened?: (partition: HostedPartition) => void;
   readonly logger: ManagerLogger;
 }
 
@@ -143,14 +148,17 @@ export class PartitionManager {
       // Images share unchanged topics: nothing to do for one that is the same object as before.
       if (previous !== undefined && previous.topics.get(topic.name) === topic && previous.clusterConfigs === image.clusterConfigs) continue;
       let config: LogConfig | undefined;
+      let settings: ReplicaSettings | undefined;
       for (const state of topic.partitions) {
         if (!state.replicas.includes(nodeId)) continue;
         config ??= this.logConfigFor(image, topic);
+        settings ??= this.replicaSettingsFor(image, topic);
         const existing = this.hosted.get(keyOf(topic.topicId, state.partition));
         if (existing === undefined) {
-          this.host(topic, state.partition, config);
+          this.host(topic, state.partition, config, settings);
           continue;
         }
+        if (existing.replicaSettings.minInsyncReplicas !== settings.minInsyncReplicas || existing.replicaSettings.replicaLagTimeMaxMs !== settings.replicaLagTimeMaxMs) existing.applyReplicaSettings(settings);
         existing.update(topic.name, state);
         if (!sameConfig(existing.config, config)) {
           this.options.logger.info({ topic: topic.name, partition: state.partition }, 'applying a changed topic config');
@@ -197,7 +205,7 @@ export class PartitionManager {
 
   // -----------------------------------------------------------------------------------------
 
-  private host(topic: TopicState, index: number, config: LogConfig): void {
+  private host(topic: TopicState, index: number, config: LogConfig, settings: ReplicaSettings): void {
     const state = topic.partitions[index];
     if (state === undefined) return;
     if (!isSafeTopicId(topic.topicId)) {
@@ -205,7 +213,7 @@ export class PartitionManager {
       return;
     }
     const directory = this.found?.get(keyOf(topic.topicId, index)) ?? joinPath(this.options.directory, partitionDirectoryName(topic.name, topic.topicId, index));
-    const partition = new HostedPartition(topic.topicId, index, topic.name, state, config, directory, this.options.scheduler);
+    const partition = new HostedPartition(topic.topicId, index, topic.name, state, config, directory, this.options.scheduler, this.options.nodeId, settings, () => this.options.clock.nowMs());
     this.hosted.set(keyOf(topic.topicId, index), partition);
     this.openQueue.push(partition);
     this.pumpOpens();
@@ -248,6 +256,7 @@ export class PartitionManager {
     // Attached even when removed or stopping meanwhile: whoever deletes or closes it waits for
     // `opened` and closes this log first.
     partition.attach(log);
+    this.options.onOpened?.(partition);
     const fields = { topic: partition.topic, partition: partition.partition, logStartOffset: String(log.logStartOffset), logEndOffset: String(log.logEndOffset), ...report };
     const recovered = report.segmentsRecovered > 0 || report.bytesTruncated > 0 || report.segmentsDeleted > 0;
     logger.info(fields, recovered ? 'partition log recovered' : 'partition log opened');
@@ -302,6 +311,11 @@ export class PartitionManager {
 
   /** The log settings of `topic`: its effective config restricted to the log's settings. A
    * value the log cannot take is left at its default, with a warning. */
+  private replicaSettingsFor(image: MetadataImage, topic: TopicState): ReplicaSettings {
+    const value = Number(effectiveConfigs(image, topic)['min.insync.replicas'] ?? '1');
+    return { minInsyncReplicas: Number.isInteger(value) && value >= 1 ? value : 1, replicaLagTimeMaxMs: this.options.replicaLagTimeMaxMs };
+  }
+
   private logConfigFor(image: MetadataImage, topic: TopicState): LogConfig {
     const effective = effectiveConfigs(image, topic);
     let config = defaultLogConfig;

@@ -237,8 +237,10 @@ export class ReadOperation {
     }
     const highWatermark = partition.highWatermark;
     const logStartOffset = log.logStartOffset;
-    if (spec.offset < logStartOffset || spec.offset > highWatermark) {
-      this.fail(entry, 'OFFSET_OUT_OF_RANGE', `offset ${spec.offset} is outside [${logStartOffset}, ${highWatermark}]`, { highWatermark, logStartOffset });
+    // As Kafka: out of range only outside the log; an offset in the log but at or past the high
+    // watermark (a new leader whose followers have not fetched yet) reads nothing for now.
+    if (spec.offset < logStartOffset || spec.offset > log.logEndOffset) {
+      this.fail(entry, 'OFFSET_OUT_OF_RANGE', `offset ${spec.offset} is outside [${logStartOffset}, ${log.logEndOffset}]`, { highWatermark, logStartOffset });
       return;
     }
     let othersBytes = 0;
@@ -246,7 +248,7 @@ export class ReadOperation {
     const budget = this.responseBytesMax - othersBytes;
     const empty = { topic: spec.topic, partition: spec.partition, highWatermark, lastStableOffset: highWatermark, logStartOffset, nextOffset: spec.offset, payload: undefined, errorCode: v1.ErrorCode.NONE, errorMessage: '' };
     // Nothing new, or the response is full (a reader that has data already gets no more).
-    if (spec.offset === highWatermark || (budget <= 0 && othersBytes > 0)) {
+    if (spec.offset >= highWatermark || (budget <= 0 && othersBytes > 0)) {
       entry.result = empty;
       entry.bytes = 0;
       return;

@@ -6,6 +6,7 @@ import { StarlaneError } from '@starlane/model';
 import { NodeFileSystem, systemClock, timerScheduler } from '@starlane/node-io';
 import { fileDescriptorSet } from '@starlane/proto';
 import {
+  durationMsOption,
   ensureWritableDirectory,
   hostOption,
   integerOption,
@@ -19,7 +20,9 @@ import { Counter, Gauge } from 'prom-client';
 import { version } from '../package.json';
 import { NodeIdentity } from './node-identity';
 import { partitionsFolderName } from './partition-dirs';
+import { IsrUpdater } from './isr-updater';
 import { PartitionManager } from './partition-manager';
+import { ReplicaFetchers } from './replica-fetcher';
 import { StorageService } from './storage-service';
 import { storageNodeServiceDefinition } from './wire-codec';
 
@@ -54,6 +57,7 @@ export const storageNodeOptions = {
   advertisedHost: hostOption({ help: 'host gateways and other nodes reach this node at (default: the listen host)', default: '' }),
   advertisedPort: integerOption({ help: 'port gateways and other nodes reach this node at (default: the gRPC port)', default: 0, min: 0, max: 65535, metavar: 'PORT' }),
   rack: stringOption({ help: 'rack or zone of this node, used to spread replicas (default: none)', default: '' }),
+  replicaLagTimeMaxMs: durationMsOption({ help: "a follower that has not caught up with the leader for this long leaves the ISR (Kafka's replica.lag.time.max.ms)", default: 30_000 }),
 };
 
 /** A storage node: stores partition logs and serves appends and reads for the partitions it leads. */
@@ -77,7 +81,9 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
       clock: systemClock,
       scheduler: timerScheduler,
       removeTree: (path) => rm(path, { recursive: true, force: true }),
+      replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
       logger,
+      onOpened: () => fetchers.sync(),
     });
     await manager.start();
     manager.setClusterId(identity.clusterId);
@@ -99,8 +105,11 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
     const readBytes = new Counter({ name: 'starlane_storage_read_bytes_total', help: 'Record batch bytes returned by reads', registers: [metrics] });
     const service = new StorageService(manager, timerScheduler, logger, { appended: (bytes) => appendedBytes.inc(bytes), read: (bytes) => readBytes.inc(bytes) });
 
-    const advertisedHost = config.advertisedHost !== '' ? config.advertisedHost : (host.listenHost ?? '127.0.0.1');
     let session: NodeSession | undefined;
+    const nodeEpoch = (): bigint | undefined => session?.current?.nodeEpoch;
+    const fetchers = new ReplicaFetchers({ manager, nodeEpoch, scheduler: timerScheduler, nowMs: () => systemClock.nowMs(), logger });
+    const isrUpdater = new IsrUpdater({ manager, controllers: config.controllers, nodeEpoch, scheduler: timerScheduler, logger });
+    const advertisedHost = config.advertisedHost !== '' ? config.advertisedHost : (host.listenHost ?? '127.0.0.1');
     // Registration waits for the bound port: with --grpc-port=0 it is known only then.
     const register = (boundPort: number): void => {
       const advertisedPort = config.advertisedPort !== 0 ? config.advertisedPort : boundPort;
@@ -139,6 +148,7 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
 
     watcher.onChange((image) => {
       manager.apply(image);
+      fetchers.sync();
       session?.metadataApplied();
     });
 
@@ -160,6 +170,7 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
     process.once('SIGINT', onSignal);
 
     watcher.start();
+    isrUpdater.start();
 
     return {
       services: [
@@ -175,6 +186,8 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
         process.removeListener('SIGTERM', onSignal);
         process.removeListener('SIGINT', onSignal);
         await beginShutdown();
+        isrUpdater.close();
+        fetchers.close();
         watcher.close();
         const clean = await manager.close();
         if (clean) await identity.markCleanShutdown();

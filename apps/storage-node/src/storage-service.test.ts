@@ -137,10 +137,14 @@ describe('unary calls', () => {
     ]);
   });
 
-  it('answers ReplicaFetch as not implemented yet', async () => {
+  it('ends a ReplicaFetch stream from an unregistered node with a session error', async () => {
     const stream = client.replicaFetch();
-    const error = await new Promise<grpc.ServiceError>((resolve) => stream.on('error', resolve));
-    expect(error.code).toBe(grpc.status.UNIMPLEMENTED);
+    const responses: internalV1.ReplicaFetchResponse[] = [];
+    stream.on('data', (response: internalV1.ReplicaFetchResponse) => responses.push(response));
+    const ended = new Promise<void>((resolve) => stream.on('end', resolve));
+    stream.write({ replicaNodeId: 42, replicaNodeEpoch: 1n, maxWaitMs: 0, minBytes: 1, maxBytes: 0, partitions: [], removedPartitions: [] });
+    await ended;
+    expect(responses.map((response) => errorCodeFromProto(response.errorCode))).toEqual(['BROKER_ID_NOT_REGISTERED']);
   });
 });
 

@@ -21,6 +21,7 @@ import { appendFailure, appendPartition, checkAppendRequest } from './appends';
 import { listOffset, offsetForLeaderEpoch, offsetLookupsMax } from './offsets';
 import type { PartitionManager } from './partition-manager';
 import { checkReadRequest, ReadOperation, type ReadSpec } from './reads';
+import { ReplicaFetchSession } from './replica-fetch';
 
 /** Unanswered requests one AppendStream may hold. */
 export const appendStreamInflightRequestsMax = 128;
@@ -28,6 +29,8 @@ export const appendStreamInflightRequestsMax = 128;
 export const appendStreamInflightBytesMax = 64 * 1024 * 1024;
 /** Unanswered requests one ReadStream may hold (each waiting read costs a little memory). */
 export const readStreamInflightRequestsMax = 1024;
+/** Fetches a follower may queue on its stream; the contract is one at a time, a few are tolerated. */
+export const replicaFetchQueuedMax = 4;
 
 export interface ServiceLogger {
   warn(fields: object, message: string): void;
@@ -77,6 +80,7 @@ export class StorageService {
       readStream: (call) => this.readStream(call),
       listOffsets: (call, callback) => this.listOffsets(call, callback),
       offsetsForLeaderEpoch: (call, callback) => this.offsetsForLeaderEpoch(call, callback),
+      replicaFetch: (call) => this.replicaFetch(call),
     };
   }
 
@@ -306,6 +310,74 @@ export class StorageService {
     });
     call.on('cancelled', () => close(false));
     call.on('error', () => close(false));
+  }
+
+  // -----------------------------------------------------------------------------------------
+  // Replication
+
+  /**
+   * A follower's replication session: fetches are answered one at a time, in order. A
+   * session-level failure is sent as the last response and ends the stream; draining for a
+   * stop ends it after the fetch in progress, and the follower reconnects to the next leader.
+   */
+  private replicaFetch(call: grpc.ServerDuplexStream<internalV1.ReplicaFetchRequest, internalV1.ReplicaFetchResponse>): void {
+    const session = new ReplicaFetchSession(this.manager, this.scheduler);
+    const queue: internalV1.ReplicaFetchRequest[] = [];
+    let busy = false;
+    let finished = false;
+    let clientDone = false;
+    const finish = (last?: StarlaneError): void => {
+      if (finished) return;
+      finished = true;
+      session.close();
+      this.streams.delete(stream);
+      if (last !== undefined) call.write({ partitions: [], errorCode: errorCodeToProto(last.code), errorMessage: last.message });
+      call.end();
+    };
+    const stream: OpenStream = { drain: () => (busy ? session.close() : finish()) };
+    const next = (): void => {
+      if (busy || finished) return;
+      if (this.draining) return finish();
+      const request = queue.shift();
+      if (request === undefined) {
+        if (clientDone) finish();
+        return;
+      }
+      busy = true;
+      session.fetch(request).then(
+        (response) => {
+          busy = false;
+          if (finished) return;
+          call.write(response);
+          next();
+        },
+        (error: unknown) => {
+          busy = false;
+          finish(this.unexpected(error, 'ReplicaFetch'));
+        },
+      );
+    };
+    call.on('data', (request: internalV1.ReplicaFetchRequest) => {
+      if (finished) return;
+      if (queue.length >= replicaFetchQueuedMax) return finish(new StarlaneError('INVALID_REQUEST', `a follower keeps one fetch outstanding; ${queue.length + 1} arrived unanswered`));
+      queue.push(request);
+      next();
+    });
+    call.on('end', () => {
+      clientDone = true;
+      if (!busy) finish();
+    });
+    call.on('cancelled', () => {
+      finished = true;
+      session.close();
+      this.streams.delete(stream);
+    });
+    call.on('error', () => {
+      finished = true;
+      session.close();
+      this.streams.delete(stream);
+    });
+    this.streams.add(stream);
   }
 
   // -----------------------------------------------------------------------------------------

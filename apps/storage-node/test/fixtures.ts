@@ -40,12 +40,12 @@ export function topic(spec: TopicSpec): TopicState {
   return { name: spec.name, topicId: spec.topicId, internal: false, partitions, configs: spec.configs ?? {} };
 }
 
-export function image(version: number, topics: readonly TopicState[], options: { clusterId?: string; clusterConfigs?: Record<string, string> } = {}): MetadataImage {
+export function image(version: number, topics: readonly TopicState[], options: { clusterId?: string; clusterConfigs?: Record<string, string>; otherNodes?: readonly number[] } = {}): MetadataImage {
   return imageFromSnapshot({
     clusterId: options.clusterId ?? clusterId,
     version,
     controller: undefined,
-    nodes: [{ nodeId: thisNode, host: '127.0.0.1', port: 1, rack: '', state: 'active' }],
+    nodes: [thisNode, ...(options.otherNodes ?? [])].map((nodeId) => ({ nodeId, host: '127.0.0.1', port: nodeId, rack: '', state: 'active' as const })),
     topics,
     clusterConfigs: options.clusterConfigs ?? {},
   });
@@ -91,6 +91,7 @@ export async function managerHarness(): Promise<ManagerHarness> {
       clock,
       scheduler,
       removeTree: (path) => rm(path, { recursive: true, force: true }),
+      replicaLagTimeMaxMs: 30_000,
       logger,
     });
     await manager.start();

@@ -1,0 +1,322 @@
+/**
+ * The follower side of replication: for every leader this node follows partitions of, one
+ * ReplicaFetch stream (the session) with one fetch outstanding at a time.
+ *
+ * A fetch lists only partitions that are new to the session or whose fetch state moved (log
+ * end, last epoch, or the leader epoch the metadata shows). The answer is applied partition by
+ * partition, in order: a diverging epoch truncates the log to where it agrees with the leader
+ * (KIP-101/KIP-320; never to the follower's high watermark), records are appended unchanged,
+ * and the leader's high watermark becomes this replica's (capped by its log end). A partition
+ * the leader reports an error for leaves the session and is added again after a short pause or
+ * a metadata change, whichever comes first. A broken stream is reopened with backoff and
+ * every partition added again.
+ *
+ * Which partitions follow which leader is recomputed from the metadata (`sync`), after every
+ * image and whenever a log finishes opening.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Scheduler } from '@starlane/log';
+import { errorCodeFromProto } from '@starlane/metadata-rpc';
+import { StarlaneError } from '@starlane/model';
+import { internalV1 } from '@starlane/proto';
+import { truncationFor } from '@starlane/replication';
+import { grpcFlowControlWindowBytes, grpcMessageBytesMax } from '@starlane/service-host';
+import type { HostedPartition } from './hosted-partition';
+import type { PartitionManager } from './partition-manager';
+
+/** Longest the leader holds a fetch with nothing to report: bounds how late a follower sees new metadata. */
+export const replicaFetchWaitMs = 500;
+/** Bytes the follower asks for per response. */
+export const replicaFetchResponseBytes = 10 * 1024 * 1024;
+/** Pause before a partition the leader refused is fetched again. */
+export const replicaFetchRetryMs = 200;
+/** Backoff for reopening a broken stream: first and largest. */
+export const replicaStreamBackoffMsInitial = 100;
+export const replicaStreamBackoffMsMax = 2_000;
+
+export interface FetcherLogger {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
+export interface ReplicaFetcherOptions {
+  readonly manager: PartitionManager;
+  /** This node's current registration epoch; undefined until registered. */
+  readonly nodeEpoch: () => bigint | undefined;
+  readonly scheduler: Scheduler;
+  readonly nowMs: () => number;
+  readonly logger: FetcherLogger;
+}
+
+interface Followed {
+  readonly hosted: HostedPartition;
+  /** Fetch state last sent on the current stream; undefined when the leader does not know the partition. */
+  sent: { fetchOffset: bigint; lastFetchedEpoch: number; leaderEpoch: number } | undefined;
+  /** A refused partition waits until then (or a metadata change). */
+  retryAtMs: number;
+  retryAfterVersion: number;
+}
+
+const keyOf = (hosted: HostedPartition): string => `${hosted.topicId}:${hosted.partition}`;
+
+/** Follows every partition led by one node, over one stream to it. */
+class LeaderFetcher {
+  private readonly followed = new Map<string, Followed>();
+  private readonly dropped: { topic: string; partition: number }[] = [];
+  private client: internalV1.StorageNodeServiceClient;
+  private closed = false;
+  private running = false;
+  private backoffMs = replicaStreamBackoffMsInitial;
+  private wakeIdle: (() => void) | undefined;
+
+  constructor(
+    readonly leaderId: number,
+    readonly address: string,
+    private readonly options: ReplicaFetcherOptions,
+  ) {
+    this.client = new internalV1.StorageNodeServiceClient(address, grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': grpcMessageBytesMax,
+      'grpc.max_send_message_length': grpcMessageBytesMax,
+      'grpc-node.flow_control_window': grpcFlowControlWindowBytes,
+    });
+  }
+
+  get size(): number {
+    return this.followed.size;
+  }
+
+  /** Makes `partitions` the set this fetcher follows. */
+  setPartitions(partitions: readonly HostedPartition[]): void {
+    const wanted = new Map(partitions.map((hosted) => [keyOf(hosted), hosted]));
+    for (const [key, entry] of this.followed) {
+      if (wanted.get(key) === entry.hosted) continue;
+      this.followed.delete(key);
+      if (entry.sent !== undefined) this.dropped.push({ topic: entry.hosted.topic, partition: entry.hosted.partition });
+    }
+    for (const [key, hosted] of wanted) {
+      if (!this.followed.has(key)) this.followed.set(key, { hosted, sent: undefined, retryAtMs: 0, retryAfterVersion: -1 });
+    }
+    if (!this.running && this.followed.size > 0) void this.run();
+    this.wakeIdle?.();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.wakeIdle?.();
+    this.client.close();
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      while (!this.closed && this.followed.size > 0) {
+        const nodeEpoch = this.options.nodeEpoch();
+        if (nodeEpoch === undefined) {
+          await this.idle(replicaFetchRetryMs);
+          continue;
+        }
+        try {
+          await this.session(nodeEpoch);
+          this.backoffMs = replicaStreamBackoffMsInitial;
+        } catch (error) {
+          if (this.closed) break;
+          this.options.logger.warn({ leader: this.leaderId, address: this.address, error: error instanceof Error ? error.message : String(error) }, 'replication stream to the leader failed; reopening');
+          await this.idle(this.backoffMs);
+          this.backoffMs = Math.min(replicaStreamBackoffMsMax, this.backoffMs * 2);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** One stream: fetch, apply, repeat, until closed, empty, or broken. */
+  private async session(nodeEpoch: bigint): Promise<void> {
+    const call = this.client.replicaFetch();
+    for (const entry of this.followed.values()) entry.sent = undefined;
+    this.dropped.length = 0;
+    let pending: { resolve(response: internalV1.ReplicaFetchResponse): void; reject(error: Error): void } | undefined;
+    let failure: Error | undefined;
+    const fail = (error: Error): void => {
+      failure ??= error;
+      pending?.reject(error);
+      pending = undefined;
+    };
+    call.on('data', (response: internalV1.ReplicaFetchResponse) => {
+      const waiting = pending;
+      pending = undefined;
+      waiting?.resolve(response);
+    });
+    call.on('error', (error) => fail(error));
+    call.on('end', () => fail(new StarlaneError('BROKER_NOT_AVAILABLE', 'the leader ended the replication stream')));
+    try {
+      while (!this.closed && this.followed.size > 0) {
+        if (failure !== undefined) throw failure;
+        const request = this.nextRequest(nodeEpoch);
+        if (request === undefined) {
+          // Every partition is waiting out a refusal: nothing to fetch for a moment.
+          await this.idle(replicaFetchRetryMs);
+          continue;
+        }
+        const response = await new Promise<internalV1.ReplicaFetchResponse>((resolve, reject) => {
+          if (failure !== undefined) return reject(failure);
+          pending = { resolve, reject };
+          call.write(request);
+        });
+        if (response.errorCode !== 0) {
+          const code = errorCodeFromProto(response.errorCode);
+          throw new StarlaneError(code ?? 'UNKNOWN_SERVER_ERROR', response.errorMessage || 'the leader refused the replication session');
+        }
+        for (const result of response.partitions) await this.apply(result);
+      }
+    } finally {
+      call.end();
+      call.cancel();
+    }
+  }
+
+  private nextRequest(nodeEpoch: bigint): internalV1.ReplicaFetchRequest | undefined {
+    const now = this.options.nowMs();
+    const version = this.options.manager.appliedVersion;
+    const partitions: internalV1.ReplicaFetchPartition[] = [];
+    let fetchable = 0;
+    for (const entry of this.followed.values()) {
+      const log = entry.hosted.onlineLog;
+      if (log === undefined || !entry.hosted.isFollower) continue;
+      if (entry.sent === undefined && now < entry.retryAtMs && version <= entry.retryAfterVersion) continue;
+      fetchable += 1;
+      const state = { fetchOffset: log.logEndOffset, lastFetchedEpoch: log.latestEpoch, leaderEpoch: entry.hosted.state.leaderEpoch };
+      const sent = entry.sent;
+      if (sent !== undefined && sent.fetchOffset === state.fetchOffset && sent.lastFetchedEpoch === state.lastFetchedEpoch && sent.leaderEpoch === state.leaderEpoch) continue;
+      entry.sent = state;
+      partitions.push({
+        topic: entry.hosted.topic,
+        topicId: entry.hosted.topicId,
+        partition: entry.hosted.partition,
+        fetchOffset: state.fetchOffset,
+        lastFetchedEpoch: state.lastFetchedEpoch,
+        currentLeaderEpoch: state.leaderEpoch,
+        logStartOffset: log.logStartOffset,
+        maxBytes: 0,
+      });
+    }
+    if (fetchable === 0) return undefined;
+    const removedPartitions = this.dropped.splice(0);
+    return {
+      replicaNodeId: this.options.manager.nodeId,
+      replicaNodeEpoch: nodeEpoch,
+      maxWaitMs: replicaFetchWaitMs,
+      minBytes: 1,
+      maxBytes: replicaFetchResponseBytes,
+      partitions,
+      removedPartitions,
+    };
+  }
+
+  private async apply(result: internalV1.ReplicaFetchPartitionResult): Promise<void> {
+    const entry = this.followed.get(`${result.topicId}:${result.partition}`);
+    if (entry === undefined) return;
+    const { hosted } = entry;
+    const log = hosted.onlineLog;
+    // Leadership may have moved while the answer was on its way: it no longer applies.
+    if (log === undefined || !hosted.isFollower || hosted.state.leader !== this.leaderId) return;
+    try {
+      if (result.errorCode !== 0) {
+        const code = errorCodeFromProto(result.errorCode);
+        entry.sent = undefined;
+        if (code === 'OFFSET_OUT_OF_RANGE' && result.logStartOffset > log.logEndOffset) {
+          // Retention moved past everything this replica has: start over where the leader's log begins.
+          this.options.logger.info({ topic: hosted.topic, partition: hosted.partition, from: String(log.logEndOffset), to: String(result.logStartOffset) }, 'follower log behind the leader log start; starting over there');
+          await hosted.restartAsFollower(result.logStartOffset);
+          return;
+        }
+        entry.retryAtMs = this.options.nowMs() + replicaFetchRetryMs;
+        entry.retryAfterVersion = this.options.manager.appliedVersion;
+        return;
+      }
+      if (result.divergingEpoch !== undefined) {
+        const cut = truncationFor(result.divergingEpoch, log, log.logEndOffset);
+        this.options.logger.info(
+          { topic: hosted.topic, partition: hosted.partition, logEndOffset: String(log.logEndOffset), divergingEpoch: result.divergingEpoch.epoch, leaderEndOffset: String(result.divergingEpoch.endOffset), cut: cut.kind === 'truncate' ? String(cut.offset) : 'restart' },
+          'follower log diverges from the leader; truncating',
+        );
+        if (cut.kind === 'truncate') await hosted.truncateAsFollower(cut.offset);
+        else await hosted.restartAsFollower(result.logStartOffset > 0n ? result.logStartOffset : 0n);
+        return;
+      }
+      if (result.recordBatches.length > 0) await hosted.appendAsFollower(result.recordBatches);
+      hosted.setFollowerHighWatermark(result.highWatermark);
+    } catch (error) {
+      // The log refused (a gap, a role change under way): fetch again from where it ends.
+      entry.sent = undefined;
+      entry.retryAtMs = this.options.nowMs() + replicaFetchRetryMs;
+      entry.retryAfterVersion = this.options.manager.appliedVersion;
+      this.options.logger.warn({ topic: hosted.topic, partition: hosted.partition, error: error instanceof Error ? error.message : String(error) }, 'could not apply fetched records');
+    }
+  }
+
+  private idle(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.wakeIdle = undefined;
+        cancel();
+        resolve();
+      };
+      const cancel = this.options.scheduler.schedule(ms, done);
+      this.wakeIdle = done;
+    });
+  }
+}
+
+/** Keeps one `LeaderFetcher` per leader this node follows partitions of. */
+export class ReplicaFetchers {
+  private readonly fetchers = new Map<number, LeaderFetcher>();
+  private closed = false;
+
+  constructor(private readonly options: ReplicaFetcherOptions) {}
+
+  /** Partitions followed, for metrics and tests. */
+  get followedCount(): number {
+    let count = 0;
+    for (const fetcher of this.fetchers.values()) count += fetcher.size;
+    return count;
+  }
+
+  /** Recomputes which partitions follow which leader from the metadata and the open logs. */
+  sync(): void {
+    if (this.closed) return;
+    const image = this.options.manager.metadata;
+    const byLeader = new Map<number, HostedPartition[]>();
+    if (image !== undefined) {
+      for (const hosted of this.options.manager.partitions()) {
+        if (!hosted.isFollower || hosted.onlineLog === undefined) continue;
+        const list = byLeader.get(hosted.state.leader) ?? [];
+        list.push(hosted);
+        byLeader.set(hosted.state.leader, list);
+      }
+    }
+    for (const [leaderId, fetcher] of this.fetchers) {
+      const node = image?.nodes.get(leaderId);
+      const address = node === undefined ? undefined : `${node.host}:${node.port}`;
+      if (byLeader.has(leaderId) && address === fetcher.address) continue;
+      fetcher.close();
+      this.fetchers.delete(leaderId);
+    }
+    for (const [leaderId, partitions] of byLeader) {
+      const node = image?.nodes.get(leaderId);
+      if (node === undefined) continue;
+      let fetcher = this.fetchers.get(leaderId);
+      if (fetcher === undefined) {
+        fetcher = new LeaderFetcher(leaderId, `${node.host}:${node.port}`, this.options);
+        this.fetchers.set(leaderId, fetcher);
+      }
+      fetcher.setPartitions(partitions);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const fetcher of this.fetchers.values()) fetcher.close();
+    this.fetchers.clear();
+  }
+}

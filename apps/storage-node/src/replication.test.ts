@@ -1,0 +1,188 @@
+/**
+ * Replication on one node, in process: the leader side of ReplicaFetch (sessions, high
+ * watermark from followers' fetches, divergence, long polls) and a replica's role changes,
+ * on real logs in a temporary directory with a manual clock.
+ */
+import { errorCodeFromProto } from '@starlane/metadata-rpc';
+import type { internalV1 } from '@starlane/proto';
+import { batch, image, managerHarness, recordsOf, settled, thisNode, topic, type ManagerHarness } from '../test/fixtures';
+import { appendPartition } from './appends';
+import { ReplicaFetchSession } from './replica-fetch';
+
+const ordersId = '5f0c1a7e-8d1b-4b6e-9a57-0d9c2f6b1e42';
+const follower = 2;
+
+let harness: ManagerHarness;
+afterEach(async () => {
+  await harness.cleanUp();
+});
+
+function orders(overrides: { leader?: number; leaderEpoch?: number; partitionEpoch?: number; isr?: number[] } = {}, configs: Record<string, string> = {}) {
+  return topic({ name: 'orders', topicId: ordersId, configs, partitions: [{ leader: thisNode, leaderEpoch: 1, partitionEpoch: 1, replicas: [thisNode, follower], isr: [thisNode, follower], ...overrides }] });
+}
+
+async function leaderOfOrders(configs: Record<string, string> = {}, isr = [thisNode, follower]) {
+  harness = await managerHarness();
+  harness.manager.apply(image(1, [orders({ isr }, configs)], { otherNodes: [follower] }));
+  await settled(harness.manager);
+  const partition = harness.manager.partition(ordersId, 0);
+  if (partition === undefined) throw new Error('orders-0 not hosted');
+  // Taking over records the epoch in the log first.
+  await waitUntil(() => partition.leaderState !== undefined);
+  return partition;
+}
+
+/** Waits for background file work (the epoch checkpoint, an append) to land. */
+async function waitUntil(condition: () => boolean): Promise<void> {
+  const partition = harness.manager.partition(ordersId, 0);
+  for (let i = 0; i < 500 && !condition(); i += 1) {
+    await new Promise<void>((resolve) => {
+      const stop = partition?.listen(() => {
+        stop?.();
+        resolve();
+      });
+      setTimeout(() => {
+        stop?.();
+        resolve();
+      }, 10);
+    });
+  }
+  if (!condition()) throw new Error('condition not reached');
+}
+
+function fetchRequest(fetchOffset: bigint, lastFetchedEpoch: number, options: { maxWaitMs?: number; nodeId?: number; list?: boolean } = {}): internalV1.ReplicaFetchRequest {
+  return {
+    replicaNodeId: options.nodeId ?? follower,
+    replicaNodeEpoch: 5n,
+    maxWaitMs: options.maxWaitMs ?? 0,
+    minBytes: 1,
+    maxBytes: 0,
+    partitions:
+      options.list === false
+        ? []
+        : [{ topic: 'orders', topicId: ordersId, partition: 0, fetchOffset, lastFetchedEpoch, currentLeaderEpoch: 1, logStartOffset: 0n, maxBytes: 0 }],
+    removedPartitions: [],
+  };
+}
+
+const produce = async (tag: string, count: number, acks: 'leader' | 'all' = 'leader') =>
+  appendPartition(harness.manager, { topic: 'orders', topicId: ordersId, partition: 0, currentLeaderEpoch: 1, recordBatches: await batch(tag, count) }, acks, 5_000);
+
+describe('leader side of replication', () => {
+  it('serves records to a follower from its log end and commits them once it fetches past them', async () => {
+    const partition = await leaderOfOrders();
+    expect((await produce('a', 3)).errorCode).toBe(0);
+    expect(partition.highWatermark).toBe(0n);
+    const session = new ReplicaFetchSession(harness.manager, harness.scheduler);
+    const first = await session.fetch(fetchRequest(0n, -1));
+    const result = first.partitions[0];
+    expect(result?.errorCode).toBe(0);
+    expect((await recordsOf(result?.recordBatches ?? Buffer.alloc(0))).map((record) => [record.offset, record.value, record.epoch])).toEqual([
+      [0n, 'a-0', 1],
+      [1n, 'a-1', 1],
+      [2n, 'a-2', 1],
+    ]);
+    // The follower appended them and fetches on: its log end commits them.
+    const second = await session.fetch(fetchRequest(3n, 1));
+    expect(partition.highWatermark).toBe(3n);
+    expect(second.partitions[0]?.highWatermark).toBe(3n);
+    expect(partition.leaderState?.follower(follower)?.nodeEpoch).toBe(5n);
+  });
+
+  it('answers acks=all once the follower has the write, and refuses it while the ISR is below min.insync.replicas', async () => {
+    const partition = await leaderOfOrders({ 'min.insync.replicas': '2' });
+    const session = new ReplicaFetchSession(harness.manager, harness.scheduler);
+    const write = produce('b', 2, 'all');
+    await waitUntil(() => partition.onlineLog?.logEndOffset === 2n);
+    await session.fetch(fetchRequest(0n, -1));
+    await session.fetch(fetchRequest(2n, 1));
+    expect((await write).errorCode).toBe(0);
+    // The controller took the follower out of the ISR.
+    harness.manager.apply(image(2, [orders({ isr: [thisNode], partitionEpoch: 2 }, { 'min.insync.replicas': '2' })], { otherNodes: [follower] }));
+    expect(errorCodeFromProto((await produce('c', 1, 'all')).errorCode)).toBe('NOT_ENOUGH_REPLICAS');
+    // acks=leader still writes, but the high watermark waits for the ISR to grow back.
+    expect((await produce('d', 1)).errorCode).toBe(0);
+    expect(partition.highWatermark).toBe(2n);
+  });
+
+  it('wakes a waiting fetch when the leader appends', async () => {
+    await leaderOfOrders();
+    const session = new ReplicaFetchSession(harness.manager, harness.scheduler);
+    await session.fetch(fetchRequest(0n, -1));
+    const waiting = session.fetch(fetchRequest(0n, -1, { maxWaitMs: 10_000, list: false }));
+    await produce('e', 1);
+    const woken = await waiting;
+    expect((await recordsOf(woken.partitions[0]?.recordBatches ?? Buffer.alloc(0))).map((record) => record.value)).toEqual(['e-0']);
+  });
+
+  it('answers an empty fetch after max_wait_ms when nothing changed', async () => {
+    await leaderOfOrders();
+    const session = new ReplicaFetchSession(harness.manager, harness.scheduler);
+    await session.fetch(fetchRequest(0n, -1));
+    let answered = false;
+    const waiting = session.fetch(fetchRequest(0n, -1, { maxWaitMs: 500, list: false })).finally(() => (answered = true));
+    // The wait is on the manual clock: nothing comes back until it reaches max_wait_ms.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    harness.scheduler.advance(499);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(answered).toBe(false);
+    harness.scheduler.advance(1);
+    expect((await waiting).partitions).toEqual([]);
+  });
+
+  it('tells a follower whose last epoch ends earlier here where to truncate, without counting its fetch', async () => {
+    const partition = await leaderOfOrders();
+    await produce('f', 2);
+    const session = new ReplicaFetchSession(harness.manager, harness.scheduler);
+    // The follower claims 4 records of epoch 0, which this log never had.
+    const answer = await session.fetch(fetchRequest(4n, 0));
+    expect(answer.partitions[0]?.divergingEpoch).toEqual({ epoch: 0, endOffset: 0n });
+    expect(partition.leaderState?.follower(follower)?.logEndOffset).toBe(-1n);
+    // Past the log end in the leader's own epoch: told where this epoch ends here.
+    const past = await session.fetch(fetchRequest(9n, 1));
+    expect(past.partitions[0]?.divergingEpoch).toEqual({ epoch: 1, endOffset: 2n });
+  });
+
+  it('refuses sessions from unknown nodes and partitions this node does not lead', async () => {
+    await leaderOfOrders();
+    const session = new ReplicaFetchSession(harness.manager, harness.scheduler);
+    await expect(session.fetch(fetchRequest(0n, -1, { nodeId: 9 }))).rejects.toMatchObject({ code: 'BROKER_ID_NOT_REGISTERED' });
+    harness.manager.apply(image(2, [orders({ leader: follower, leaderEpoch: 2, partitionEpoch: 2 })], { otherNodes: [follower] }));
+    const moved = await new ReplicaFetchSession(harness.manager, harness.scheduler).fetch({ ...fetchRequest(0n, -1), partitions: [{ ...fetchRequest(0n, -1).partitions[0]!, currentLeaderEpoch: 2 }] });
+    expect(errorCodeFromProto(moved.partitions[0]?.errorCode ?? 0)).toBe('NOT_LEADER_OR_FOLLOWER');
+  });
+});
+
+describe('replica roles', () => {
+  it('a leader that becomes follower keeps the high watermark it reached and takes its leader high watermark from the new leader', async () => {
+    const partition = await leaderOfOrders();
+    await produce('g', 2);
+    const session = new ReplicaFetchSession(harness.manager, harness.scheduler);
+    await session.fetch(fetchRequest(0n, -1));
+    await session.fetch(fetchRequest(2n, 1));
+    expect(partition.highWatermark).toBe(2n);
+    harness.manager.apply(image(2, [orders({ leader: follower, leaderEpoch: 2, partitionEpoch: 2 })], { otherNodes: [follower] }));
+    expect(partition.isFollower).toBe(true);
+    expect(partition.leaderState).toBeUndefined();
+    expect(partition.highWatermark).toBe(2n);
+    partition.setFollowerHighWatermark(1n);
+    expect(partition.highWatermark).toBe(1n);
+    partition.setFollowerHighWatermark(10n);
+    // Never past its own log end.
+    expect(partition.highWatermark).toBe(2n);
+  });
+
+  it('a follower that becomes leader records its epoch at its log end before writing', async () => {
+    harness = await managerHarness();
+    harness.manager.apply(image(1, [orders({ leader: follower, leaderEpoch: 3, partitionEpoch: 3 })], { otherNodes: [follower] }));
+    await settled(harness.manager);
+    const partition = harness.manager.partition(ordersId, 0);
+    if (partition === undefined) throw new Error('orders-0 not hosted');
+    const fetched = await batch('h', 2);
+    await partition.appendAsFollower(fetched);
+    harness.manager.apply(image(2, [orders({ leaderEpoch: 4, partitionEpoch: 4 })], { otherNodes: [follower] }));
+    await waitUntil(() => partition.leaderState !== undefined);
+    expect(partition.onlineLog?.endOffsetForEpoch(4)).toEqual({ epoch: 4, endOffset: 2n });
+    expect(partition.leaderState?.epochStartOffset).toBe(2n);
+  });
+});
