@@ -30,9 +30,9 @@ const retriableCodes = new Set<v1.ErrorCode>([
   v1.ErrorCode.OFFSET_NOT_AVAILABLE,
 ]);
 
-export async function createTopic(clients: PublicClients, name: string, partitionCount: number, configs: Record<string, string> = {}): Promise<v1.CreateTopicResult> {
+export async function createTopic(clients: PublicClients, name: string, partitionCount: number, configs: Record<string, string> = {}, replicationFactor = 1): Promise<v1.CreateTopicResult> {
   const response = await call(clients.admin, clients.admin.createTopics, {
-    topics: [{ name, partitionCount, replicationFactor: 1, replicaAssignments: [], configs }],
+    topics: [{ name, partitionCount, replicationFactor, replicaAssignments: [], configs }],
     validateOnly: false,
     timeoutMs: 10_000,
   });
