@@ -77,12 +77,18 @@ export class ReplicaFetchSession {
       }
     }
     const responseBytesMax = request.maxBytes > 0 ? Math.min(request.maxBytes, replicaFetchResponseBytesMax) : replicaFetchResponseBytesMax;
-    let results = await this.collect(responseBytesMax);
-    if (results.length === 0 && !this.closed && request.maxWaitMs > 0) {
-      await this.waitForChange(Math.min(request.maxWaitMs, replicaFetchWaitMsMax));
-      results = await this.collect(responseBytesMax);
+    // Listening starts before the first look, so an append landing while it reads is not missed.
+    const change = this.watchChanges();
+    try {
+      let results = await this.collect(responseBytesMax);
+      if (results.length === 0 && !this.closed && request.maxWaitMs > 0) {
+        await change.wait(Math.min(request.maxWaitMs, replicaFetchWaitMsMax));
+        results = await this.collect(responseBytesMax);
+      }
+      return { partitions: results, errorCode: 0, errorMessage: '' };
+    } finally {
+      change.stop();
     }
-    return { partitions: results, errorCode: 0, errorMessage: '' };
   }
 
   private applyRequest(request: internalV1.ReplicaFetchRequest): void {
@@ -166,23 +172,40 @@ export class ReplicaFetchSession {
     return { ...base, recordBatches: records, divergingEpoch: undefined };
   }
 
-  /** Resolves when a session partition changes, the session closes, or `waitMs` passes. */
-  private waitForChange(waitMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const stops: (() => void)[] = [];
-      const done = (): void => {
-        this.wake = undefined;
-        cancel();
-        for (const stop of stops) stop();
-        resolve();
-      };
-      const cancel = this.scheduler.schedule(waitMs, done);
-      this.wake = done;
-      for (const state of this.partitions.values()) {
-        const partition = this.manager.partition(state.topicId, state.partition);
-        if (partition !== undefined) stops.push(partition.listen(done));
-      }
-    });
+  /**
+   * Listens to every session partition from now on. `wait` resolves at once if one changed
+   * since, else when one does, the session closes, or `waitMs` passes.
+   */
+  private watchChanges(): { wait(waitMs: number): Promise<void>; stop(): void } {
+    let changed = false;
+    let wakeWaiter: (() => void) | undefined;
+    const onChange = (): void => {
+      changed = true;
+      wakeWaiter?.();
+    };
+    const stops: (() => void)[] = [];
+    for (const state of this.partitions.values()) {
+      const partition = this.manager.partition(state.topicId, state.partition);
+      if (partition !== undefined) stops.push(partition.listen(onChange));
+    }
+    this.wake = onChange;
+    const stop = (): void => {
+      for (const unlisten of stops.splice(0)) unlisten();
+      if (this.wake === onChange) this.wake = undefined;
+    };
+    return {
+      wait: (waitMs: number) =>
+        new Promise<void>((resolve) => {
+          if (changed || this.closed) return resolve();
+          const cancel = this.scheduler.schedule(waitMs, () => wakeWaiter?.());
+          wakeWaiter = () => {
+            wakeWaiter = undefined;
+            cancel();
+            resolve();
+          };
+        }),
+      stop,
+    };
   }
 }
 

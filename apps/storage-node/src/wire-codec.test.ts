@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { internalV1 } from '@starlane/proto';
-import { decodeAppendRequest, decodeAppendStreamRequest, encodeReadStreamResponse } from './wire-codec';
+import { decodeAppendRequest, decodeAppendStreamRequest, decodeReplicaFetchResponse, encodeReadStreamResponse, encodeReplicaFetchResponse } from './wire-codec';
 
 const int32 = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
 const partitionData = fc.record({
@@ -86,5 +86,55 @@ describe('append request decoders', () => {
       errorMessage: '',
     };
     expect(internalV1.ReadStreamResponse.decode(encodeReadStreamResponse(response))).toEqual(response);
+  });
+});
+
+const int64 = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n });
+const replicaFetchResponse = fc.record({
+  partitions: fc.array(
+    fc.record({
+      topic: fc.string({ maxLength: 20 }),
+      topicId: fc.string({ maxLength: 40 }),
+      partition: int32,
+      highWatermark: int64,
+      logStartOffset: int64,
+      recordBatches: fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
+      divergingEpoch: fc.option(fc.record({ epoch: int32, endOffset: int64 }), { nil: undefined }),
+      errorCode: fc.integer({ min: 0, max: 120 }),
+      errorMessage: fc.string({ maxLength: 30 }),
+    }),
+    { maxLength: 4 },
+  ),
+  errorCode: fc.integer({ min: 0, max: 120 }),
+  errorMessage: fc.string({ maxLength: 30 }),
+});
+
+describe('replica fetch codecs', () => {
+  it('decode ReplicaFetchResponse exactly as the generated decoder does, batches as a view', () => {
+    fc.assert(
+      fc.property(replicaFetchResponse, (response) => {
+        const bytes = encodeReplicaFetchResponse(response);
+        expect(decodeReplicaFetchResponse(bytes)).toEqual(internalV1.ReplicaFetchResponse.decode(bytes));
+        const first = decodeReplicaFetchResponse(bytes).partitions[0];
+        if (first !== undefined && first.recordBatches.length > 0) expect(first.recordBatches.buffer).toBe(bytes.buffer);
+      }),
+    );
+  });
+
+  it('skip unknown fields and refuse truncated input', () => {
+    const bytes = encodeReplicaFetchResponse({ partitions: [{ topic: 't', topicId: 'id', partition: 2, highWatermark: 5n, logStartOffset: 0n, recordBatches: Buffer.alloc(20, 3), divergingEpoch: { epoch: 1, endOffset: 4n }, errorCode: 0, errorMessage: '' }], errorCode: 0, errorMessage: '' });
+    const withUnknown = Buffer.concat([unknownFields, bytes, unknownFields]);
+    expect(decodeReplicaFetchResponse(withUnknown)).toEqual(internalV1.ReplicaFetchResponse.decode(withUnknown));
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const prefix = bytes.subarray(0, cut);
+      let generated: unknown;
+      try {
+        generated = internalV1.ReplicaFetchResponse.decode(prefix);
+      } catch {
+        generated = undefined;
+      }
+      if (generated === undefined) expect(() => decodeReplicaFetchResponse(prefix)).toThrow();
+      else expect(decodeReplicaFetchResponse(prefix)).toEqual(generated);
+    }
   });
 });

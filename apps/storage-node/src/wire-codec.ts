@@ -5,8 +5,9 @@
  * rewrites two header fields in place and writes the same bytes out (docs/data-plane.md). The
  * gRPC library hands each message over in a buffer of its own, so keeping a view is safe.
  *
- * Read responses are encoded by the generated encoder, minus the copy its serializer adds
- * (`Buffer.from` of the encoded array): a response carries up to tens of MiB of batches.
+ * Read and replica fetch responses are encoded by the generated encoder, minus the copy its
+ * serializer adds (`Buffer.from` of the encoded array): a response carries up to tens of MiB
+ * of batches. A follower decodes replica fetch responses here too, keeping the batches a view.
  *
  * Everything else decodes as the generated code does: the last value of a scalar wins,
  * repeated messages accumulate, fields with an unexpected wire type and unknown fields are
@@ -151,6 +152,73 @@ export function decodeAppendRequest(bytes: Buffer): internalV1.AppendRequest {
   return request;
 }
 
+function decodeEpochEnd(reader: Reader): internalV1.EpochEndOffset {
+  const { start, end } = reader.span();
+  const inner = new Reader(reader.buffer, start, end);
+  const epochEnd: internalV1.EpochEndOffset = { epoch: 0, endOffset: 0n };
+  while (inner.pos < inner.end) {
+    const tag = inner.int32();
+    const field = tag >>> 3;
+    const wireType = tag & 7;
+    if (field === 1 && wireType === wireVarint) epochEnd.epoch = inner.int32();
+    else if (field === 2 && wireType === wireVarint) epochEnd.endOffset = BigInt.asIntN(64, inner.uint64());
+    else inner.skip(wireType);
+  }
+  return epochEnd;
+}
+
+function decodeReplicaFetchPartitionResult(reader: Reader): internalV1.ReplicaFetchPartitionResult {
+  const { start, end } = reader.span();
+  const inner = new Reader(reader.buffer, start, end);
+  const result: internalV1.ReplicaFetchPartitionResult = {
+    topic: '',
+    topicId: '',
+    partition: 0,
+    highWatermark: 0n,
+    logStartOffset: 0n,
+    recordBatches: Buffer.alloc(0),
+    divergingEpoch: undefined,
+    errorCode: 0,
+    errorMessage: '',
+  };
+  while (inner.pos < inner.end) {
+    const tag = inner.int32();
+    const field = tag >>> 3;
+    const wireType = tag & 7;
+    if (field === 1 && wireType === wireLengthDelimited) result.topic = inner.string();
+    else if (field === 2 && wireType === wireLengthDelimited) result.topicId = inner.string();
+    else if (field === 3 && wireType === wireVarint) result.partition = inner.int32();
+    else if (field === 4 && wireType === wireVarint) result.highWatermark = BigInt.asIntN(64, inner.uint64());
+    else if (field === 5 && wireType === wireVarint) result.logStartOffset = BigInt.asIntN(64, inner.uint64());
+    else if (field === 6 && wireType === wireLengthDelimited) result.recordBatches = inner.bytesView();
+    else if (field === 7 && wireType === wireLengthDelimited) result.divergingEpoch = decodeEpochEnd(inner);
+    else if (field === 14 && wireType === wireVarint) result.errorCode = inner.int32();
+    else if (field === 15 && wireType === wireLengthDelimited) result.errorMessage = inner.string();
+    else inner.skip(wireType);
+  }
+  return result;
+}
+
+/**
+ * ReplicaFetchResponse, as a follower receives it: record_batches stays a view of the
+ * received message (the follower appends those bytes unchanged). partitions 1, error_code 14,
+ * error_message 15.
+ */
+export function decodeReplicaFetchResponse(bytes: Buffer): internalV1.ReplicaFetchResponse {
+  const reader = new Reader(bytes, 0, bytes.length);
+  const response: internalV1.ReplicaFetchResponse = { partitions: [], errorCode: 0, errorMessage: '' };
+  while (reader.pos < reader.end) {
+    const tag = reader.int32();
+    const field = tag >>> 3;
+    const wireType = tag & 7;
+    if (field === 1 && wireType === wireLengthDelimited) response.partitions.push(decodeReplicaFetchPartitionResult(reader));
+    else if (field === 14 && wireType === wireVarint) response.errorCode = reader.int32();
+    else if (field === 15 && wireType === wireLengthDelimited) response.errorMessage = reader.string();
+    else reader.skip(wireType);
+  }
+  return response;
+}
+
 /** A Buffer over an encoder's output, sharing its memory. */
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -164,6 +232,14 @@ export function encodeReadStreamResponse(response: internalV1.ReadStreamResponse
   return asBuffer(internalV1.ReadStreamResponse.encode(response).finish());
 }
 
+export function encodeReplicaFetchResponse(response: internalV1.ReplicaFetchResponse): Buffer {
+  return asBuffer(internalV1.ReplicaFetchResponse.encode(response).finish());
+}
+
+export function encodeReplicaFetchRequest(request: internalV1.ReplicaFetchRequest): Buffer {
+  return asBuffer(internalV1.ReplicaFetchRequest.encode(request).finish());
+}
+
 /**
  * StorageNodeService with the append requests decoded and the read responses encoded by the
  * functions above; everything else is the generated definition.
@@ -174,4 +250,5 @@ export const storageNodeServiceDefinition: typeof internalV1.StorageNodeServiceS
   appendStream: { ...internalV1.StorageNodeServiceService.appendStream, requestDeserialize: decodeAppendStreamRequest },
   read: { ...internalV1.StorageNodeServiceService.read, responseSerialize: encodeReadResponse },
   readStream: { ...internalV1.StorageNodeServiceService.readStream, responseSerialize: encodeReadStreamResponse },
+  replicaFetch: { ...internalV1.StorageNodeServiceService.replicaFetch, responseSerialize: encodeReplicaFetchResponse },
 };

@@ -18,6 +18,8 @@ export interface NodeRegistration {
   readonly port: number;
   readonly rack: string;
   readonly state: NodeInfo['state'];
+  /** What the incarnation reported at registration; see NodeRecord. */
+  readonly cleanShutdown: boolean;
 }
 
 export interface ControllerState {
@@ -26,9 +28,29 @@ export interface ControllerState {
   readonly registrations: ReadonlyMap<number, NodeRegistration>;
   /** The next producer id to hand out; every id below it has been handed out. */
   readonly nextProducerId: bigint;
+  /**
+   * Reassignments in progress by `reassignmentKey`: exactly the partitions with adding or
+   * removing replicas have an entry.
+   */
+  readonly reassignments: ReadonlyMap<string, ReassignmentInfo>;
 }
 
-export const emptyControllerState: ControllerState = { image: emptyImage, registrations: new Map(), nextProducerId: 0n };
+/** What the controller keeps about a reassignment in progress; see ReassignmentRecord. */
+export interface ReassignmentInfo {
+  readonly originalReplicas: readonly number[];
+  readonly startedAtMs: number;
+}
+
+export const emptyControllerState: ControllerState = { image: emptyImage, registrations: new Map(), nextProducerId: 0n, reassignments: new Map() };
+
+/** The key of a partition in `ControllerState.reassignments`. */
+export function reassignmentKey(topicId: string, partition: number): string {
+  return `${topicId}/${partition}`;
+}
+
+function reassigning(partition: PartitionState): boolean {
+  return partition.addingReplicas.length > 0 || partition.removingReplicas.length > 0;
+}
 
 /** A complete state as records, at a version: what a store writes as its snapshot. */
 export interface MetadataSnapshot {
@@ -50,6 +72,7 @@ class BatchApplier {
   clusterConfigs: ConfigMap;
   clusterConfigsChanged = false;
   nextProducerId: bigint;
+  readonly reassignments: Map<string, ReassignmentInfo>;
   readonly changedNodes = new Set<number>();
   /** Topic ids created in this batch (their partitions and configs travel inside the created topic). */
   readonly createdTopics = new Set<string>();
@@ -66,6 +89,7 @@ class BatchApplier {
     this.controller = image.controller;
     this.clusterConfigs = image.clusterConfigs;
     this.nextProducerId = state.nextProducerId;
+    this.reassignments = new Map(state.reassignments);
   }
 
   private topic(topicId: string, what: string): TopicState {
@@ -103,11 +127,24 @@ class BatchApplier {
         const partitions = topic.partitions.slice();
         partitions[index] = record.partition;
         this.topics.set(topic.name, { ...topic, partitions });
+        if (!reassigning(record.partition)) this.reassignments.delete(reassignmentKey(record.topicId, index));
         if (!this.createdTopics.has(record.topicId)) {
           let changed = this.changedPartitions.get(record.topicId);
           if (changed === undefined) this.changedPartitions.set(record.topicId, (changed = new Map()));
           changed.set(index, record.partition);
         }
+        return;
+      }
+      case 'reassignment': {
+        const topic = this.topic(record.topicId, 'reassignment record');
+        const partition = topic.partitions[record.partition];
+        assert(partition !== undefined && reassigning(partition), `reassignment record for partition ${record.partition} of ${topic.name}, which is not being reassigned`);
+        const original = partition.replicas.filter((id) => !partition.addingReplicas.includes(id));
+        assert(
+          original.length === record.originalReplicas.length && original.every((id) => record.originalReplicas.includes(id)),
+          `reassignment record for partition ${record.partition} of ${topic.name} names other original replicas`,
+        );
+        this.reassignments.set(reassignmentKey(record.topicId, record.partition), { originalReplicas: record.originalReplicas, startedAtMs: record.startedAtMs });
         return;
       }
       case 'topic-configs': {
@@ -122,6 +159,7 @@ class BatchApplier {
         this.topicNamesById.delete(record.topicId);
         this.changedPartitions.delete(record.topicId);
         this.changedConfigs.delete(record.topicId);
+        topic.partitions.forEach((_, index) => this.reassignments.delete(reassignmentKey(record.topicId, index)));
         // A topic created and removed within one batch was never seen by anyone.
         if (!this.createdTopics.delete(record.topicId)) this.deletedTopics.set(record.topicId, topic.name);
         return;
@@ -140,8 +178,8 @@ class BatchApplier {
   private applyNode(record: NodeRecord): void {
     const previous = this.registrations.get(record.nodeId);
     assert(previous === undefined || record.nodeEpoch >= previous.nodeEpoch, `node ${record.nodeId} epoch went back`);
-    const { type: _type, ...registration } = record;
-    this.registrations.set(record.nodeId, registration);
+    const { type: _type, cleanShutdown, ...registration } = record;
+    this.registrations.set(record.nodeId, { ...registration, cleanShutdown: cleanShutdown ?? true });
     this.changedNodes.add(record.nodeId);
   }
 
@@ -173,7 +211,7 @@ class BatchApplier {
       topicConfigs: [...this.changedConfigs].map((topicId) => ({ topicId, configs: topicById(topicId).configs })),
       clusterConfigs: this.clusterConfigsChanged ? this.clusterConfigs : undefined,
     };
-    return { state: { image, registrations: this.registrations, nextProducerId: this.nextProducerId }, delta };
+    return { state: { image, registrations: this.registrations, nextProducerId: this.nextProducerId, reassignments: this.reassignments }, delta };
   }
 }
 
@@ -210,6 +248,10 @@ export function snapshotOf(state: ControllerState): MetadataSnapshot {
   for (const topic of [...image.topics.values()].sort(byName)) {
     records.push({ type: 'topic', topicId: topic.topicId, name: topic.name, internal: topic.internal, configs: topic.configs });
     for (const partition of topic.partitions) records.push({ type: 'partition', topicId: topic.topicId, partition });
+    for (const partition of topic.partitions) {
+      const reassignment = state.reassignments.get(reassignmentKey(topic.topicId, partition.partition));
+      if (reassignment !== undefined) records.push({ type: 'reassignment', topicId: topic.topicId, partition: partition.partition, ...reassignment });
+    }
   }
   if (state.nextProducerId > 0n) records.push({ type: 'producer-ids', nextProducerId: state.nextProducerId });
   return { version: image.version, records };

@@ -15,14 +15,19 @@ import { StarlaneError, assert } from '@starlane/model';
 import type { Clock } from '@starlane/log';
 import {
   allocateProducerIds,
+  alterPartition,
   alterTopicConfigs,
   controlledShutdown,
   createPartitions,
   createTopics,
   deleteTopics,
+  electPreferredLeaders,
   fenceExpiredNodes,
   heartbeat,
+  reassignPartitions,
   registerNode,
+  type AlterPartitionInput,
+  type AlterPartitionResult,
   type CommandOutcome,
   type ConfigChangeInput,
   type ControlledShutdownResult,
@@ -33,12 +38,16 @@ import {
   type NewPartitionsInput,
   type NewTopicInput,
   type NodeSessions,
+  type PartitionReassignmentInput,
+  type PartitionReassignmentResult,
+  type PreferredLeadersResult,
   type RegisterNodeInput,
   type TopicResult,
 } from './commands';
 import { applyBatch, emptyControllerState, nextBatch, snapshotOf, stateFromSnapshot, type ControllerState } from './controller-state';
 import type { MetadataDelta, MetadataImage } from './image';
 import type { MetadataRandom } from './placement';
+import { listReassignments, type ReassignmentView } from './queries';
 import type { MetadataRecord } from './records';
 import type { MetadataStore } from './store';
 
@@ -186,6 +195,35 @@ export class MetadataController {
 
   createPartitions(input: { topics: readonly NewPartitionsInput[]; validateOnly: boolean }): Promise<TopicResult[]> {
     return this.run((state) => createPartitions(state, input, this.options.random));
+  }
+
+  /**
+   * A leader's ISR proposals, one result per partition in request order. Throws
+   * BROKER_ID_NOT_REGISTERED or STALE_BROKER_EPOCH for the whole request.
+   */
+  alterPartition(input: AlterPartitionInput): Promise<AlterPartitionResult[]> {
+    return this.run((state) => alterPartition(state, input));
+  }
+
+  /** Starts or cancels reassignments; the start time recorded is when the command runs. */
+  reassignPartitions(input: { partitions: readonly PartitionReassignmentInput[]; validateOnly: boolean }): Promise<PartitionReassignmentResult[]> {
+    return this.run((state) => reassignPartitions(state, input, this.options.clock.nowMs()));
+  }
+
+  /**
+   * Reassignments in progress among `partitions` (all when empty), from the current state:
+   * a change this controller answered is already in it.
+   */
+  listReassignments(partitions: readonly { topic: string; partition: number }[] = []): ReassignmentView[] {
+    return listReassignments(this.state, partitions);
+  }
+
+  /**
+   * One preferred-leader balancing pass (auto.leader.rebalance.enable). Driven by a timer in
+   * the process (leader.imbalance.check.interval.seconds); run again at once when `more`.
+   */
+  electPreferredLeaders(electionsMax?: number): Promise<PreferredLeadersResult> {
+    return this.run((state) => electPreferredLeaders(state, electionsMax === undefined ? {} : { electionsMax }));
   }
 
   /** Fences nodes whose session expired. Driven by a timer in the process, by hand in tests. */

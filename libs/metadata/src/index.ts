@@ -18,18 +18,24 @@ export {
 } from './image';
 export {
   allocateProducerIds,
+  alterPartition,
   alterTopicConfigs,
   builtInTopicDefaults,
   controlledShutdown,
   createPartitions,
   createTopics,
   deleteTopics,
+  electPreferredLeaders,
   fenceExpiredNodes,
   heartbeat,
+  preferredLeaderElectionsPerPassMax,
   producerIdBlockSizeDefault,
   producerIdBlockSizeMax,
+  reassignPartitions,
   registerNode,
   topicPartitionsMax,
+  type AlterPartitionInput,
+  type AlterPartitionResult,
   type CommandOutcome,
   type ConfigChangeInput,
   type ControlledShutdownResult,
@@ -37,11 +43,17 @@ export {
   type DeleteTopicResult,
   type HeartbeatInput,
   type HeartbeatResult,
+  type IsrChangeInput,
+  type IsrMemberInput,
   type ItemError,
   type NewPartitionsInput,
   type NewTopicInput,
   type NodeSessions,
+  type PartitionReassignmentInput,
+  type PartitionReassignmentResult,
+  type PreferredLeadersResult,
   type RegisterNodeInput,
+  type TopicPartitionRef,
   type TopicResult,
 } from './commands';
 export { MetadataController, pendingCommandsMax, type DeltaListener, type MetadataControllerOptions } from './controller';
@@ -54,6 +66,7 @@ export {
   type ControllerState,
   type MetadataSnapshot,
   type NodeRegistration,
+  type ReassignmentInfo,
 } from './controller-state';
 export {
   FileMetadataStore,
@@ -68,6 +81,7 @@ export {
 } from './file-store';
 export { placeReplicas, seededRandom, type MetadataRandom, type PlacementInput } from './placement';
 export { describePartitions, listTopics, listTopicsPageSizeDefault, listTopicsPageSizeMax, lookupTopics, nodesById, type TopicLookup, type TopicPage } from './queries';
+export { listReassignments, type ReassignmentView } from './queries';
 export {
   batchFromJson,
   batchRecordsMax,
@@ -82,9 +96,11 @@ export {
   type NodeRecord,
   type PartitionRecord,
   type ProducerIdsRecord,
+  type ReassignmentRecord,
   type RemoveTopicRecord,
   type TopicConfigsRecord,
   type TopicRecord,
 } from './records';
 export { MemoryMetadataStore, type LoadedMetadata, type MetadataStore } from './store';
 export { describeTopicConfigs, topicConfigDefaults, topicConfigNames, validateTopicConfigs, type ConfigSource, type EffectiveConfig } from './topic-configs';
+export { uncleanLeaderElectionEnabled } from './topic-configs';

@@ -4,6 +4,7 @@
  */
 import { StarlaneError, validateTopicName } from '@starlane/model';
 import type { ItemError } from './commands';
+import { reassignmentKey, type ControllerState } from './controller-state';
 import { topicById, type MetadataImage, type NodeInfo, type PartitionState, type TopicState } from './image';
 
 export interface TopicLookup {
@@ -89,4 +90,59 @@ export function describePartitions(image: MetadataImage, topic: TopicState): Par
     });
     return offline.length === 0 && partition.offlineReplicas.length === 0 ? partition : { ...partition, offlineReplicas: offline };
   });
+}
+
+/** A partition's reassignment in progress, as ListReassignments reports it. */
+export interface ReassignmentView {
+  readonly topic: string;
+  readonly topicId: string;
+  readonly partition: number;
+  /** Every replica: the target first, then those being removed. */
+  readonly replicas: readonly number[];
+  readonly addingReplicas: readonly number[];
+  readonly removingReplicas: readonly number[];
+  /** Which adding replicas are in sync is read from it. */
+  readonly isr: readonly number[];
+  readonly leader: number;
+  /** The replicas it started from, which a cancel restores. */
+  readonly originalReplicas: readonly number[];
+  readonly startedAtMs: number;
+}
+
+/**
+ * Reassignments in progress, ordered by topic name and partition: among `partitions`, or all
+ * when it is empty. Partitions that do not exist or are not being reassigned are left out, as
+ * ListReassignments does; the answer is at most one entry per partition asked or reassigning.
+ */
+export function listReassignments(state: ControllerState, partitions: readonly { readonly topic: string; readonly partition: number }[]): ReassignmentView[] {
+  const views: ReassignmentView[] = [];
+  const add = (topic: TopicState, partition: PartitionState): void => {
+    const reassignment = state.reassignments.get(reassignmentKey(topic.topicId, partition.partition));
+    if (reassignment === undefined) return;
+    views.push({
+      topic: topic.name,
+      topicId: topic.topicId,
+      partition: partition.partition,
+      replicas: partition.replicas,
+      addingReplicas: partition.addingReplicas,
+      removingReplicas: partition.removingReplicas,
+      isr: partition.isr,
+      leader: partition.leader,
+      originalReplicas: reassignment.originalReplicas,
+      startedAtMs: reassignment.startedAtMs,
+    });
+  };
+  if (partitions.length === 0) {
+    for (const topic of state.image.topics.values()) for (const partition of topic.partitions) add(topic, partition);
+  } else {
+    const seen = new Set<string>();
+    for (const { topic: name, partition: index } of partitions) {
+      const topic = state.image.topics.get(name);
+      const partition = topic?.partitions[index];
+      if (topic === undefined || partition === undefined || seen.has(reassignmentKey(topic.topicId, index))) continue;
+      seen.add(reassignmentKey(topic.topicId, index));
+      add(topic, partition);
+    }
+  }
+  return views.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
 }

@@ -44,6 +44,13 @@ export interface NodeRecord {
   readonly port: number;
   readonly rack: string;
   readonly state: NodeState;
+  /**
+   * Whether the incarnation reported that its previous run shut down cleanly (every log
+   * flushed). False after a crash: the node may have lost records it had acknowledged, so its
+   * replicas come after clean in-sync replicas in leader elections. Absent in records written
+   * before nodes reported it, which means true.
+   */
+  readonly cleanShutdown?: boolean;
 }
 
 /** A new topic. Its partitions follow as PartitionRecords in the same batch. */
@@ -60,6 +67,21 @@ export interface PartitionRecord {
   readonly type: 'partition';
   readonly topicId: string;
   readonly partition: PartitionState;
+}
+
+/**
+ * A partition's reassignment in progress: the replicas it started from, in their order (the
+ * partition's own list has the target first, so a cancel restores the order from here), and
+ * when it started (`ReassignmentStatus.started_at_ms`). Controller state, not published. It
+ * follows, in the same batch, the partition record that starts the reassignment; a later
+ * partition record without adding or removing replicas ends it.
+ */
+export interface ReassignmentRecord {
+  readonly type: 'reassignment';
+  readonly topicId: string;
+  readonly partition: number;
+  readonly originalReplicas: readonly number[];
+  readonly startedAtMs: number;
 }
 
 /** The complete new set of a topic's config overrides. */
@@ -92,6 +114,7 @@ export type MetadataRecord =
   | NodeRecord
   | TopicRecord
   | PartitionRecord
+  | ReassignmentRecord
   | TopicConfigsRecord
   | RemoveTopicRecord
   | ClusterConfigsRecord
@@ -177,6 +200,8 @@ export function recordFromJson(value: unknown): MetadataRecord {
     case 'node': {
       const state = string(json, 'state') as NodeState;
       if (!nodeStates.includes(state)) corrupt(`node state ${state} is unknown`);
+      const cleanShutdown = json['cleanShutdown'];
+      if (cleanShutdown !== undefined && typeof cleanShutdown !== 'boolean') corrupt('cleanShutdown is not a boolean');
       return {
         type,
         nodeId: int(json, 'nodeId', 0),
@@ -186,6 +211,7 @@ export function recordFromJson(value: unknown): MetadataRecord {
         port: int(json, 'port', 0),
         rack: string(json, 'rack'),
         state,
+        ...(cleanShutdown === undefined ? {} : { cleanShutdown }),
       };
     }
     case 'topic':
@@ -193,6 +219,8 @@ export function recordFromJson(value: unknown): MetadataRecord {
       return { type, topicId: string(json, 'topicId'), name: string(json, 'name'), internal: json['internal'], configs: configs(json, 'configs') };
     case 'partition':
       return { type, topicId: string(json, 'topicId'), partition: partitionFromJson(json['partition']) };
+    case 'reassignment':
+      return { type, topicId: string(json, 'topicId'), partition: int(json, 'partition', 0), originalReplicas: ints(json, 'originalReplicas'), startedAtMs: int(json, 'startedAtMs', 0) };
     case 'topic-configs':
       return { type, topicId: string(json, 'topicId'), configs: configs(json, 'configs') };
     case 'remove-topic':

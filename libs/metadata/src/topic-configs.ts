@@ -53,11 +53,26 @@ function integer(min: number, max: number, defaultValue: string): TopicSetting {
   };
 }
 
+/** Kafka's boolean: "true" or "false", any case, surrounding spaces ignored. */
+function parseBoolean(value: string): boolean | undefined {
+  const trimmed = value.trim().toLowerCase();
+  return trimmed === 'true' ? true : trimmed === 'false' ? false : undefined;
+}
+
+function boolean(defaultValue: 'true' | 'false'): TopicSetting {
+  return {
+    defaultValue,
+    check(name, value) {
+      if (parseBoolean(value) === undefined) invalid(`${name} must be true or false, got ${JSON.stringify(value)}`);
+    },
+  };
+}
+
 const otherSettings: Readonly<Record<string, TopicSetting>> = {
   'min.insync.replicas': integer(1, 2 ** 31 - 1, '1'),
   'compression.type': oneOf(['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'], 'producer'),
   'message.timestamp.type': oneOf(['CreateTime', 'LogAppendTime'], 'CreateTime'),
-  'unclean.leader.election.enable': oneOf(['true', 'false'], 'false'),
+  'unclean.leader.election.enable': boolean('false'),
 };
 
 /** Every topic config name the controller accepts, sorted. */
@@ -107,4 +122,15 @@ export function describeTopicConfigs(image: MetadataImage, topic: TopicState): R
     }
   }
   return described;
+}
+
+/**
+ * Whether a partition of `topic` whose in-sync replicas cannot lead may elect any live replica
+ * instead, losing what only the ISR had (Kafka's unclean.leader.election.enable): the topic's
+ * override, else the cluster default, else false. A cluster value that is not a boolean counts
+ * as false, the safe reading.
+ */
+export function uncleanLeaderElectionEnabled(image: MetadataImage, topic: TopicState): boolean {
+  const value = topic.configs['unclean.leader.election.enable'] ?? image.clusterConfigs['unclean.leader.election.enable'];
+  return value !== undefined && parseBoolean(value) === true;
 }

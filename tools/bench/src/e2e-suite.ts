@@ -29,7 +29,7 @@ const latencyBatchRecords = 16;
 const latencyWarmupSeconds = 2;
 const topic = 'bench';
 
-const channelOptions: grpc.ChannelOptions = {
+export const channelOptions: grpc.ChannelOptions = {
   'grpc.max_receive_message_length': 64 * mebibyte,
   'grpc.max_send_message_length': 64 * mebibyte,
   'grpc-node.flow_control_window': 16 * mebibyte,
@@ -46,20 +46,21 @@ function sizesFor(scale: number): Sizes {
   return { rawBytes: Math.max(16 * mebibyte, Math.round(1024 * mebibyte * scale)), produceBytes: Math.max(16 * mebibyte, Math.round(1024 * mebibyte * scale)), latencySeconds: Math.max(2, 10 * scale), latencyProbeBytes: Math.max(8 * mebibyte, Math.round(256 * mebibyte * scale)) };
 }
 
-async function batchOf(records: number, valueFor: (index: number) => Buffer): Promise<Buffer> {
+export async function batchOf(records: number, valueFor: (index: number) => Buffer): Promise<Buffer> {
   const timestamp = BigInt(Date.now());
   return buildBatch(Array.from({ length: records }, (_, index) => ({ key: null, value: valueFor(index), timestamp })));
 }
 
 /** A request on the bench's produce streams: one partition, one payload of batches. */
 interface ProduceFrame {
+  readonly topic: string;
   readonly requestId: bigint;
   readonly acks: v1.Acks;
   readonly batch: Buffer;
 }
 
-function produceRequest(requestId: bigint, acks: v1.Acks, batch: Buffer): ProduceFrame {
-  return { requestId, acks, batch };
+function produceRequest(requestId: bigint, acks: v1.Acks, batch: Buffer, toTopic = topic): ProduceFrame {
+  return { topic: toTopic, requestId, acks, batch };
 }
 
 function varint(value: bigint): number[] {
@@ -79,7 +80,7 @@ function varint(value: bigint): number[] {
  * any language would; `encoding.test.ts` checks it against the generated decoder.
  */
 export function encodeProduceFrame(frame: ProduceFrame): Buffer {
-  const topicBytes = Buffer.from(topic);
+  const topicBytes = Buffer.from(frame.topic);
   // ProducePartitionData: 1 topic, 2 partition (0 is the default, omitted), 3 record_batches.
   const partitionHead = [0x0a, ...varint(BigInt(topicBytes.length)), ...topicBytes, 0x1a, ...varint(BigInt(frame.batch.length))];
   const partitionLength = partitionHead.length + frame.batch.length;
@@ -93,8 +94,8 @@ function openProduceStream(producer: v1.ProducerServiceClient): grpc.ClientDuple
   return producer.makeBidiStreamRequest('/starlane.v1.ProducerService/ProduceStream', encodeProduceFrame, (bytes: Buffer) => v1.ProduceStreamResponse.decode(bytes));
 }
 
-/** Sends `count` batches (cycling through `batches`) over one ProduceStream with `produceInflightMax` in flight. */
-async function produceThroughput(producer: v1.ProducerServiceClient, batches: readonly Buffer[], count: number): Promise<number> {
+/** Sends `count` batches (cycling through `batches`) over one ProduceStream with `produceInflightMax` in flight; resolves with the seconds taken. */
+export async function produceThroughput(producer: v1.ProducerServiceClient, batches: readonly Buffer[], count: number, target: { topic: string; acks: v1.Acks } = { topic, acks: v1.Acks.LEADER }): Promise<number> {
   const stream = openProduceStream(producer);
   let sent = 0;
   let answered = 0;
@@ -103,7 +104,7 @@ async function produceThroughput(producer: v1.ProducerServiceClient, batches: re
     const sendMore = (): void => {
       while (sent < count && sent - answered < produceInflightMax) {
         sent += 1;
-        stream.write(produceRequest(BigInt(sent), v1.Acks.LEADER, batches[sent % batches.length]!));
+        stream.write(produceRequest(BigInt(sent), target.acks, batches[sent % batches.length]!, target.topic));
       }
     };
     stream.on('data', (response: v1.ProduceStreamResponse) => {

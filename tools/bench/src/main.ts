@@ -10,12 +10,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { e2eSuite } from './e2e-suite';
 import { logSuite } from './log-suite';
+import { replicationSuite } from './replication-suite';
 import { writeLogCommand, writeLogCommandName } from './log-workload';
 import { benchmarksDocPath, describeMachine, renderSection, writeSection } from './report';
 import { resultJson, type Suite } from './suite';
 import { UsageError } from './errors';
 
-const suites: readonly Suite[] = [logSuite, e2eSuite];
+const suites: readonly Suite[] = [logSuite, e2eSuite, replicationSuite];
 const scaleVariable = 'STARLANE_BENCH_SCALE';
 /** Directory levels `main.js` may sit below the workspace root (it is built to dist/tools/bench). */
 const rootSearchDepthMax = 8;

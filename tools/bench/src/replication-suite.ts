@@ -1,0 +1,94 @@
+/**
+ * The `replication` suite: produce throughput at acks=all with replication factor 3, and at
+ * acks=leader with replication factor 1, through one cluster of three storage nodes on this
+ * machine, against the raw write bandwidth of the same disk measured in the same run. The three
+ * replicas share one disk here, so the goal is set against a third of it.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { v1 } from '@starlane/proto';
+import { startCluster, type TestCluster } from '@starlane/launcher';
+import { batchOf, channelOptions, produceThroughput } from './e2e-suite';
+import { RunError } from './errors';
+import { kibibyte, mebibyte, megabytesPerSecond } from './measure';
+import { rawWrite } from './raw-io';
+import type { Figure, Suite, SuiteContext, SuiteResult } from './suite';
+
+const recordBytes = kibibyte;
+const batchRecords = 256;
+const replicatedTopic = 'bench-rf3';
+const singleTopic = 'bench-rf1';
+
+async function createTopic(admin: v1.AdminServiceClient, name: string, replicationFactor: number, configs: Record<string, string>): Promise<void> {
+  const created = await new Promise<v1.CreateTopicsResponse>((resolve, reject) =>
+    admin.createTopics({ topics: [{ name, partitionCount: 1, replicationFactor, replicaAssignments: [], configs }], validateOnly: false, timeoutMs: 10_000 }, (error, response) =>
+      error ? reject(error) : resolve(response),
+    ),
+  );
+  const result = created.results[0];
+  if (result?.errorCode !== v1.ErrorCode.NONE) throw new RunError(`create topic ${name}: ${result?.errorCode} ${result?.errorMessage}`);
+}
+
+async function runReplicationSuite(context: SuiteContext): Promise<SuiteResult> {
+  const totalBytes = Math.max(16 * mebibyte, Math.round(512 * mebibyte * context.scale));
+  context.progress(`raw write: ${totalBytes / mebibyte} MiB in 1 MiB writes, fdatasync at the end`);
+  const raw = await rawWrite(join(context.scratchDirectory, 'raw.bin'), randomBytes(mebibyte), Math.ceil(totalBytes / mebibyte));
+  const rawMBps = megabytesPerSecond(raw.bytes, raw.seconds);
+
+  context.progress('starting a cluster: controller, 3 storage nodes, gateway');
+  const cluster: TestCluster = await startCluster({ storageNodes: 3, dataDir: join(context.scratchDirectory, 'cluster') });
+  const credentials = grpc.credentials.createInsecure();
+  const admin = new v1.AdminServiceClient(cluster.gatewayAddress, credentials, channelOptions);
+  const producer = new v1.ProducerServiceClient(cluster.gatewayAddress, credentials, channelOptions);
+  try {
+    await cluster.waitForActiveNodes(3);
+    const segmentBytes = String(256 * mebibyte);
+    await createTopic(admin, replicatedTopic, 3, { 'min.insync.replicas': '2', 'segment.bytes': segmentBytes });
+    await createTopic(admin, singleTopic, 1, { 'segment.bytes': segmentBytes });
+    await cluster.waitForLeaders(replicatedTopic);
+    await cluster.waitForLeaders(singleTopic);
+
+    const batches = await Promise.all(Array.from({ length: 4 }, () => batchOf(batchRecords, () => randomBytes(recordBytes))));
+    const batchCount = Math.ceil(totalBytes / (batchRecords * recordBytes));
+    const payloadBytes = batchCount * batchRecords * recordBytes;
+    const measure = async (target: { topic: string; acks: v1.Acks }, label: string): Promise<number> => {
+      context.progress(`warm-up: ${label}`);
+      await produceThroughput(producer, batches, Math.min(32, batchCount), target);
+      context.progress(`produce: ${batchCount} batches of ${batchRecords} × ${recordBytes} B records, ${label}`);
+      return megabytesPerSecond(payloadBytes, await produceThroughput(producer, batches, batchCount, target));
+    };
+    const acksAllRf3MBps = await measure({ topic: replicatedTopic, acks: v1.Acks.ALL }, 'acks=all, replication factor 3, min.insync.replicas 2');
+    const acks1Rf1MBps = await measure({ topic: singleTopic, acks: v1.Acks.LEADER }, 'acks=leader, replication factor 1');
+
+    const figures: Figure[] = [
+      {
+        name: 'acksAllRf3Ratio',
+        value: acksAllRf3MBps / (rawMBps / 3),
+        digits: 2,
+        description: 'acks=all RF=3 throughput over a third of raw fs write bandwidth (three replicas share the disk)',
+        goal: { comparison: 'atLeast', value: 0.5 },
+      },
+      { name: 'acksAllRf3MBps', value: acksAllRf3MBps, digits: 1, description: 'record bytes produced per second, acks=all, replication factor 3 (MB/s)' },
+      { name: 'acks1Rf1MBps', value: acks1Rf1MBps, digits: 1, description: 'record bytes produced per second, acks=leader, replication factor 1 (MB/s)' },
+      { name: 'rawWriteMBps', value: rawMBps, digits: 1, description: 'raw fs sequential write, fdatasync at the end (MB/s)' },
+    ];
+    const method =
+      `One run, one machine: first ${totalBytes / mebibyte} MiB written with plain fs in 1 MiB writes and one fdatasync at the end (the raw bandwidth); ` +
+      `then a controller, three storage nodes and a gateway start as separate processes from the built bundles on this machine (one disk, two cores), and this process acts as the client. ` +
+      `Each measurement sends ${batchCount} RecordBatch v2 batches of ${batchRecords} uncompressed ${recordBytes}-byte records on one ProduceStream to a one-partition topic, 32 requests in flight, after an unmeasured warm-up; ` +
+      `first acks=all to a topic with replication factor 3 and min.insync.replicas 2 (answered once both followers have fetched the records, so the high watermark passed them), ` +
+      `then acks=leader to a topic with replication factor 1. Figures count record value bytes only. The goal compares acks=all RF=3 with a third of the raw bandwidth, since every replica writes to the same disk.`;
+    return { suite: 'replication', figures, details: { batches: batchCount }, method };
+  } finally {
+    admin.close();
+    producer.close();
+    await cluster.stop();
+  }
+}
+
+export const replicationSuite: Suite = {
+  name: 'replication',
+  summary: 'produce throughput at acks=all with replication factor 3 and at acks=leader with factor 1, against raw fs writes',
+  run: runReplicationSuite,
+};
