@@ -60,7 +60,7 @@ it('keeps every acks=all write across a SIGKILL of the leader, and the old leade
     const state = image.topics.get(topic)?.partitions[0];
     return state !== undefined && state.leader >= 0 && state.leader !== oldLeader;
   }, 30_000);
-  const moved = after.topics.get(topic)?.partitions[0];
+  const moved = after?.topics.get(topic)?.partitions[0];
   expect(moved?.leaderEpoch).toBeGreaterThan(first?.leaderEpoch ?? 0);
   expect(moved?.isr).not.toContain(oldLeader);
 
