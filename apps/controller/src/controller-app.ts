@@ -1,22 +1,68 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { v1, internalV1, fileDescriptorSet } from '@starlane/proto';
 import { StarlaneError } from '@starlane/model';
-import { FileMetadataStore, MetadataController, type MetadataRandom } from '@starlane/metadata';
+import { FileMetadataStore, type MetadataImage, type MetadataRandom } from '@starlane/metadata';
+import { ControllerElection, clusterNamespace, connectEtcd, controllerLeaseTtlMsDefault, etcdPrefixDefault } from '@starlane/metadata-etcd';
 import { controllerToProto } from '@starlane/metadata-rpc';
-import { NodeFileSystem, systemClock } from '@starlane/node-io';
-import { ensureWritableDirectory, durationMsOption, hostOption, integerOption, stringOption, withUnimplemented, type HostConfig, type ServiceDescription } from '@starlane/service-host';
+import { NodeFileSystem } from '@starlane/node-io';
+import {
+  durationMsOption,
+  ensureWritableDirectory,
+  enumOption,
+  hostOption,
+  integerOption,
+  stringOption,
+  type HostConfig,
+  type OptionSpec,
+  type ServiceDescription,
+} from '@starlane/service-host';
 import { Gauge } from 'prom-client';
 import { version } from '../package.json';
-import { adminService } from './admin-service';
-import { initialClusterId } from './cluster-identity';
-import { MetadataStreams, controllerService } from './controller-service';
+import { openActiveTerm, type ActiveTerm } from './active-term';
+import { initialClusterId, newClusterId } from './cluster-identity';
+import { MetadataStreams } from './controller-service';
+import { ElectedRole } from './elected-role';
+import { routed, standbyControllerService, standbyStatusService, type ActiveLocator } from './standby';
+
+/** host:port, comma-separated; at least one. */
+function endpointsOption(options: { help: string; default: readonly string[] }): OptionSpec<readonly string[]> {
+  return {
+    help: options.help,
+    default: options.default,
+    metavar: 'HOST:PORT,...',
+    parse(raw) {
+      const endpoints = raw
+        .split(',')
+        .map((endpoint) => endpoint.trim())
+        .filter((endpoint) => endpoint !== '');
+      if (endpoints.length === 0) throw new StarlaneError('CONFIG_INVALID', 'invalid --etcd-endpoints: expected at least one host:port');
+      for (const endpoint of endpoints) {
+        if (!/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/.test(endpoint)) throw new StarlaneError('CONFIG_INVALID', `invalid --etcd-endpoints: expected host:port, got ${JSON.stringify(endpoint)}`);
+      }
+      return endpoints;
+    },
+  };
+}
 
 export const controllerOptions = {
-  dataDir: stringOption({ help: 'directory for cluster metadata', default: './data/controller', metavar: 'DIR' }),
+  dataDir: stringOption({ help: 'directory for cluster metadata (with --metadata-store=file)', default: './data/controller', metavar: 'DIR' }),
   controllerId: integerOption({ help: 'id of this controller, unique among the controllers of a cluster', default: 0, min: 0, max: 2 ** 31 - 1 }),
   advertisedHost: hostOption({ help: 'host name others reach this controller at (default: the listen host)', default: '' }),
   nodeHeartbeatIntervalMs: durationMsOption({ help: 'how often storage nodes heartbeat', default: 1000, minMs: 10, maxMs: 60_000 }),
   nodeSessionTimeoutMs: durationMsOption({ help: 'a storage node without a heartbeat for this long is fenced', default: 6000, minMs: 20, maxMs: 600_000 }),
+  metadataStore: enumOption({
+    help: 'where cluster metadata is kept: files in --data-dir (one controller), or etcd (shared by an active controller and its standbys)',
+    default: 'file',
+    values: ['file', 'etcd'],
+  }),
+  etcdEndpoints: endpointsOption({ help: 'etcd client endpoints (with --metadata-store=etcd)', default: ['127.0.0.1:2379'] }),
+  etcdPrefix: stringOption({ help: 'etcd key prefix of this cluster; ends with /', default: etcdPrefixDefault, metavar: 'PREFIX', pattern: /\/$/ }),
+  controllerLeaseTtlMs: durationMsOption({
+    help: 'TTL of the active controller lease in etcd (whole seconds): a standby takes over about this long after the active controller dies',
+    default: controllerLeaseTtlMsDefault,
+    minMs: 1000,
+    maxMs: 60_000,
+  }),
 };
 
 /** Cryptographic randomness for replica placement starts and topic ids. */
@@ -34,66 +80,19 @@ export const controllerApp: ServiceDescription<typeof controllerOptions> = {
     if (config.nodeSessionTimeoutMs <= config.nodeHeartbeatIntervalMs) {
       throw new StarlaneError('CONFIG_INVALID', `--node-session-timeout-ms (${config.nodeSessionTimeoutMs}) must be longer than --node-heartbeat-interval-ms (${config.nodeHeartbeatIntervalMs})`);
     }
-    const dataDir = await ensureWritableDirectory(config.dataDir, 'metadata directory');
-    const fs = new NodeFileSystem();
-    const store = new FileMetadataStore({ fs, directory: dataDir });
     const advertisedHost = config.advertisedHost !== '' ? config.advertisedHost : (host.listenHost ?? '127.0.0.1');
     // With --grpc-port=0 the port is known only once the server listens (see listening()).
     let boundPort = host.grpcPort ?? 0;
-    const controller = await MetadataController.open({
-      store,
-      clock: systemClock,
-      random: systemRandom,
-      controllerId: config.controllerId,
-      host: advertisedHost,
-      port: boundPort,
-      heartbeatIntervalMs: config.nodeHeartbeatIntervalMs,
-      sessionTimeoutMs: config.nodeSessionTimeoutMs,
-      initialClusterId: () => initialClusterId(fs, dataDir),
-    });
-    const image = controller.image();
-    logger.info(
-      { event: 'metadata-loaded', clusterId: image.clusterId, metadataVersion: image.version, controllerEpoch: image.controller?.controllerEpoch, topics: image.topics.size, nodes: image.nodes.size, recovery: store.recovery, dataDir },
-      `metadata loaded: cluster ${image.clusterId}, version ${image.version}`,
-    );
 
     const versionGauge = new Gauge({ name: 'starlane_controller_metadata_version', help: 'Metadata version of the controller', registers: [metrics] });
     const nodesGauge = new Gauge({ name: 'starlane_controller_nodes', help: 'Registered storage nodes by state', labelNames: ['state'], registers: [metrics] });
-    const updateGauges = (): void => {
-      const current = controller.image();
-      versionGauge.set(current.version);
+    const activeGauge = new Gauge({ name: 'starlane_controller_active', help: '1 while this controller is the active one, else 0', registers: [metrics] });
+    const observe = (image: MetadataImage): void => {
+      versionGauge.set(image.version);
       const byState = { active: 0, fenced: 0, 'controlled-shutdown': 0 };
-      for (const node of current.nodes.values()) byState[node.state] += 1;
+      for (const node of image.nodes.values()) byState[node.state] += 1;
       for (const [state, count] of Object.entries(byState)) nodesGauge.set({ state }, count);
     };
-    updateGauges();
-    controller.subscribe((delta, next) => {
-      updateGauges();
-      for (const node of delta.nodes) {
-        logger.info({ event: 'node-state', nodeId: node.nodeId, state: node.state, metadataVersion: next.version }, `node ${node.nodeId} is ${node.state}`);
-      }
-    });
-
-    const locate = (): internalV1.ControllerLocation => {
-      const current = controller.image().controller;
-      return controllerToProto({ controllerId: config.controllerId, host: advertisedHost, port: boundPort, controllerEpoch: current?.controllerEpoch ?? 0 });
-    };
-
-    // Check sessions a few times per timeout, so a node is fenced at most a quarter late.
-    const livenessCheckIntervalMs = Math.max(10, Math.min(config.nodeHeartbeatIntervalMs, Math.floor(config.nodeSessionTimeoutMs / 4)));
-    const liveness = setInterval(() => {
-      void controller.tick().then(
-        (fenced) => {
-          if (fenced.length > 0) logger.warn({ event: 'nodes-fenced', nodeIds: fenced }, `fenced node(s) ${fenced.join(', ')}: no heartbeat for ${config.nodeSessionTimeoutMs} ms`);
-        },
-        (error: unknown) => {
-          // A store that failed leaves metadata in an unknown state: exit (1) and recover from disk.
-          if (controller.failed !== undefined) throw error;
-          logger.warn({ event: 'liveness-check-failed', err: error }, 'liveness check failed');
-        },
-      );
-    }, livenessCheckIntervalMs);
-    liveness.unref();
 
     // The host stops the gRPC server gracefully on these signals; open metadata streams would
     // hold that up for the whole grace period, so they end first.
@@ -102,20 +101,105 @@ export const controllerApp: ServiceDescription<typeof controllerOptions> = {
     process.once('SIGTERM', endStreams);
     process.once('SIGINT', endStreams);
 
+    const termOptions = {
+      controllerId: config.controllerId,
+      advertisedHost,
+      port: () => boundPort,
+      heartbeatIntervalMs: config.nodeHeartbeatIntervalMs,
+      sessionTimeoutMs: config.nodeSessionTimeoutMs,
+      random: systemRandom,
+      streams,
+      logger,
+      observe,
+    };
+
+    // Calls go to the active term's handlers while there is one, else to the standby's.
+    let term: ActiveTerm | undefined;
+    let locateActive: ActiveLocator = () => undefined;
+    const standby = {
+      admin: standbyStatusService(v1.AdminServiceService, config.controllerId, () => locateActive()),
+      controller: standbyControllerService(config.controllerId, () => locateActive()),
+    };
+    const serve = (next: ActiveTerm | undefined): void => {
+      term = next;
+      activeGauge.set(next === undefined ? 0 : 1);
+    };
+    const services = [
+      { definition: v1.AdminServiceService, implementation: routed(v1.AdminServiceService, () => term?.adminService ?? standby.admin) },
+      { definition: internalV1.ControllerServiceService, implementation: routed(internalV1.ControllerServiceService, () => term?.controllerService ?? standby.controller) },
+    ];
+    const forgetSignals = (): void => {
+      process.off('SIGTERM', endStreams);
+      process.off('SIGINT', endStreams);
+    };
+
+    if (config.metadataStore === 'file') {
+      const dataDir = await ensureWritableDirectory(config.dataDir, 'metadata directory');
+      const fs = new NodeFileSystem();
+      const store = new FileMetadataStore({ fs, directory: dataDir });
+      const active = await openActiveTerm({ ...termOptions, store, recovery: () => ({ ...store.recovery, dataDir }), initialClusterId: () => initialClusterId(fs, dataDir) });
+      // A store that failed leaves metadata in an unknown state: exit (1) and recover from disk.
+      void active.failed.then((error) => {
+        throw error;
+      });
+      serve(active);
+      return {
+        services,
+        listening({ grpcPort }) {
+          if (boundPort === 0) boundPort = grpcPort;
+        },
+        async stop() {
+          forgetSignals();
+          endStreams();
+          await active.close();
+        },
+      };
+    }
+
+    // etcd: every controller campaigns; the winner serves as active, the others as standbys.
+    // No etcd request outlives the lease: past it, what the request was for is moot.
+    const client = connectEtcd({ endpoints: config.etcdEndpoints, requestTimeoutMs: config.controllerLeaseTtlMs });
+    const namespace = clusterNamespace(client, config.etcdPrefix);
+    let role: ElectedRole | undefined;
+    let election: ControllerElection | undefined;
+    locateActive = () => {
+      if (term !== undefined) return controllerToProto({ controllerId: config.controllerId, host: advertisedHost, port: boundPort, controllerEpoch: term.controller.image().controller?.controllerEpoch ?? 0 });
+      const leader = election?.leader();
+      return leader === undefined ? undefined : controllerToProto(leader);
+    };
+    serve(undefined);
+    logger.info({ event: 'metadata-store', store: 'etcd', endpoints: config.etcdEndpoints, prefix: config.etcdPrefix, leaseTtlMs: config.controllerLeaseTtlMs }, 'metadata in etcd; campaigning once listening');
     return {
-      services: [
-        { definition: v1.AdminServiceService, implementation: withUnimplemented(v1.AdminServiceService, adminService(controller, config.controllerId, logger)) },
-        { definition: internalV1.ControllerServiceService, implementation: withUnimplemented(internalV1.ControllerServiceService, controllerService(controller, locate, streams, logger)) },
-      ],
+      services,
       listening({ grpcPort }) {
         if (boundPort === 0) boundPort = grpcPort;
+        // Candidates campaign with their advertised address, known from here on.
+        election = new ControllerElection({
+          namespace,
+          candidate: { controllerId: config.controllerId, host: advertisedHost, port: boundPort },
+          leaseTtlMs: config.controllerLeaseTtlMs,
+          logger,
+        });
+        election.onLeaderChange((leader) => {
+          logger.info({ event: 'controller-leader', leader }, leader === undefined ? 'no active controller' : `controller ${leader.controllerId} at ${leader.host}:${leader.port} is active`);
+        });
+        election.start();
+        role = new ElectedRole({
+          election,
+          namespace,
+          open: (store, recovery) => openActiveTerm({ ...termOptions, store, recovery, initialClusterId: async () => newClusterId() }),
+          serve,
+          streams,
+          logger,
+        });
+        role.start();
       },
       async stop() {
-        process.off('SIGTERM', endStreams);
-        process.off('SIGINT', endStreams);
+        forgetSignals();
         endStreams();
-        clearInterval(liveness);
-        await controller.close();
+        await role?.stop();
+        await election?.close();
+        client.close();
       },
     };
   },

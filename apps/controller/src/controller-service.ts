@@ -5,7 +5,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { StarlaneError, type ErrorCode } from '@starlane/model';
 import type { MetadataController, MetadataImage } from '@starlane/metadata';
-import { deltaToProto, errorCodeToProto, snapshotToProto } from '@starlane/metadata-rpc';
+import { deltaToProto, errorCodeToProto, partitionToProto, snapshotToProto } from '@starlane/metadata-rpc';
 import type { internalV1 } from '@starlane/proto';
 import { toGrpcError, type Logger } from '@starlane/service-host';
 
@@ -63,7 +63,7 @@ export function controllerService(controller: MetadataController, locate: Contro
     registerNode(call, callback) {
       const request = call.request;
       controller
-        .registerNode({ nodeId: request.nodeId, incarnationId: request.incarnationId, clusterId: request.clusterId, host: request.host, port: request.port, rack: request.rack })
+        .registerNode({ nodeId: request.nodeId, incarnationId: request.incarnationId, clusterId: request.clusterId, host: request.host, port: request.port, rack: request.rack, cleanShutdown: request.cleanShutdown })
         .then(
           ({ nodeEpoch }) => {
             logger.info({ event: 'node-registered', nodeId: request.nodeId, nodeEpoch, host: request.host, port: request.port }, `node ${request.nodeId} registered with epoch ${nodeEpoch}`);
@@ -101,6 +101,42 @@ export function controllerService(controller: MetadataController, locate: Contro
         },
         (error: unknown) => callback(null, { remainingLeaderships: [], activeController: undefined, ...failureFields(error, logger, 'ControlledShutdown') }),
       );
+    },
+
+    alterPartition(call, callback) {
+      const request = call.request;
+      controller
+        .alterPartition({
+          nodeId: request.nodeId,
+          nodeEpoch: Number(request.nodeEpoch),
+          partitions: request.partitions.map((change) => ({
+            topicId: change.topicId,
+            partition: change.partition,
+            leaderEpoch: change.leaderEpoch,
+            partitionEpoch: change.partitionEpoch,
+            newIsr: change.newIsr.map((member) => ({ nodeId: member.nodeId, nodeEpoch: Number(member.nodeEpoch) })),
+          })),
+        })
+        .then(
+          (results) => {
+            const changed = results.filter((result) => result.error === undefined).length;
+            if (changed > 0) logger.info({ event: 'isr-changed', nodeId: request.nodeId, partitions: changed }, `node ${request.nodeId} changed the ISR of ${changed} partitions`);
+            callback(null, {
+              partitions: results.map((result) => ({
+                topicId: result.topicId,
+                topic: result.topic,
+                partition: result.partition,
+                state: result.state === undefined ? undefined : partitionToProto(result.state),
+                errorCode: errorCodeToProto(result.error?.code),
+                errorMessage: result.error?.message ?? '',
+              })),
+              activeController: undefined,
+              errorCode: 0,
+              errorMessage: '',
+            });
+          },
+          (error: unknown) => callback(null, { partitions: [], activeController: undefined, ...failureFields(error, logger, 'AlterPartition') }),
+        );
     },
 
     getActiveController(call, callback) {

@@ -1,35 +1,35 @@
 /**
- * Starts a whole Starlane cluster as real processes from the built bundles: one controller,
- * N storage nodes (node ids 1..N) and one gateway, each with its own data directory under one
- * temporary root, talking real gRPC over loopback.
+ * Starts a whole Starlane cluster as real processes from the built bundles: one controller (or
+ * several over etcd), N storage nodes (node ids 1..N) and one gateway, each with its own data
+ * directory under one temporary root, talking real gRPC over loopback.
  *
  * Every process keeps the port it was first given across restarts (as a deployment would), so
  * a restarted controller is found again at the address the others were started with.
+ *
+ * With `metadataStore: 'etcd'` the cluster starts its own etcd (under the same root) and every
+ * controller keeps metadata there and campaigns for the controller lease; storage nodes and
+ * the gateway get every controller's address.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MetadataWatcher } from '@starlane/metadata-rpc';
 import type { MetadataImage } from '@starlane/metadata';
+import { startEtcd, type EtcdProcess } from './etcd';
+import { freePort } from './ports';
 import { startApp, type AppProcess, type ExitStatus } from './process';
 import { appBundle } from './workspace';
-
-/** Picks a port that is free right now on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 export interface ClusterOptions {
   /** Storage nodes to start (ids 1..n); default 1. */
   readonly storageNodes?: number;
+  /**
+   * Controllers to start; default 1, named `controller`. Several (which needs the etcd store)
+   * are named `controller-0`, `controller-1`, ... after their controller ids.
+   */
+  readonly controllers?: number;
+  /** Where controllers keep metadata: their own files (default) or an etcd the cluster starts. */
+  readonly metadataStore?: 'file' | 'etcd';
   /** Root directory for all data; default a fresh temporary directory, removed by stop(). */
   readonly dataDir?: string;
   readonly controllerArgs?: readonly string[];
@@ -54,37 +54,46 @@ export class TestCluster {
   private constructor(
     readonly dataDir: string,
     private readonly ownsDataDir: boolean,
-    readonly controllerAddress: string,
+    /** Every controller's address, in controller id order. */
+    readonly controllerAddresses: readonly string[],
     readonly gatewayAddress: string,
     private readonly members: Member[],
     private readonly readyTimeoutMs: number,
+    /** The cluster's etcd, when controllers keep metadata there. */
+    readonly etcd: EtcdProcess | undefined,
   ) {}
 
   static async start(options: ClusterOptions = {}): Promise<TestCluster> {
     const nodeCount = options.storageNodes ?? 1;
+    const controllerCount = options.controllers ?? 1;
+    const metadataStore = options.metadataStore ?? 'file';
+    if (!Number.isInteger(controllerCount) || controllerCount < 1) throw new RangeError(`controllers must be a positive integer, got ${controllerCount}`);
+    // Controllers with files of their own would each be a cluster of its own.
+    if (controllerCount > 1 && metadataStore !== 'etcd') throw new RangeError('several controllers need the etcd metadata store');
     const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'starlane-cluster-')));
     const logLevel = options.logLevel ?? 'info';
     const common = (grpcPort: number): string[] => [`--grpc-port=${grpcPort}`, '--metrics-port=0', '--listen-host=127.0.0.1', `--log-level=${logLevel}`];
-    const controllerPort = await freePort();
-    const controllerAddress = `127.0.0.1:${controllerPort}`;
+    const etcd = metadataStore === 'etcd' ? await startEtcd({ dataDir: join(dataDir, 'etcd') }) : undefined;
+    const controllerPorts: number[] = [];
+    for (let id = 0; id < controllerCount; id += 1) controllerPorts.push(await freePort());
+    const controllerAddresses = controllerPorts.map((port) => `127.0.0.1:${port}`);
+    const controllersFlag = `--controllers=${controllerAddresses.join(',')}`;
     const gatewayPort = await freePort();
     const members: Member[] = [];
     const add = (name: string, app: string, args: string[]): void => {
       members.push({ name, app, args, process: launch(name, app, args) });
     };
-    add('controller', 'controller', [...common(controllerPort), `--data-dir=${join(dataDir, 'controller')}`, ...(options.controllerArgs ?? [])]);
+    controllerPorts.forEach((port, id) => {
+      const name = controllerCount === 1 ? 'controller' : `controller-${id}`;
+      const storeArgs = etcd === undefined ? [`--data-dir=${join(dataDir, name)}`] : ['--metadata-store=etcd', `--etcd-endpoints=${etcd.endpoint}`, `--controller-id=${id}`];
+      add(name, 'controller', [...common(port), ...storeArgs, ...(options.controllerArgs ?? [])]);
+    });
     for (let id = 1; id <= nodeCount; id += 1) {
       const port = await freePort();
-      add(`storage-node-${id}`, 'storage-node', [
-        ...common(port),
-        `--node-id=${id}`,
-        `--controllers=${controllerAddress}`,
-        `--data-dir=${join(dataDir, `storage-node-${id}`)}`,
-        ...(options.storageNodeArgs ?? []),
-      ]);
+      add(`storage-node-${id}`, 'storage-node', [...common(port), `--node-id=${id}`, controllersFlag, `--data-dir=${join(dataDir, `storage-node-${id}`)}`, ...(options.storageNodeArgs ?? [])]);
     }
-    add('gateway', 'gateway', [...common(gatewayPort), `--controllers=${controllerAddress}`, ...(options.gatewayArgs ?? [])]);
-    const cluster = new TestCluster(dataDir, options.dataDir === undefined, controllerAddress, `127.0.0.1:${gatewayPort}`, members, options.readyTimeoutMs ?? 30_000);
+    add('gateway', 'gateway', [...common(gatewayPort), controllersFlag, ...(options.gatewayArgs ?? [])]);
+    const cluster = new TestCluster(dataDir, options.dataDir === undefined, controllerAddresses, `127.0.0.1:${gatewayPort}`, members, options.readyTimeoutMs ?? 30_000, etcd);
     try {
       await Promise.all(members.map((member) => member.process.ready));
       await cluster.waitForActiveNodes(nodeCount);
@@ -95,8 +104,38 @@ export class TestCluster {
     return cluster;
   }
 
+  /** The first controller's address (the only one's, unless several were started). */
+  get controllerAddress(): string {
+    return this.controllerAddresses[0] ?? '';
+  }
+
+  /** The first controller (the only one, unless several were started). */
   get controller(): AppProcess {
-    return this.member('controller').process;
+    return this.member(this.controllerNames[0] ?? 'controller').process;
+  }
+
+  /** Controller member names, in controller id order. */
+  get controllerNames(): string[] {
+    return this.members.filter((member) => member.app === 'controller').map((member) => member.name);
+  }
+
+  /** The controller member the followed metadata names as active, if any. */
+  activeControllerName(image: MetadataImage = this.metadata().current()): string | undefined {
+    const active = image.controller;
+    if (active === undefined) return undefined;
+    const index = this.controllerAddresses.indexOf(`${active.host}:${active.port}`);
+    return index < 0 ? undefined : this.controllerNames[index];
+  }
+
+  /** Waits until the followed metadata names an active controller that `accept` takes (any, by default); returns its name. */
+  async waitForActiveController(accept: (name: string) => boolean = () => true, timeoutMs = this.readyTimeoutMs): Promise<string> {
+    const image = await this.metadata().waitFor((image) => {
+      const name = this.activeControllerName(image);
+      return name !== undefined && accept(name);
+    }, timeoutMs);
+    const name = image === undefined ? undefined : this.activeControllerName(image);
+    if (name === undefined) throw new Error(`no accepted controller became active within ${timeoutMs} ms`);
+    return name;
   }
 
   get gateway(): AppProcess {
@@ -115,7 +154,7 @@ export class TestCluster {
   /** Metadata as the controller publishes it (a watcher started on first use). */
   metadata(): MetadataWatcher {
     if (this.watcher === undefined) {
-      this.watcher = new MetadataWatcher({ controllers: [this.controllerAddress], nodeId: -1, logger: { info: () => undefined, warn: () => undefined } });
+      this.watcher = new MetadataWatcher({ controllers: this.controllerAddresses, nodeId: -1, logger: { info: () => undefined, warn: () => undefined } });
       this.watcher.start();
     }
     return this.watcher;
@@ -157,13 +196,14 @@ export class TestCluster {
     return { exit, process: await this.start(name) };
   }
 
-  /** Stops every process (gateway first, controller last) and removes a temporary data root. */
+  /** Stops every process (gateway first, controllers last, then etcd) and removes a temporary data root. */
   async stop(): Promise<ExitStatus[]> {
     this.watcher?.close();
     this.watcher = undefined;
     const order = [...this.members].sort((a, b) => rank(a.app) - rank(b.app));
     const statuses: ExitStatus[] = [];
     for (const member of order) statuses.push(await member.process.stop('SIGTERM', 15_000));
+    await this.etcd?.stop();
     if (this.ownsDataDir) await rm(this.dataDir, { recursive: true, force: true });
     return statuses;
   }

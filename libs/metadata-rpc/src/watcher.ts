@@ -193,7 +193,11 @@ export class MetadataWatcher {
     const initial = this.options.reconnectBackoffMsInitial ?? 50;
     const max = this.options.reconnectBackoffMsMax ?? 2000;
     this.attempt += 1;
-    const delay = hadData && this.nextAddress !== undefined ? 0 : Math.min(max, initial * 2 ** Math.min(this.attempt - 1, 16));
+    // The delay doubles per round over the controller list, not per attempt: during a failover
+    // the first ones tried are the dead controller and standbys still naming it, and the one
+    // that takes over must be tried again soon after it does, not after a backoff grown on them.
+    const round = Math.floor((this.attempt - 1) / this.options.controllers.length);
+    const delay = hadData && this.nextAddress !== undefined ? 0 : Math.min(max, initial * 2 ** Math.min(round, 16));
     if (this.attempt === 1 || this.attempt % 20 === 0) this.options.logger.warn({ reason, attempt: this.attempt, delayMs: delay, ...details }, 'reconnecting to the controller');
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }

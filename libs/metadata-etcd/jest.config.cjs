@@ -1,0 +1,1 @@
+module.exports = { displayName: 'metadata-etcd', preset: '../../jest.preset.cjs' };
