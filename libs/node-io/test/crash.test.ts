@@ -23,7 +23,7 @@ import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { PartitionLog, defaultLogConfig } from '@starlane/log';
 import { buildBatch, readBatch, scanBatches } from '@starlane/record-batch';
-import { workspaceRoot } from '@starlane/testing';
+import { seededRandom, workspaceRoot } from '@starlane/testing';
 import { NodeFileSystem, systemClock, timerScheduler } from '../src/index';
 import { recordsInBatch, valueOf } from './fixtures/numbered-batches';
 
@@ -34,17 +34,8 @@ const killRounds = 14;
 /** Damage-and-recover rounds, each on a fresh copy of a closed log. */
 const damageRounds = 40;
 
-/** mulberry32: a small seeded PRNG, enough to place kills and damage reproducibly. */
-function random(state: number): () => number {
-  let a = state >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Places kills and damage reproducibly from the seed. */
+const random = seededRandom;
 
 const config = { ...defaultLogConfig, segmentBytes: 64 * 1024, indexIntervalBytes: 1024 };
 const fs = new NodeFileSystem();

@@ -4,6 +4,7 @@
  * the ISR, the unclean-restart rule, ISR proposals) and of the disk (what was not flushed is
  * gone after a power loss; a killed process loses nothing the OS already had).
  */
+import { seededRandom } from '@starlane/testing';
 import { LeaderReplicaState, type LeaderAssignment, type ReplicaSettings } from './leader';
 import { divergingEpoch, followerHighWatermark, truncationFor, type EpochEnd, type EpochHistory } from './follower';
 
@@ -77,17 +78,8 @@ class Replica {
 const replicaIds = [1, 2, 3] as const;
 const defaultSettings: ReplicaSettings = { minInsyncReplicas: 2, replicaLagTimeMaxMs: 100 };
 
-/** A seeded PRNG (mulberry32), so every run of a seed is the same run. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Every run of a seed is the same run. */
+const random = seededRandom;
 
 class World {
   readonly replicas = new Map<number, Replica>(replicaIds.map((id) => [id, new Replica(id)]));

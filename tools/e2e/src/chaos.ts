@@ -16,7 +16,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { v1 } from '@starlane/proto';
-import { startCluster, type TestCluster } from '@starlane/testing';
+import { seededRandom, startCluster, type TestCluster } from '@starlane/testing';
 import { publicClients, type PublicClients } from './clients';
 import { createTopic, readPartition } from './workload';
 
@@ -52,17 +52,6 @@ interface Ack {
   readonly atMs: number;
 }
 
-/** A seeded PRNG (mulberry32): the same seed picks the same victims in the same order. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -149,7 +138,8 @@ function percentile(values: readonly number[], fraction: number): number {
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const progress = options.progress ?? (() => undefined);
   const partitions = options.partitions ?? 3;
-  const next = random(options.seed ?? 1);
+  // The same seed picks the same victims in the same order.
+  const next = seededRandom(options.seed ?? 1);
   const cluster: TestCluster = await startCluster({
     storageNodes: 3,
     controllers: 3,
