@@ -6,6 +6,7 @@
 import { errorCodeToProto } from '@starlane/metadata-rpc';
 import type { ErrorCode } from '@starlane/model';
 import { v1, type internalV1 } from '@starlane/proto';
+import type { AppendResult } from '@starlane/log';
 import { lookupPartition, resultCode } from './partition-checks';
 import type { PartitionManager } from './partition-manager';
 
@@ -83,8 +84,9 @@ export async function appendPartition(manager: PartitionManager, data: internalV
   if (acks === 'all' && leader !== undefined && !leader.enoughReplicas) {
     return appendFailure(data, 'NOT_ENOUGH_REPLICAS', `${data.topic}-${data.partition} has ${leader.isr.length} in-sync replicas, fewer than min.insync.replicas (${partition.replicaSettings.minInsyncReplicas})`);
   }
+  let appended: AppendResult | undefined;
   try {
-    const appended = await partition.append(batches, timeoutMs, partition.state.leaderEpoch);
+    appended = await partition.append(batches, timeoutMs, partition.state.leaderEpoch);
     if (acks === 'all') await partition.whenCommitted(appended.lastOffset + 1n, timeoutMs);
     return {
       topic: data.topic,
@@ -99,6 +101,10 @@ export async function appendPartition(manager: PartitionManager, data: internalV
     };
   } catch (error) {
     const { code, message } = resultCode(error);
+    // Written here but not committed (leadership moved, the ISR shrank, time ran out): the
+    // records may yet survive on the new leader, so the result says where they went. A sender
+    // must not write them again on its own, or they could be stored twice.
+    if (appended !== undefined) return { ...appendFailure(data, code, message), baseOffset: appended.baseOffset };
     return appendFailure(data, code, message);
   }
 }

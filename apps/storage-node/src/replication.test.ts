@@ -105,6 +105,17 @@ describe('leader side of replication', () => {
     expect(partition.highWatermark).toBe(2n);
   });
 
+  it('says where a write went when it was appended but leadership moved before it was committed', async () => {
+    const partition = await leaderOfOrders();
+    const write = produce('w', 2, 'all');
+    await waitUntil(() => partition.onlineLog?.logEndOffset === 2n);
+    harness.manager.apply(image(2, [orders({ leader: follower, leaderEpoch: 2, partitionEpoch: 2 })], { otherNodes: [follower] }));
+    const result = await write;
+    expect(errorCodeFromProto(result.errorCode)).toBe('NOT_LEADER_OR_FOLLOWER');
+    // Written here at 0: whoever sent it must not write it again on its own.
+    expect(result.baseOffset).toBe(0n);
+  });
+
   it('wakes a waiting fetch when the leader appends', async () => {
     await leaderOfOrders();
     const session = new ReplicaFetchSession(harness.manager, harness.scheduler);

@@ -1,7 +1,8 @@
-import { StarlaneError } from '@starlane/model';
+import { StarlaneError, wireErrorCode } from '@starlane/model';
 import { v1 } from '@starlane/proto';
 import { FakeMetadata, FakeTransport, appendError, appendOk, image, node, settle, topic } from '../fakes';
 import { retryBackoffMsMax } from '../limits';
+import { AnswerLostError } from '../storage/transport';
 import { PartitionWriter, type PartitionWrite } from './partition-writer';
 
 function setup(leaders: number[] = [1], epochs: number[] = [0]) {
@@ -111,6 +112,32 @@ describe('PartitionWriter', () => {
     await settle();
     transport.appends[3]!.answer([appendOk(2n)]);
     expect([(await b).baseOffset, (await c).baseOffset]).toEqual([1n, 2n]);
+  });
+
+  it('does not send again a write whose answer was lost after sending: it may be stored already', async () => {
+    const { transport, write } = setup();
+    const a = write('a');
+    await settle();
+    transport.appends[0]!.answer([appendOk(0n)]);
+    await a;
+    const b = write('b');
+    await settle();
+    transport.appends[1]!.fail(new AnswerLostError('BROKER_NOT_AVAILABLE', 'stream ended; the request was sent, its outcome is unknown'));
+    const result = await b;
+    expect(result).toMatchObject({ baseOffset: -1n, errorCode: wireErrorCode('BROKER_NOT_AVAILABLE') });
+    expect(tags(transport)).toEqual(['a', 'b']);
+  });
+
+  it('does not send again a write the leader wrote but could not commit', async () => {
+    const { transport, write } = setup();
+    const a = write('a');
+    await settle();
+    // The leader appended at offset 7, then lost its leadership before the ISR had it.
+    transport.appends[0]!.answer([{ ...appendError('NOT_LEADER_OR_FOLLOWER'), baseOffset: 7n }]);
+    const result = await a;
+    // The client hears the error (and no offset, as the contract says for errors); nothing is resent.
+    expect(result).toMatchObject({ baseOffset: -1n, errorCode: wireErrorCode('NOT_LEADER_OR_FOLLOWER') });
+    expect(tags(transport)).toEqual(['a']);
   });
 
   it('waits for a leader when the partition has none, and gives up at the deadline with the last error', async () => {

@@ -23,7 +23,7 @@ import { StarlaneError, errorCodeFromWire, wireErrorCode } from '@starlane/model
 import { type internalV1, v1 } from '@starlane/proto';
 import { retryBackoffMsInitial, retryBackoffMsMax } from '../limits';
 import { isLeaderRetriable, routeChanged, routePartition, sameRoute, type MetadataSource, type PartitionRoute } from '../routing';
-import type { StorageTransport } from '../storage/transport';
+import { AnswerLostError, type StorageTransport } from '../storage/transport';
 
 export interface PartitionWrite {
   readonly topic: string;
@@ -164,16 +164,23 @@ export class PartitionWriter {
     const timeoutMs = Math.max(1, write.deadlineMs - this.options.now());
     this.options.transport.append(route.leader, { acks, timeoutMs, partitions: [data] }).then(
       ({ session, results }) => this.settle(lane, work, route, session, results[0] ?? errorResult(write, new StarlaneError('UNKNOWN_SERVER_ERROR', 'the leader sent no result'))),
-      (error: unknown) => this.settle(lane, work, route, undefined, errorResult(write, asStarlaneError(error))),
+      (error: unknown) => this.settle(lane, work, route, undefined, errorResult(write, asStarlaneError(error)), error instanceof AnswerLostError),
     );
   }
 
-  private settle(lane: Lane, work: Work, route: PartitionRoute, session: number | undefined, result: v1.ProducePartitionResult): void {
+  private settle(lane: Lane, work: Work, route: PartitionRoute, session: number | undefined, result: v1.ProducePartitionResult, answerLost = false): void {
     lane.inflight -= 1;
     const code = errorCodeFromWire(result.errorCode);
+    // The leader wrote the records but could not commit them (it says where they went), or the
+    // answer was lost after sending: they may survive, so sending them again could store them
+    // twice. The client hears the error and decides.
+    const maybeWritten = answerLost || (code !== undefined && result.baseOffset >= 0n);
     if (code === undefined) {
       if (session !== undefined) lane.confirmed = { route, session };
       this.finish(work, result);
+    } else if (maybeWritten) {
+      lane.confirmed = undefined;
+      this.finish(work, { ...result, baseOffset: -1n });
     } else if (isLeaderRetriable(code) && this.options.now() < work.write.deadlineMs) {
       lane.confirmed = undefined;
       work.lastError = new StarlaneError(code, result.errorMessage || code);

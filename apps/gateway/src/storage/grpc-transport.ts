@@ -13,7 +13,7 @@ import { type internalV1, type v1 } from '@starlane/proto';
 import { errorCodeMetadataKey, formatAddress, grpcFlowControlWindowBytes, grpcMessageBytesMax } from '@starlane/service-host';
 import { appendInflightRequestsMax, appendPartitionsMax, appendRequestBytesMax, nodeSendQueueMax, readInflightRequestsMax } from '../limits';
 import { StorageNodeClient } from '../wire/services';
-import type { AppendCall, ReadCall, StorageTransport } from './transport';
+import { AnswerLostError, type AppendCall, type ReadCall, type StorageTransport } from './transport';
 
 /** How long past its own timeout an unanswered stream request is given before the gateway gives up on it. */
 export const streamAnswerSlackMs = 10_000;
@@ -145,7 +145,8 @@ class TaggedStream<Item, Req extends StreamRequest, Res extends StreamResponse> 
     const sent = [...this.sent.values()];
     this.sent.clear();
     const queued = this.queue.splice(0, this.queue.length);
-    for (const message of sent) for (const item of message.items) this.fail(item, error);
+    const lost = new AnswerLostError(error.code, `${error.message}; the request was sent, its outcome is unknown`);
+    for (const message of sent) for (const item of message.items) this.fail(item, lost);
     for (const { item } of queued) this.fail(item, error);
   }
 

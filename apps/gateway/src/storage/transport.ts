@@ -4,7 +4,16 @@
  * deterministically.
  */
 import type { NodeInfo } from '@starlane/metadata';
+import { StarlaneError } from '@starlane/model';
 import type { internalV1, v1 } from '@starlane/proto';
+
+/**
+ * A request that was sent and then lost its answer (the stream broke): the node may or may not
+ * have acted on it. An append failing this way must not be sent again by the gateway on its
+ * own, or its records could be stored twice; a request that was never sent fails with a plain
+ * StarlaneError and may be retried.
+ */
+export class AnswerLostError extends StarlaneError {}
 
 export interface AppendCall {
   readonly acks: v1.Acks;
