@@ -68,6 +68,11 @@ function itemError(error: unknown): ItemError {
 // - Every change bumps the partition epoch; every change of leader (to or from no leader
 //   included) bumps the leader epoch, so a deposed leader's requests are recognisably stale.
 
+/** Every registered node's rack ('' for none), for placement. */
+function racksOf(state: ControllerState): Map<number, string> {
+  return new Map([...state.registrations.values()].map((registration) => [registration.nodeId, registration.rack]));
+}
+
 /** Node ids that may lead and join ISRs: registered and active. */
 function activeNodes(state: ControllerState): Set<number> {
   const active = new Set<number>();
@@ -822,7 +827,7 @@ export function createTopics(
           throw new StarlaneError('INVALID_REPLICATION_FACTOR', `replication factor ${factor} is larger than the ${active.size} available storage node${active.size === 1 ? '' : 's'}`);
         }
         plan(partitions);
-        assignments = placeReplicas({ nodeIds: [...active], replicationFactor: factor, firstPartition: 0, partitionCount: partitions }, random);
+        assignments = placeReplicas({ nodeIds: [...active], replicationFactor: factor, firstPartition: 0, partitionCount: partitions, racks: racksOf(state) }, random);
       }
       validateTopicConfigs(topic.configs);
       const partitionCount = assignments.length;
@@ -982,7 +987,7 @@ export function createPartitions(
         if (factor > active.size) {
           throw new StarlaneError('INVALID_REPLICATION_FACTOR', `topic ${topic.name} has replication factor ${factor}, larger than the ${active.size} available storage node${active.size === 1 ? '' : 's'}`);
         }
-        assignments = placeReplicas({ nodeIds: [...active], replicationFactor: factor, firstPartition: current, partitionCount: added }, random);
+        assignments = placeReplicas({ nodeIds: [...active], replicationFactor: factor, firstPartition: current, partitionCount: added, racks: racksOf(state) }, random);
       }
       if (!input.validateOnly) records.push(...partitionRecords(topic.topicId, current, assignments, active));
       return { topic: request.topic };

@@ -15,6 +15,53 @@ describe('placeReplicas', () => {
     ]);
   });
 
+  it('places rack-aware as Kafka does when every node has a rack (Kafka\'s own test vector)', () => {
+    const racks = new Map([
+      [0, 'rack1'],
+      [1, 'rack3'],
+      [2, 'rack3'],
+      [3, 'rack2'],
+      [4, 'rack2'],
+      [5, 'rack1'],
+    ]);
+    expect(placeReplicas({ nodeIds: [0, 1, 2, 3, 4, 5], replicationFactor: 3, firstPartition: 0, partitionCount: 7, racks }, fixed(0))).toEqual([
+      [0, 3, 1],
+      [3, 1, 5],
+      [1, 5, 4],
+      [5, 4, 2],
+      [4, 2, 0],
+      [2, 0, 3],
+      [0, 4, 2],
+    ]);
+  });
+
+  it('puts the replicas of a partition on as many racks as it can, for any seed', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.integer({ min: 2, max: 4 }), fc.integer({ min: 1, max: 3 }), (seed, rackCount, perRack) => {
+        const nodeIds = Array.from({ length: rackCount * perRack }, (_, index) => index + 1);
+        const racks = new Map(nodeIds.map((id) => [id, `rack-${id % rackCount}`]));
+        const factor = Math.min(3, nodeIds.length);
+        for (const replicas of placeReplicas({ nodeIds, replicationFactor: factor, firstPartition: 0, partitionCount: 12, racks }, seededRandom(seed))) {
+          expect(new Set(replicas).size).toBe(factor);
+          expect(new Set(replicas.map((id) => racks.get(id))).size).toBe(Math.min(factor, rackCount));
+        }
+      }),
+    );
+  });
+
+  it('places rack-unaware when some node has no rack', () => {
+    const racks = new Map([
+      [1, 'a'],
+      [2, ''],
+      [3, 'b'],
+    ]);
+    expect(placeReplicas({ nodeIds: [3, 1, 2], replicationFactor: 2, firstPartition: 0, partitionCount: 3, racks }, fixed(0))).toEqual([
+      [1, 2],
+      [2, 3],
+      [3, 1],
+    ]);
+  });
+
   it('starts where the random start says and continues from firstPartition', () => {
     expect(placeReplicas({ nodeIds: [1, 2, 3], replicationFactor: 1, firstPartition: 0, partitionCount: 3 }, fixed(1))).toEqual([[2], [3], [1]]);
     expect(placeReplicas({ nodeIds: [1, 2, 3], replicationFactor: 1, firstPartition: 2, partitionCount: 2 }, fixed(0))).toEqual([[3], [1]]);

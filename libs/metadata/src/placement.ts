@@ -1,5 +1,9 @@
 /**
- * Replica placement as Kafka does it without racks (`assignReplicasToBrokersRackUnaware`):
+ * Replica placement as Kafka does it. When every candidate node carries a rack, Kafka's
+ * rack-aware placement (`assignReplicasToBrokersRackAware`) is used: nodes are ordered
+ * alternating between racks, and each further replica skips nodes on a rack that already holds
+ * one (while some rack holds none) and nodes already chosen. Otherwise (some node without a
+ * rack), the rack-unaware placement (`assignReplicasToBrokersRackUnaware`):
  * nodes sorted by id; the first replica of partition p is node (start + p) mod n, so leaders
  * spread round-robin from a random start; the other replicas follow at a shift that grows by
  * one every n partitions, so followers of one leader spread over different nodes too.
@@ -24,6 +28,67 @@ export interface PlacementInput {
   /** Index of the first partition to place (the current count when adding partitions). */
   readonly firstPartition: number;
   readonly partitionCount: number;
+  /** Each node's rack ('' for none); rack-aware placement applies when every node has one. */
+  readonly racks?: ReadonlyMap<number, string>;
+}
+
+/** Nodes ordered by alternating racks (racks sorted, nodes sorted within): Kafka's getRackAlternatedBrokerList. */
+function rackAlternated(nodeIds: readonly number[], racks: ReadonlyMap<number, string>): number[] {
+  const byRack = new Map<string, number[]>();
+  for (const id of [...nodeIds].sort((a, b) => a - b)) {
+    const rack = racks.get(id) ?? '';
+    const list = byRack.get(rack) ?? [];
+    list.push(id);
+    byRack.set(rack, list);
+  }
+  const rackNames = [...byRack.keys()].sort();
+  const result: number[] = [];
+  for (let round = 0; result.length < nodeIds.length; round += 1) {
+    for (const rack of rackNames) {
+      const id = byRack.get(rack)?.[round];
+      if (id !== undefined) result.push(id);
+    }
+  }
+  return result;
+}
+
+function placeRackAware(input: PlacementInput, racks: ReadonlyMap<number, string>, random: MetadataRandom): number[][] {
+  const nodes = rackAlternated(input.nodeIds, racks);
+  const n = nodes.length;
+  const rackCount = new Set(nodes.map((id) => racks.get(id))).size;
+  const startIndex = random.int(n);
+  let shift = random.int(n);
+  const at = (index: number): number => {
+    const id = nodes[index % n];
+    assert(id !== undefined, `no node at ${index}`);
+    return id;
+  };
+  const placed: number[][] = [];
+  for (let i = 0; i < input.partitionCount; i += 1) {
+    const partition = input.firstPartition + i;
+    if (partition > 0 && partition % n === 0) shift += 1;
+    const first = (partition + startIndex) % n;
+    const leader = at(first);
+    const replicas = [leader];
+    const racksUsed = new Set([racks.get(leader)]);
+    const nodesUsed = new Set([leader]);
+    let k = 0;
+    for (let j = 0; j < input.replicationFactor - 1; j += 1) {
+      for (;;) {
+        const candidate = at(first + 1 + ((shift * rackCount + k) % (n - 1)));
+        const rack = racks.get(candidate);
+        k += 1;
+        if ((!racksUsed.has(rack) || racksUsed.size === rackCount) && (!nodesUsed.has(candidate) || nodesUsed.size === n)) {
+          replicas.push(candidate);
+          racksUsed.add(rack);
+          nodesUsed.add(candidate);
+          break;
+        }
+      }
+    }
+    placed.push(replicas);
+  }
+  return placed;
 }
 
 /** Replica lists for partitions firstPartition..firstPartition+partitionCount-1, preferred leader first. */
@@ -31,6 +96,8 @@ export function placeReplicas(input: PlacementInput, random: MetadataRandom): nu
   const nodes = [...input.nodeIds].sort((a, b) => a - b);
   const n = nodes.length;
   assert(input.replicationFactor >= 1 && input.replicationFactor <= n, `replication factor ${input.replicationFactor} with ${n} nodes`);
+  const racks = input.racks;
+  if (racks !== undefined && n > 1 && nodes.every((id) => (racks.get(id) ?? '') !== '')) return placeRackAware(input, racks, random);
   const startIndex = random.int(n);
   let shift = random.int(n);
   const at = (index: number): number => {
