@@ -1,8 +1,8 @@
 /**
  * This process as the active controller: a MetadataController over a store, the gRPC handlers
- * that serve it, and its liveness timer. A term is opened when the process becomes active (at
- * start with the file store, on winning the election with etcd) and closed when it stops
- * being active; a new term loads the metadata again.
+ * that serve it, and its timers (node liveness, preferred-leader balancing). A term is opened
+ * when the process becomes active (at start with the file store, on winning the election with
+ * etcd) and closed when it stops being active; a new term loads the metadata again.
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { StarlaneError } from '@starlane/model';
@@ -24,6 +24,8 @@ export interface ActiveTermOptions {
   readonly port: () => number;
   readonly heartbeatIntervalMs: number;
   readonly sessionTimeoutMs: number;
+  /** How often preferred leaders are restored (Kafka's leader.imbalance.check.interval.seconds); 0: never. */
+  readonly leaderImbalanceCheckIntervalMs: number;
   readonly random: MetadataRandom;
   readonly initialClusterId: () => Promise<string>;
   readonly streams: MetadataStreams;
@@ -41,8 +43,32 @@ export interface ActiveTerm {
    * every change (an append failed: what the store holds is unknown until it is loaded again).
    */
   readonly failed: Promise<StarlaneError>;
-  /** Stops the liveness timer and closes the controller (queued commands finish first). */
+  /** Stops the timers and closes the controller (queued commands finish first). */
   close(): Promise<void>;
+}
+
+/**
+ * Balancing passes one check runs back to back while a pass stops at its bound (1000
+ * leaderships each): 100 000 partitions per check; any beyond wait for the next check.
+ */
+export const preferredLeaderPassesPerCheckMax = 100;
+
+/**
+ * One preferred-leader check (Kafka's auto.leader.rebalance.enable): a balancing pass, and
+ * another at once while the last one stopped at its bound. Resolves with the number of
+ * leaderships moved; rejects with the controller's failure.
+ */
+export async function balancePreferredLeaders(controller: MetadataController, logger: Logger): Promise<number> {
+  let moved = 0;
+  for (let pass = 0; pass < preferredLeaderPassesPerCheckMax; pass += 1) {
+    const { elected, more } = await controller.electPreferredLeaders();
+    moved += elected.length;
+    if (elected.length > 0) {
+      logger.info({ event: 'preferred-leaders-elected', partitions: elected.length, more }, `moved ${elected.length} leaderships back to their preferred replicas`);
+    }
+    if (!more) break;
+  }
+  return moved;
 }
 
 export async function openActiveTerm(options: ActiveTermOptions): Promise<ActiveTerm> {
@@ -92,13 +118,31 @@ export async function openActiveTerm(options: ActiveTermOptions): Promise<Active
   }, livenessCheckIntervalMs);
   liveness.unref();
 
+  // Preferred-leader balancing: one check at a time; a check still running when the next is
+  // due (a slow store) makes that one skip rather than queue behind it.
+  let balancing = false;
+  const balance = (): void => {
+    if (balancing) return;
+    balancing = true;
+    void balancePreferredLeaders(controller, logger)
+      .catch((error: unknown) => {
+        const failure = controller.failed;
+        if (failure !== undefined) reportFailure(failure);
+        else logger.warn({ event: 'leader-balancing-failed', err: error }, 'preferred-leader balancing failed; retried at the next check');
+      })
+      .finally(() => (balancing = false));
+  };
+  const balancer = options.leaderImbalanceCheckIntervalMs > 0 ? setInterval(balance, options.leaderImbalanceCheckIntervalMs) : undefined;
+  balancer?.unref();
+
   return {
     controller,
-    adminService: withUnimplemented(v1.AdminServiceService, adminService(controller, controllerId, logger)),
+    adminService: withUnimplemented(v1.AdminServiceService, adminService(controller, controllerId, logger, options.streams)),
     controllerService: withUnimplemented(internalV1.ControllerServiceService, controllerService(controller, locate, options.streams, logger)),
     failed,
     async close() {
       clearInterval(liveness);
+      if (balancer !== undefined) clearInterval(balancer);
       await controller.close();
     },
   };

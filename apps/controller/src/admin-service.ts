@@ -20,7 +20,8 @@ import {
 import { errorCodeToProto, nodeToProto, partitionToProto } from '@starlane/metadata-rpc';
 import { v1 } from '@starlane/proto';
 import { toGrpcError, type Logger } from '@starlane/service-host';
-import { describeFailure } from './controller-service';
+import { describeFailure, type MetadataStreams } from './controller-service';
+import { followReassignments, reassignmentStatusToProto } from './reassignment-watch';
 
 /** Most items (topics, names, ids) one admin request may name. */
 export const adminRequestItemsMax = 10_000;
@@ -48,7 +49,8 @@ function answer<T>(callback: grpc.sendUnaryData<T>, logger: Logger, rpc: string,
     );
 }
 
-export function adminService(controller: MetadataController, controllerId: number, logger: Logger): Partial<v1.AdminServiceServer> {
+/** `streams` ends WatchReassignments streams when the controller stops being active. */
+export function adminService(controller: MetadataController, controllerId: number, logger: Logger, streams: MetadataStreams): Partial<v1.AdminServiceServer> {
   return {
     createTopics(call, callback) {
       answer(callback, logger, 'CreateTopics', async () => {
@@ -170,6 +172,42 @@ export function adminService(controller: MetadataController, controllerId: numbe
         });
         return { results: results.map((result) => ({ topic: result.topic, ...errorFields(result.error) })) };
       });
+    },
+
+    reassignPartitions(call, callback) {
+      // timeout_ms has nothing to bound here: the answer comes once the targets are recorded,
+      // which the controller does at once; the copying that follows is what WatchReassignments shows.
+      answer(callback, logger, 'ReassignPartitions', async () => {
+        const request = call.request;
+        checkItemCount(request.partitions.length, 'partitions');
+        const results = await controller.reassignPartitions({
+          validateOnly: request.validateOnly,
+          partitions: request.partitions.map((item) => ({ topic: item.topic, partition: item.partition, targetReplicas: item.targetReplicas, cancel: item.cancel })),
+        });
+        results.forEach((result, index) => {
+          const item = request.partitions[index];
+          if (result.error !== undefined || request.validateOnly || item === undefined) return;
+          const what = item.cancel ? 'cancelled the reassignment of' : `reassigning to [${item.targetReplicas.join(', ')}]`;
+          logger.info(
+            { event: item.cancel ? 'reassignment-cancelled' : 'reassignment-started', topic: result.topic, partition: result.partition, targetReplicas: item.targetReplicas },
+            `${what} partition ${result.partition} of topic ${result.topic}`,
+          );
+        });
+        return { results: results.map((result) => ({ topic: result.topic, partition: result.partition, ...errorFields(result.error) })) };
+      });
+    },
+
+    listReassignments(call, callback) {
+      answer(callback, logger, 'ListReassignments', () => {
+        const request = call.request;
+        checkItemCount(request.partitions.length, 'partitions');
+        const views = controller.listReassignments(request.partitions.map(({ topic, partition }) => ({ topic, partition })));
+        return { reassignments: views.map(reassignmentStatusToProto) };
+      });
+    },
+
+    watchReassignments(call) {
+      followReassignments(call, { controller, streams, partitionsMax: adminRequestItemsMax });
     },
 
     describeCluster(_call, callback) {

@@ -50,6 +50,12 @@ export const controllerOptions = {
   advertisedHost: hostOption({ help: 'host name others reach this controller at (default: the listen host)', default: '' }),
   nodeHeartbeatIntervalMs: durationMsOption({ help: 'how often storage nodes heartbeat', default: 1000, minMs: 10, maxMs: 60_000 }),
   nodeSessionTimeoutMs: durationMsOption({ help: 'a storage node without a heartbeat for this long is fenced', default: 6000, minMs: 20, maxMs: 600_000 }),
+  leaderImbalanceCheckIntervalMs: durationMsOption({
+    help: 'how often leadership moves back to preferred replicas that are in sync (Kafka: leader.imbalance.check.interval.seconds); 0 disables',
+    default: 300_000,
+    minMs: 0,
+    maxMs: 86_400_000,
+  }),
   metadataStore: enumOption({
     help: 'where cluster metadata is kept: files in --data-dir (one controller), or etcd (shared by an active controller and its standbys)',
     default: 'file',
@@ -107,6 +113,7 @@ export const controllerApp: ServiceDescription<typeof controllerOptions> = {
       port: () => boundPort,
       heartbeatIntervalMs: config.nodeHeartbeatIntervalMs,
       sessionTimeoutMs: config.nodeSessionTimeoutMs,
+      leaderImbalanceCheckIntervalMs: config.leaderImbalanceCheckIntervalMs,
       random: systemRandom,
       streams,
       logger,

@@ -147,6 +147,24 @@ describe('cluster and topics', () => {
   });
 });
 
+describe('partitions', () => {
+  it('reassigns a partition, refuses what the controller refuses, and lists moves in progress', async () => {
+    await ok(['topics', 'create', 'moved-t']);
+    await cluster.waitForLeaders('moved-t');
+    // With one storage node the only target is the node it is on: the move completes at once.
+    expect(await ok(['partitions', 'reassign', '--topic', 'moved-t', '--partition', '0', '--replicas', '1'])).toBe('Moving partition 0 of topic moved-t to 1.\n');
+    expect(await ok(['partitions', 'reassign', '-t', 'moved-t', '-p', '0', '-r', '1', '--validate-only'])).toBe('Moving partition 0 of topic moved-t to 1 is valid.\n');
+    const unknownNode = await cli(['partitions', 'reassign', '--topic', 'moved-t', '--partition', '0', '--replicas', '1,7']);
+    expect(unknownNode.code).toBe(1);
+    expect(unknownNode.stderr).toMatch(/^error: INVALID_REPLICA_ASSIGNMENT: .*node 7/m);
+    const nothingToCancel = await cli(['partitions', 'reassign', '--topic', 'moved-t', '--partition', '0', '--cancel']);
+    expect(nothingToCancel.code).toBe(1);
+    expect(nothingToCancel.stderr).toMatch(/^error: NO_REASSIGNMENT_IN_PROGRESS: /m);
+    expect(await ok(['partitions', 'reassignments'])).toBe('TOPIC  PARTITION  REPLICAS  ADDING  IN-SYNC  REMOVING  STARTED\n');
+    expect(await ok(['partitions', 'reassignments', '--json'])).toBe('');
+  });
+});
+
 describe('produce and consume', () => {
   const topic = 'events';
 

@@ -3,6 +3,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { commands, resolve, runCli } from './cli';
 import { commandHelp, parseCommandArgs } from './command';
 import { boundedRanges } from './commands/consume';
+import { parseReplicaList } from './commands/partitions';
 import { UsageError } from './errors';
 import type { CliIo } from './io';
 
@@ -62,7 +63,7 @@ describe('help and version', () => {
       expect(viaHelp.stdout).toBe(viaFlag.stdout);
       expect(viaFlag.stdout).toContain(`Usage: starlane ${spec.path.join(' ')}`);
     }
-    for (const group of ['topics', 'cluster']) {
+    for (const group of ['topics', 'partitions', 'cluster']) {
       const result = await run([group, '--help']);
       expect(result.code).toBe(0);
       expect(result.stdout).toContain(`Usage: starlane ${group} COMMAND`);
@@ -94,6 +95,12 @@ describe('usage errors exit 2 before any connection', () => {
     [['topics', 'alter', 't'], 'nothing to change'],
     [['topics', 'add-partitions', 't'], '--total N is required'],
     [['offsets', 'a', 'b'], "unexpected argument 'b'"],
+    [['partitions', 'reassign', '--partition', '0', '--replicas', '1'], '--topic TOPIC is required'],
+    [['partitions', 'reassign', '--topic', 't', '--replicas', '1'], '--partition N is required'],
+    [['partitions', 'reassign', '--topic', 't', '--partition', '0'], 'give either --replicas ID,... or --cancel'],
+    [['partitions', 'reassign', '--topic', 't', '--partition', '0', '--replicas', '1', '--cancel'], 'give either --replicas ID,... or --cancel'],
+    [['partitions', 'reassign', '--topic', 't', '--partition', '0', '--replicas', '1,x'], '--replicas must be an integer'],
+    [['partitions', 'reassign', '--topic', 't', '--partition', '0', '--replicas', '2,3,2'], '--replicas lists node 2 more than once'],
     [['consume', 't', '--from', 'yesterday'], '--from must be'],
     [['consume', 't', '--format', 'csv'], '--format must be'],
     [['produce', 't', '--acks', '2'], '--acks must be'],
@@ -140,6 +147,14 @@ describe('argument resolution', () => {
     expect(args.strings('config')).toEqual(['a=1', 'b=2']);
     expect(args.flag('if-not-exists')).toBe(true);
     expect(() => parseCommandArgs(create, ['t', '--partitions'])).toThrow(UsageError);
+  });
+});
+
+describe('replica lists', () => {
+  it('keeps the order given (the first is the preferred leader) and allows spaces', () => {
+    expect(parseReplicaList('3, 1,2', '--replicas')).toEqual([3, 1, 2]);
+    expect(() => parseReplicaList('', '--replicas')).toThrow(UsageError);
+    expect(() => parseReplicaList('-1', '--replicas')).toThrow(UsageError);
   });
 });
 

@@ -7,6 +7,7 @@ import { commandHelp, commandName, groupHelp, parseCommandArgs, type CommandSpec
 import { consumeCommand } from './commands/consume';
 import { clusterDescribe } from './commands/cluster';
 import { offsetsCommand } from './commands/offsets';
+import { partitionCommands } from './commands/partitions';
 import { produceCommand } from './commands/produce';
 import { topicCommands } from './commands/topics';
 import { CommandContext } from './context';
@@ -16,10 +17,11 @@ import type { CliIo } from './io';
 
 export const cliVersion: string = packageJson.version;
 
-export const commands: readonly CommandSpec[] = [...topicCommands, produceCommand, consumeCommand, offsetsCommand, clusterDescribe];
+export const commands: readonly CommandSpec[] = [...topicCommands, ...partitionCommands, produceCommand, consumeCommand, offsetsCommand, clusterDescribe];
 
 const groups: Readonly<Record<string, string>> = {
   topics: 'Manage topics',
+  partitions: 'Move partition replicas between storage nodes',
   cluster: 'Inspect the cluster',
 };
 

@@ -74,6 +74,14 @@ export class Gateway {
     return this.unary(this.admin.describeCluster.bind(this.admin), {});
   }
 
+  reassignPartitions(request: v1.ReassignPartitionsRequest): Promise<v1.ReassignPartitionsResponse> {
+    return this.unary(this.admin.reassignPartitions.bind(this.admin), request);
+  }
+
+  listReassignments(request: v1.ListReassignmentsRequest): Promise<v1.ListReassignmentsResponse> {
+    return this.unary(this.admin.listReassignments.bind(this.admin), request);
+  }
+
   listOffsets(request: v1.ListOffsetsRequest): Promise<v1.ListOffsetsResponse> {
     return this.unary(this.admin.listOffsets.bind(this.admin), request);
   }

@@ -45,7 +45,7 @@ export interface ChaosResult {
 
 const topic = 'chaos';
 
-interface Ack {
+export interface Ack {
   readonly partition: number;
   readonly offset: bigint;
   readonly value: string;
@@ -56,7 +56,7 @@ interface Ack {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One producer: one request at a time on its own partition, so acknowledgements come in send order. */
-class Producer {
+export class Producer {
   private sequence = 0;
   private stopped = false;
   readonly sent = new Set<string>();
@@ -67,6 +67,7 @@ class Producer {
     readonly partition: number,
     private readonly recordsPerRequest: number,
     private readonly acks: Ack[],
+    private readonly topicName = topic,
   ) {}
 
   stop(): void {
@@ -75,7 +76,7 @@ class Producer {
 
   async run(): Promise<void> {
     while (!this.stopped) {
-      const values = Array.from({ length: this.recordsPerRequest }, () => `p${this.partition}-${this.sequence++}`);
+      const values = Array.from({ length: this.recordsPerRequest }, () => `${this.topicName}-p${this.partition}-${this.sequence++}`);
       for (const value of values) this.sent.add(value);
       const result = await this.produce(values);
       if (result === undefined) {
@@ -97,7 +98,7 @@ class Producer {
           timeoutMs: 10_000,
           partitions: [
             {
-              topic,
+              topic: this.topicName,
               partition: this.partition,
               payload: {
                 $case: 'records',

@@ -94,6 +94,15 @@ export class AdminForwarder {
     return this.forward('describeCluster', request, 0);
   }
 
+  /** Reassignments run in the background: the answer means recorded, not done (ListReassignments follows them). */
+  reassignPartitions(request: v1.ReassignPartitionsRequest): Promise<v1.ReassignPartitionsResponse> {
+    return this.forward('reassignPartitions', request, request.timeoutMs > 0 ? request.timeoutMs : 0);
+  }
+
+  listReassignments(request: v1.ListReassignmentsRequest): Promise<v1.ListReassignmentsResponse> {
+    return this.forward('listReassignments', request, 0);
+  }
+
   async listOffsets(request: v1.ListOffsetsRequest): Promise<v1.ListOffsetsResponse> {
     if (![v1.IsolationLevel.UNSPECIFIED, v1.IsolationLevel.READ_UNCOMMITTED, v1.IsolationLevel.READ_COMMITTED].includes(request.isolationLevel)) {
       throw new StarlaneError('INVALID_REQUEST', `isolation level ${request.isolationLevel} is not READ_UNCOMMITTED or READ_COMMITTED`);

@@ -1,4 +1,4 @@
-/** The gRPC handlers of starlane.v1.AdminService on the gateway (reassignment RPCs stay unimplemented). */
+/** The gRPC handlers of starlane.v1.AdminService on the gateway (WatchReassignments stays unimplemented). */
 import type * as grpc from '@grpc/grpc-js';
 import type { v1 } from '@starlane/proto';
 import { toGrpcError } from '@starlane/service-host';
@@ -30,6 +30,8 @@ export function adminService(forwarder: AdminForwarder): Partial<v1.AdminService
     alterTopicConfigs: unary((request: v1.AlterTopicConfigsRequest) => forwarder.alterTopicConfigs(request)),
     createPartitions: unary((request: v1.CreatePartitionsRequest) => forwarder.createPartitions(request)),
     describeCluster: unary((request: v1.DescribeClusterRequest) => forwarder.describeCluster(request)),
+    reassignPartitions: unary((request: v1.ReassignPartitionsRequest) => forwarder.reassignPartitions(request)),
+    listReassignments: unary((request: v1.ListReassignmentsRequest) => forwarder.listReassignments(request)),
     listOffsets: unary((request: v1.ListOffsetsRequest) => forwarder.listOffsets(request)),
   };
 }

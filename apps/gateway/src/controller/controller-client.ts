@@ -28,7 +28,16 @@ const noControllerBackoffMs = 100;
 type UnaryMethod = (request: unknown, metadata: grpc.Metadata, options: Partial<grpc.CallOptions>, callback: (error: grpc.ServiceError | null, response: unknown) => void) => grpc.ClientUnaryCall;
 
 /** The admin RPCs the controller serves, by client method name. */
-export type ForwardedAdminMethod = 'createTopics' | 'deleteTopics' | 'listTopics' | 'describeTopics' | 'alterTopicConfigs' | 'createPartitions' | 'describeCluster';
+export type ForwardedAdminMethod =
+  | 'createTopics'
+  | 'deleteTopics'
+  | 'listTopics'
+  | 'describeTopics'
+  | 'alterTopicConfigs'
+  | 'createPartitions'
+  | 'describeCluster'
+  | 'reassignPartitions'
+  | 'listReassignments';
 
 /** A controller's refusal, kept whole so it can be relayed to the client as it came. */
 export class ControllerCallError extends Error {
