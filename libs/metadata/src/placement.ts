@@ -52,10 +52,18 @@ function rackAlternated(nodeIds: readonly number[], racks: ReadonlyMap<number, s
   return result;
 }
 
-function placeRackAware(input: PlacementInput, racks: ReadonlyMap<number, string>, random: MetadataRandom): number[][] {
-  const nodes = rackAlternated(input.nodeIds, racks);
+/**
+ * Kafka's walk over the partitions, shared by both placements: partition p's first replica is
+ * the node at (start + p) mod n; the shift that places followers grows by one every n
+ * partitions. `replicasFor` picks a partition's replicas from there.
+ */
+function walkPartitions(
+  input: PlacementInput,
+  nodes: readonly number[],
+  random: MetadataRandom,
+  replicasFor: (first: number, shift: number, at: (index: number) => number) => number[],
+): number[][] {
   const n = nodes.length;
-  const rackCount = new Set(nodes.map((id) => racks.get(id))).size;
   const startIndex = random.int(n);
   let shift = random.int(n);
   const at = (index: number): number => {
@@ -67,13 +75,23 @@ function placeRackAware(input: PlacementInput, racks: ReadonlyMap<number, string
   for (let i = 0; i < input.partitionCount; i += 1) {
     const partition = input.firstPartition + i;
     if (partition > 0 && partition % n === 0) shift += 1;
-    const first = (partition + startIndex) % n;
+    placed.push(replicasFor((partition + startIndex) % n, shift, at));
+  }
+  return placed;
+}
+
+function placeRackAware(input: PlacementInput, racks: ReadonlyMap<number, string>, random: MetadataRandom): number[][] {
+  const nodes = rackAlternated(input.nodeIds, racks);
+  const n = nodes.length;
+  const rackCount = new Set(nodes.map((id) => racks.get(id))).size;
+  return walkPartitions(input, nodes, random, (first, shift, at) => {
     const leader = at(first);
     const replicas = [leader];
     const racksUsed = new Set([racks.get(leader)]);
     const nodesUsed = new Set([leader]);
     let k = 0;
     for (let j = 0; j < input.replicationFactor - 1; j += 1) {
+      // Skip a node on a rack that has a replica while some rack has none, and a node already chosen.
       for (;;) {
         const candidate = at(first + 1 + ((shift * rackCount + k) % (n - 1)));
         const rack = racks.get(candidate);
@@ -86,9 +104,8 @@ function placeRackAware(input: PlacementInput, racks: ReadonlyMap<number, string
         }
       }
     }
-    placed.push(replicas);
-  }
-  return placed;
+    return replicas;
+  });
 }
 
 /** Replica lists for partitions firstPartition..firstPartition+partitionCount-1, preferred leader first. */
@@ -98,25 +115,11 @@ export function placeReplicas(input: PlacementInput, random: MetadataRandom): nu
   assert(input.replicationFactor >= 1 && input.replicationFactor <= n, `replication factor ${input.replicationFactor} with ${n} nodes`);
   const racks = input.racks;
   if (racks !== undefined && n > 1 && nodes.every((id) => (racks.get(id) ?? '') !== '')) return placeRackAware(input, racks, random);
-  const startIndex = random.int(n);
-  let shift = random.int(n);
-  const at = (index: number): number => {
-    const id = nodes[index % n];
-    assert(id !== undefined, `no node at ${index}`);
-    return id;
-  };
-  const placed: number[][] = [];
-  for (let i = 0; i < input.partitionCount; i += 1) {
-    const partition = input.firstPartition + i;
-    if (partition > 0 && partition % n === 0) shift += 1;
-    const first = (partition + startIndex) % n;
+  return walkPartitions(input, nodes, random, (first, shift, at) => {
     const replicas = [at(first)];
-    for (let j = 0; j < input.replicationFactor - 1; j += 1) {
-      replicas.push(at(first + 1 + ((shift + j) % (n - 1))));
-    }
-    placed.push(replicas);
-  }
-  return placed;
+    for (let j = 0; j < input.replicationFactor - 1; j += 1) replicas.push(at(first + 1 + ((shift + j) % (n - 1))));
+    return replicas;
+  });
 }
 
 /**
