@@ -250,6 +250,8 @@ export class PartitionManager {
       clock,
       scheduler,
       config: partition.config,
+      // Retention never deletes records this replica has not seen committed (Kafka's bound).
+      retainFrom: () => partition.highWatermark,
       onBackgroundError: (task: BackgroundTask, error: unknown) =>
         logger.warn({ topic: partition.topic, partition: partition.partition, task, error: String(error) }, 'log housekeeping failed; it will be retried'),
     });

@@ -1,4 +1,4 @@
-/** A new leader's epoch recorded at its log end before it writes (Kafka's become-leader step). */
+/** A new leader's epoch recorded at its log end before it writes (Kafka's become-leader step), and retention bounded by the high watermark. */
 import { buildBatch } from '@starlane/record-batch';
 import { defaultLogConfig } from './config';
 import { PartitionLog, leaderEpochFileName } from './log';
@@ -45,5 +45,25 @@ describe('assignLeaderEpoch', () => {
     const reopened = await open(fs);
     expect(reopened.latestEpoch).toBe(4);
     await reopened.close();
+  });
+});
+
+describe('retention bounded by the high watermark', () => {
+  it('keeps segments holding offsets at or past retainFrom, and deletes them once it moves', async () => {
+    const fs = new MemoryFileSystem();
+    let highWatermark = 0n;
+    const config = { ...defaultLogConfig, segmentBytes: 1, retentionBytes: 1 };
+    const { log } = await PartitionLog.open({ directory: '/data/p0', fs, clock: time, scheduler: time, config, retainFrom: () => highWatermark });
+    // Every batch is bigger than a segment, so every append after the first rolls one.
+    for (let i = 0; i < 4; i += 1) await log.append(await batch(3), 1);
+    expect(log.segmentCount).toBe(4);
+    expect(await log.deleteOldSegments()).toBe(0);
+    highWatermark = 6n;
+    // Segments [0,3) and [3,6) lie wholly below the high watermark; [6,9) does not.
+    expect(await log.deleteOldSegments()).toBe(2);
+    expect(log.logStartOffset).toBe(6n);
+    highWatermark = 12n;
+    expect(await log.deleteOldSegments()).toBe(1);
+    await log.close();
   });
 });

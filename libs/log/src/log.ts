@@ -78,6 +78,12 @@ export interface PartitionLogOptions {
   readonly clock: Clock;
   readonly scheduler: Scheduler;
   readonly config: LogConfig;
+  /**
+   * Retention never deletes a segment holding offsets at or past this (the replica's high
+   * watermark, as Kafka bounds it), so a follower that lags never finds records gone that were
+   * not yet committed. Unbounded when not given.
+   */
+  readonly retainFrom?: () => bigint;
   /** Hears about housekeeping that failed and will be retried (the storage node logs it). */
   readonly onBackgroundError?: (task: BackgroundTask, error: unknown) => void;
 }
@@ -1106,11 +1112,14 @@ export class PartitionLog {
    */
   deleteOldSegments(): Promise<number> {
     return this.mutate(async () => {
-      const count = segmentsToDelete(
+      let count = segmentsToDelete(
         this.segments.map((segment) => ({ baseOffset: segment.baseOffset, sizeBytes: segment.size, maxTimestamp: segment.maxTimestamp })),
         this.config,
         this.options.clock.nowMs(),
       );
+      // A segment may go only if every offset in it lies below the bound: the next one starts there or before.
+      const bound = this.options.retainFrom?.();
+      while (bound !== undefined && count > 0 && (this.segments[count] as Segment).baseOffset > bound) count -= 1;
       if (count === 0) return 0;
       await this.quiesceSync();
       const kept = this.segments[count] as Segment;
