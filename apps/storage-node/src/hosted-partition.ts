@@ -177,10 +177,7 @@ export class HostedPartition {
   private syncRole(): void {
     const log = this.log;
     if (!this.isLeader || this.removed || log === undefined) {
-      if (this.leading !== undefined) {
-        this.followerHw = this.leading.highWatermark;
-        this.leading = undefined;
-      }
+      this.stepDown();
       this.takingOver = undefined;
       return;
     }
@@ -190,8 +187,7 @@ export class HostedPartition {
       return;
     }
     if (this.takingOver === epoch) return;
-    if (this.leading !== undefined) this.followerHw = this.leading.highWatermark;
-    this.leading = undefined;
+    this.stepDown();
     this.takingOver = epoch;
     log.assignLeaderEpoch(epoch).then(
       () => {
@@ -206,6 +202,13 @@ export class HostedPartition {
         this.fail(error instanceof StarlaneError ? error : new StarlaneError('STORAGE_UNAVAILABLE', String(error), { cause: error }));
       },
     );
+  }
+
+  /** Drops the leader state, keeping the high watermark it reached as the follower's start. */
+  private stepDown(): void {
+    if (this.leading === undefined) return;
+    this.followerHw = this.leading.highWatermark;
+    this.leading = undefined;
   }
 
   /** A changed topic config: applied to the open log at once, or when it opens. */

@@ -86,10 +86,6 @@ class LeaderFetcher {
     });
   }
 
-  get size(): number {
-    return this.followed.size;
-  }
-
   /** Makes `partitions` the set this fetcher follows. */
   setPartitions(partitions: readonly HostedPartition[]): void {
     const wanted = new Map(partitions.map((hosted) => [keyOf(hosted), hosted]));
@@ -279,13 +275,6 @@ export class ReplicaFetchers {
   private closed = false;
 
   constructor(private readonly options: ReplicaFetcherOptions) {}
-
-  /** Partitions followed, for metrics and tests. */
-  get followedCount(): number {
-    let count = 0;
-    for (const fetcher of this.fetchers.values()) count += fetcher.size;
-    return count;
-  }
 
   /** Recomputes which partitions follow which leader from the metadata and the open logs. */
   sync(): void {

@@ -108,7 +108,7 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
     let session: NodeSession | undefined;
     const nodeEpoch = (): bigint | undefined => session?.current?.nodeEpoch;
     const fetchers = new ReplicaFetchers({ manager, nodeEpoch, scheduler: timerScheduler, nowMs: () => systemClock.nowMs(), logger });
-    const isrUpdater = new IsrUpdater({ manager, controllers: config.controllers, nodeEpoch, scheduler: timerScheduler, logger });
+    const isrUpdater = new IsrUpdater({ manager, send: async (partitions, timeoutMs) => session?.alterPartition(partitions, timeoutMs), scheduler: timerScheduler, logger });
     const advertisedHost = config.advertisedHost !== '' ? config.advertisedHost : (host.listenHost ?? '127.0.0.1');
     // Registration waits for the bound port: with --grpc-port=0 it is known only then.
     const register = (boundPort: number): void => {

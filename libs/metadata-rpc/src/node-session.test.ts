@@ -22,6 +22,8 @@ class ScriptedController {
   });
   heartbeat: (request: internalV1.HeartbeatRequest, index: number) => DeepPartial<internalV1.HeartbeatResponse> = () => ({ fenced: false });
   controlledShutdown: (request: internalV1.ControlledShutdownRequest, index: number) => DeepPartial<internalV1.ControlledShutdownResponse> = () => ({});
+  readonly isrChanges: internalV1.AlterPartitionRequest[] = [];
+  alterPartition: (request: internalV1.AlterPartitionRequest) => DeepPartial<internalV1.AlterPartitionResponse> = () => ({});
   private readonly waiters: { check: () => boolean; resolve: () => void }[] = [];
 
   private constructor(
@@ -44,6 +46,11 @@ class ScriptedController {
       heartbeat: (call, callback) => {
         self.heartbeats.push(call.request);
         callback(null, internalV1.HeartbeatResponse.fromPartial(self.heartbeat(call.request, self.heartbeats.length - 1)));
+        self.notify();
+      },
+      alterPartition: (call, callback) => {
+        self.isrChanges.push(call.request);
+        callback(null, internalV1.AlterPartitionResponse.fromPartial(self.alterPartition(call.request)));
         self.notify();
       },
       controlledShutdown: (call, callback) => {
@@ -202,6 +209,23 @@ describe('NodeSession', () => {
     expect(standby.registrations).toHaveLength(1);
     expect(standby.heartbeats).toHaveLength(0);
     expect(active.registrations).toHaveLength(1);
+  });
+
+  it('sends ISR changes with its registration to the active controller, following NOT_CONTROLLER', async () => {
+    const active = await controller();
+    const standby = await controller();
+    standby.alterPartition = () => ({ errorCode: v1.ErrorCode.NOT_CONTROLLER, activeController: { controllerId: 1, host: '127.0.0.1', port: active.port, controllerEpoch: 3n } });
+    active.alterPartition = (request) => ({ partitions: request.partitions.map((change) => ({ topicId: change.topicId, partition: change.partition })) });
+    const { session: node } = session([standby.address, active.address]);
+    const change = { topicId: 'id-1', topic: 't', partition: 2, leaderEpoch: 4, partitionEpoch: 9, newIsr: [{ nodeId: 7, nodeEpoch: 1n }] };
+    // Not registered yet: nothing is sent.
+    expect(await node.alterPartition([change], 1000)).toBeUndefined();
+    node.start();
+    await standby.until(() => standby.heartbeats.length >= 1, 'registration and a heartbeat');
+    const response = await node.alterPartition([change], 2000);
+    expect(response?.partitions.map((result) => result.partition)).toEqual([2]);
+    expect(standby.isrChanges).toHaveLength(1);
+    expect(active.isrChanges).toEqual([{ nodeId: 7, nodeEpoch: node.current?.nodeEpoch, partitions: [change] }]);
   });
 
   it('keeps retrying while no controller answers and registers once one does', async () => {

@@ -132,6 +132,35 @@ export class NodeSession {
     this.schedule(0, () => this.heartbeat());
   }
 
+  /**
+   * Proposes ISR changes for partitions this node leads (AlterPartition), quoting the
+   * registration in force, at the active controller: NOT_CONTROLLER redirects are followed and
+   * an unreachable controller is rotated away from, as for heartbeats, for a few attempts. The
+   * answer, or undefined when the node is not registered or no controller took the request (the
+   * leader proposes again later).
+   */
+  async alterPartition(partitions: readonly internalV1.PartitionIsrChange[], timeoutMs: number): Promise<internalV1.AlterPartitionResponse | undefined> {
+    const deadlineMs = Date.now() + timeoutMs;
+    for (let attempt = 0; attempt <= this.options.controllers.length + redirectsInARowMax; attempt += 1) {
+      const registration = this.registration;
+      const leftMs = deadlineMs - Date.now();
+      if (registration === undefined || this.phase !== 'registered' || leftMs <= 0) return undefined;
+      const address = this.target();
+      const request: internalV1.AlterPartitionRequest = { nodeId: this.options.nodeId, nodeEpoch: registration.nodeEpoch, partitions: [...partitions] };
+      const result = await this.unary<internalV1.AlterPartitionResponse>(address, (client, ...rest) => client.alterPartition(request, ...rest), leftMs);
+      if (!result.ok) {
+        this.unreachable(address, result.error, 'ISR change');
+        continue;
+      }
+      if (errorCodeFromProto(result.value.errorCode) === 'NOT_CONTROLLER') {
+        this.follow(result.value.activeController);
+        continue;
+      }
+      return result.value;
+    }
+    return undefined;
+  }
+
   start(): void {
     if (this.phase !== 'idle') return;
     this.phase = 'registering';

@@ -92,11 +92,6 @@ export class LeaderReplicaState {
     return this.assignment.leaderEpoch;
   }
 
-  /** The proposal sent and not yet answered, if any. */
-  get pendingProposal(): IsrProposal | undefined {
-    return this.pending;
-  }
-
   /** Whether an acks=all write may be accepted: the committed ISR is at least min.insync.replicas. */
   get enoughReplicas(): boolean {
     return this.assignment.isr.length >= this.settings.minInsyncReplicas;

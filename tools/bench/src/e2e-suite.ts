@@ -224,6 +224,17 @@ async function measureLatency(
   return arrivals.times.slice(warmupCount, count).map((at, index) => at - (sentAt[warmupCount + index] as number));
 }
 
+/** Creates a one-partition topic with `replicationFactor` replicas and `configs`; throws on any error. */
+export async function createTopic(admin: v1.AdminServiceClient, name: string, replicationFactor: number, configs: Record<string, string>): Promise<void> {
+  const created = await new Promise<v1.CreateTopicsResponse>((resolve, reject) =>
+    admin.createTopics({ topics: [{ name, partitionCount: 1, replicationFactor, replicaAssignments: [], configs }], validateOnly: false, timeoutMs: 10_000 }, (error, response) =>
+      error ? reject(error) : resolve(response),
+    ),
+  );
+  const result = created.results[0];
+  if (result?.errorCode !== v1.ErrorCode.NONE) throw new RunError(`create topic ${name}: ${result?.errorCode} ${result?.errorMessage}`);
+}
+
 /** The latest offset of the bench partition (where a subscription to what comes next starts). */
 async function latestOffset(admin: v1.AdminServiceClient): Promise<bigint> {
   const offsets = await new Promise<v1.ListOffsetsResponse>((resolve, reject) =>
@@ -256,14 +267,7 @@ async function runE2eSuite(context: SuiteContext): Promise<SuiteResult> {
   const producer = new v1.ProducerServiceClient(cluster.gatewayAddress, credentials, channelOptions);
   const consumer = new v1.ConsumerServiceClient(cluster.gatewayAddress, credentials, channelOptions);
   try {
-    const created = await new Promise<v1.CreateTopicsResponse>((resolve, reject) =>
-      admin.createTopics(
-        { topics: [{ name: topic, partitionCount: 1, replicationFactor: 1, replicaAssignments: [], configs: { 'segment.bytes': String(256 * mebibyte) } }], validateOnly: false, timeoutMs: 10_000 },
-        (error, response) => (error ? reject(error) : resolve(response)),
-      ),
-    );
-    const createdResult = created.results[0];
-    if (createdResult?.errorCode !== v1.ErrorCode.NONE) throw new RunError(`create topic: ${createdResult?.errorCode} ${createdResult?.errorMessage}`);
+    await createTopic(admin, topic, 1, { 'segment.bytes': String(256 * mebibyte) });
     await cluster.waitForLeaders(topic);
 
     const batches = await Promise.all(Array.from({ length: 4 }, () => batchOf(throughputBatchRecords, () => randomBytes(recordBytes))));

@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { v1 } from '@starlane/proto';
 import { startCluster, type TestCluster } from '@starlane/launcher';
-import { batchOf, channelOptions, produceThroughput } from './e2e-suite';
-import { RunError } from './errors';
+import { batchOf, channelOptions, createTopic, produceThroughput } from './e2e-suite';
 import { kibibyte, mebibyte, megabytesPerSecond } from './measure';
 import { rawWrite } from './raw-io';
 import type { Figure, Suite, SuiteContext, SuiteResult } from './suite';
@@ -19,16 +18,6 @@ const recordBytes = kibibyte;
 const batchRecords = 256;
 const replicatedTopic = 'bench-rf3';
 const singleTopic = 'bench-rf1';
-
-async function createTopic(admin: v1.AdminServiceClient, name: string, replicationFactor: number, configs: Record<string, string>): Promise<void> {
-  const created = await new Promise<v1.CreateTopicsResponse>((resolve, reject) =>
-    admin.createTopics({ topics: [{ name, partitionCount: 1, replicationFactor, replicaAssignments: [], configs }], validateOnly: false, timeoutMs: 10_000 }, (error, response) =>
-      error ? reject(error) : resolve(response),
-    ),
-  );
-  const result = created.results[0];
-  if (result?.errorCode !== v1.ErrorCode.NONE) throw new RunError(`create topic ${name}: ${result?.errorCode} ${result?.errorMessage}`);
-}
 
 async function runReplicationSuite(context: SuiteContext): Promise<SuiteResult> {
   const totalBytes = Math.max(16 * mebibyte, Math.round(512 * mebibyte * context.scale));
