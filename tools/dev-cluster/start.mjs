@@ -36,7 +36,15 @@ for (const { app } of processes) {
 }
 
 // The launcher's own setting is not the processes' (they would warn about an unknown STARLANE_ variable).
-const { STARLANE_DEV_DIR: _devDir, ...childEnvironment } = process.env;
+// The glibc malloc settings are the launcher's allocatorEnvironment (docs/operations.md,
+// "Memory"): record-batch buffers come from a heap that keeps freed memory instead of fresh
+// page-faulted mappings.
+const { STARLANE_DEV_DIR: _devDir, ...inherited } = process.env;
+const childEnvironment = {
+  ...inherited,
+  MALLOC_MMAP_THRESHOLD_: inherited.MALLOC_MMAP_THRESHOLD_ ?? String(32 * 1024 * 1024),
+  MALLOC_TRIM_THRESHOLD_: inherited.MALLOC_TRIM_THRESHOLD_ ?? String(256 * 1024 * 1024),
+};
 
 const colors = [36, 33, 32, 35, 34];
 const children = new Map();

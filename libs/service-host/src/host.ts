@@ -16,6 +16,7 @@ import {
 import { formatAddress, routeGrpcLogs, setServing, startGrpcServer, stopGrpcServer, type GrpcEndpoint, type GrpcService } from './grpc';
 import { createLogger, logLevels, type Logger } from './logging';
 import { createMetricsRegistry, startMetricsServer, type HttpEndpoint } from './metrics';
+import { tuneRuntime } from './runtime';
 import type { Registry } from 'prom-client';
 
 /** Exit codes, documented in docs/operations.md. */
@@ -167,6 +168,7 @@ export function runService<S extends ConfigSpec>(description: ServiceDescription
     process.stdout.write(`${parsed.text}\n`);
     return;
   }
+  tuneRuntime();
   // A programmer error anywhere is fatal: log it and exit rather than run on in an unknown state.
   process.on('uncaughtException', fail);
   process.on('unhandledRejection', fail);
