@@ -71,7 +71,8 @@ const ready = processes.map(
   (spec, index) =>
     new Promise((resolvePromise, reject) => {
       const color = colors[index % colors.length];
-      const args = [join(root, 'dist', 'apps', spec.app, 'main.js'), `--listen-host=${host}`, `--grpc-port=${spec.grpcPort}`, `--metrics-port=${spec.metricsPort}`, ...spec.args];
+      // --single-threaded-gc: the launcher's colocatedNodeFlags (docs/operations.md, "Memory").
+      const args = ['--single-threaded-gc', join(root, 'dist', 'apps', spec.app, 'main.js'), `--listen-host=${host}`, `--grpc-port=${spec.grpcPort}`, `--metrics-port=${spec.metricsPort}`, ...spec.args];
       // Each child in its own process group: Ctrl-C reaches only this script, which then asks
       // every process to stop exactly once.
       const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: childEnvironment });

@@ -41,3 +41,4 @@ export {
   type ServiceDescription,
 } from './host';
 export { createLogger, logLevels, type LogLevel, type Logger } from './logging';
+export { heapGrowingPercent, tuneRuntime } from './runtime';

@@ -32,7 +32,7 @@ import {
   writeLogCommandName,
   writeLogDoneLine,
 } from './log-workload';
-import { formatMebibytes, gibibyte, kibibyte, median, megabytesPerSecond, mebibyte, nowMs, secondsSince, timed } from './measure';
+import { formatMebibytes, gibibyte, kibibyte, listRounds, median, megabytesPerSecond, mebibyte, nowMs, secondsSince, subjectFirst, timed } from './measure';
 import { rawRead, rawWrite } from './raw-io';
 import { type Figure, type Suite, type SuiteContext, type SuiteResult } from './suite';
 
@@ -89,16 +89,6 @@ function sizesFor(scale: number): Sizes {
 
 function fixed(value: number, digits: number): string {
   return value.toFixed(digits);
-}
-
-/** Whether round `round` runs the measured subject before its raw counterpart. */
-function subjectFirst(round: number): boolean {
-  return round % 2 === 1;
-}
-
-/** Per-round values in run order, for judging the spread behind a median. */
-function listRounds(values: readonly number[], digits: number): string {
-  return values.map((value) => value.toFixed(digits)).join(' ');
 }
 
 // -----------------------------------------------------------------------------------------

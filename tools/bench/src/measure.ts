@@ -38,3 +38,13 @@ export function formatMebibytes(bytes: number): string {
   const mebibytes = bytes / mebibyte;
   return `${Number.isInteger(mebibytes) || mebibytes >= 10 ? mebibytes.toFixed(0) : mebibytes.toFixed(1)} MiB`;
 }
+
+/** Whether round `round` runs the measured subject before its raw counterpart. */
+export function subjectFirst(round: number): boolean {
+  return round % 2 === 1;
+}
+
+/** Per-round values in run order, for judging the spread behind a median. */
+export function listRounds(values: readonly number[], digits: number): string {
+  return values.map((value) => value.toFixed(digits)).join(' ');
+}

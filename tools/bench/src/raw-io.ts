@@ -2,8 +2,10 @@
  * The raw limits the suites compare against: plain `fs` sequential writes and reads through
  * one FileHandle, with nothing of Starlane's in the path.
  */
-import { open } from 'node:fs/promises';
-import { nowMs, secondsSince } from './measure';
+import { randomBytes } from 'node:crypto';
+import { open, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { median, megabytesPerSecond, mebibyte, nowMs, secondsSince, subjectFirst } from './measure';
 
 /**
  * Writes `buffer` `count` times back to back into a new file at `path`, then fdatasyncs it.
@@ -54,4 +56,49 @@ export async function rawRead(paths: readonly string[], chunkBytes: number): Pro
     }
   }
   return { bytes, seconds: secondsSince(startMs) };
+}
+
+/** Rounds of a throughput measurement paired with a raw write; odd, so the median is one round's. */
+export const pairedRounds = 3;
+
+export interface PairedRun<T> {
+  /** Raw write MB/s of each round, in run order. */
+  readonly rawMBps: readonly number[];
+  /** What `measure` returned in each round, in run order. */
+  readonly measured: readonly T[];
+  readonly rawMedianMBps: number;
+}
+
+/**
+ * Runs `measure` and a raw write of `rawBytes` (1 MiB writes, one fdatasync) back to back in
+ * each of `pairedRounds` rounds, alternating which goes first, so a ratio can be taken per round
+ * against the disk as it was at that moment: this machine's write bandwidth swings by several
+ * times from one minute to the next, which one raw figure per run would put into the ratio.
+ */
+export async function pairedWithRawWrites<T>(
+  scratchDirectory: string,
+  rawBytes: number,
+  measure: (round: number) => Promise<T>,
+  progress: (round: number, rawMBps: number, measured: T) => void,
+): Promise<PairedRun<T>> {
+  const buffer = randomBytes(mebibyte);
+  const path = join(scratchDirectory, 'raw-write.bin');
+  const runRaw = async (): Promise<number> => {
+    const run = await rawWrite(path, buffer, Math.ceil(rawBytes / mebibyte));
+    await rm(path, { force: true });
+    return megabytesPerSecond(run.bytes, run.seconds);
+  };
+  const rawMBps: number[] = [];
+  const measured: T[] = [];
+  for (let round = 0; round < pairedRounds; round++) {
+    if (subjectFirst(round)) {
+      measured.push(await measure(round));
+      rawMBps.push(await runRaw());
+    } else {
+      rawMBps.push(await runRaw());
+      measured.push(await measure(round));
+    }
+    progress(round, rawMBps[round] as number, measured[round] as T);
+  }
+  return { rawMBps, measured, rawMedianMBps: median(rawMBps) };
 }
