@@ -153,6 +153,9 @@ class LeaderFetcher {
     try {
       while (!this.closed && this.followed.size > 0) {
         if (failure !== undefined) throw failure;
+        // The leader quotes the epoch a stream opened with in ISR proposals, and the controller
+        // refuses a stale one: after this node registers again, only a new stream gets it back in.
+        if (this.options.nodeEpoch() !== nodeEpoch) return;
         const request = this.nextRequest(nodeEpoch);
         if (request === undefined) {
           // Every partition is waiting out a refusal: nothing to fetch for a moment.

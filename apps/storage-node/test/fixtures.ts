@@ -40,12 +40,16 @@ export function topic(spec: TopicSpec): TopicState {
   return { name: spec.name, topicId: spec.topicId, internal: false, partitions, configs: spec.configs ?? {} };
 }
 
-export function image(version: number, topics: readonly TopicState[], options: { clusterId?: string; clusterConfigs?: Record<string, string>; otherNodes?: readonly number[] } = {}): MetadataImage {
+export function image(
+  version: number,
+  topics: readonly TopicState[],
+  options: { clusterId?: string; clusterConfigs?: Record<string, string>; otherNodes?: readonly number[]; ports?: Readonly<Record<number, number>> } = {},
+): MetadataImage {
   return imageFromSnapshot({
     clusterId: options.clusterId ?? clusterId,
     version,
     controller: undefined,
-    nodes: [thisNode, ...(options.otherNodes ?? [])].map((nodeId) => ({ nodeId, host: '127.0.0.1', port: nodeId, rack: '', state: 'active' as const })),
+    nodes: [thisNode, ...(options.otherNodes ?? [])].map((nodeId) => ({ nodeId, host: '127.0.0.1', port: options.ports?.[nodeId] ?? nodeId, rack: '', state: 'active' as const })),
     topics,
     clusterConfigs: options.clusterConfigs ?? {},
   });
