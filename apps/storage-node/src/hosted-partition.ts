@@ -98,6 +98,15 @@ export class HostedPartition {
     return !this.removed && this.state.leader !== noLeader && this.state.leader !== this.localNodeId && this.state.replicas.includes(this.localNodeId);
   }
 
+  /**
+   * The high watermark this replica had checkpointed before a restart: where it starts, as
+   * follower and as a leader taking over, until the leader or its followers say more. Call
+   * before the log is attached.
+   */
+  restoreHighWatermark(highWatermark: bigint): void {
+    if (this.log === undefined && this.leading === undefined) this.followerHw = highWatermark;
+  }
+
   /** As follower: the leader reported `highWatermark`. */
   setFollowerHighWatermark(highWatermark: bigint): void {
     if (this.leading !== undefined || highWatermark === this.followerHw) return;

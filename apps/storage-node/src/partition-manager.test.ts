@@ -15,8 +15,12 @@ afterEach(async () => {
   await harness.cleanUp();
 });
 
+/** The partition directories (the high-watermark checkpoint file beside them left out). */
 async function directories(): Promise<string[]> {
-  return (await readdir(harness.partitionsDir)).sort();
+  return (await readdir(harness.partitionsDir, { withFileTypes: true }))
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
 }
 
 describe('partition directories', () => {

@@ -31,6 +31,13 @@ import { effectiveConfigs, topicById, type MetadataImage, type TopicState } from
 import { StarlaneError } from '@starlane/model';
 import type { ReplicaSettings } from '@starlane/replication';
 import { HostedPartition } from './hosted-partition';
+import {
+  checkpointKey,
+  decodeHighWatermarks,
+  encodeHighWatermarks,
+  highWatermarkCheckpointFileName,
+  highWatermarkCheckpointIntervalMs,
+} from './hw-checkpoint';
 import { deletionMarkerFileName, isSafeTopicId, parsePartitionDirectoryName, partitionDirectoryName } from './partition-dirs';
 
 /** Logs opened at the same time; the rest wait their turn (each open may scan segments). */
@@ -74,6 +81,11 @@ export class PartitionManager {
   private found: Map<string, string> | undefined;
   private mismatchReported = false;
   private closing = false;
+  /** High watermarks from the checkpoint read at start, for partitions not opened since. */
+  private checkpointed = new Map<string, bigint>();
+  /** The checkpoint write under way, if any; writes never overlap. */
+  private checkpointing: Promise<void> | undefined;
+  private cancelCheckpointTimer: (() => void) | undefined;
 
   constructor(private readonly options: PartitionManagerOptions) {}
 
@@ -110,6 +122,12 @@ export class PartitionManager {
     await fs.makeDirectory(directory);
     const found = new Map<string, string>();
     for (const name of await fs.list(directory)) {
+      if (name === highWatermarkCheckpointFileName) continue;
+      if (name.startsWith(`${highWatermarkCheckpointFileName}.`)) {
+        // A checkpoint write a crash cut short.
+        await fs.remove(joinPath(directory, name));
+        continue;
+      }
       const path = joinPath(directory, name);
       if (await fs.exists(joinPath(path, deletionMarkerFileName))) {
         this.removeDirectory(path);
@@ -123,7 +141,62 @@ export class PartitionManager {
       found.set(keyOf(parsed.topicId, parsed.partition), path);
     }
     this.found = found;
+    this.checkpointed = await this.readCheckpoint();
     await Promise.all(this.removals.values());
+    this.scheduleCheckpoint();
+  }
+
+  /**
+   * Writes every hosted partition's high watermark to the checkpoint file (atomically). Runs
+   * on a timer and at close; a call while a write is under way waits for it and writes again.
+   */
+  async checkpointHighWatermarks(entries: ReadonlyMap<string, bigint> = this.highWatermarks()): Promise<void> {
+    const previous = this.checkpointing;
+    const write = (async () => {
+      await previous?.catch(() => undefined);
+      await this.options.fs.writeFileAtomic(joinPath(this.options.directory, highWatermarkCheckpointFileName), encodeHighWatermarks(entries));
+    })();
+    this.checkpointing = write;
+    try {
+      await write;
+    } finally {
+      if (this.checkpointing === write) this.checkpointing = undefined;
+    }
+  }
+
+  /** Each hosted partition's high watermark, or the checkpointed one while its log is not open. */
+  private highWatermarks(): Map<string, bigint> {
+    const entries = new Map<string, bigint>();
+    for (const [key, partition] of this.hosted) {
+      const highWatermark = partition.highWatermark;
+      const known = highWatermark >= 0n ? highWatermark : this.checkpointed.get(key);
+      if (known !== undefined) entries.set(key, known);
+    }
+    return entries;
+  }
+
+  private scheduleCheckpoint(): void {
+    this.cancelCheckpointTimer = this.options.scheduler.schedule(highWatermarkCheckpointIntervalMs, () => {
+      if (this.closing) return;
+      this.checkpointHighWatermarks()
+        .catch((error: unknown) => this.options.logger.warn({ error: String(error) }, 'cannot write the high-watermark checkpoint; it is retried'))
+        .finally(() => {
+          if (!this.closing) this.scheduleCheckpoint();
+        });
+    });
+  }
+
+  /** The checkpoint left by the last run; a missing or unreadable one counts as empty. */
+  private async readCheckpoint(): Promise<Map<string, bigint>> {
+    const path = joinPath(this.options.directory, highWatermarkCheckpointFileName);
+    try {
+      const data = await this.options.fs.readFile(path);
+      return data === null ? new Map() : decodeHighWatermarks(data);
+    } catch (error) {
+      // Only visibility suffers: high watermarks come back as followers fetch again.
+      this.options.logger.warn({ path, error: error instanceof Error ? error.message : String(error) }, 'ignoring an unreadable high-watermark checkpoint');
+      return new Map();
+    }
   }
 
   /** The cluster this node's data belongs to; images of other clusters are ignored. */
@@ -178,7 +251,9 @@ export class PartitionManager {
   /** Closes every log (flushing it and marking it clean); resolves whether all closed cleanly. */
   async close(): Promise<boolean> {
     this.closing = true;
+    this.cancelCheckpointTimer?.();
     for (const partition of this.openQueue.splice(0)) partition.abandonOpen();
+    const finalHighWatermarks = this.highWatermarks();
     let clean = true;
     await Promise.all(
       [...this.hosted.values()].map(async (partition) => {
@@ -199,6 +274,11 @@ export class PartitionManager {
       }),
     );
     await Promise.all(this.removals.values());
+    try {
+      await this.checkpointHighWatermarks(finalHighWatermarks);
+    } catch (error) {
+      this.options.logger.warn({ error: String(error) }, 'cannot write the high-watermark checkpoint at shutdown');
+    }
     this.hosted.clear();
     return clean;
   }
@@ -255,6 +335,11 @@ export class PartitionManager {
       onBackgroundError: (task: BackgroundTask, error: unknown) =>
         logger.warn({ topic: partition.topic, partition: partition.partition, task, error: String(error) }, 'log housekeeping failed; it will be retried'),
     });
+    // The checkpointed high watermark first: attaching may make this replica leader at once.
+    const key = checkpointKey(partition.topicId, partition.partition);
+    const checkpointed = this.checkpointed.get(key);
+    this.checkpointed.delete(key);
+    if (checkpointed !== undefined) partition.restoreHighWatermark(checkpointed);
     // Attached even when removed or stopping meanwhile: whoever deletes or closes it waits for
     // `opened` and closes this log first.
     partition.attach(log);

@@ -3,10 +3,13 @@
  * watermark from followers' fetches, divergence, long polls) and a replica's role changes,
  * on real logs in a temporary directory with a manual clock.
  */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { errorCodeFromProto } from '@starlane/metadata-rpc';
 import type { internalV1 } from '@starlane/proto';
 import { batch, image, managerHarness, recordsOf, settled, thisNode, topic, type ManagerHarness } from '../test/fixtures';
 import { appendPartition } from './appends';
+import { highWatermarkCheckpointFileName } from './hw-checkpoint';
 import { ReplicaFetchSession } from './replica-fetch';
 
 const ordersId = '5f0c1a7e-8d1b-4b6e-9a57-0d9c2f6b1e42';
@@ -195,5 +198,48 @@ describe('replica roles', () => {
     await waitUntil(() => partition.leaderState !== undefined);
     expect(partition.onlineLog?.endOffsetForEpoch(4)).toEqual({ epoch: 4, endOffset: 2n });
     expect(partition.leaderState?.epochStartOffset).toBe(2n);
+  });
+});
+
+describe('high-watermark checkpoint', () => {
+  /** Commits 3 records through a follower fetch, then stops the node (its final checkpoint). */
+  async function committedThenStopped(): Promise<void> {
+    const partition = await leaderOfOrders({ 'min.insync.replicas': '2' });
+    await produce('k', 3);
+    const session = new ReplicaFetchSession(harness.manager, harness.scheduler);
+    await session.fetch(fetchRequest(0n, -1));
+    await session.fetch(fetchRequest(3n, 1));
+    expect(partition.highWatermark).toBe(3n);
+    await harness.manager.close();
+  }
+
+  /** A restart of the node: the same files under a new manager, leading orders-0 again with no follower fetching yet. */
+  async function restartedLeader() {
+    const manager = await harness.restart();
+    manager.apply(image(2, [orders({ leaderEpoch: 2, partitionEpoch: 2 }, { 'min.insync.replicas': '2' })], { otherNodes: [follower] }));
+    await settled(manager);
+    const partition = manager.partition(ordersId, 0);
+    if (partition === undefined) throw new Error('orders-0 not hosted');
+    await waitFor(() => partition.leaderState !== undefined);
+    return partition;
+  }
+
+  async function waitFor(condition: () => boolean): Promise<void> {
+    for (let i = 0; i < 500 && !condition(); i += 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    if (!condition()) throw new Error('condition not reached');
+  }
+
+  it('a restarted leader shows what was committed before, before any follower fetches', async () => {
+    await committedThenStopped();
+    const partition = await restartedLeader();
+    expect(partition.highWatermark).toBe(3n);
+  });
+
+  it('an unreadable checkpoint is ignored with a warning: the partition opens and its high watermark waits for followers', async () => {
+    await committedThenStopped();
+    await writeFile(join(harness.partitionsDir, highWatermarkCheckpointFileName), '0\n7\nnot a checkpoint\n');
+    const partition = await restartedLeader();
+    expect(partition.highWatermark).toBe(0n);
+    expect(harness.logger.lines.some((line) => line.message === 'ignoring an unreadable high-watermark checkpoint')).toBe(true);
   });
 });
