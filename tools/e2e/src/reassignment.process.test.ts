@@ -2,7 +2,8 @@
  * Partition reassignment under load, through real processes: a partition on nodes {1,2,3}
  * moves to {2,3,4} while an acks=all producer keeps writing. The new replica catches up and
  * joins the ISR, the controller switches the replica set, node 1 drops its copy, and nothing
- * acknowledged is lost, duplicated or invented.
+ * acknowledged is lost, duplicated or invented. A WatchReassignments stream through the gateway
+ * follows another move from in progress to completed.
  */
 import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -88,4 +89,43 @@ it('moves a partition from {1,2,3} to {2,3,4} while acks=all writes go on, losin
   // Node 1 no longer hosts the partition: its directory goes.
   for (let attempt = 0; attempt < 100 && (await partitionDirs(1, topic)).length > 0; attempt += 1) await new Promise((resolve) => setTimeout(resolve, 100));
   expect(await partitionDirs(1, topic)).toEqual([]);
+});
+
+it('relays a WatchReassignments stream through the gateway from the move in progress to its completion', async () => {
+  const topic = 'watched';
+  const created = await call(clients.admin, clients.admin.createTopics, {
+    topics: [{ name: topic, partitionCount: -1, replicationFactor: -1, replicaAssignments: [{ partition: 0, replicas: [1, 2, 3] }], configs: {} }],
+    validateOnly: false,
+    timeoutMs: 10_000,
+  });
+  expect(created.results[0]?.errorCode).toBe(v1.ErrorCode.NONE);
+  await cluster.waitForLeaders(topic);
+
+  // Node 4 is held (SIGSTOP, well within its session timeout) until the watch has seen the
+  // move under way: it cannot catch up before that, so the first message is the move in
+  // progress whatever the timing.
+  const node4 = cluster.storageNode(4).child;
+  node4.kill('SIGSTOP');
+  const watched: v1.WatchReassignmentsResponse[] = [];
+  let ended: Promise<void> = Promise.resolve();
+  try {
+    const answer = await call(clients.admin, clients.admin.reassignPartitions, { partitions: [{ topic, partition: 0, targetReplicas: [2, 3, 4], cancel: false }], validateOnly: false, timeoutMs: 10_000 });
+    expect(answer.results.map((result) => result.errorCode)).toEqual([v1.ErrorCode.NONE]);
+    const watch = clients.admin.watchReassignments({ partitions: [{ topic, partition: 0 }], progressIntervalMs: 0 });
+    ended = new Promise<void>((resolve, reject) => {
+      watch.on('data', (message: v1.WatchReassignmentsResponse) => watched.push(message));
+      watch.on('end', resolve);
+      watch.on('error', reject);
+    });
+    await new Promise<void>((resolve, reject) => {
+      watch.once('data', () => resolve());
+      ended.then(() => reject(new Error('the watch ended before its first message')), reject);
+    });
+  } finally {
+    node4.kill('SIGCONT');
+  }
+  expect(watched[0]?.reassignments.map((status) => [status.topic, status.partition, status.state])).toEqual([[topic, 0, v1.ReassignmentState.IN_PROGRESS]]);
+  // Node 4 catches up and joins: the stream says so and ends.
+  await ended;
+  expect(watched.at(-1)?.reassignments.map((status) => [status.state, status.replicas])).toEqual([[v1.ReassignmentState.COMPLETED, [2, 3, 4]]]);
 });

@@ -17,7 +17,7 @@ import type { TopicAutoCreator } from '../produce/produce-handler';
 const forwardSlackMs = 5000;
 
 export interface AdminForwarderOptions {
-  readonly controller: Pick<ControllerClient, 'admin'>;
+  readonly controller: Pick<ControllerClient, 'admin' | 'watchReassignments'>;
   readonly metadata: MetadataSource;
   readonly offsets: OffsetLookupDeps;
   readonly now: () => number;
@@ -101,6 +101,11 @@ export class AdminForwarder {
 
   listReassignments(request: v1.ListReassignmentsRequest): Promise<v1.ListReassignmentsResponse> {
     return this.forward('listReassignments', request, 0);
+  }
+
+  /** Relays the active controller's WatchReassignments stream (see ControllerClient.watchReassignments). */
+  watchReassignments(request: v1.WatchReassignmentsRequest, relay: (response: v1.WatchReassignmentsResponse) => void, onCancel: (cancel: () => void) => void): Promise<void> {
+    return this.options.controller.watchReassignments(request, relay, onCancel, this.options.now() + adminCallTimeoutMsDefault);
   }
 
   async listOffsets(request: v1.ListOffsetsRequest): Promise<v1.ListOffsetsResponse> {

@@ -1,4 +1,4 @@
-/** The gRPC handlers of starlane.v1.AdminService on the gateway (WatchReassignments stays unimplemented). */
+/** The gRPC handlers of starlane.v1.AdminService on the gateway. */
 import type * as grpc from '@grpc/grpc-js';
 import type { v1 } from '@starlane/proto';
 import { toGrpcError } from '@starlane/service-host';
@@ -33,5 +33,17 @@ export function adminService(forwarder: AdminForwarder): Partial<v1.AdminService
     reassignPartitions: unary((request: v1.ReassignPartitionsRequest) => forwarder.reassignPartitions(request)),
     listReassignments: unary((request: v1.ListReassignmentsRequest) => forwarder.listReassignments(request)),
     listOffsets: unary((request: v1.ListOffsetsRequest) => forwarder.listOffsets(request)),
+    watchReassignments: (call: grpc.ServerWritableStream<v1.WatchReassignmentsRequest, v1.WatchReassignmentsResponse>) => {
+      forwarder
+        .watchReassignments(
+          call.request,
+          (response) => call.write(response),
+          (cancel) => call.on('cancelled', cancel),
+        )
+        .then(
+          () => call.end(),
+          (error: unknown) => call.emit('error', relay(error)),
+        );
+    },
   };
 }

@@ -70,6 +70,50 @@ export class ControllerClient {
     });
   }
 
+  /**
+   * Relays a WatchReassignments stream from the active controller to `relay` until it ends.
+   * Redirects (NOT_CONTROLLER, an unreachable controller) are followed while nothing has been
+   * relayed yet; a failure after that ends the relay with the controller's status, and the
+   * client watches again (a new stream starts with every watched status). `cancel` is called
+   * back with a function that stops the controller stream, for when the client goes away.
+   */
+  async watchReassignments(
+    request: v1.WatchReassignmentsRequest,
+    relay: (response: v1.WatchReassignmentsResponse) => void,
+    onCancel: (cancel: () => void) => void,
+    openDeadlineMs: number,
+  ): Promise<void> {
+    let cancelled = false;
+    let current: grpc.ClientReadableStream<v1.WatchReassignmentsResponse> | undefined;
+    onCancel(() => {
+      cancelled = true;
+      current?.cancel();
+    });
+    try {
+      await this.withRedirects(openDeadlineMs, (address) => {
+        if (cancelled) return Promise.resolve();
+        return new Promise<void>((resolve, reject) => {
+          let relayed = 0;
+          const stream = this.adminClient(address).watchReassignments(request);
+          current = stream;
+          stream.on('data', (response: v1.WatchReassignmentsResponse) => {
+            relayed += 1;
+            relay(response);
+          });
+          stream.on('end', () => resolve());
+          stream.on('error', (error: grpc.ServiceError) => {
+            if (cancelled) return resolve();
+            const trailer = error.metadata?.get(errorCodeMetadataKey)[0];
+            const failure = new ControllerCallError(error, typeof trailer === 'string' && isErrorCode(trailer) ? trailer : undefined);
+            reject(relayed > 0 ? new AfterRelay(failure) : failure);
+          });
+        });
+      });
+    } catch (error) {
+      throw error instanceof AfterRelay ? error.failure : error;
+    }
+  }
+
   /** A block of producer ids from the active controller. */
   async allocateProducerIds(count: number, deadlineMs: number): Promise<{ first: bigint; count: number }> {
     return this.withRedirects(deadlineMs, async (address) => {
@@ -173,6 +217,13 @@ export class ControllerClient {
 }
 
 class Redirect extends Error {}
+
+/** A stream failure after messages were relayed: not retried elsewhere, since the client has seen part of a stream. */
+class AfterRelay extends Error {
+  constructor(readonly failure: ControllerCallError) {
+    super(failure.message);
+  }
+}
 
 function unary<Res>(call: UnaryMethod, request: unknown, deadlineMs: number): Promise<Res> {
   return new Promise((resolve, reject) => {
