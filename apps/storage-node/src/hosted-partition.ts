@@ -274,20 +274,30 @@ export class HostedPartition {
    * min.insync.replicas first (NOT_ENOUGH_REPLICAS_AFTER_APPEND, as Kafka answers).
    */
   whenCommitted(endOffset: bigint, timeoutMs: number): Promise<void> {
-    if (this.highWatermark >= endOffset) return Promise.resolve();
+    /** Settled already: committed, or never will be here. Undefined while still open. */
+    const outcome = (): StarlaneError | null | undefined => {
+      if (this.status !== 'online' || !this.isLeader) return new StarlaneError('NOT_LEADER_OR_FOLLOWER', `${this.topic}-${this.partition} is no longer led here`);
+      if (this.highWatermark >= endOffset) return null;
+      if (this.leading !== undefined && !this.leading.enoughReplicas) {
+        return new StarlaneError('NOT_ENOUGH_REPLICAS_AFTER_APPEND', `the ISR of ${this.topic}-${this.partition} shrank below min.insync.replicas (${this.replicaSettings.minInsyncReplicas}) before the write was committed`);
+      }
+      return undefined;
+    };
+    // Judged now as well as on every change: the partition may have been removed or lost its
+    // leadership between the append and this call, and then no change is coming to say so.
+    const now = outcome();
+    if (now === null) return Promise.resolve();
+    if (now !== undefined) return Promise.reject(now);
     return new Promise((resolve, reject) => {
-      const finish = (error?: StarlaneError): void => {
+      const finish = (error: StarlaneError | null): void => {
         stop();
         cancel();
-        if (error === undefined) resolve();
+        if (error === null) resolve();
         else reject(error);
       };
       const stop = this.listen(() => {
-        if (this.status !== 'online' || !this.isLeader) finish(new StarlaneError('NOT_LEADER_OR_FOLLOWER', `${this.topic}-${this.partition} is no longer led here`));
-        else if (this.highWatermark >= endOffset) finish();
-        else if (this.leading !== undefined && !this.leading.enoughReplicas) {
-          finish(new StarlaneError('NOT_ENOUGH_REPLICAS_AFTER_APPEND', `the ISR of ${this.topic}-${this.partition} shrank below min.insync.replicas (${this.replicaSettings.minInsyncReplicas}) before the write was committed`));
-        }
+        const settled = outcome();
+        if (settled !== undefined) finish(settled);
       });
       const cancel = this.scheduler.schedule(timeoutMs, () => finish(new StarlaneError('REQUEST_TIMED_OUT', `offsets below ${endOffset} were not committed within ${timeoutMs} ms`)));
     });

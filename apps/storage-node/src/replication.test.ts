@@ -119,6 +119,16 @@ describe('leader side of replication', () => {
     expect(result.baseOffset).toBe(0n);
   });
 
+  it('fails a commit wait at once when the partition left this node between the append and the wait', async () => {
+    const partition = await leaderOfOrders();
+    const appended = await partition.append(await batch('r', 2), 5_000);
+    // The replica moved away (a reassignment completed) before the write began to wait.
+    harness.manager.apply(image(2, [orders({ leader: follower, leaderEpoch: 2, partitionEpoch: 2, replicas: [follower], isr: [follower] })], { otherNodes: [follower] }));
+    expect(partition.status).toBe('removed');
+    // No change is coming to wake a waiter now, and the manual clock never reaches the timeout.
+    await expect(partition.whenCommitted(appended.lastOffset + 1n, 5_000)).rejects.toMatchObject({ code: 'NOT_LEADER_OR_FOLLOWER' });
+  });
+
   it('wakes a waiting fetch when the leader appends', async () => {
     await leaderOfOrders();
     const session = new ReplicaFetchSession(harness.manager, harness.scheduler);

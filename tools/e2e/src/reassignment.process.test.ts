@@ -54,6 +54,8 @@ it('moves a partition from {1,2,3} to {2,3,4} while acks=all writes go on, losin
   });
   expect(created.results[0]?.errorCode).toBe(v1.ErrorCode.NONE);
   await cluster.waitForLeaders(topic);
+  // Leaders are in the metadata before every replica has opened its log (and made its directory).
+  for (let attempt = 0; attempt < 100 && (await partitionDirs(1, topic)).length === 0; attempt += 1) await new Promise((resolve) => setTimeout(resolve, 50));
   expect(await partitionDirs(1, topic)).toHaveLength(1);
 
   const acks: Ack[] = [];
