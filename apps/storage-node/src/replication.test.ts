@@ -20,7 +20,7 @@ afterEach(async () => {
   await harness.cleanUp();
 });
 
-function orders(overrides: { leader?: number; leaderEpoch?: number; partitionEpoch?: number; isr?: number[] } = {}, configs: Record<string, string> = {}) {
+function orders(overrides: { leader?: number; leaderEpoch?: number; partitionEpoch?: number; replicas?: number[]; isr?: number[] } = {}, configs: Record<string, string> = {}) {
   return topic({ name: 'orders', topicId: ordersId, configs, partitions: [{ leader: thisNode, leaderEpoch: 1, partitionEpoch: 1, replicas: [thisNode, follower], isr: [thisNode, follower], ...overrides }] });
 }
 
