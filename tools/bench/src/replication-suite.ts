@@ -77,7 +77,7 @@ async function runReplicationSuite(context: SuiteContext): Promise<SuiteResult> 
     const method =
       `One run, one machine: a controller, three storage nodes and a gateway start as separate processes from the built bundles on this machine (one disk, two cores), and this process acts as the client. ` +
       `${pairedRounds} rounds, each a raw write of ${rawBytes / mebibyte} MiB with plain fs in 1 MiB writes and one fdatasync at the end next to the two produce measurements, alternating which goes first; ` +
-      `MB/s figures are medians over rounds and acksAllRf3Ratio is the median of the per-round ratios, listed above in run order, since this machine's disk bandwidth swings by several times between minutes. ` +
+      `MB/s figures are medians over rounds and acksAllRf3Ratio is the median of the per-round ratios, listed above in run order, since this machine's raw write rate swings by several times: one that runs while earlier writes are still being flushed (right after a produce measurement) ran near 300 MB/s, one on a clean disk near 1,200. ` +
       `Each produce measurement sends ${batchCount} RecordBatch v2 batches of ${batchRecords} uncompressed ${recordBytes}-byte records on one ProduceStream to a one-partition topic, 32 requests in flight, after an unmeasured warm-up; ` +
       `first acks=all to a topic with replication factor 3 and min.insync.replicas 2 (answered once both followers have fetched the records, so the high watermark passed them), ` +
       `then acks=leader to a topic with replication factor 1. Figures count record value bytes only. The goal compares acks=all RF=3 with a third of the raw bandwidth, since every replica writes to the same disk.`;
