@@ -115,7 +115,8 @@ async function main(args: readonly string[]): Promise<void> {
   }
   const chosen = parseSuites(args);
   // The client side of every measurement runs in this process: tuned as the servers are, so
-  // its own collections do not show up as server latency.
+  // its own collections do not show up as server latency (`npm run bench` also starts it with
+  // the launcher's allocator settings and --single-threaded-gc).
   tuneRuntime();
   const scale = parseScale(process.env[scaleVariable]);
   process.on('SIGINT', () => removeScratchAndExit(130));
