@@ -103,8 +103,7 @@ export class ControllerClient {
           stream.on('end', () => resolve());
           stream.on('error', (error: grpc.ServiceError) => {
             if (cancelled) return resolve();
-            const trailer = error.metadata?.get(errorCodeMetadataKey)[0];
-            const failure = new ControllerCallError(error, typeof trailer === 'string' && isErrorCode(trailer) ? trailer : undefined);
+            const failure = controllerCallError(error);
             reject(relayed > 0 ? new AfterRelay(failure) : failure);
           });
         });
@@ -229,11 +228,16 @@ function unary<Res>(call: UnaryMethod, request: unknown, deadlineMs: number): Pr
   return new Promise((resolve, reject) => {
     call(request, new grpc.Metadata(), { deadline: deadlineMs }, (error, response) => {
       if (error !== null) {
-        const trailer = error.metadata?.get(errorCodeMetadataKey)[0];
-        reject(new ControllerCallError(error, typeof trailer === 'string' && isErrorCode(trailer) ? trailer : undefined));
+        reject(controllerCallError(error));
       } else {
         resolve(response as Res);
       }
     });
   });
+}
+
+/** A controller's failed call, with the error code its trailer carries (if any). */
+function controllerCallError(error: grpc.ServiceError): ControllerCallError {
+  const trailer = error.metadata?.get(errorCodeMetadataKey)[0];
+  return new ControllerCallError(error, typeof trailer === 'string' && isErrorCode(trailer) ? trailer : undefined);
 }
