@@ -1,10 +1,11 @@
-import { checkpointKey, decodeHighWatermarks, encodeHighWatermarks } from './hw-checkpoint';
+import { decodeHighWatermarks, encodeHighWatermarks } from './hw-checkpoint';
+import { partitionKey } from './partition-dirs';
 
 describe('high-watermark checkpoint format', () => {
   it('round-trips entries, topic ids and partitions included', () => {
     const entries = new Map([
-      [checkpointKey('5f0c1a7e-8d1b-4b6e-9a57-0d9c2f6b1e42', 0), 3n],
-      [checkpointKey('5f0c1a7e-8d1b-4b6e-9a57-0d9c2f6b1e42', 11), 9_007_199_254_740_993n],
+      [partitionKey('5f0c1a7e-8d1b-4b6e-9a57-0d9c2f6b1e42', 0), 3n],
+      [partitionKey('5f0c1a7e-8d1b-4b6e-9a57-0d9c2f6b1e42', 11), 9_007_199_254_740_993n],
     ]);
     const data = encodeHighWatermarks(entries);
     expect(data.toString()).toBe('0\n2\n5f0c1a7e-8d1b-4b6e-9a57-0d9c2f6b1e42 0 3\n5f0c1a7e-8d1b-4b6e-9a57-0d9c2f6b1e42 11 9007199254740993\n');

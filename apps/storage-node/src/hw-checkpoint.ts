@@ -14,6 +14,7 @@
  *     <topic-id> <partition> <high watermark>
  *     ...
  */
+import { partitionKey } from './partition-dirs';
 
 export const highWatermarkCheckpointFileName = 'high-watermark-checkpoint';
 /** How often the checkpoint is rewritten (Kafka's replica.high.watermark.checkpoint.interval.ms). */
@@ -21,10 +22,7 @@ export const highWatermarkCheckpointIntervalMs = 5_000;
 
 const formatVersion = 0;
 
-export function checkpointKey(topicId: string, partition: number): string {
-  return `${topicId}:${partition}`;
-}
-
+/** `entries` are keyed by `partitionKey`. */
 export function encodeHighWatermarks(entries: ReadonlyMap<string, bigint>): Buffer {
   const lines = [String(formatVersion), String(entries.size)];
   for (const [key, highWatermark] of entries) {
@@ -34,7 +32,7 @@ export function encodeHighWatermarks(entries: ReadonlyMap<string, bigint>): Buff
   return Buffer.from(`${lines.join('\n')}\n`, 'utf8');
 }
 
-/** The entries of a checkpoint file; throws with what is wrong if it is not one. */
+/** The entries of a checkpoint file, keyed by `partitionKey`; throws with what is wrong if it is not one. */
 export function decodeHighWatermarks(data: Buffer): Map<string, bigint> {
   const lines = data.toString('utf8').split('\n');
   if (lines.at(-1) === '') lines.pop();
@@ -47,7 +45,7 @@ export function decodeHighWatermarks(data: Buffer): Map<string, bigint> {
   for (const [index, line] of entries.entries()) {
     const match = /^(\S+) (\d+) (\d+)$/.exec(line);
     if (match === null) throw new Error(`entry ${index + 1} is malformed: ${JSON.stringify(line.slice(0, 100))}`);
-    result.set(checkpointKey(match[1] as string, Number(match[2])), BigInt(match[3] as string));
+    result.set(partitionKey(match[1] as string, Number(match[2])), BigInt(match[3] as string));
   }
   return result;
 }

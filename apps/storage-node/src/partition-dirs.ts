@@ -20,6 +20,11 @@ export const partitionsFolderName = 'partitions';
 /** Topic ids are UUID strings; anything else could escape the partitions folder. */
 const topicIdPattern = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** The key a node's maps use for one partition (topic ids are UUIDs: no ':' inside). */
+export function partitionKey(topicId: string, partition: number): string {
+  return `${topicId}:${partition}`;
+}
+
 export function isSafeTopicId(topicId: string): boolean {
   return topicIdPattern.test(topicId);
 }

@@ -32,13 +32,12 @@ import { StarlaneError } from '@starlane/model';
 import type { ReplicaSettings } from '@starlane/replication';
 import { HostedPartition } from './hosted-partition';
 import {
-  checkpointKey,
   decodeHighWatermarks,
   encodeHighWatermarks,
   highWatermarkCheckpointFileName,
   highWatermarkCheckpointIntervalMs,
 } from './hw-checkpoint';
-import { deletionMarkerFileName, isSafeTopicId, parsePartitionDirectoryName, partitionDirectoryName } from './partition-dirs';
+import { deletionMarkerFileName, isSafeTopicId, parsePartitionDirectoryName, partitionDirectoryName, partitionKey as keyOf } from './partition-dirs';
 
 /** Logs opened at the same time; the rest wait their turn (each open may scan segments). */
 export const opensInParallelMax = 4;
@@ -63,10 +62,6 @@ export interface PartitionManagerOptions {
   /** Told when a partition's log has opened (replication starts following it then). */
   readonly onOpened?: (partition: HostedPartition) => void;
   readonly logger: ManagerLogger;
-}
-
-function keyOf(topicId: string, partition: number): string {
-  return `${topicId}:${partition}`;
 }
 
 export class PartitionManager {
@@ -336,7 +331,7 @@ export class PartitionManager {
         logger.warn({ topic: partition.topic, partition: partition.partition, task, error: String(error) }, 'log housekeeping failed; it will be retried'),
     });
     // The checkpointed high watermark first: attaching may make this replica leader at once.
-    const key = checkpointKey(partition.topicId, partition.partition);
+    const key = keyOf(partition.topicId, partition.partition);
     const checkpointed = this.checkpointed.get(key);
     this.checkpointed.delete(key);
     if (checkpointed !== undefined) partition.restoreHighWatermark(checkpointed);

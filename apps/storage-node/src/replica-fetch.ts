@@ -22,6 +22,7 @@ import type { internalV1 } from '@starlane/proto';
 import { divergingEpoch } from '@starlane/replication';
 import type { HostedPartition } from './hosted-partition';
 import { lookupPartition, resultCode } from './partition-checks';
+import { partitionKey as keyOf } from './partition-dirs';
 import type { PartitionManager } from './partition-manager';
 
 /** Longest a fetch may wait for something to report. */
@@ -46,7 +47,6 @@ interface SessionPartition {
   reportedLogStartOffset: bigint;
 }
 
-const keyOf = (topicId: string, partition: number): string => `${topicId}:${partition}`;
 
 export class ReplicaFetchSession {
   private replica: { readonly nodeId: number; readonly nodeEpoch: bigint } | undefined;

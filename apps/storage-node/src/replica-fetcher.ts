@@ -22,6 +22,7 @@ import { internalV1 } from '@starlane/proto';
 import { truncationFor } from '@starlane/replication';
 import { grpcFlowControlWindowBytes, grpcMessageBytesMax } from '@starlane/service-host';
 import type { HostedPartition } from './hosted-partition';
+import { partitionKey } from './partition-dirs';
 import type { PartitionManager } from './partition-manager';
 import { decodeReplicaFetchResponse, encodeReplicaFetchRequest } from './wire-codec';
 
@@ -62,7 +63,7 @@ interface Followed {
   retryAfterVersion: number;
 }
 
-const keyOf = (hosted: HostedPartition): string => `${hosted.topicId}:${hosted.partition}`;
+const keyOf = (hosted: HostedPartition): string => partitionKey(hosted.topicId, hosted.partition);
 
 /** Follows every partition led by one node, over one stream to it. */
 class LeaderFetcher {
@@ -218,7 +219,7 @@ class LeaderFetcher {
   }
 
   private async apply(result: internalV1.ReplicaFetchPartitionResult): Promise<void> {
-    const entry = this.followed.get(`${result.topicId}:${result.partition}`);
+    const entry = this.followed.get(partitionKey(result.topicId, result.partition));
     if (entry === undefined) return;
     const { hosted } = entry;
     const log = hosted.onlineLog;

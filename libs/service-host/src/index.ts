@@ -41,4 +41,4 @@ export {
   type ServiceDescription,
 } from './host';
 export { createLogger, logLevels, type LogLevel, type Logger } from './logging';
-export { heapGrowingPercent, tuneRuntime } from './runtime';
+export { tuneRuntime } from './runtime';

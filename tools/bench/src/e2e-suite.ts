@@ -282,7 +282,7 @@ async function runE2eSuite(context: SuiteContext): Promise<SuiteResult> {
         context.progress(`round ${round + 1}/${pairedRounds}: produce ${produced.toFixed(1)} MB/s, raw write ${rawMBps.toFixed(1)} MB/s, ratio ${(produced / rawMBps).toFixed(2)}`),
     );
     const produceMBps = median(paired.measured);
-    const rawMBps = paired.rawMedianMBps;
+    const rawMBps = median(paired.rawMBps);
     const produceRatios = paired.measured.map((produced, round) => produced / (paired.rawMBps[round] as number));
 
     const latencyBatch = await batchOf(latencyBatchRecords, () => randomBytes(recordBytes));

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { median, megabytesPerSecond, mebibyte, nowMs, secondsSince, subjectFirst } from './measure';
+import { megabytesPerSecond, mebibyte, nowMs, secondsSince, subjectFirst } from './measure';
 
 /**
  * Writes `buffer` `count` times back to back into a new file at `path`, then fdatasyncs it.
@@ -66,7 +66,6 @@ export interface PairedRun<T> {
   readonly rawMBps: readonly number[];
   /** What `measure` returned in each round, in run order. */
   readonly measured: readonly T[];
-  readonly rawMedianMBps: number;
 }
 
 /**
@@ -87,7 +86,7 @@ export interface PairedRun<T> {
 export async function pairedWithRawWrites<T>(
   scratchDirectory: string,
   rawBytes: number,
-  measure: (round: number) => Promise<T>,
+  measure: () => Promise<T>,
   progress: (round: number, rawMBps: number, measured: T) => void,
 ): Promise<PairedRun<T>> {
   const buffer = randomBytes(mebibyte);
@@ -103,16 +102,16 @@ export async function pairedWithRawWrites<T>(
   try {
     for (let round = 0; round < pairedRounds; round++) {
       if (subjectFirst(round)) {
-        measured.push(await measure(round));
+        measured.push(await measure());
         rawMBps.push(await runRaw(round));
       } else {
         rawMBps.push(await runRaw(round));
-        measured.push(await measure(round));
+        measured.push(await measure());
       }
       progress(round, rawMBps[round] as number, measured[round] as T);
     }
   } finally {
     for (const path of paths) await rm(path, { force: true });
   }
-  return { rawMBps, measured, rawMedianMBps: median(rawMBps) };
+  return { rawMBps, measured };
 }

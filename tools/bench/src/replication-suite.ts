@@ -59,7 +59,7 @@ async function runReplicationSuite(context: SuiteContext): Promise<SuiteResult> 
     );
     const acksAllRf3MBps = median(paired.measured.map((produced) => produced.acksAll));
     const acks1Rf1MBps = median(paired.measured.map((produced) => produced.acks1));
-    const rawMBps = paired.rawMedianMBps;
+    const rawMBps = median(paired.rawMBps);
     const ratios = paired.measured.map((produced, round) => produced.acksAll / ((paired.rawMBps[round] as number) / 3));
 
     const figures: Figure[] = [
