@@ -42,7 +42,6 @@ export interface IsrUpdaterOptions {
 export class IsrUpdater {
   private cancel: () => void = () => undefined;
   private closed = false;
-  private inFlight = false;
 
   constructor(private readonly options: IsrUpdaterOptions) {}
 
@@ -62,9 +61,8 @@ export class IsrUpdater {
     });
   }
 
-  /** One round: collect proposals, send them, hand the answers back. */
-  async round(): Promise<void> {
-    if (this.inFlight) return;
+  /** One round: collect proposals, send them, hand the answers back. The next is scheduled once it settles. */
+  private async round(): Promise<void> {
     const proposals: { hosted: HostedPartition; change: internalV1.PartitionIsrChange }[] = [];
     for (const hosted of this.options.manager.partitions()) {
       if (proposals.length >= alterPartitionBatchMax) break;
@@ -83,25 +81,20 @@ export class IsrUpdater {
       });
     }
     if (proposals.length === 0) return;
-    this.inFlight = true;
-    try {
-      const response = await this.options.send(
-        proposals.map((proposal) => proposal.change),
-        alterPartitionTimeoutMs,
-      );
-      if (response !== undefined && response.errorCode !== 0) {
-        this.options.logger.warn({ errorCode: errorCodeFromProto(response.errorCode), error: response.errorMessage }, 'the controller refused an ISR change request');
-      }
-      proposals.forEach(({ hosted, change }, index) => {
-        const result = response?.errorCode === 0 ? response.partitions[index] : undefined;
-        const state = result?.state === undefined ? undefined : partitionFromProto(result.state);
-        if (result !== undefined && result.errorCode !== 0) {
-          this.options.logger.info({ topic: hosted.topic, partition: hosted.partition, proposedIsr: change.newIsr.map((member) => member.nodeId), errorCode: errorCodeFromProto(result.errorCode), error: result.errorMessage }, 'the controller refused an ISR change');
-        }
-        hosted.isrProposalSettled(state);
-      });
-    } finally {
-      this.inFlight = false;
+    const response = await this.options.send(
+      proposals.map((proposal) => proposal.change),
+      alterPartitionTimeoutMs,
+    );
+    if (response !== undefined && response.errorCode !== 0) {
+      this.options.logger.warn({ errorCode: errorCodeFromProto(response.errorCode), error: response.errorMessage }, 'the controller refused an ISR change request');
     }
+    proposals.forEach(({ hosted, change }, index) => {
+      const result = response?.errorCode === 0 ? response.partitions[index] : undefined;
+      const state = result?.state === undefined ? undefined : partitionFromProto(result.state);
+      if (result !== undefined && result.errorCode !== 0) {
+        this.options.logger.info({ topic: hosted.topic, partition: hosted.partition, proposedIsr: change.newIsr.map((member) => member.nodeId), errorCode: errorCodeFromProto(result.errorCode), error: result.errorMessage }, 'the controller refused an ISR change');
+      }
+      hosted.isrProposalSettled(state);
+    });
   }
 }

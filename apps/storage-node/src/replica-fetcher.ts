@@ -20,7 +20,7 @@ import { errorCodeFromProto } from '@starlane/metadata-rpc';
 import { StarlaneError } from '@starlane/model';
 import { internalV1 } from '@starlane/proto';
 import { truncationFor } from '@starlane/replication';
-import { grpcFlowControlWindowBytes, grpcMessageBytesMax } from '@starlane/service-host';
+import { formatAddress, grpcFlowControlWindowBytes, grpcMessageBytesMax } from '@starlane/service-host';
 import type { HostedPartition } from './hosted-partition';
 import { partitionKey } from './partition-dirs';
 import type { PartitionManager } from './partition-manager';
@@ -295,7 +295,7 @@ export class ReplicaFetchers {
     }
     for (const [leaderId, fetcher] of this.fetchers) {
       const node = image?.nodes.get(leaderId);
-      const address = node === undefined ? undefined : `${node.host}:${node.port}`;
+      const address = node === undefined ? undefined : formatAddress(node.host, node.port);
       if (byLeader.has(leaderId) && address === fetcher.address) continue;
       fetcher.close();
       this.fetchers.delete(leaderId);
@@ -305,7 +305,7 @@ export class ReplicaFetchers {
       if (node === undefined) continue;
       let fetcher = this.fetchers.get(leaderId);
       if (fetcher === undefined) {
-        fetcher = new LeaderFetcher(leaderId, `${node.host}:${node.port}`, this.options);
+        fetcher = new LeaderFetcher(leaderId, formatAddress(node.host, node.port), this.options);
         this.fetchers.set(leaderId, fetcher);
       }
       fetcher.setPartitions(partitions);

@@ -9,6 +9,7 @@ import { errorCodeFromProto } from '@starlane/metadata-rpc';
 import type { internalV1 } from '@starlane/proto';
 import { batch, image, managerHarness, recordsOf, settled, thisNode, topic, type ManagerHarness } from '../test/fixtures';
 import { appendPartition } from './appends';
+import type { HostedPartition } from './hosted-partition';
 import { highWatermarkCheckpointFileName } from './hw-checkpoint';
 import { ReplicaFetchSession } from './replica-fetch';
 
@@ -35,9 +36,8 @@ async function leaderOfOrders(configs: Record<string, string> = {}, isr = [thisN
   return partition;
 }
 
-/** Waits for background file work (the epoch checkpoint, an append) to land. */
-async function waitUntil(condition: () => boolean): Promise<void> {
-  const partition = harness.manager.partition(ordersId, 0);
+/** Waits for background file work (the epoch checkpoint, an append) on `partition` (orders-0 of the harness's manager) to land. */
+async function waitUntil(condition: () => boolean, partition: HostedPartition | undefined = harness.manager.partition(ordersId, 0)): Promise<void> {
   for (let i = 0; i < 500 && !condition(); i += 1) {
     await new Promise<void>((resolve) => {
       const stop = partition?.listen(() => {
@@ -230,13 +230,8 @@ describe('high-watermark checkpoint', () => {
     await settled(manager);
     const partition = manager.partition(ordersId, 0);
     if (partition === undefined) throw new Error('orders-0 not hosted');
-    await waitFor(() => partition.leaderState !== undefined);
+    await waitUntil(() => partition.leaderState !== undefined, partition);
     return partition;
-  }
-
-  async function waitFor(condition: () => boolean): Promise<void> {
-    for (let i = 0; i < 500 && !condition(); i += 1) await new Promise((resolve) => setTimeout(resolve, 5));
-    if (!condition()) throw new Error('condition not reached');
   }
 
   it('a restarted leader shows what was committed before, before any follower fetches', async () => {

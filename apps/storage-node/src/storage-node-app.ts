@@ -74,6 +74,7 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
     const identity = await NodeIdentity.load(fs, dataDir, config.nodeId, randomUUID);
     logger.info({ event: 'data-directory', dataDir, nodeId: identity.nodeId, clusterId: identity.clusterId, cleanShutdown: identity.cleanShutdown }, 'data directory ready');
 
+    let syncQueued = false;
     const manager = new PartitionManager({
       nodeId: config.nodeId,
       directory: join(dataDir, partitionsFolderName),
@@ -83,7 +84,15 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
       removeTree: (path) => rm(path, { recursive: true, force: true }),
       replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
       logger,
-      onOpened: () => fetchers.sync(),
+      // Logs open a few at a time at start: one re-plan of the fetchers per turn, not per log.
+      onOpened: () => {
+        if (syncQueued) return;
+        syncQueued = true;
+        queueMicrotask(() => {
+          syncQueued = false;
+          fetchers.sync();
+        });
+      },
     });
     await manager.start();
     manager.setClusterId(identity.clusterId);

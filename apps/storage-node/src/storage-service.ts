@@ -326,11 +326,13 @@ export class StorageService {
     let busy = false;
     let finished = false;
     let clientDone = false;
-    const finish = (last?: StarlaneError): void => {
+    /** Ends the session; `end` answers the stream (not when the client cancelled or it broke). */
+    const finish = (last?: StarlaneError, end = true): void => {
       if (finished) return;
       finished = true;
       session.close();
       this.streams.delete(stream);
+      if (!end) return;
       if (last !== undefined) call.write({ partitions: [], errorCode: errorCodeToProto(last.code), errorMessage: last.message });
       call.end();
     };
@@ -367,16 +369,8 @@ export class StorageService {
       clientDone = true;
       if (!busy) finish();
     });
-    call.on('cancelled', () => {
-      finished = true;
-      session.close();
-      this.streams.delete(stream);
-    });
-    call.on('error', () => {
-      finished = true;
-      session.close();
-      this.streams.delete(stream);
-    });
+    call.on('cancelled', () => finish(undefined, false));
+    call.on('error', () => finish(undefined, false));
     this.streams.add(stream);
   }
 

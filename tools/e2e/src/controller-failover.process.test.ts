@@ -5,7 +5,7 @@
  */
 import { v1 } from '@starlane/proto';
 import { killAll, startCluster, type TestCluster } from '@starlane/testing';
-import { publicClients, type PublicClients } from './clients';
+import { call, publicClients, type PublicClients } from './clients';
 import { createTopic, produceKeyed, readPartition } from './workload';
 
 jest.setTimeout(120_000);
@@ -59,9 +59,7 @@ describe('controller failover over etcd', () => {
     // The gateway forwards admin calls to the new active controller and routes by its metadata.
     await createTopic(clients, 'after', 2);
     await cluster.waitForLeaders('after', failoverMsMax);
-    const listed = await new Promise<v1.ListTopicsResponse>((resolve, reject) =>
-      clients.admin.listTopics({ includeInternal: false, pageSize: 0, pageToken: '' }, (error, response) => (error ? reject(error) : resolve(response))),
-    );
+    const listed = await call(clients.admin, clients.admin.listTopics, { includeInternal: false, pageSize: 0, pageToken: '' });
     expect(listed.topics.map((topic) => topic.name).sort()).toEqual(['after', 'before']);
     await produce('after', records('after', 10));
     await produce('before', records('again', 5));
