@@ -43,6 +43,8 @@ export interface ActiveTerm {
    * every change (an append failed: what the store holds is unknown until it is loaded again).
    */
   readonly failed: Promise<StarlaneError>;
+  /** Where this controller serves, as NOT_CONTROLLER refusals and GetActiveController name it. */
+  locate(): internalV1.ControllerLocation;
   /** Stops the timers and closes the controller (queued commands finish first). */
   close(): Promise<void>;
 }
@@ -140,6 +142,7 @@ export async function openActiveTerm(options: ActiveTermOptions): Promise<Active
     adminService: withUnimplemented(v1.AdminServiceService, adminService(controller, controllerId, logger, options.streams)),
     controllerService: withUnimplemented(internalV1.ControllerServiceService, controllerService(controller, locate, options.streams, logger)),
     failed,
+    locate,
     async close() {
       clearInterval(liveness);
       if (balancer !== undefined) clearInterval(balancer);

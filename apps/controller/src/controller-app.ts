@@ -170,7 +170,7 @@ export const controllerApp: ServiceDescription<typeof controllerOptions> = {
     let role: ElectedRole | undefined;
     let election: ControllerElection | undefined;
     locateActive = () => {
-      if (term !== undefined) return controllerToProto({ controllerId: config.controllerId, host: advertisedHost, port: boundPort, controllerEpoch: term.controller.image().controller?.controllerEpoch ?? 0 });
+      if (term !== undefined) return term.locate();
       const leader = election?.leader();
       return leader === undefined ? undefined : controllerToProto(leader);
     };
@@ -204,8 +204,8 @@ export const controllerApp: ServiceDescription<typeof controllerOptions> = {
       async stop() {
         forgetSignals();
         endStreams();
+        // Stopping the role also closes the election.
         await role?.stop();
-        await election?.close();
         client.close();
       },
     };

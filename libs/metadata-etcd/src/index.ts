@@ -1,11 +1,8 @@
-export { clusterNamespace, connectEtcd, etcdFailure, etcdPrefixDefault, etcdRequestTimeoutMsDefault, etcdResponseBytesMax, type EtcdConnectionOptions } from './client';
+export { clusterNamespace, connectEtcd, etcdPrefixDefault, type EtcdConnectionOptions } from './client';
 export {
   ControllerElection,
   ControllerLeadership,
   controllerLeaseTtlMsDefault,
-  decodeLeader,
-  electionKey,
-  encodeLeader,
   type ControllerElectionOptions,
   type ControllerEndpoint,
   type ElectedController,
@@ -13,14 +10,4 @@ export {
   type LeaderListener,
   type MonotonicClock,
 } from './election';
-export {
-  EtcdMetadataStore,
-  batchKey,
-  chunksMax,
-  metadataKeys,
-  snapshotIntervalBatchesDefault,
-  valueBytesMaxDefault,
-  type EtcdMetadataStoreOptions,
-  type EtcdStoreRecovery,
-  type StoreFence,
-} from './etcd-store';
+export { EtcdMetadataStore, type EtcdMetadataStoreOptions, type EtcdStoreRecovery, type StoreFence } from './etcd-store';

@@ -6,7 +6,7 @@
  * thrown as StarlaneError; batch commands (topics) report one result per item instead.
  */
 import { StarlaneError, assert, validateTopicName, type ErrorCode } from '@starlane/model';
-import { reassignmentKey, type ControllerState, type NodeRegistration } from './controller-state';
+import { reassigning, reassignmentKey, type ControllerState, type NodeRegistration } from './controller-state';
 import { noLeader, topicById, type ConfigMap, type PartitionState, type TopicState } from './image';
 import { placeReplicas, type MetadataRandom } from './placement';
 import { batchRecordsMax, type MetadataRecord, type NodeRecord, type PartitionRecord } from './records';
@@ -122,10 +122,6 @@ function elect(partition: PartitionState, isr: readonly number[], electorate: El
 
 function sameIds(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((id, i) => id === b[i]);
-}
-
-function reassigning(partition: PartitionState): boolean {
-  return partition.addingReplicas.length > 0 || partition.removingReplicas.length > 0;
 }
 
 /** What a change proposes; fields left out keep the partition's. */
@@ -782,6 +778,7 @@ export function createTopics(
   random: MetadataRandom,
 ): CommandOutcome<CreateTopicResult[]> {
   const active = activeNodes(state);
+  const racks = racksOf(state);
   const records: MetadataRecord[] = [];
   const counts = new Map<string, number>();
   for (const topic of input.topics) counts.set(topic.name, (counts.get(topic.name) ?? 0) + 1);
@@ -827,7 +824,7 @@ export function createTopics(
           throw new StarlaneError('INVALID_REPLICATION_FACTOR', `replication factor ${factor} is larger than the ${active.size} available storage node${active.size === 1 ? '' : 's'}`);
         }
         plan(partitions);
-        assignments = placeReplicas({ nodeIds: [...active], replicationFactor: factor, firstPartition: 0, partitionCount: partitions, racks: racksOf(state) }, random);
+        assignments = placeReplicas({ nodeIds: [...active], replicationFactor: factor, firstPartition: 0, partitionCount: partitions, racks }, random);
       }
       validateTopicConfigs(topic.configs);
       const partitionCount = assignments.length;
@@ -959,6 +956,7 @@ export function createPartitions(
   random: MetadataRandom,
 ): CommandOutcome<TopicResult[]> {
   const active = activeNodes(state);
+  const racks = racksOf(state);
   const records: MetadataRecord[] = [];
   const counts = new Map<string, number>();
   for (const { topic } of input.topics) counts.set(topic, (counts.get(topic) ?? 0) + 1);
@@ -987,7 +985,7 @@ export function createPartitions(
         if (factor > active.size) {
           throw new StarlaneError('INVALID_REPLICATION_FACTOR', `topic ${topic.name} has replication factor ${factor}, larger than the ${active.size} available storage node${active.size === 1 ? '' : 's'}`);
         }
-        assignments = placeReplicas({ nodeIds: [...active], replicationFactor: factor, firstPartition: current, partitionCount: added, racks: racksOf(state) }, random);
+        assignments = placeReplicas({ nodeIds: [...active], replicationFactor: factor, firstPartition: current, partitionCount: added, racks }, random);
       }
       if (!input.validateOnly) records.push(...partitionRecords(topic.topicId, current, assignments, active));
       return { topic: request.topic };

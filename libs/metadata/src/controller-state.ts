@@ -48,7 +48,8 @@ export function reassignmentKey(topicId: string, partition: number): string {
   return `${topicId}/${partition}`;
 }
 
-function reassigning(partition: PartitionState): boolean {
+/** Whether a move of the partition's replicas is under way. */
+export function reassigning(partition: PartitionState): boolean {
   return partition.addingReplicas.length > 0 || partition.removingReplicas.length > 0;
 }
 

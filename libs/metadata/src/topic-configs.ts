@@ -6,7 +6,7 @@
  */
 import { defaultLogConfig, logConfigNames, parseLogConfig } from '@starlane/log';
 import { StarlaneError } from '@starlane/model';
-import type { ConfigMap, MetadataImage, TopicState } from './image';
+import { effectiveConfig, type ConfigMap, type MetadataImage, type TopicState } from './image';
 
 /** Kafka spells "never" for flush.messages and flush.ms as Long.MAX_VALUE. */
 const never = '9223372036854775807';
@@ -131,6 +131,6 @@ export function describeTopicConfigs(image: MetadataImage, topic: TopicState): R
  * as false, the safe reading.
  */
 export function uncleanLeaderElectionEnabled(image: MetadataImage, topic: TopicState): boolean {
-  const value = topic.configs['unclean.leader.election.enable'] ?? image.clusterConfigs['unclean.leader.election.enable'];
+  const value = effectiveConfig(image, topic, 'unclean.leader.election.enable');
   return value !== undefined && parseBoolean(value) === true;
 }
