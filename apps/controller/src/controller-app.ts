@@ -9,11 +9,11 @@ import {
   durationMsOption,
   ensureWritableDirectory,
   enumOption,
+  addressListOption,
   hostOption,
   integerOption,
   stringOption,
   type HostConfig,
-  type OptionSpec,
   type ServiceDescription,
 } from '@starlane/service-host';
 import { Gauge } from 'prom-client';
@@ -23,26 +23,6 @@ import { initialClusterId, newClusterId } from './cluster-identity';
 import { MetadataStreams } from './controller-service';
 import { ElectedRole } from './elected-role';
 import { routed, standbyControllerService, standbyStatusService, type ActiveLocator } from './standby';
-
-/** host:port, comma-separated; at least one. */
-function endpointsOption(options: { help: string; default: readonly string[] }): OptionSpec<readonly string[]> {
-  return {
-    help: options.help,
-    default: options.default,
-    metavar: 'HOST:PORT,...',
-    parse(raw) {
-      const endpoints = raw
-        .split(',')
-        .map((endpoint) => endpoint.trim())
-        .filter((endpoint) => endpoint !== '');
-      if (endpoints.length === 0) throw new StarlaneError('CONFIG_INVALID', 'invalid --etcd-endpoints: expected at least one host:port');
-      for (const endpoint of endpoints) {
-        if (!/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/.test(endpoint)) throw new StarlaneError('CONFIG_INVALID', `invalid --etcd-endpoints: expected host:port, got ${JSON.stringify(endpoint)}`);
-      }
-      return endpoints;
-    },
-  };
-}
 
 export const controllerOptions = {
   dataDir: stringOption({ help: 'directory for cluster metadata (with --metadata-store=file)', default: './data/controller', metavar: 'DIR' }),
@@ -61,7 +41,7 @@ export const controllerOptions = {
     default: 'file',
     values: ['file', 'etcd'],
   }),
-  etcdEndpoints: endpointsOption({ help: 'etcd client endpoints (with --metadata-store=etcd)', default: ['127.0.0.1:2379'] }),
+  etcdEndpoints: addressListOption({ help: 'etcd client endpoints (with --metadata-store=etcd)', default: ['127.0.0.1:2379'] }),
   etcdPrefix: stringOption({ help: 'etcd key prefix of this cluster; ends with /', default: etcdPrefixDefault, metavar: 'PREFIX', pattern: /\/$/ }),
   controllerLeaseTtlMs: durationMsOption({
     help: 'TTL of the active controller lease in etcd (whole seconds): a standby takes over about this long after the active controller dies',

@@ -2,18 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MetadataWatcher, NodeSession } from '@starlane/metadata-rpc';
-import { StarlaneError } from '@starlane/model';
 import { NodeFileSystem, systemClock, timerScheduler } from '@starlane/node-io';
 import { fileDescriptorSet } from '@starlane/proto';
 import {
   durationMsOption,
   ensureWritableDirectory,
+  addressListOption,
   hostOption,
   integerOption,
   stringOption,
   withUnimplemented,
   type HostConfig,
-  type OptionSpec,
   type ServiceDescription,
 } from '@starlane/service-host';
 import { Counter, Gauge } from 'prom-client';
@@ -30,29 +29,9 @@ import { storageNodeServiceDefinition } from './wire-codec';
  * well inside the host's shutdown grace, which the rest of the stop needs. */
 export const controlledShutdownMsMax = 2000;
 
-/** A comma-separated list of host:port controller addresses. */
-function controllersOption(options: { help: string; default: readonly string[] }): OptionSpec<readonly string[]> {
-  return {
-    help: options.help,
-    default: options.default,
-    metavar: 'HOST:PORT,...',
-    parse(raw) {
-      const addresses = raw
-        .split(',')
-        .map((part) => part.trim())
-        .filter((part) => part !== '');
-      if (addresses.length === 0) throw new StarlaneError('CONFIG_INVALID', 'invalid --controllers: expected at least one host:port');
-      for (const address of addresses) {
-        if (!/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/.test(address)) throw new StarlaneError('CONFIG_INVALID', `invalid --controllers: expected host:port, got ${JSON.stringify(address)}`);
-      }
-      return addresses;
-    },
-  };
-}
-
 export const storageNodeOptions = {
   nodeId: integerOption({ help: "this node's id: unique in the cluster, stable across restarts", default: 1, min: 0, max: 2 ** 31 - 1 }),
-  controllers: controllersOption({ help: 'controller addresses to bootstrap from (any controller redirects to the active one)', default: ['127.0.0.1:9091'] }),
+  controllers: addressListOption({ help: 'controller addresses to bootstrap from (any controller redirects to the active one)', default: ['127.0.0.1:9091'] }),
   dataDir: stringOption({ help: 'directory for partition logs', default: './data/storage-node', metavar: 'DIR' }),
   advertisedHost: hostOption({ help: 'host gateways and other nodes reach this node at (default: the listen host)', default: '' }),
   advertisedPort: integerOption({ help: 'port gateways and other nodes reach this node at (default: the gRPC port)', default: 0, min: 0, max: 65535, metavar: 'PORT' }),

@@ -95,6 +95,26 @@ export function hostOption(options: { help: string; default: string }): OptionSp
   };
 }
 
+/** A comma-separated list of host:port addresses (IPv6 hosts in brackets); at least one. */
+export function addressListOption(options: { help: string; default: readonly string[] }): OptionSpec<readonly string[]> {
+  return {
+    help: options.help,
+    default: options.default,
+    metavar: 'HOST:PORT,...',
+    parse(raw) {
+      const addresses = raw
+        .split(',')
+        .map((address) => address.trim())
+        .filter((address) => address !== '');
+      if (addresses.length === 0) invalid('expected at least one host:port');
+      for (const address of addresses) {
+        if (!/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/.test(address)) invalid(`expected host:port, got ${JSON.stringify(address)}`);
+      }
+      return addresses;
+    },
+  };
+}
+
 export function enumOption<const T extends string>(options: { help: string; default: T; values: readonly T[] }): OptionSpec<T> {
   return {
     help: `${options.help} (one of ${options.values.join(', ')})`,

@@ -5,6 +5,7 @@ export {
   envName,
   flagName,
   helpText,
+  addressListOption,
   hostOption,
   integerOption,
   parseConfig,
