@@ -14,7 +14,7 @@ import type { Scheduler } from '@starlane/log';
 import { StarlaneError } from '@starlane/model';
 import { systemClock } from '@starlane/node-io';
 import { bundlePath, nodeLauncher } from './child-process';
-import { dataDirVariable, devClusterLayout, portBaseDefault, portBaseFrom, portBaseVariable, storageNodePortOffset, type Layout } from './layout';
+import { dataDirVariable, devClusterLayout, portBaseDefault, portBaseFrom, portBaseVariable, type Layout, type ProcessSpec, type Role } from './layout';
 import { describeEvent, prettyLogLine } from './report';
 import { Supervisor } from './supervisor';
 
@@ -76,18 +76,20 @@ function main(): void {
 }
 
 function banner(layout: Layout): string {
-  const port = (name: string): number => layout.processes.find((spec) => spec.name === name)?.grpcPort ?? 0;
+  const ports = (app: Role): ProcessSpec[] => layout.processes.filter((spec) => spec.app === app);
   const { host } = layout;
-  const gateway = `${host}:${port('gateway')}`;
-  const nodes = `${layout.portBase + storageNodePortOffset + 1}-${layout.portBase + storageNodePortOffset + 3}`;
-  const gatewayMetrics = layout.processes.find((spec) => spec.name === 'gateway')?.metricsPort ?? 0;
+  const gatewaySpec = ports('gateway')[0];
+  const gateway = `${host}:${gatewaySpec?.grpcPort ?? 0}`;
+  const gatewayMetrics = gatewaySpec?.metricsPort ?? 0;
+  const nodePorts = ports('storage-node').map((spec) => spec.grpcPort);
+  const nodes = `${Math.min(...nodePorts)}-${Math.max(...nodePorts)}`;
   // The CLI's default gateway is 127.0.0.1:9090; elsewhere it is told where to go.
   const gatewayHint = layout.portBase === portBaseDefault ? '' : `      export STARLANE_GATEWAY=${gateway}     (the CLI's default is ${host}:${portBaseDefault})\n`;
   return `
 Starlane is running (data in ${layout.dataRoot}).
 
   gateway     grpc ${gateway}   metrics http://${host}:${gatewayMetrics}/metrics
-  controller  grpc ${host}:${port('controller')}   storage nodes grpc ${host}:${nodes}
+  controller  grpc ${host}:${ports('controller')[0]?.grpcPort ?? 0}   storage nodes grpc ${host}:${nodes}
 
 Try:
 ${gatewayHint}      npx starlane topics create demo --partitions 3 --replication-factor 3
