@@ -1,7 +1,7 @@
 /**
  * The supervisor's Launcher over node:child_process: runs an app's bundle with the settings
  * the launcher gives processes that share one machine, forwards its output line by line, and
- * tells the supervisor when it logs `ready` and when it exits.
+ * tells the supervisor when it logs its ready event (ProcessSpec.readyEvent) and when it exits.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -35,6 +35,7 @@ export function nodeLauncher(options: NodeLauncherOptions): Launcher {
         env: environment,
       });
       let exited = false;
+      let ready = false;
       const exit = (status: { code: number | null; signal: NodeJS.Signals | null }): void => {
         if (exited) return;
         exited = true;
@@ -42,7 +43,10 @@ export function nodeLauncher(options: NodeLauncherOptions): Launcher {
       };
       createInterface({ input: child.stdout }).on('line', (line) => {
         options.print(spec.name, line);
-        if (isReadyLine(line)) events.ready();
+        if (!ready && logEvent(line) === spec.readyEvent) {
+          ready = true;
+          events.ready();
+        }
       });
       createInterface({ input: child.stderr }).on('line', (line) => options.print(spec.name, line));
       child.once('exit', (code, signal) => exit({ code, signal }));
@@ -62,12 +66,13 @@ export function nodeLauncher(options: NodeLauncherOptions): Launcher {
   };
 }
 
-/** The service host's `ready` log line (docs/operations.md, "Logs"). */
-function isReadyLine(line: string): boolean {
-  if (!line.includes('"ready"')) return false;
+/** The `event` field of a JSON log line (docs/operations.md, "Logs"), if it has one. */
+function logEvent(line: string): string | undefined {
+  if (!line.includes('"event"')) return undefined;
   try {
-    return (JSON.parse(line) as { event?: unknown }).event === 'ready';
+    const event = (JSON.parse(line) as { event?: unknown }).event;
+    return typeof event === 'string' ? event : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }

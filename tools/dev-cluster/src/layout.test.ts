@@ -19,6 +19,8 @@ describe('devClusterLayout', () => {
       '--controllers=127.0.0.1:9091',
       '--data-dir=/data/storage-node-2',
     ]);
+    // A storage node does its part once the controller has made it active, not when it listens.
+    expect(layout.processes.map((spec) => spec.readyEvent)).toEqual(['ready', 'node-unfenced', 'node-unfenced', 'node-unfenced', 'ready']);
   });
 
   it('moves every port by the same amount with another base, and names each in layoutPorts', () => {

@@ -34,6 +34,12 @@ export interface ProcessSpec {
   readonly metricsPort: number;
   /** The app's arguments: listen host, ports, data directory, controller address, ... */
   readonly args: readonly string[];
+  /**
+   * The log event after which the process does its part: the service host's `ready`; for a
+   * storage node, the controller unfencing it (registered and active, so it can be given
+   * replicas: a topic with three replicas can be created once all three have said it).
+   */
+  readonly readyEvent: string;
 }
 
 export interface Layout {
@@ -60,6 +66,7 @@ export function devClusterLayout(options: { portBase: number; dataRoot: string; 
     grpcPort,
     metricsPort: grpcPort + metricsPortOffset,
     args: [`--listen-host=${host}`, `--grpc-port=${grpcPort}`, `--metrics-port=${grpcPort + metricsPortOffset}`, ...args],
+    readyEvent: app === 'storage-node' ? 'node-unfenced' : 'ready',
   });
   const controllers = `--controllers=${host}:${controllerPort}`;
   return {

@@ -8,8 +8,8 @@
  * injected clock and scheduler, so the rules below are tested with fake processes and
  * manual time; main.ts wires it to node:child_process and real timers.
  *
- * - Starting: every process is launched at once; the cluster is up when each has said it is
- *   ready. A process that exits before then is a set-up problem (a port in use, a data
+ * - Starting: every process is launched at once; the cluster is up when each has logged its
+ *   ready event (for storage nodes: active at the controller). A process that exits before then is a set-up problem (a port in use, a data
  *   directory that cannot be written, a stale build) that restarting would only repeat: the
  *   cluster is stopped and the supervisor exits 1, as it did before it restarted anything.
  * - Running: a process that exits, however (kill -9, kill, a crash, exit 0), is restarted
@@ -47,7 +47,7 @@ export interface ChildHandle {
 
 /** What a launched process tells the supervisor; each is called at most once. */
 export interface ChildEvents {
-  /** The process logged its `ready` event: it serves. */
+  /** The process logged its ready event (ProcessSpec.readyEvent): it does its part. */
   ready(): void;
   exited(status: ExitStatus): void;
 }
