@@ -87,6 +87,10 @@ async function until<T>(probe: () => T | undefined | Promise<T | undefined>, wha
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
+    // Everything waited for here needs the cluster: a supervisor that has exited ends the wait.
+    if (cluster !== undefined && (cluster.child.exitCode !== null || cluster.child.signalCode !== null)) {
+      throw new Error(`${what}: the supervisor exited (${cluster.child.exitCode ?? cluster.child.signalCode})\nlast output:\n${cluster.tail.slice(-60).join('\n')}`);
+    }
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms\nlast output:\n${cluster?.tail.slice(-60).join('\n')}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
