@@ -233,7 +233,7 @@ export const launchNodeFlagsVariable = 'STARLANE_LAUNCH_NODE_FLAGS';
  * end-to-end latency tail and raised acks=all RF=3 throughput slightly. A process with cores
  * of its own (one per pod) is better off with V8's default parallel collector.
  */
-const colocatedNodeFlags: readonly string[] = ['--single-threaded-gc'];
+export const colocatedNodeFlags: readonly string[] = ['--single-threaded-gc'];
 
 function launch(name: string, app: string, args: readonly string[]): AppProcess {
   const nodeFlags = (process.env[launchNodeFlagsVariable] ?? '').split(' ').filter((flag) => flag !== '');
@@ -253,7 +253,7 @@ function launch(name: string, app: string, args: readonly string[]): AppProcess 
  * 4 KiB on first touch: Buffer.concat of 1 MiB runs near 1.7 GB/s that way and near 9 GB/s
  * from a heap that keeps freed memory. Settings already in the environment win.
  */
-function allocatorEnvironment(environment: NodeJS.ProcessEnv): Record<string, string> {
+export function allocatorEnvironment(environment: NodeJS.ProcessEnv): Record<string, string> {
   return {
     MALLOC_MMAP_THRESHOLD_: environment['MALLOC_MMAP_THRESHOLD_'] ?? String(32 * 1024 * 1024),
     MALLOC_TRIM_THRESHOLD_: environment['MALLOC_TRIM_THRESHOLD_'] ?? String(256 * 1024 * 1024),

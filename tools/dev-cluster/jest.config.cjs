@@ -1,0 +1,1 @@
+module.exports = { displayName: 'dev-cluster', preset: '../../jest.preset.cjs' };
