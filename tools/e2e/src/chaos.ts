@@ -15,8 +15,8 @@
  * - duplicates: a value stored more than once (the broker wrote it twice);
  * - unexpected: a stored value that was never sent.
  * Requests that failed or went unanswered may or may not be stored; either is allowed.
- * Failover time is measured per leader kill, from the kill to the first acknowledgement on that
- * partition after it.
+ * Failover time is measured per leader kill, from the kill to the acknowledgement of the first
+ * request sent on that partition after it.
  */
 import { seededRandom, startCluster, type TestCluster } from '@starlane/testing';
 import { publicClients } from './clients';
@@ -128,7 +128,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const sent = new Set<string>();
     for (const producer of producers) for (const value of producer.sent) sent.add(value);
     const failovers = context.leaderKills.flatMap(({ partition, atMs }) => {
-      const first = acks.find((ack) => ack.partition === partition && ack.atMs > atMs);
+      // A request sent before the kill may have been answered by the old leader on its way out.
+      const first = acks.find((ack) => ack.partition === partition && ack.sentAtMs > atMs);
       return first === undefined ? [] : [first.atMs - atMs];
     });
     return {

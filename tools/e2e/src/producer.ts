@@ -11,6 +11,8 @@ export interface Ack {
   readonly partition: number;
   readonly offset: bigint;
   readonly value: string;
+  /** When the request was sent and when its acknowledgement arrived (wall clock). */
+  readonly sentAtMs: number;
   readonly atMs: number;
 }
 
@@ -73,6 +75,7 @@ export class Producer {
       const values = Array.from({ length: this.recordsPerRequest }, () => `${this.topicName}-p${this.partition}-${this.sequence++}`);
       for (const value of values) this.sent.add(value);
       this.inFlight = true;
+      const sentAtMs = Date.now();
       const result = await this.produce(values);
       this.inFlight = false;
       this.onIdle?.();
@@ -83,7 +86,7 @@ export class Producer {
         continue;
       }
       const atMs = Date.now();
-      values.forEach((value, index) => this.acks.push({ partition: this.partition, offset: result + BigInt(index), value, atMs }));
+      values.forEach((value, index) => this.acks.push({ partition: this.partition, offset: result + BigInt(index), value, sentAtMs, atMs }));
     }
   }
 
