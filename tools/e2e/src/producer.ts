@@ -57,7 +57,13 @@ export class Producer {
       this.gate = { promise, open };
     }
     if (!this.inFlight) return Promise.resolve();
-    return new Promise((resolve) => (this.onIdle = resolve));
+    const previous = this.onIdle;
+    return new Promise((resolve) => {
+      this.onIdle = () => {
+        previous?.();
+        resolve();
+      };
+    });
   }
 
   resume(): void {
