@@ -19,7 +19,7 @@
  * request sent on that partition after it.
  */
 import { seededRandom, startCluster, type TestCluster } from '@starlane/testing';
-import { publicClients } from './clients';
+import { publicClients, type PublicClients } from './clients';
 import { churnIdleLeadership, injectWriteFault, writeFaultKinds, type FaultContext } from './faults';
 import { checkLiveness, livenessBoundsDefault, type LivenessBounds, type LivenessResult } from './liveness';
 import { Producer, type Ack } from './producer';
@@ -56,8 +56,8 @@ const topic = 'chaos';
 
 /** How long producers write in a write phase before its fault, so new leaders write in their epochs. */
 const writeLeadMs = 1_000;
-/** How far past its duration a run may go to inject every write fault once. */
-const faultsOverrunMsMax = 60_000;
+/** How long a run goes on trying to choose a victim for its next fault before it ends. */
+const faultlessMsMax = 60_000;
 /** Controller settings that make each fault play out within seconds. */
 const controllerArgs = [
   '--node-heartbeat-interval-ms=250',
@@ -121,10 +121,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     progress(`liveness: isr ${liveness.isr.ok ? 'ok' : 'FAILED'}, busy ${liveness.busy.ok ? 'ok' : 'FAILED'}, under-replicated ${liveness.underReplicated.ok ? 'ok' : 'FAILED'}`);
     for (const problem of [...liveness.isr.short, ...liveness.busy.problems, ...liveness.underReplicated.problems]) progress(`  ${problem}`);
 
-    const stored: { partition: number; offset: bigint; value: string }[] = [];
-    for (let partition = 0; partition < partitions; partition += 1) {
-      for (const record of await readPartition(clients, topic, partition, { deadlineMs: 60_000 })) stored.push({ partition, offset: record.offset, value: record.value ?? '' });
-    }
+    const stored = await readBack(clients, partitions);
     const sent = new Set<string>();
     for (const producer of producers) for (const value of producer.sent) sent.add(value);
     const failovers = context.leaderKills.flatMap(({ partition, atMs }) => {
@@ -160,15 +157,17 @@ async function injectFaults(context: FaultContext, producers: readonly Producer[
   const endMs = Date.now() + durationMs;
   let writeFaults = 0;
   let idlePhases = 0;
+  let injectedAtMs = Date.now();
   for (;;) {
-    // Victims that cannot be chosen (no leader) must not keep a run going forever.
-    if (Date.now() >= endMs + faultsOverrunMsMax) return idlePhases;
+    // Victims that cannot be chosen (no leader, no active controller) must not keep a run going forever.
+    if (Date.now() - injectedAtMs >= faultlessMsMax) return idlePhases;
     await sleep(writeLeadMs);
     const kind = writeFaultKinds[writeFaults % writeFaultKinds.length] as (typeof writeFaultKinds)[number];
     if (!(await injectWriteFault(context, kind))) {
       await sleep(500);
       continue;
     }
+    injectedAtMs = Date.now();
     writeFaults += 1;
     if (Date.now() >= endMs && writeFaults >= writeFaultKinds.length) return idlePhases;
     await Promise.all(producers.map((producer) => producer.pause()));
@@ -179,8 +178,19 @@ async function injectFaults(context: FaultContext, producers: readonly Producer[
   }
 }
 
+type Stored = { readonly partition: number; readonly offset: bigint; readonly value: string };
+
+/** Every record of every partition of the topic. */
+async function readBack(clients: PublicClients, partitions: number): Promise<Stored[]> {
+  const stored: Stored[] = [];
+  for (let partition = 0; partition < partitions; partition += 1) {
+    for (const record of await readPartition(clients, topic, partition, { deadlineMs: 60_000 })) stored.push({ partition, offset: record.offset, value: record.value ?? '' });
+  }
+  return stored;
+}
+
 /** What the read-back shows against what was acknowledged and sent (see the file comment). */
-function verdict(acks: readonly Ack[], stored: readonly { partition: number; offset: bigint; value: string }[], sent: ReadonlySet<string>): { lost: number; duplicates: number; unexpected: number } {
+function verdict(acks: readonly Ack[], stored: readonly Stored[], sent: ReadonlySet<string>): { lost: number; duplicates: number; unexpected: number } {
   const at = new Map(stored.map((record) => [`${record.partition}:${record.offset}`, record.value]));
   const counts = new Map<string, number>();
   for (const record of stored) counts.set(record.value, (counts.get(record.value) ?? 0) + 1);
