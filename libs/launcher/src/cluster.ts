@@ -142,6 +142,16 @@ export class TestCluster {
     return this.member('gateway').process;
   }
 
+  /** Every member's name: controllers, storage nodes and the gateway. */
+  get memberNames(): string[] {
+    return this.members.map((member) => member.name);
+  }
+
+  /** The process now running (or last run) as member `name`. */
+  process(name: string): AppProcess {
+    return this.member(name).process;
+  }
+
   /** The storage node with this id (1-based). */
   storageNode(id: number): AppProcess {
     return this.member(`storage-node-${id}`).process;

@@ -2,7 +2,7 @@
  * `npm run chaos`: the fault run of chaos.ts for longer. Duration from STARLANE_CHAOS_SECONDS
  * (default 300), seed from STARLANE_CHAOS_SEED (default 1). Progress goes to stderr; the last
  * line on stdout is one JSON object. Exits 1 if anything acknowledged was lost, duplicated or
- * stored without being sent.
+ * stored without being sent, or if the cluster did not heal once faults stopped (liveness).
  */
 import { killAll } from '@starlane/testing';
 import { runChaos } from './chaos';
@@ -22,10 +22,9 @@ async function main(): Promise<void> {
   const seconds = numberFrom('STARLANE_CHAOS_SECONDS', 300);
   const seed = numberFrom('STARLANE_CHAOS_SEED', 1);
   const result = await runChaos({ durationMs: seconds * 1000, seed, progress: (message) => process.stderr.write(`[chaos] ${message}\n`) });
-  process.stdout.write(
-    `${JSON.stringify({ acked: result.acked, lost: result.lost, duplicates: result.duplicates, unexpected: result.unexpected, faults: result.faults, failoverMsP50: result.failoverMsP50, failoverMsMax: result.failoverMsMax, seconds, seed })}\n`,
-  );
-  if (result.lost > 0 || result.duplicates > 0 || result.unexpected > 0) process.exitCode = 1;
+  const { acked, lost, duplicates, unexpected, faults, idlePhases, failoverMsP50, failoverMsMax, liveness } = result;
+  process.stdout.write(`${JSON.stringify({ acked, lost, duplicates, unexpected, faults, idlePhases, failoverMsP50, failoverMsMax, liveness, seconds, seed })}\n`);
+  if (lost > 0 || duplicates > 0 || unexpected > 0 || !liveness.ok) process.exitCode = 1;
 }
 
 main().catch(async (error: unknown) => {

@@ -9,7 +9,7 @@ import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { v1 } from '@starlane/proto';
 import { killAll, startCluster, type TestCluster } from '@starlane/testing';
-import { Producer, type Ack } from './chaos';
+import { Producer, type Ack } from './producer';
 import { call, publicClients, type PublicClients } from './clients';
 import { readPartition } from './workload';
 
