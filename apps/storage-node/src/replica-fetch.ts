@@ -12,10 +12,16 @@
  *
  * Divergence is decided by leader epochs (KIP-320): a follower whose last fetched epoch ends
  * earlier here, or is unknown here, is told where it ends and truncates before fetching on.
- * A partition reporting an error leaves the session; the follower adds it again once its
- * metadata changes.
+ * A partition reporting an error leaves the session; the follower adds it again after a pause.
+ *
+ * A fetch only moves the follower's state here (high watermark, ISR) when it could be served:
+ * one that diverges or falls outside the log says nothing about what the follower holds
+ * (Kafka updates follower state only after a successful read). And an answer that cannot help
+ * the follower on, the same error or the same divergence for the same fetch state, is not
+ * repeated until `replicaFetchBackoffMs` has passed, so a follower that fails to act on it
+ * costs one answer a second, not a busy loop on both nodes.
  */
-import type { Scheduler } from '@starlane/log';
+import type { PartitionLog, Scheduler } from '@starlane/log';
 import { errorCodeToProto } from '@starlane/metadata-rpc';
 import { StarlaneError, type ErrorCode } from '@starlane/model';
 import type { internalV1 } from '@starlane/proto';
@@ -33,6 +39,11 @@ export const replicaFetchSessionPartitionsMax = 100_000;
 export const replicaFetchPartitionBytesDefault = 1024 * 1024;
 /** Bytes per response when a request says 0, and the most it may ask for (replica.fetch.response.max.bytes). */
 export const replicaFetchResponseBytesMax = 10 * 1024 * 1024;
+/**
+ * How long the same fruitless answer (an error, or a divergence, for an unchanged fetch state)
+ * is held back before it is given again: Kafka's replica.fetch.backoff.ms, default 1 s.
+ */
+export const replicaFetchBackoffMs = 1_000;
 
 interface SessionPartition {
   readonly topic: string;
@@ -47,10 +58,19 @@ interface SessionPartition {
   reportedLogStartOffset: bigint;
 }
 
+/** The last fruitless answer a partition got: which fetch state it answered, and with what. */
+interface FruitlessAnswer {
+  readonly fingerprint: string;
+  /** Set once replicaFetchBackoffMs passed: the same answer may go out again. */
+  expired: boolean;
+  cancel(): void;
+}
 
 export class ReplicaFetchSession {
   private replica: { readonly nodeId: number; readonly nodeEpoch: bigint } | undefined;
   private readonly partitions = new Map<string, SessionPartition>();
+  /** At most one per partition key, kept across an error answer (which drops the partition) so its repeat is held back too. */
+  private readonly fruitless = new Map<string, FruitlessAnswer>();
   private closed = false;
   private wake: (() => void) | undefined;
 
@@ -62,6 +82,8 @@ export class ReplicaFetchSession {
   /** The stream ended: a fetch still waiting answers at once. */
   close(): void {
     this.closed = true;
+    for (const answer of this.fruitless.values()) answer.cancel();
+    this.fruitless.clear();
     this.wake?.();
   }
 
@@ -69,12 +91,11 @@ export class ReplicaFetchSession {
   async fetch(request: internalV1.ReplicaFetchRequest): Promise<internalV1.ReplicaFetchResponse> {
     this.applyRequest(request);
     const replica = this.replica as { nodeId: number; nodeEpoch: bigint };
-    // This request is a fetch of every partition at its remembered offset.
+    // This request is a fetch of every partition at its remembered offset, if it can be served.
     for (const state of this.partitions.values()) {
       const lookup = lookupPartition(this.manager, state, true);
-      if (lookup.ok && lookup.partition.onlineLog !== undefined && divergingEpoch(lookup.partition.onlineLog, state.lastFetchedEpoch, state.fetchOffset) === undefined) {
-        lookup.partition.onFollowerFetch(replica.nodeId, state.fetchOffset, replica.nodeEpoch);
-      }
+      const log = lookup.ok ? lookup.partition.onlineLog : undefined;
+      if (lookup.ok && log !== undefined && servable(log, state)) lookup.partition.onFollowerFetch(replica.nodeId, state.fetchOffset, replica.nodeEpoch);
     }
     const responseBytesMax = request.maxBytes > 0 ? Math.min(request.maxBytes, replicaFetchResponseBytesMax) : replicaFetchResponseBytesMax;
     // Listening starts before the first look, so an append landing while it reads is not missed.
@@ -102,7 +123,11 @@ export class ReplicaFetchSession {
       throw new StarlaneError('BROKER_ID_NOT_REGISTERED', `node ${request.replicaNodeId} is not registered`);
     }
     for (const removed of request.removedPartitions) {
-      for (const [key, state] of this.partitions) if (state.topic === removed.topic && state.partition === removed.partition) this.partitions.delete(key);
+      for (const [key, state] of this.partitions) {
+        if (state.topic !== removed.topic || state.partition !== removed.partition) continue;
+        this.partitions.delete(key);
+        this.forgetFruitless(key);
+      }
     }
     for (const spec of request.partitions) {
       const key = keyOf(spec.topicId, spec.partition);
@@ -130,12 +155,44 @@ export class ReplicaFetchSession {
     let budget = responseBytesMax;
     for (const [key, state] of this.partitions) {
       const result = await this.collectOne(state, budget);
-      if (result === undefined) continue;
+      if (result === undefined || this.heldBack(key, state, result)) continue;
       if (result.errorCode !== 0) this.partitions.delete(key);
       budget -= result.recordBatches.length;
       results.push(result);
     }
     return results;
+  }
+
+  /**
+   * Whether `result` is the answer this partition already got for the same fetch state less
+   * than replicaFetchBackoffMs ago, and waits. Otherwise a fruitless answer (an error or a
+   * divergence) is remembered and the back-off starts; any other answer clears it.
+   */
+  private heldBack(key: string, state: SessionPartition, result: internalV1.ReplicaFetchPartitionResult): boolean {
+    if (result.errorCode === 0 && result.divergingEpoch === undefined) {
+      this.forgetFruitless(key);
+      return false;
+    }
+    const diverging = result.divergingEpoch;
+    const fingerprint = [state.fetchOffset, state.lastFetchedEpoch, state.currentLeaderEpoch, result.errorCode, diverging?.epoch, diverging?.endOffset].join(' ');
+    const previous = this.fruitless.get(key);
+    if (previous !== undefined && previous.fingerprint === fingerprint && !previous.expired) return true;
+    this.forgetFruitless(key);
+    // Bounded like the session; a partition dropped on an error and never added again ages out first.
+    const oldest = this.fruitless.keys().next();
+    if (this.fruitless.size >= replicaFetchSessionPartitionsMax && oldest.done !== true) this.forgetFruitless(oldest.value);
+    const answer: FruitlessAnswer = { fingerprint, expired: false, cancel: () => undefined };
+    answer.cancel = this.scheduler.schedule(replicaFetchBackoffMs, () => {
+      answer.expired = true;
+      this.wake?.();
+    });
+    this.fruitless.set(key, answer);
+    return false;
+  }
+
+  private forgetFruitless(key: string): void {
+    this.fruitless.get(key)?.cancel();
+    this.fruitless.delete(key);
   }
 
   private async collectOne(state: SessionPartition, budget: number): Promise<internalV1.ReplicaFetchPartitionResult | undefined> {
@@ -148,13 +205,15 @@ export class ReplicaFetchSession {
     if (log === undefined) return undefined;
     const highWatermark = partition.highWatermark;
     const logStartOffset = log.logStartOffset;
-    const base = { topic: state.topic, topicId: state.topicId, partition: state.partition, highWatermark, logStartOffset, errorCode: 0, errorMessage: '' };
+    const base = { topic: state.topic, topicId: state.topicId, partition: state.partition, highWatermark, logStartOffset, leaderLogEnd: undefined, errorCode: 0, errorMessage: '' };
     const diverging = divergingEpoch(log, state.lastFetchedEpoch, state.fetchOffset);
     if (diverging !== undefined) {
       return { ...base, recordBatches: Buffer.alloc(0), divergingEpoch: { epoch: diverging.epoch, endOffset: diverging.endOffset } };
     }
-    if (state.fetchOffset < logStartOffset || state.fetchOffset > log.logEndOffset) {
-      return failure(state, 'OFFSET_OUT_OF_RANGE', `fetch offset ${state.fetchOffset} is outside [${logStartOffset}, ${log.logEndOffset}]`, { highWatermark, logStartOffset });
+    const logEndOffset = log.logEndOffset;
+    if (state.fetchOffset < logStartOffset || state.fetchOffset > logEndOffset) {
+      // The log end goes with it: a follower past it truncates there (Kafka's follower asks for it separately).
+      return failure(state, 'OFFSET_OUT_OF_RANGE', `fetch offset ${state.fetchOffset} is outside [${logStartOffset}, ${logEndOffset}]`, { highWatermark, logStartOffset, logEndOffset });
     }
     let records: Buffer = Buffer.alloc(0);
     if (state.fetchOffset < log.logEndOffset && budget > 0) {
@@ -209,11 +268,20 @@ export class ReplicaFetchSession {
   }
 }
 
+/**
+ * Whether a fetch at the session's remembered state can be served: its last epoch agrees with
+ * this log and its offset lies inside it. Only such a fetch counts as the follower's progress.
+ */
+function servable(log: PartitionLog, state: SessionPartition): boolean {
+  if (state.fetchOffset < log.logStartOffset || state.fetchOffset > log.logEndOffset) return false;
+  return divergingEpoch(log, state.lastFetchedEpoch, state.fetchOffset) === undefined;
+}
+
 function failure(
   state: SessionPartition,
   code: ErrorCode,
   message: string,
-  bounds: { highWatermark: bigint; logStartOffset: bigint } = { highWatermark: -1n, logStartOffset: -1n },
+  bounds: { highWatermark: bigint; logStartOffset: bigint; logEndOffset?: bigint } = { highWatermark: -1n, logStartOffset: -1n },
 ): internalV1.ReplicaFetchPartitionResult {
   return {
     topic: state.topic,
@@ -223,6 +291,7 @@ function failure(
     logStartOffset: bounds.logStartOffset,
     recordBatches: Buffer.alloc(0),
     divergingEpoch: undefined,
+    leaderLogEnd: bounds.logEndOffset === undefined ? undefined : { $case: 'logEndOffset', value: bounds.logEndOffset },
     errorCode: errorCodeToProto(code),
     errorMessage: message,
   };

@@ -6,20 +6,25 @@
  * end, last epoch, or the leader epoch the metadata shows). The answer is applied partition by
  * partition, in order: a diverging epoch truncates the log to where it agrees with the leader
  * (KIP-101/KIP-320; never to the follower's high watermark), records are appended unchanged,
- * and the leader's high watermark becomes this replica's (capped by its log end). A partition
- * the leader reports an error for leaves the session and is added again after a short pause or
- * a metadata change, whichever comes first. A broken stream is reopened with backoff and
- * every partition added again.
+ * and the leader's high watermark becomes this replica's (capped by its log end). A fetch past
+ * the leader's log end (this replica holds records an unclean election lost) truncates to that
+ * end, and one below the leader's log start starts over there (Kafka's out-of-range handling).
+ *
+ * No retry is a busy loop. A partition the leader refused, whose records the log refused, or
+ * that got the same truncation answer again for the same log state (acting on it would change
+ * nothing) leaves the session and waits with bounded exponential back-off (`FetchPacing`), or
+ * until its leader epoch changes; a repeated answer is logged at warn, rate-limited, and
+ * counted. A broken stream is reopened with back-off too, and every partition added again.
  *
  * Which partitions follow which leader is recomputed from the metadata (`sync`), after every
  * image and whenever a log finishes opening.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { Scheduler } from '@starlane/log';
+import type { PartitionLog, Scheduler } from '@starlane/log';
 import { errorCodeFromProto } from '@starlane/metadata-rpc';
 import { StarlaneError } from '@starlane/model';
 import { internalV1 } from '@starlane/proto';
-import { truncationFor } from '@starlane/replication';
+import { FetchPacing, truncationFor, type EpochEnd } from '@starlane/replication';
 import { formatAddress, grpcFlowControlWindowBytes, grpcMessageBytesMax } from '@starlane/service-host';
 import type { HostedPartition } from './hosted-partition';
 import { partitionKey } from './partition-dirs';
@@ -34,8 +39,17 @@ export const replicaFetchWaitMs = 500;
  * replica.fetch.max.bytes: a busy leader's appends then reach followers in fewer round trips). */
 export const replicaFetchResponseBytes = 10 * 1024 * 1024;
 export const replicaFetchPartitionBytes = 8 * 1024 * 1024;
-/** Pause before a partition the leader refused is fetched again. */
-export const replicaFetchRetryMs = 200;
+/** How often a fetcher looks again while this node has no registration epoch yet. */
+export const nodeEpochPollMs = 200;
+/**
+ * Back-off of a partition whose fetch made no progress (refused by the leader or the log, or
+ * the same truncation answer again): first and largest; it doubles per failure in a row.
+ * Kafka waits replica.fetch.backoff.ms (1 s) each time.
+ */
+export const replicaFetchBackoffMsInitial = 200;
+export const replicaFetchBackoffMsMax = 2_000;
+/** A partition's repeated truncation answers are logged at most once per this interval. */
+export const repeatedDivergenceLogIntervalMs = 30_000;
 /** Backoff for reopening a broken stream: first and largest. */
 export const replicaStreamBackoffMsInitial = 100;
 export const replicaStreamBackoffMsMax = 2_000;
@@ -45,6 +59,13 @@ export interface FetcherLogger {
   warn(fields: object, message: string): void;
 }
 
+/**
+ * What a leader's truncation answer led to: the log was cut (`truncated`), emptied to start
+ * over (`restarted`), or left alone because the same answer came again for the same log
+ * state (`repeated`; the partition backs off).
+ */
+export type DivergenceOutcome = 'truncated' | 'restarted' | 'repeated';
+
 export interface ReplicaFetcherOptions {
   readonly manager: PartitionManager;
   /** This node's current registration epoch; undefined until registered. */
@@ -52,16 +73,21 @@ export interface ReplicaFetcherOptions {
   readonly scheduler: Scheduler;
   readonly nowMs: () => number;
   readonly logger: FetcherLogger;
+  /** Told of every truncation answer acted on or refused as a repeat (the storage node counts them). */
+  readonly onDivergence?: (outcome: DivergenceOutcome) => void;
 }
 
 interface Followed {
   readonly hosted: HostedPartition;
   /** Fetch state last sent on the current stream; undefined when the leader does not know the partition. */
   sent: { fetchOffset: bigint; lastFetchedEpoch: number; leaderEpoch: number } | undefined;
-  /** A refused partition waits until then (or a metadata change). */
+  /** A partition backing off waits until then, or until its leader epoch moves from `retryUnlessEpoch`. */
   retryAtMs: number;
-  retryAfterVersion: number;
+  retryUnlessEpoch: number;
+  readonly pacing: FetchPacing;
 }
+
+const pacingBounds = { backoffMsInitial: replicaFetchBackoffMsInitial, backoffMsMax: replicaFetchBackoffMsMax, repeatLogIntervalMs: repeatedDivergenceLogIntervalMs };
 
 const keyOf = (hosted: HostedPartition): string => partitionKey(hosted.topicId, hosted.partition);
 
@@ -96,7 +122,7 @@ class LeaderFetcher {
       if (entry.sent !== undefined) this.dropped.push({ topic: entry.hosted.topic, partition: entry.hosted.partition });
     }
     for (const [key, hosted] of wanted) {
-      if (!this.followed.has(key)) this.followed.set(key, { hosted, sent: undefined, retryAtMs: 0, retryAfterVersion: -1 });
+      if (!this.followed.has(key)) this.followed.set(key, { hosted, sent: undefined, retryAtMs: 0, retryUnlessEpoch: -1, pacing: new FetchPacing(pacingBounds) });
     }
     if (!this.running && this.followed.size > 0) void this.run();
     this.wakeIdle?.();
@@ -114,12 +140,11 @@ class LeaderFetcher {
       while (!this.closed && this.followed.size > 0) {
         const nodeEpoch = this.options.nodeEpoch();
         if (nodeEpoch === undefined) {
-          await this.idle(replicaFetchRetryMs);
+          await this.idle(nodeEpochPollMs);
           continue;
         }
         try {
           await this.session(nodeEpoch);
-          this.backoffMs = replicaStreamBackoffMsInitial;
         } catch (error) {
           if (this.closed) break;
           this.options.logger.warn({ leader: this.leaderId, address: this.address, error: error instanceof Error ? error.message : String(error) }, 'replication stream to the leader failed; reopening');
@@ -159,8 +184,8 @@ class LeaderFetcher {
         if (this.options.nodeEpoch() !== nodeEpoch) return;
         const request = this.nextRequest(nodeEpoch);
         if (request === undefined) {
-          // Every partition is waiting out a refusal: nothing to fetch for a moment.
-          await this.idle(replicaFetchRetryMs);
+          // Every partition is backing off: nothing to fetch until the first may go again.
+          await this.idle(this.untilFirstRetryMs());
           continue;
         }
         const response = await new Promise<internalV1.ReplicaFetchResponse>((resolve, reject) => {
@@ -172,6 +197,8 @@ class LeaderFetcher {
           const code = errorCodeFromProto(response.errorCode);
           throw new StarlaneError(code ?? 'UNKNOWN_SERVER_ERROR', response.errorMessage || 'the leader refused the replication session');
         }
+        // The stream works: a later break starts its back-off over.
+        this.backoffMs = replicaStreamBackoffMsInitial;
         for (const result of response.partitions) await this.apply(result);
       }
     } finally {
@@ -180,15 +207,27 @@ class LeaderFetcher {
     }
   }
 
+  /** Whether the partition is still waiting out its back-off. */
+  private backingOff(entry: Followed, nowMs: number): boolean {
+    return entry.sent === undefined && nowMs < entry.retryAtMs && entry.hosted.state.leaderEpoch === entry.retryUnlessEpoch;
+  }
+
+  /** How long until the first partition backing off may be fetched again. */
+  private untilFirstRetryMs(): number {
+    const now = this.options.nowMs();
+    let first = now + replicaFetchBackoffMsMax;
+    for (const entry of this.followed.values()) if (this.backingOff(entry, now) && entry.retryAtMs < first) first = entry.retryAtMs;
+    return Math.max(1, first - now);
+  }
+
   private nextRequest(nodeEpoch: bigint): internalV1.ReplicaFetchRequest | undefined {
     const now = this.options.nowMs();
-    const version = this.options.manager.appliedVersion;
     const partitions: internalV1.ReplicaFetchPartition[] = [];
     let fetchable = 0;
     for (const entry of this.followed.values()) {
       const log = entry.hosted.onlineLog;
       if (log === undefined || !entry.hosted.isFollower) continue;
-      if (entry.sent === undefined && now < entry.retryAtMs && version <= entry.retryAfterVersion) continue;
+      if (this.backingOff(entry, now)) continue;
       fetchable += 1;
       const state = { fetchOffset: log.logEndOffset, lastFetchedEpoch: log.latestEpoch, leaderEpoch: entry.hosted.state.leaderEpoch };
       const sent = entry.sent;
@@ -226,38 +265,87 @@ class LeaderFetcher {
     // Leadership may have moved while the answer was on its way: it no longer applies.
     if (log === undefined || !hosted.isFollower || hosted.state.leader !== this.leaderId) return;
     try {
-      if (result.errorCode !== 0) {
-        const code = errorCodeFromProto(result.errorCode);
-        entry.sent = undefined;
-        if (code === 'OFFSET_OUT_OF_RANGE' && result.logStartOffset > log.logEndOffset) {
-          // Retention moved past everything this replica has: start over where the leader's log begins.
-          this.options.logger.info({ topic: hosted.topic, partition: hosted.partition, from: String(log.logEndOffset), to: String(result.logStartOffset) }, 'follower log behind the leader log start; starting over there');
-          await hosted.restartAsFollower(result.logStartOffset);
-          return;
-        }
-        entry.retryAtMs = this.options.nowMs() + replicaFetchRetryMs;
-        entry.retryAfterVersion = this.options.manager.appliedVersion;
-        return;
-      }
-      if (result.divergingEpoch !== undefined) {
-        const cut = truncationFor(result.divergingEpoch, log, log.logEndOffset);
-        this.options.logger.info(
-          { topic: hosted.topic, partition: hosted.partition, logEndOffset: String(log.logEndOffset), divergingEpoch: result.divergingEpoch.epoch, leaderEndOffset: String(result.divergingEpoch.endOffset), cut: cut.kind === 'truncate' ? String(cut.offset) : 'restart' },
-          'follower log diverges from the leader; truncating',
-        );
-        if (cut.kind === 'truncate') await hosted.truncateAsFollower(cut.offset);
-        else await hosted.restartAsFollower(result.logStartOffset > 0n ? result.logStartOffset : 0n);
-        return;
-      }
+      if (result.errorCode !== 0) return await this.applyError(entry, log, result);
+      if (result.divergingEpoch !== undefined) return await this.applyDivergence(entry, log, result.divergingEpoch, result.logStartOffset);
       if (result.recordBatches.length > 0) await hosted.appendAsFollower(result.recordBatches);
       hosted.setFollowerHighWatermark(result.highWatermark);
+      entry.pacing.progressed();
     } catch (error) {
-      // The log refused (a gap, a role change under way): fetch again from where it ends.
-      entry.sent = undefined;
-      entry.retryAtMs = this.options.nowMs() + replicaFetchRetryMs;
-      entry.retryAfterVersion = this.options.manager.appliedVersion;
-      this.options.logger.warn({ topic: hosted.topic, partition: hosted.partition, error: error instanceof Error ? error.message : String(error) }, 'could not apply fetched records');
+      // The log refused (a gap, a role change under way): fetch again from where it ends, later.
+      const retryAtMs = entry.pacing.failed(this.options.nowMs());
+      this.options.logger.warn({ topic: hosted.topic, partition: hosted.partition, retryInMs: retryAtMs - this.options.nowMs(), error: error instanceof Error ? error.message : String(error) }, 'could not apply fetched records');
+      this.pause(entry, retryAtMs);
     }
+  }
+
+  /** The leader refused the partition, and dropped it from the session with its answer. */
+  private async applyError(entry: Followed, log: PartitionLog, result: internalV1.ReplicaFetchPartitionResult): Promise<void> {
+    const { hosted } = entry;
+    entry.sent = undefined;
+    const code = errorCodeFromProto(result.errorCode);
+    const leaderEnd = result.leaderLogEnd?.value;
+    if (code === 'OFFSET_OUT_OF_RANGE' && leaderEnd !== undefined && leaderEnd >= 0n && leaderEnd < log.logEndOffset) {
+      // This replica holds records past the leader's end (an unclean election, or a leader that
+      // lost what it had not flushed): keep what can agree and fetch on from the leader's end,
+      // as Kafka's follower truncates to the leader's end offset. At or below the log start the
+      // log starts over empty there.
+      await this.truncateOn(entry, log, `out of range, leader log end ${leaderEnd}`, { logEndOffset: String(log.logEndOffset), leaderLogEndOffset: String(leaderEnd) }, 'follower log ends past the leader log end; truncating to it', () =>
+        hosted.truncateAsFollower(leaderEnd).then(() => 'truncated' as const),
+      );
+      return;
+    }
+    if (code === 'OFFSET_OUT_OF_RANGE' && result.logStartOffset > log.logEndOffset) {
+      // Retention moved past everything this replica has: start over where the leader's log begins.
+      this.options.logger.info({ topic: hosted.topic, partition: hosted.partition, from: String(log.logEndOffset), to: String(result.logStartOffset) }, 'follower log behind the leader log start; starting over there');
+      await hosted.restartAsFollower(result.logStartOffset);
+      return;
+    }
+    this.pause(entry, entry.pacing.failed(this.options.nowMs()));
+  }
+
+  private async applyDivergence(entry: Followed, log: PartitionLog, diverging: EpochEnd, leaderLogStart: bigint): Promise<void> {
+    const { hosted } = entry;
+    const cut = truncationFor(diverging, log, log.logEndOffset);
+    const fields = { logEndOffset: String(log.logEndOffset), divergingEpoch: diverging.epoch, leaderEndOffset: String(diverging.endOffset), cut: cut.kind === 'truncate' ? String(cut.offset) : 'restart' };
+    await this.truncateOn(entry, log, `diverging epoch ${diverging.epoch} ends at ${diverging.endOffset}`, fields, 'follower log diverges from the leader; truncating', () =>
+      cut.kind === 'truncate'
+        ? hosted.truncateAsFollower(cut.offset).then(() => 'truncated' as const)
+        : hosted.restartAsFollower(leaderLogStart > 0n ? leaderLogStart : 0n).then(() => 'restarted' as const),
+    );
+  }
+
+  /**
+   * Acts on a truncation answer, unless it is the same answer the partition already acted on
+   * from the same log state: acting again would change nothing, so the partition backs off and
+   * the repeat is reported (rate-limited) and counted instead.
+   */
+  private async truncateOn(entry: Followed, log: PartitionLog, answer: string, fields: object, message: string, act: () => Promise<DivergenceOutcome>): Promise<void> {
+    const { hosted } = entry;
+    const now = this.options.nowMs();
+    const verdict = entry.pacing.truncation(answer, { logEndOffset: log.logEndOffset, lastEpoch: log.latestEpoch }, now);
+    const where = { topic: hosted.topic, partition: hosted.partition, lastEpoch: log.latestEpoch, ...fields };
+    if (verdict.kind === 'repeated') {
+      this.options.onDivergence?.('repeated');
+      if (verdict.report) {
+        this.options.logger.warn({ ...where, repeats: verdict.repeats, retryInMs: verdict.retryAtMs - now }, `${message}: the same answer again, which changes nothing here; backing off`);
+      }
+      this.pause(entry, verdict.retryAtMs);
+      return;
+    }
+    this.options.logger.info(where, message);
+    this.options.onDivergence?.(await act());
+  }
+
+  /**
+   * Stops fetching the partition until `retryAtMs` or a change of its leader epoch. The leader
+   * is told to drop it from the session meanwhile (unless its answer already did), so it does
+   * not keep answering for it.
+   */
+  private pause(entry: Followed, retryAtMs: number): void {
+    if (entry.sent !== undefined) this.dropped.push({ topic: entry.hosted.topic, partition: entry.hosted.partition });
+    entry.sent = undefined;
+    entry.retryAtMs = retryAtMs;
+    entry.retryUnlessEpoch = entry.hosted.state.leaderEpoch;
   }
 
   private idle(ms: number): Promise<void> {

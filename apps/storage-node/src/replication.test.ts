@@ -11,7 +11,7 @@ import { batch, image, managerHarness, recordsOf, settled, thisNode, topic, type
 import { appendPartition } from './appends';
 import type { HostedPartition } from './hosted-partition';
 import { highWatermarkCheckpointFileName } from './hw-checkpoint';
-import { ReplicaFetchSession } from './replica-fetch';
+import { ReplicaFetchSession, replicaFetchBackoffMs } from './replica-fetch';
 
 const ordersId = '5f0c1a7e-8d1b-4b6e-9a57-0d9c2f6b1e42';
 const follower = 2;
@@ -165,6 +165,52 @@ describe('leader side of replication', () => {
     // Past the log end in the leader's own epoch: told where this epoch ends here.
     const past = await session.fetch(fetchRequest(9n, 1));
     expect(past.partitions[0]?.divergingEpoch).toEqual({ epoch: 1, endOffset: 2n });
+  });
+
+  it('does not count a fetch past its log end as progress, and answers it with where its log ends', async () => {
+    const partition = await leaderOfOrders();
+    await produce('p', 2);
+    const session = new ReplicaFetchSession(harness.manager, harness.scheduler);
+    // A follower with no epoch history left past this log's end (an unclean election lost its records).
+    const answer = await session.fetch(fetchRequest(9n, -1));
+    const result = answer.partitions[0];
+    expect(errorCodeFromProto(result?.errorCode ?? 0)).toBe('OFFSET_OUT_OF_RANGE');
+    expect(result?.leaderLogEnd).toEqual({ $case: 'logEndOffset', value: 2n });
+    // Kafka never updates a follower's state from a read that failed: it is not caught up, and commits nothing.
+    expect(partition.leaderState?.follower(follower)?.logEndOffset).toBe(-1n);
+    expect(partition.highWatermark).toBe(0n);
+  });
+
+  it('holds back the same divergence for the same fetch state until replica.fetch.backoff.ms has passed', async () => {
+    await leaderOfOrders();
+    await produce('q', 2);
+    const session = new ReplicaFetchSession(harness.manager, harness.scheduler);
+    const first = await session.fetch(fetchRequest(4n, 0));
+    expect(first.partitions[0]?.divergingEpoch).toEqual({ epoch: 0, endOffset: 0n });
+    // The follower did not truncate: its next fetch lists nothing new, and gets no answer at once.
+    let answered = false;
+    const again = session.fetch(fetchRequest(4n, 0, { maxWaitMs: 10_000, list: false })).finally(() => (answered = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    harness.scheduler.advance(replicaFetchBackoffMs - 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(answered).toBe(false);
+    harness.scheduler.advance(1);
+    expect((await again).partitions[0]?.divergingEpoch).toEqual({ epoch: 0, endOffset: 0n });
+    // A fetch state that moved is answered at once.
+    const moved = await session.fetch(fetchRequest(0n, -1));
+    expect(moved.partitions[0]?.recordBatches.length).toBeGreaterThan(0);
+  });
+
+  it('holds back the same error for a partition added again with the same fetch state', async () => {
+    await leaderOfOrders();
+    const session = new ReplicaFetchSession(harness.manager, harness.scheduler);
+    const refused = await session.fetch(fetchRequest(9n, -1));
+    expect(errorCodeFromProto(refused.partitions[0]?.errorCode ?? 0)).toBe('OFFSET_OUT_OF_RANGE');
+    // Added again unchanged right away: nothing to report yet.
+    expect((await session.fetch(fetchRequest(9n, -1))).partitions).toEqual([]);
+    harness.scheduler.advance(replicaFetchBackoffMs);
+    const repeated = await session.fetch(fetchRequest(9n, -1, { list: false }));
+    expect(errorCodeFromProto(repeated.partitions[0]?.errorCode ?? 0)).toBe('OFFSET_OUT_OF_RANGE');
   });
 
   it('refuses sessions from unknown nodes and partitions this node does not lead', async () => {

@@ -100,6 +100,8 @@ const replicaFetchResponse = fc.record({
       logStartOffset: int64,
       recordBatches: fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
       divergingEpoch: fc.option(fc.record({ epoch: int32, endOffset: int64 }), { nil: undefined }),
+      // Zero included: a oneof member is written even when it is 0.
+      leaderLogEnd: fc.option(fc.record({ $case: fc.constant('logEndOffset' as const), value: fc.oneof(fc.constant(0n), int64) }), { nil: undefined }),
       errorCode: fc.integer({ min: 0, max: 120 }),
       errorMessage: fc.string({ maxLength: 30 }),
     }),
@@ -124,7 +126,7 @@ describe('replica fetch codecs', () => {
   });
 
   it('skip unknown fields and refuse truncated input', () => {
-    const bytes = encodeReplicaFetchResponse({ partitions: [{ topic: 't', topicId: 'id', partition: 2, highWatermark: 5n, logStartOffset: 0n, recordBatches: Buffer.alloc(20, 3), divergingEpoch: { epoch: 1, endOffset: 4n }, errorCode: 0, errorMessage: '' }], errorCode: 0, errorMessage: '' });
+    const bytes = encodeReplicaFetchResponse({ partitions: [{ topic: 't', topicId: 'id', partition: 2, highWatermark: 5n, logStartOffset: 0n, recordBatches: Buffer.alloc(20, 3), divergingEpoch: { epoch: 1, endOffset: 4n }, leaderLogEnd: { $case: 'logEndOffset', value: 9n }, errorCode: 0, errorMessage: '' }], errorCode: 0, errorMessage: '' });
     const withUnknown = Buffer.concat([unknownFields, bytes, unknownFields]);
     expect(decodeReplicaFetchResponse(withUnknown)).toEqual(internalV1.ReplicaFetchResponse.decode(withUnknown));
     for (let cut = 1; cut < bytes.length; cut++) {

@@ -178,6 +178,7 @@ function decodeReplicaFetchPartitionResult(reader: Reader): internalV1.ReplicaFe
     logStartOffset: 0n,
     recordBatches: Buffer.alloc(0),
     divergingEpoch: undefined,
+    leaderLogEnd: undefined,
     errorCode: 0,
     errorMessage: '',
   };
@@ -192,6 +193,7 @@ function decodeReplicaFetchPartitionResult(reader: Reader): internalV1.ReplicaFe
     else if (field === 5 && wireType === wireVarint) result.logStartOffset = BigInt.asIntN(64, inner.uint64());
     else if (field === 6 && wireType === wireLengthDelimited) result.recordBatches = inner.bytesView();
     else if (field === 7 && wireType === wireLengthDelimited) result.divergingEpoch = decodeEpochEnd(inner);
+    else if (field === 8 && wireType === wireVarint) result.leaderLogEnd = { $case: 'logEndOffset', value: BigInt.asIntN(64, inner.uint64()) };
     else if (field === 14 && wireType === wireVarint) result.errorCode = inner.int32();
     else if (field === 15 && wireType === wireLengthDelimited) result.errorMessage = inner.string();
     else inner.skip(wireType);
@@ -253,9 +255,9 @@ class Pieces {
     return Buffer.from(out);
   }
 
-  /** A varint field; zero is left out, as proto3 encoders do. */
-  int(field: number, value: number | bigint): void {
-    if (value === 0 || value === 0n) return;
+  /** A varint field; zero is left out, as proto3 encoders do, unless the field has presence (a oneof member). */
+  int(field: number, value: number | bigint, present = false): void {
+    if (!present && (value === 0 || value === 0n)) return;
     this.push(Buffer.concat([this.varint(BigInt((field << 3) | wireVarint)), this.varint(BigInt(value))]));
   }
 
@@ -294,6 +296,7 @@ export function encodeReplicaFetchResponse(response: internalV1.ReplicaFetchResp
       epoch.int(2, partition.divergingEpoch.endOffset);
       inner.delimited(7, epoch.parts, epoch.bytes);
     }
+    if (partition.leaderLogEnd !== undefined) inner.int(8, partition.leaderLogEnd.value, true);
     inner.int(14, partition.errorCode);
     inner.string(15, partition.errorMessage);
     out.delimited(1, inner.parts, inner.bytes);

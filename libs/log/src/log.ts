@@ -465,7 +465,15 @@ export class PartitionLog {
     }
   }
 
-  /** Splits and checks input batches: framing, size limit, magic, CRC. Nothing is copied. */
+  /**
+   * Splits and checks input batches: framing, size limit, magic, CRC. Nothing is copied.
+   *
+   * Only a producer's batches are held to `max.message.bytes`. A follower copies what its
+   * leader accepted under the settings of that time; refusing it because the setting was
+   * lowered since would leave the replica stuck behind that batch for good. Kafka's follower
+   * append skips the record-size check for the same reason (UnifiedLog.appendAsFollower,
+   * ignoreRecordSize). Its batches are bounded by the fetch response that carried them.
+   */
   private splitInput(records: Buffer, fromProducer: boolean): { bytes: Buffer; header: BatchHeader }[] {
     const batches: { bytes: Buffer; header: BatchHeader }[] = [];
     let position = 0;
@@ -474,7 +482,7 @@ export class PartitionLog {
       const size = records.readInt32BE(position + BatchField.batchLength) + batchLogOverheadBytes;
       // A length past the input is damage; a whole batch over the limit is merely too large.
       if (size < batchHeaderBytes || position + size > records.length) throw new StarlaneError('CORRUPT_MESSAGE', `a record batch claims ${size} bytes but ${records.length - position} remain`);
-      if (size > this.config.maxMessageBytes) {
+      if (fromProducer && size > this.config.maxMessageBytes) {
         throw new StarlaneError('MESSAGE_TOO_LARGE', `a record batch of ${size} bytes exceeds max.message.bytes (${this.config.maxMessageBytes})`);
       }
       const bytes = records.subarray(position, position + size);
@@ -1049,15 +1057,28 @@ export class PartitionLog {
   /**
    * Removes every batch holding an offset at or after `offset` (a follower diverged from the
    * leader). A batch is never split, so the log may end a little before `offset`.
+   *
+   * At or past the log end no batch goes, but the epoch history is still cut at the log end, as
+   * Kafka's UnifiedLog.truncateTo does: a replica that led and recorded its epoch at the log end
+   * without writing in it (entries 0@0, 2@10 with the log ending at 10) would otherwise keep
+   * sending last-fetched epoch 2, be told again where epoch 0 ends, and truncate to 10 forever.
+   *
+   * At or below the log start the whole log goes and it starts empty at `offset`, even below
+   * the old start (Kafka's truncateFullyAndStartAt): a follower cut to where its leader's log
+   * ends must fetch from there, not from an old log start past the leader's end.
    */
   truncateTo(offset: bigint): Promise<void> {
+    assert(offset >= 0n, `a log is truncated to an offset >= 0, got ${offset}`);
     // Appends called before this are already queued ahead of it in the lane.
     this.cutQueue();
     return this.mutate(async () => {
       await this.quiesceSync();
-      if (offset >= this.logEnd) return;
+      if (offset >= this.logEnd) {
+        if (this.epochs.truncateFromEnd(this.logEnd)) await this.persistEpochs();
+        return;
+      }
       if (offset <= this.logStart) {
-        await this.replaceWithEmpty(offset < this.logStart ? this.logStart : offset);
+        await this.replaceWithEmpty(offset);
         return;
       }
       const keep = segmentIndexFor(this.segments, offset);

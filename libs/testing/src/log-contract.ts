@@ -326,6 +326,32 @@ export function describeLogContract(name: string, makeHarness: () => Promise<Log
       await log.close();
     });
 
+    it('truncated at its end, drops an epoch recorded there without a write; below its start, starts empty at the offset', async () => {
+      const directory = await harness.directory();
+      const log = await open(directory, { segmentBytes: 1, retentionBytes: 1 });
+      for (let i = 0; i < 3; i++) await log.append(await buildBatch(recordsFor(`t${i}`, 3)), 1);
+      await log.assignLeaderEpoch(2);
+      await log.truncateTo(9n);
+      expect([log.logEndOffset, log.latestEpoch]).toEqual([9n, 1]);
+      expect((await harness.fs.readFile(`${directory}/${leaderEpochFileName}`))?.toString()).toBe('0\n1\n1 0\n');
+      await log.deleteOldSegments();
+      expect(log.logStartOffset).toBe(6n);
+      await log.truncateTo(4n);
+      expect([log.logStartOffset, log.logEndOffset, log.latestEpoch]).toEqual([4n, 4n, -1]);
+      expect((await log.append(await buildBatch(recordsFor('u', 1)), 3)).baseOffset).toBe(4n);
+      await log.close();
+    });
+
+    it('takes follower batches larger than max.message.bytes', async () => {
+      const log = await open(await harness.directory(), { maxMessageBytes: 100 });
+      const big = await buildBatch(recordsFor('big', 20));
+      expect(big.length).toBeGreaterThan(100);
+      await expect(log.append(big, 0)).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+      expect((await log.appendAsFollower(big)).lastOffset).toBe(19n);
+      expect((await readAll(log)).length).toBe(20);
+      await log.close();
+    });
+
     it('keeps a compacted log whole when its policy later becomes delete', async () => {
       const directory = await harness.directory();
       const log = await open(directory, { cleanupPolicy: 'compact', segmentBytes: 300 });

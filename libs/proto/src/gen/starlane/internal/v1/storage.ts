@@ -297,11 +297,26 @@ export interface ReplicaFetchPartitionResult {
     | EpochEndOffset
     | undefined;
   /**
+   * The leader's log end offset, set with OFFSET_OUT_OF_RANGE. A one-field
+   * oneof gives it presence without proto3 `optional`.
+   */
+  leaderLogEnd:
+    | //
+    /**
+     * A follower whose fetch_offset is past it (it holds records an unclean
+     * election lost) truncates to it and fetches on from there, as Kafka's
+     * follower truncates to the leader's end offset.
+     */
+    { $case: "logEndOffset"; value: bigint }
+    | undefined;
+  /**
    * NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH,
    * OFFSET_OUT_OF_RANGE (fetch_offset below the leader's log start: truncate
-   * fully and restart at log_start_offset), UNKNOWN_TOPIC_ID,
-   * INCONSISTENT_TOPIC_ID, KAFKA_STORAGE_ERROR. A partition reporting an error
-   * leaves the session; the follower re-adds it once its metadata changes.
+   * fully and restart at log_start_offset; past the leader's log end: truncate
+   * to log_end_offset), UNKNOWN_TOPIC_ID, INCONSISTENT_TOPIC_ID,
+   * KAFKA_STORAGE_ERROR. A partition reporting an error leaves the session; the
+   * follower adds it again after a back-off. The leader answers the same error
+   * for the same fetch state again only after replica.fetch.backoff.ms.
    */
   errorCode: ErrorCode;
   /** Human-readable detail; empty when error_code is NONE. */
@@ -2492,6 +2507,7 @@ function createBaseReplicaFetchPartitionResult(): ReplicaFetchPartitionResult {
     logStartOffset: 0n,
     recordBatches: Buffer.alloc(0),
     divergingEpoch: undefined,
+    leaderLogEnd: undefined,
     errorCode: 0,
     errorMessage: "",
   };
@@ -2525,6 +2541,14 @@ export const ReplicaFetchPartitionResult: MessageFns<ReplicaFetchPartitionResult
     }
     if (message.divergingEpoch !== undefined) {
       EpochEndOffset.encode(message.divergingEpoch, writer.uint32(58).fork()).join();
+    }
+    switch (message.leaderLogEnd?.$case) {
+      case "logEndOffset":
+        if (BigInt.asIntN(64, message.leaderLogEnd.value) !== message.leaderLogEnd.value) {
+          throw new globalThis.Error("value provided for field message.leaderLogEnd.value of type int64 too large");
+        }
+        writer.uint32(64).int64(message.leaderLogEnd.value);
+        break;
     }
     if (message.errorCode !== 0) {
       writer.uint32(112).int32(message.errorCode);
@@ -2604,6 +2628,14 @@ export const ReplicaFetchPartitionResult: MessageFns<ReplicaFetchPartitionResult
             message.divergingEpoch = EpochEndOffset.decode(reader, reader.uint32());
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.leaderLogEnd = { $case: "logEndOffset", value: reader.int64() as bigint };
+            continue;
+          }
           case 14: {
             if (tag !== 112) {
               break;
@@ -2661,6 +2693,11 @@ export const ReplicaFetchPartitionResult: MessageFns<ReplicaFetchPartitionResult
         : isSet(object.diverging_epoch)
         ? EpochEndOffset.fromJSON(object.diverging_epoch)
         : undefined,
+      leaderLogEnd: isSet(object.logEndOffset)
+        ? { $case: "logEndOffset", value: BigInt(object.logEndOffset) }
+        : isSet(object.log_end_offset)
+        ? { $case: "logEndOffset", value: BigInt(object.log_end_offset) }
+        : undefined,
       errorCode: isSet(object.errorCode)
         ? errorCodeFromJSON(object.errorCode)
         : isSet(object.error_code)
@@ -2697,6 +2734,9 @@ export const ReplicaFetchPartitionResult: MessageFns<ReplicaFetchPartitionResult
     if (message.divergingEpoch !== undefined) {
       obj.divergingEpoch = EpochEndOffset.toJSON(message.divergingEpoch);
     }
+    if (message.leaderLogEnd?.$case === "logEndOffset") {
+      obj.logEndOffset = message.leaderLogEnd.value.toString();
+    }
     if (message.errorCode !== 0) {
       obj.errorCode = errorCodeToJSON(message.errorCode);
     }
@@ -2724,6 +2764,14 @@ export const ReplicaFetchPartitionResult: MessageFns<ReplicaFetchPartitionResult
     message.divergingEpoch = (object.divergingEpoch !== undefined && object.divergingEpoch !== null)
       ? EpochEndOffset.fromPartial(object.divergingEpoch)
       : undefined;
+    switch (object.leaderLogEnd?.$case) {
+      case "logEndOffset": {
+        if (object.leaderLogEnd?.value !== undefined && object.leaderLogEnd?.value !== null) {
+          message.leaderLogEnd = { $case: "logEndOffset", value: BigInt(object.leaderLogEnd.value) };
+        }
+        break;
+      }
+    }
     message.errorCode = object.errorCode ?? 0;
     message.errorMessage = object.errorMessage ?? "";
     return message;
