@@ -43,5 +43,5 @@ export {
   type ServiceDescription,
 } from './host';
 export { createLogger, logLevels, type LogLevel, type Logger } from './logging';
-export { methodLabel, rpcDurationBucketsSeconds, type RequestDone, type RpcMetrics } from './rpc-metrics';
+export { failedResultCodes, methodLabel, rpcDurationBucketsSeconds, type RequestDone, type RpcMetrics } from './rpc-metrics';
 export { tuneRuntime } from './runtime';

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { StarlaneError } from '@starlane/model';
 import { Registry } from 'prom-client';
 import { startGrpcServer, stopGrpcServer, toGrpcError, type GrpcEndpoint } from './grpc';
-import { createRpcMetrics, statusCode } from './rpc-metrics';
+import { createRpcMetrics, failedResultCodes, statusCode } from './rpc-metrics';
 
 const raw = {
   requestSerialize: (value: Buffer) => value,
@@ -97,5 +97,9 @@ describe('RPC metrics', () => {
     expect(statusCode(new StarlaneError('FENCED_LEADER_EPOCH', 'old'))).toBe('FENCED_LEADER_EPOCH');
     expect(statusCode({ code: grpc.status.CANCELLED, details: 'cancelled' })).toBe('CANCELLED');
     expect(statusCode('a string')).toBe('UNKNOWN');
+  });
+
+  it('names the failed results of an answer by their wire codes', () => {
+    expect(failedResultCodes([{ errorCode: 0 }, { errorCode: 6 }, { errorCode: 3 }, { errorCode: 6 }])).toEqual(['NOT_LEADER_OR_FOLLOWER', 'UNKNOWN_TOPIC_OR_PARTITION', 'NOT_LEADER_OR_FOLLOWER']);
   });
 });

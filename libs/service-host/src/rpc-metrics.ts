@@ -10,7 +10,7 @@
  * catalogue's codes (or a gRPC status name for a status without one).
  */
 import * as grpc from '@grpc/grpc-js';
-import { StarlaneError } from '@starlane/model';
+import { StarlaneError, errorCodeFromWire } from '@starlane/model';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { errorCodeMetadataKey } from './grpc-status';
 
@@ -62,6 +62,16 @@ export function statusCode(status: unknown): string {
   }
   if (typeof code === 'number' && grpc.status[code] !== undefined) return grpc.status[code];
   return 'UNKNOWN';
+}
+
+/** The catalogue codes of the failed results in an answer (`error_code` in Kafka's numbering; 0 is success). */
+export function failedResultCodes(results: readonly { readonly errorCode: number }[]): string[] {
+  const codes: string[] = [];
+  for (const result of results) {
+    const code = errorCodeFromWire(result.errorCode);
+    if (code !== undefined) codes.push(code);
+  }
+  return codes;
 }
 
 /** Registers the two metrics in `registry`; returns the app-facing recorder and the guard's observer. */
