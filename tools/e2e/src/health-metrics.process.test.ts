@@ -101,3 +101,25 @@ it('counts a follower held out of the ISR as under-replicated on its leader, and
   const gateway = await metricsOf('gateway');
   expect(value(gateway, 'starlane_rpc_request_duration_seconds_count', { method: 'starlane.v1.ProducerService/ProduceStream' })).toBe(5);
 });
+
+it('counts a failover as a clean election on the active controller, with no partition left offline', async () => {
+  const topic = 'failover';
+  await createTopic(clients, topic, 1, { 'min.insync.replicas': '2' }, 3);
+  const image = await cluster.metadata().waitFor((current) => current.topics.get(topic)?.partitions[0]?.isr.length === 3, settleMsMax);
+  const partition = image?.topics.get(topic)?.partitions[0];
+  if (partition === undefined) throw new Error(`${topic} did not get a full ISR`);
+  const before = await metricsOf('controller');
+  expect(value(before, 'starlane_controller_active')).toBe(1);
+  expect(value(before, 'starlane_controller_metadata_write_duration_seconds_count', { store: 'file' })).toBeGreaterThan(0);
+  const cleanBefore = value(before, 'starlane_controller_leader_elections_total', { kind: 'clean' });
+
+  await cluster.kill(`storage-node-${partition.leader}`, 'SIGKILL');
+  const after = await scrapeUntil('controller', 'a clean election', (samples) => value(samples, 'starlane_controller_leader_elections_total', { kind: 'clean' }) > cleanBefore);
+  expect(value(after, 'starlane_controller_leader_elections_total', { kind: 'unclean' })).toBe(0);
+  expect(value(after, 'starlane_controller_offline_partitions')).toBe(0);
+  const moved = cluster.metadata().current().topics.get(topic)?.partitions[0];
+  expect(moved?.leader).not.toBe(partition.leader);
+  // The preferred replica (listed first) led before; another replica leads now.
+  expect(partition.leader).toBe(partition.replicas[0]);
+  expect(value(after, 'starlane_controller_preferred_replica_imbalance')).toBeGreaterThanOrEqual(1);
+});
