@@ -39,7 +39,15 @@ function healthGauge(registry: Registry, name: string, help: string, read: () =>
   });
 }
 
-export function registerStorageMetrics(options: { readonly registry: Registry; readonly rpc: RpcMetrics; readonly manager: PartitionManager; readonly nowMs: () => number }): StorageMetrics {
+export interface StorageMetricsOptions {
+  readonly registry: Registry;
+  readonly rpc: RpcMetrics;
+  /** Where the partitions and the applied metadata version are read at each scrape. */
+  readonly manager: Pick<PartitionManager, 'partitions' | 'nodeId' | 'appliedVersion'>;
+  readonly nowMs: () => number;
+}
+
+export function registerStorageMetrics(options: StorageMetricsOptions): StorageMetrics {
   const { registry, manager } = options;
   const topics = new BoundedLabels(topicLabelsMax, otherTopicsLabel);
 
