@@ -6,7 +6,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { StarlaneError } from '@starlane/model';
-import { MetadataController, type MetadataImage, type MetadataRandom, type MetadataStore } from '@starlane/metadata';
+import { MetadataController, type MetadataDelta, type MetadataImage, type MetadataRandom, type MetadataStore } from '@starlane/metadata';
 import { controllerToProto } from '@starlane/metadata-rpc';
 import { systemClock } from '@starlane/node-io';
 import { internalV1, v1 } from '@starlane/proto';
@@ -30,8 +30,8 @@ export interface ActiveTermOptions {
   readonly initialClusterId: () => Promise<string>;
   readonly streams: MetadataStreams;
   readonly logger: Logger;
-  /** Called with the image after loading and after every change (for metrics). */
-  readonly observe: (image: MetadataImage) => void;
+  /** Called with the image after loading (no delta) and after every change (for metrics). */
+  readonly observe: (image: MetadataImage, delta?: MetadataDelta) => void;
 }
 
 export interface ActiveTerm {
@@ -93,7 +93,7 @@ export async function openActiveTerm(options: ActiveTermOptions): Promise<Active
   );
   options.observe(image);
   controller.subscribe((delta, next) => {
-    options.observe(next);
+    options.observe(next, delta);
     for (const node of delta.nodes) {
       logger.info({ event: 'node-state', nodeId: node.nodeId, state: node.state, metadataVersion: next.version }, `node ${node.nodeId} is ${node.state}`);
     }

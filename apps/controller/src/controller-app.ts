@@ -1,7 +1,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { v1, internalV1, fileDescriptorSet } from '@starlane/proto';
 import { StarlaneError } from '@starlane/model';
-import { FileMetadataStore, type MetadataImage, type MetadataRandom } from '@starlane/metadata';
+import { FileMetadataStore, type MetadataRandom } from '@starlane/metadata';
 import { ControllerElection, clusterNamespace, connectEtcd, controllerLeaseTtlMsDefault, etcdPrefixDefault } from '@starlane/metadata-etcd';
 import { controllerToProto } from '@starlane/metadata-rpc';
 import { NodeFileSystem } from '@starlane/node-io';
@@ -16,12 +16,12 @@ import {
   type HostConfig,
   type ServiceDescription,
 } from '@starlane/service-host';
-import { Gauge } from 'prom-client';
 import { version } from '../package.json';
 import { openActiveTerm, type ActiveTerm } from './active-term';
 import { initialClusterId, newClusterId } from './cluster-identity';
 import { MetadataStreams } from './controller-service';
 import { ElectedRole } from './elected-role';
+import { registerControllerMetrics } from './metrics';
 import { routed, standbyControllerService, standbyStatusService, type ActiveLocator } from './standby';
 
 export const controllerOptions = {
@@ -70,15 +70,9 @@ export const controllerApp: ServiceDescription<typeof controllerOptions> = {
     // With --grpc-port=0 the port is known only once the server listens (see listening()).
     let boundPort = host.grpcPort ?? 0;
 
-    const versionGauge = new Gauge({ name: 'starlane_controller_metadata_version', help: 'Metadata version of the controller', registers: [metrics] });
-    const nodesGauge = new Gauge({ name: 'starlane_controller_nodes', help: 'Registered storage nodes by state', labelNames: ['state'], registers: [metrics] });
-    const activeGauge = new Gauge({ name: 'starlane_controller_active', help: '1 while this controller is the active one, else 0', registers: [metrics] });
-    const observe = (image: MetadataImage): void => {
-      versionGauge.set(image.version);
-      const byState = { active: 0, fenced: 0, 'controlled-shutdown': 0 };
-      for (const node of image.nodes.values()) byState[node.state] += 1;
-      for (const [state, count] of Object.entries(byState)) nodesGauge.set({ state }, count);
-    };
+    // Calls go to the active term's handlers while there is one, else to the standby's.
+    let term: ActiveTerm | undefined;
+    const controllerMetrics = registerControllerMetrics(metrics, () => term?.controller.image());
 
     // The host stops the gRPC server gracefully on these signals; open metadata streams would
     // hold that up for the whole grace period, so they end first.
@@ -97,11 +91,9 @@ export const controllerApp: ServiceDescription<typeof controllerOptions> = {
       random: systemRandom,
       streams,
       logger,
-      observe,
+      observe: controllerMetrics.observe,
     };
 
-    // Calls go to the active term's handlers while there is one, else to the standby's.
-    let term: ActiveTerm | undefined;
     let locateActive: ActiveLocator = () => undefined;
     const standby = {
       admin: standbyStatusService(v1.AdminServiceService, config.controllerId, () => locateActive()),
@@ -109,7 +101,7 @@ export const controllerApp: ServiceDescription<typeof controllerOptions> = {
     };
     const serve = (next: ActiveTerm | undefined): void => {
       term = next;
-      activeGauge.set(next === undefined ? 0 : 1);
+      controllerMetrics.setActive(next !== undefined);
     };
     const services = [
       { definition: v1.AdminServiceService, implementation: routed(v1.AdminServiceService, () => term?.adminService ?? standby.admin) },
@@ -124,7 +116,7 @@ export const controllerApp: ServiceDescription<typeof controllerOptions> = {
       const dataDir = await ensureWritableDirectory(config.dataDir, 'metadata directory');
       const fs = new NodeFileSystem();
       const store = new FileMetadataStore({ fs, directory: dataDir });
-      const active = await openActiveTerm({ ...termOptions, store, recovery: () => ({ ...store.recovery, dataDir }), initialClusterId: () => initialClusterId(fs, dataDir) });
+      const active = await openActiveTerm({ ...termOptions, store: controllerMetrics.timed(store, 'file'), recovery: () => ({ ...store.recovery, dataDir }), initialClusterId: () => initialClusterId(fs, dataDir) });
       // A store that failed leaves metadata in an unknown state: exit (1) and recover from disk.
       void active.failed.then((error) => {
         throw error;
@@ -174,7 +166,7 @@ export const controllerApp: ServiceDescription<typeof controllerOptions> = {
         role = new ElectedRole({
           election,
           namespace,
-          open: (store, recovery) => openActiveTerm({ ...termOptions, store, recovery, initialClusterId: async () => newClusterId() }),
+          open: (store, recovery) => openActiveTerm({ ...termOptions, store: controllerMetrics.timed(store, 'etcd'), recovery, initialClusterId: async () => newClusterId() }),
           serve,
           streams,
           logger,

@@ -14,6 +14,7 @@ import { PartitionWriter } from './produce/partition-writer';
 import { ProduceHandler } from './produce/produce-handler';
 import { ProducerIdAllocator } from './produce/producer-ids';
 import { producerService } from './produce/producer-service';
+import { registerGatewayMetrics } from './metrics';
 import { GrpcStorageTransport } from './storage/grpc-transport';
 import { consumerServiceDefinition, producerServiceDefinition } from './wire/services';
 
@@ -51,10 +52,11 @@ export const gatewayApp: ServiceDescription<typeof gatewayOptions> = {
   version,
   options: gatewayOptions,
   fileDescriptorSet,
-  async start({ config, logger }) {
+  async start({ config, logger, metrics, rpc }) {
     const controllers = parseControllers(config.controllers);
     const now = (): number => Date.now();
     const metadata = new MetadataWatcher({ controllers, nodeId: -1, logger });
+    registerGatewayMetrics({ registry: metrics, metadata, nowMs: now });
     metadata.start();
     const transport = new GrpcStorageTransport();
     const controller = new ControllerClient(controllers, metadata);
@@ -75,8 +77,8 @@ export const gatewayApp: ServiceDescription<typeof gatewayOptions> = {
     return {
       services: [
         { definition: v1.AdminServiceService, implementation: withUnimplemented(v1.AdminServiceService, adminService(admin)) },
-        { definition: producerServiceDefinition, implementation: withUnimplemented(producerServiceDefinition, producerService(produce, producerIds, config.produceStreamUnansweredMax)) },
-        { definition: consumerServiceDefinition, implementation: withUnimplemented(consumerServiceDefinition, consumerService(new FetchHandler(readDeps), readDeps)) },
+        { definition: producerServiceDefinition, implementation: withUnimplemented(producerServiceDefinition, producerService(produce, producerIds, config.produceStreamUnansweredMax, rpc)) },
+        { definition: consumerServiceDefinition, implementation: withUnimplemented(consumerServiceDefinition, consumerService(new FetchHandler(readDeps), readDeps, rpc)) },
         { definition: v1.ConsumerGroupServiceService, implementation: withUnimplemented(v1.ConsumerGroupServiceService, {}) },
       ],
       async stop() {

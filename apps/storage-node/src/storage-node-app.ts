@@ -15,11 +15,11 @@ import {
   type HostConfig,
   type ServiceDescription,
 } from '@starlane/service-host';
-import { Counter, Gauge } from 'prom-client';
 import { version } from '../package.json';
 import { NodeIdentity } from './node-identity';
 import { partitionsFolderName } from './partition-dirs';
 import { IsrUpdater } from './isr-updater';
+import { registerStorageMetrics } from './metrics';
 import { PartitionManager } from './partition-manager';
 import { ReplicaFetchers } from './replica-fetcher';
 import { StorageService } from './storage-service';
@@ -45,7 +45,7 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
   version,
   options: storageNodeOptions,
   fileDescriptorSet,
-  async start({ config, logger, metrics }) {
+  async start({ config, logger, metrics, rpc }) {
     // The host merges its own options into the same object (--listen-host, --grpc-port, ...).
     const host = config as typeof config & Partial<HostConfig>;
     const dataDir = await ensureWritableDirectory(config.dataDir, 'data directory');
@@ -77,21 +77,8 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
     manager.setClusterId(identity.clusterId);
 
     const watcher = new MetadataWatcher({ controllers: config.controllers, nodeId: config.nodeId, logger });
-    new Gauge({
-      name: 'starlane_storage_partitions',
-      help: 'Partition replicas hosted by this node, by status (opening, online, offline)',
-      labelNames: ['status'],
-      registers: [metrics],
-      collect() {
-        const counts = { opening: 0, online: 0, offline: 0 };
-        for (const partition of manager.partitions()) if (partition.status !== 'removed') counts[partition.status] += 1;
-        for (const [status, count] of Object.entries(counts)) this.set({ status }, count);
-      },
-    });
-    new Gauge({ name: 'starlane_storage_metadata_version', help: 'Metadata version this node has applied', registers: [metrics], collect() { this.set(manager.appliedVersion); } });
-    const appendedBytes = new Counter({ name: 'starlane_storage_appended_bytes_total', help: 'Record batch bytes appended as leader', registers: [metrics] });
-    const readBytes = new Counter({ name: 'starlane_storage_read_bytes_total', help: 'Record batch bytes returned by reads', registers: [metrics] });
-    const service = new StorageService(manager, timerScheduler, logger, { appended: (bytes) => appendedBytes.inc(bytes), read: (bytes) => readBytes.inc(bytes) });
+    const nodeMetrics = registerStorageMetrics({ registry: metrics, rpc, manager, nowMs: () => systemClock.nowMs() });
+    const service = new StorageService(manager, timerScheduler, logger, nodeMetrics.counters);
 
     let session: NodeSession | undefined;
     const nodeEpoch = (): bigint | undefined => session?.current?.nodeEpoch;
@@ -141,7 +128,9 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
     };
 
     watcher.onChange((image) => {
+      const before = manager.metadata;
       manager.apply(image);
+      nodeMetrics.metadataApplied(before, manager.metadata);
       fetchers.sync();
       session?.metadataApplied();
     });

@@ -225,8 +225,12 @@ describe('storage node process', () => {
 
     const metrics = await (await fetch(`http://${(await node(1).process.ready).metricsAddress}/metrics`)).text();
     expect(metrics).toMatch(/^starlane_storage_partitions\{status="online"\} [1-9]/m);
-    expect(metrics).toMatch(/^starlane_storage_appended_bytes_total [1-9]/m);
-    expect(metrics).toMatch(/^starlane_storage_read_bytes_total [1-9]/m);
+    expect(metrics).toMatch(/^starlane_storage_bytes_in_total\{topic="orders"\} [1-9]/m);
+    expect(metrics).toMatch(/^starlane_storage_records_in_total\{topic="orders"\} 41$/m);
+    expect(metrics).toMatch(/^starlane_storage_bytes_out_total\{topic="orders"\} [1-9]/m);
+    expect(metrics).toMatch(/^starlane_storage_leader_count 1$/m);
+    expect(metrics).toMatch(/^starlane_rpc_request_duration_seconds_count\{method="starlane.internal.v1.StorageNodeService\/AppendStream"\} 20$/m);
+    expect(metrics).toMatch(/^starlane_rpc_request_duration_seconds_count\{method="starlane.internal.v1.StorageNodeService\/ListOffsets"\} 1$/m);
   });
 
   it('refuses every bad input with its code and keeps serving', async () => {

@@ -15,8 +15,8 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Scheduler } from '@starlane/log';
 import { errorCodeToProto } from '@starlane/metadata-rpc';
 import { StarlaneError, type ErrorCode } from '@starlane/model';
-import { v1, type internalV1 } from '@starlane/proto';
-import { toGrpcError } from '@starlane/service-host';
+import { internalV1, v1 } from '@starlane/proto';
+import { failedResultCodes, methodLabel, toGrpcError, type RpcMetrics } from '@starlane/service-host';
 import { appendFailure, appendPartition, checkAppendRequest } from './appends';
 import { listOffset, offsetForLeaderEpoch, offsetLookupsMax } from './offsets';
 import type { PartitionManager } from './partition-manager';
@@ -39,13 +39,29 @@ export interface ServiceLogger {
 
 /** What the service counts, for the metrics endpoint. */
 export interface ServiceCounters {
-  /** Batch bytes of appends answered without error. */
-  appended(bytes: number): void;
-  /** Batch bytes returned by reads. */
-  read(bytes: number): void;
+  /** Batches appended to a partition of `topic`, answered without error. */
+  appended(topic: string, batches: Buffer): void;
+  /** Batches a read returned from a partition of `topic`. */
+  read(topic: string, batches: Buffer): void;
+  /** Latency and error codes of each request carried in a stream, and partition errors of unary answers. */
+  readonly requests: Pick<RpcMetrics, 'startRequest' | 'countErrors'>;
 }
 
-const uncounted: ServiceCounters = { appended: () => undefined, read: () => undefined };
+const uncounted: ServiceCounters = {
+  appended: () => undefined,
+  read: () => undefined,
+  requests: { startRequest: () => () => undefined, countErrors: () => undefined },
+};
+
+/** Method labels of the requests the service times or counts itself (the host's guard sees only whole calls). */
+const methods = {
+  append: methodLabel(internalV1.StorageNodeServiceService.append.path),
+  appendStream: methodLabel(internalV1.StorageNodeServiceService.appendStream.path),
+  read: methodLabel(internalV1.StorageNodeServiceService.read.path),
+  readStream: methodLabel(internalV1.StorageNodeServiceService.readStream.path),
+  listOffsets: methodLabel(internalV1.StorageNodeServiceService.listOffsets.path),
+  replicaFetch: methodLabel(internalV1.StorageNodeServiceService.replicaFetch.path),
+};
 
 /** A stream the service can wind down on stop. */
 interface OpenStream {
@@ -93,7 +109,7 @@ export class StorageService {
     if (this.draining) return Promise.resolve(request.partitions.map((data) => appendFailure(data, 'NOT_LEADER_OR_FOLLOWER', 'this node is shutting down')));
     const { partitions } = request;
     const counted = (data: internalV1.AppendPartitionData, result: v1.ProducePartitionResult): v1.ProducePartitionResult => {
-      if (result.errorCode === v1.ErrorCode.NONE) this.counters.appended(data.recordBatches.length);
+      if (result.errorCode === v1.ErrorCode.NONE) this.counters.appended(data.topic, data.recordBatches);
       return result;
     };
     // One partition per request is the common case: no Promise.all for it.
@@ -111,7 +127,10 @@ export class StorageService {
       return;
     }
     started.then(
-      (partitions) => callback(null, { partitions }),
+      (partitions) => {
+        this.counters.requests.countErrors(methods.append, failedResultCodes(partitions));
+        callback(null, { partitions });
+      },
       (error: unknown) => callback(toGrpcError(this.unexpected(error, 'Append')), null),
     );
   }
@@ -145,7 +164,11 @@ export class StorageService {
     call.on('data', (request: internalV1.AppendStreamRequest) => {
       if (closed) return;
       const { requestId } = request;
-      const refuse = (code: ErrorCode, message: string): void => respond({ requestId, partitions: [], errorCode: errorCodeToProto(code), errorMessage: message });
+      const done = this.counters.requests.startRequest(methods.appendStream);
+      const refuse = (code: ErrorCode, message: string): void => {
+        done([code]);
+        respond({ requestId, partitions: [], errorCode: errorCodeToProto(code), errorMessage: message });
+      };
       if (unanswered.has(requestId)) {
         refuse('INVALID_REQUEST', `request_id ${requestId} is already in flight on this stream`);
         return;
@@ -166,7 +189,10 @@ export class StorageService {
       }
       started
         .then(
-          (partitions) => respond({ requestId, partitions, errorCode: v1.ErrorCode.NONE, errorMessage: '' }),
+          (partitions) => {
+            done(failedResultCodes(partitions));
+            respond({ requestId, partitions, errorCode: v1.ErrorCode.NONE, errorMessage: '' });
+          },
           (error: unknown) => {
             const unexpected = this.unexpected(error, 'AppendStream');
             refuse(unexpected.code, unexpected.message);
@@ -201,7 +227,7 @@ export class StorageService {
     const waitSpec = this.draining ? { ...spec, maxWaitMs: 0 } : spec;
     const operation = new ReadOperation(this.manager, this.scheduler, waitSpec, (results) => {
       this.waitingReads.delete(operation);
-      for (const result of results) if (result.payload?.$case === 'recordBatches') this.counters.read(result.payload.value.length);
+      for (const result of results) if (result.payload?.$case === 'recordBatches') this.counters.read(result.topic, result.payload.value);
       onDone(results);
     });
     this.waitingReads.add(operation);
@@ -212,8 +238,12 @@ export class StorageService {
   private read(call: grpc.ServerUnaryCall<internalV1.ReadRequest, internalV1.ReadResponse>, callback: grpc.sendUnaryData<internalV1.ReadResponse>): void {
     const operation = this.guard(() =>
       this.startRead(call.request, (results) => {
-        if (results instanceof StarlaneError) callback(toGrpcError(results), null);
-        else callback(null, { partitions: results });
+        if (results instanceof StarlaneError) {
+          callback(toGrpcError(results), null);
+          return;
+        }
+        this.counters.requests.countErrors(methods.read, failedResultCodes(results));
+        callback(null, { partitions: results });
       }),
     );
     if (operation instanceof StarlaneError) {
@@ -277,7 +307,11 @@ export class StorageService {
     call.on('data', (request: internalV1.ReadStreamRequest) => {
       if (closed) return;
       const { requestId } = request;
-      const refuse = (code: ErrorCode, message: string): void => respond({ requestId, partitions: [], errorCode: errorCodeToProto(code), errorMessage: message });
+      const done = this.counters.requests.startRequest(methods.readStream);
+      const refuse = (code: ErrorCode, message: string): void => {
+        done([code]);
+        respond({ requestId, partitions: [], errorCode: errorCodeToProto(code), errorMessage: message });
+      };
       if (operations.has(requestId)) {
         refuse('INVALID_REQUEST', `request_id ${requestId} is already in flight on this stream`);
         return;
@@ -289,7 +323,10 @@ export class StorageService {
           if (!operations.has(requestId)) return;
           operations.delete(requestId);
           if (results instanceof StarlaneError) refuse(results.code, results.message);
-          else respond({ requestId, partitions: results, errorCode: v1.ErrorCode.NONE, errorMessage: '' });
+          else {
+            done(failedResultCodes(results));
+            respond({ requestId, partitions: results, errorCode: v1.ErrorCode.NONE, errorMessage: '' });
+          }
           settle();
         }),
       );
@@ -346,16 +383,20 @@ export class StorageService {
         return;
       }
       busy = true;
+      const done = this.counters.requests.startRequest(methods.replicaFetch);
       session.fetch(request).then(
         (response) => {
           busy = false;
+          done(response.errorCode !== 0 ? failedResultCodes([response]) : failedResultCodes(response.partitions));
           if (finished) return;
           call.write(response);
           next();
         },
         (error: unknown) => {
           busy = false;
-          finish(this.unexpected(error, 'ReplicaFetch'));
+          const failure = this.unexpected(error, 'ReplicaFetch');
+          done([failure.code]);
+          finish(failure);
         },
       );
     };
@@ -384,7 +425,10 @@ export class StorageService {
       return;
     }
     Promise.all(request.partitions.map((lookup) => listOffset(this.manager, lookup))).then(
-      (partitions) => callback(null, { partitions }),
+      (partitions) => {
+        this.counters.requests.countErrors(methods.listOffsets, failedResultCodes(partitions));
+        callback(null, { partitions });
+      },
       (error: unknown) => callback(toGrpcError(this.unexpected(error, 'ListOffsets')), null),
     );
   }

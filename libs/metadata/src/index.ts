@@ -102,5 +102,6 @@ export {
   type TopicRecord,
 } from './records';
 export { MemoryMetadataStore, type LoadedMetadata, type MetadataStore } from './store';
+export { changedPartitions, electionKind, electionKinds, isrChange, type ElectionKind, type PartitionTransition } from './transitions';
 export { describeTopicConfigs, topicConfigDefaults, topicConfigNames, validateTopicConfigs, type ConfigSource, type EffectiveConfig } from './topic-configs';
 export { uncleanLeaderElectionEnabled } from './topic-configs';

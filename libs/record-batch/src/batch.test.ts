@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { compressSync as rawSnappy } from 'snappy';
 import { buildBatch, readBatch, rebuildBatch } from './batch';
-import { BatchField, batchSize, readBatchHeader, scanBatches, setBaseOffset, setPartitionLeaderEpoch, validateBatch } from './batch-header';
+import { BatchField, batchSize, countRecords, readBatchHeader, scanBatches, setBaseOffset, setPartitionLeaderEpoch, validateBatch } from './batch-header';
 import { Compression, compress, decompress, decompressedBytesMax, isXerialSnappy } from './compression';
 import type { NewRecord } from './records';
 
@@ -99,6 +99,26 @@ describe('scanBatches', () => {
         const scan = scanBatches(Buffer.from(garbage), { batchBytesMax: 1 << 20 });
         for (const slice of scan.batches) expect(slice.bytes.length).toBe(batchSize(slice.header));
         expect(scan.end).toBeLessThanOrEqual(garbage.length);
+      }),
+    );
+  });
+});
+
+describe('countRecords', () => {
+  it('sums the record counts of whole batches and ignores a torn tail', async () => {
+    const batches = await Promise.all([1, 2, 3].map((n) => buildBatch(Array.from({ length: n }, (_, i) => record(`${n}-${i}`)))));
+    const whole = Buffer.concat(batches);
+    expect(countRecords(whole)).toBe(6);
+    expect(countRecords(whole.subarray(0, whole.length - 5))).toBe(3);
+    expect(countRecords(Buffer.alloc(0))).toBe(0);
+  });
+
+  it('agrees with scanBatches on any bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (garbage) => {
+        const bytes = Buffer.from(garbage);
+        const scanned = scanBatches(bytes, { batchBytesMax: 1 << 30 }).batches.reduce((sum, slice) => sum + Math.max(0, slice.header.recordCount), 0);
+        expect(countRecords(bytes)).toBe(scanned);
       }),
     );
   });

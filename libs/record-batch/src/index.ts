@@ -5,6 +5,7 @@ export {
   batchHeaderBytes,
   batchLogOverheadBytes,
   batchSize,
+  countRecords,
   currentMagic,
   lastOffset,
   readBatchHeader,

@@ -9,6 +9,7 @@ import { StarlaneError, assert, type ErrorCode } from '@starlane/model';
 import type { Logger } from './logging';
 import { guardImplementation, tolerantDefinition, type UnexpectedErrorHandler } from './guard';
 import { errorCodeMetadataKey, toGrpcError } from './grpc-status';
+import type { GuardObserver } from './rpc-metrics';
 
 export { errorCodeMetadataKey, toGrpcError };
 
@@ -103,6 +104,8 @@ export async function startGrpcServer(options: {
   fileDescriptorSet?: Uint8Array;
   /** Told about handler failures that are not operating errors (bugs); the client gets INTERNAL. */
   onUnexpectedError?: UnexpectedErrorHandler;
+  /** Told of every unary call's latency and status and of failed streams (the RPC metrics). */
+  observer?: GuardObserver;
 }): Promise<GrpcEndpoint> {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': grpcMessageBytesMax,
@@ -115,7 +118,7 @@ export async function startGrpcServer(options: {
   widenServerWindows(server);
   const onUnexpected = options.onUnexpectedError ?? (() => undefined);
   for (const service of options.services) {
-    server.addService(tolerantDefinition(service.definition), guardImplementation(service.definition, service.implementation, onUnexpected));
+    server.addService(tolerantDefinition(service.definition), guardImplementation(service.definition, service.implementation, onUnexpected, options.observer));
   }
   new ReflectionService(reflectionPackage(options.fileDescriptorSet), { services: [...serviceNames, healthServiceName] }).addToServer(server);
 

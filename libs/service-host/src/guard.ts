@@ -7,11 +7,14 @@
  * - a handler that throws, or whose returned promise rejects, answers the call with the
  *   error's catalogue status (a StarlaneError) or INTERNAL / UNKNOWN_SERVER_ERROR (anything
  *   else, reported to `onUnexpected` because it is a bug), instead of an unhandled rejection
- *   that would end the process.
+ *   that would end the process;
+ * - and, being the one place every call passes, it tells the `observer` (the RPC metrics) when
+ *   each unary call began and how it was answered, and which streaming calls failed with what.
  */
 import type * as grpc from '@grpc/grpc-js';
 import { StarlaneError } from '@starlane/model';
 import { toGrpcError } from './grpc-status';
+import { methodLabel, type GuardObserver } from './rpc-metrics';
 
 /** Stands in for a request message whose bytes did not decode. */
 class MalformedRequest {
@@ -58,21 +61,25 @@ export function guardImplementation(
   definition: grpc.ServiceDefinition,
   implementation: grpc.UntypedServiceImplementation,
   onUnexpected: UnexpectedErrorHandler,
+  observer?: GuardObserver,
 ): grpc.UntypedServiceImplementation {
   const guarded: grpc.UntypedServiceImplementation = {};
   for (const [name, method] of Object.entries(definition)) {
     const handler = implementation[name] as ((...args: unknown[]) => unknown) | undefined;
     if (handler === undefined) continue;
     const path = method.path;
+    const label = methodLabel(path);
     if (!method.requestStream && !method.responseStream) {
       guarded[name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        if (call.request instanceof MalformedRequest) return callback(malformedStatus(call.request, path), null);
+        const observed = observer?.unaryStarted(label);
         let answered = false;
         const once: grpc.sendUnaryData<unknown> = (error, value) => {
           if (answered) return;
           answered = true;
+          observed?.(error);
           callback(error, value);
         };
+        if (call.request instanceof MalformedRequest) return once(malformedStatus(call.request, path), null);
         const fail = (error: unknown): void => once(statusFor(error, path, onUnexpected), null);
         try {
           const result = handler(call, once);
@@ -84,6 +91,8 @@ export function guardImplementation(
       continue;
     }
     const streaming = (call: grpc.ServerDuplexStream<unknown, unknown> & { request?: unknown }): void => {
+      // Handlers end a stream with an error status by emitting it (grpc-js turns it into the status).
+      if (observer !== undefined) call.on('error', (status: unknown) => observer.streamFailed(label, status));
       const fail = (status: Partial<grpc.StatusObject>): void => {
         if (call.destroyed || call.writableEnded) return;
         call.emit('error', status);

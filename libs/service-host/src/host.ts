@@ -16,6 +16,7 @@ import {
 import { formatAddress, routeGrpcLogs, setServing, startGrpcServer, stopGrpcServer, type GrpcEndpoint, type GrpcService } from './grpc';
 import { createLogger, logLevels, type Logger } from './logging';
 import { createMetricsRegistry, startMetricsServer, type HttpEndpoint } from './metrics';
+import { createRpcMetrics, type RpcMetrics } from './rpc-metrics';
 import { tuneRuntime } from './runtime';
 import type { Registry } from 'prom-client';
 
@@ -48,6 +49,8 @@ export interface AppContext<C> {
   readonly config: C;
   readonly logger: Logger;
   readonly metrics: Registry;
+  /** Per-request latency and error codes of requests carried in streams (unary calls are timed by the host). */
+  readonly rpc: RpcMetrics;
 }
 
 export interface RunningApp {
@@ -87,7 +90,8 @@ export async function startService<S extends ConfigSpec>(
   const logger = createLogger(description.name, config.logLevel);
   routeGrpcLogs(logger);
   const metrics = createMetricsRegistry(description.name, description.version);
-  const app = await description.start({ config, logger, metrics });
+  const { rpc, guard } = createRpcMetrics(metrics);
+  const app = await description.start({ config, logger, metrics, rpc });
   let grpcEndpoint: GrpcEndpoint | undefined;
   let metricsHttp: HttpEndpoint | undefined;
   try {
@@ -96,6 +100,7 @@ export async function startService<S extends ConfigSpec>(
       port: config.grpcPort,
       services: app.services,
       onUnexpectedError: (error, method) => logger.error({ err: error, method }, 'an RPC handler failed unexpectedly'),
+      observer: guard,
       ...(description.fileDescriptorSet ? { fileDescriptorSet: description.fileDescriptorSet } : {}),
     });
     const endpoint = grpcEndpoint;

@@ -16,6 +16,7 @@ export {
   type OptionSpec,
   type ParsedArgs,
 } from './config';
+export { BoundedLabels } from './bounded-labels';
 export { ensureWritableDirectory } from './directories';
 export {
   errorCodeMetadataKey,
@@ -42,4 +43,5 @@ export {
   type ServiceDescription,
 } from './host';
 export { createLogger, logLevels, type LogLevel, type Logger } from './logging';
+export { failedResultCodes, methodLabel, rpcDurationBucketsSeconds, type RequestDone, type RpcMetrics } from './rpc-metrics';
 export { tuneRuntime } from './runtime';

@@ -1,16 +1,24 @@
 /** The gRPC handlers of starlane.v1.ConsumerService. */
 import type * as grpc from '@grpc/grpc-js';
-import type { v1 } from '@starlane/proto';
-import { toGrpcError } from '@starlane/service-host';
+import { v1 } from '@starlane/proto';
+import { failedResultCodes, methodLabel, toGrpcError, type RpcMetrics } from '@starlane/service-host';
 import { asStarlaneError } from '../produce/partition-writer';
 import type { FetchHandler, ReadDeps } from './fetch-handler';
 import { Subscription } from './subscription';
 
-export function consumerService(fetcher: FetchHandler, deps: ReadDeps): Partial<v1.ConsumerServiceServer> {
+const fetchMethod = methodLabel(v1.ConsumerServiceService.fetch.path);
+
+/** Failed partitions of Fetch answers (the host times the calls themselves). */
+export type ConsumeMetrics = Pick<RpcMetrics, 'countErrors'>;
+
+export function consumerService(fetcher: FetchHandler, deps: ReadDeps, metrics: ConsumeMetrics = { countErrors: () => undefined }): Partial<v1.ConsumerServiceServer> {
   return {
     fetch(call: grpc.ServerUnaryCall<v1.FetchRequest, v1.FetchResponse>, callback: grpc.sendUnaryData<v1.FetchResponse>) {
       fetcher.fetch(call.request).then(
-        (response) => callback(null, response),
+        (response) => {
+          metrics.countErrors(fetchMethod, failedResultCodes(response.partitions));
+          callback(null, response);
+        },
         (error: unknown) => callback(toGrpcError(asStarlaneError(error))),
       );
     },

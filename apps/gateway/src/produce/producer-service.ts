@@ -9,25 +9,36 @@
 import type * as grpc from '@grpc/grpc-js';
 import { wireErrorCode } from '@starlane/model';
 import { v1 } from '@starlane/proto';
-import { toGrpcError } from '@starlane/service-host';
+import { failedResultCodes, methodLabel, toGrpcError, type RpcMetrics } from '@starlane/service-host';
 import { asStarlaneError } from './partition-writer';
 import type { ProduceHandler } from './produce-handler';
 import type { ProducerIdAllocator } from './producer-ids';
 
-export function producerService(handler: ProduceHandler, producerIds: ProducerIdAllocator, unansweredMax: number): Partial<v1.ProducerServiceServer> {
+/** Latency of each request on a ProduceStream, and failed partitions of every answer (the host times unary calls). */
+export type ProduceMetrics = Pick<RpcMetrics, 'startRequest' | 'countErrors'>;
+
+const produceMethod = methodLabel(v1.ProducerServiceService.produce.path);
+const produceStreamMethod = methodLabel(v1.ProducerServiceService.produceStream.path);
+
+const unmeasured: ProduceMetrics = { startRequest: () => () => undefined, countErrors: () => undefined };
+
+export function producerService(handler: ProduceHandler, producerIds: ProducerIdAllocator, unansweredMax: number, metrics: ProduceMetrics = unmeasured): Partial<v1.ProducerServiceServer> {
   return {
     produce(call: grpc.ServerUnaryCall<v1.ProduceRequest, v1.ProduceResponse>, callback: grpc.sendUnaryData<v1.ProduceResponse>) {
       handler
         .queue(call.request)
         .then((queued) => queued.results)
         .then(
-          (partitions) => callback(null, { partitions }),
+          (partitions) => {
+            metrics.countErrors(produceMethod, failedResultCodes(partitions));
+            callback(null, { partitions });
+          },
           (error: unknown) => callback(toGrpcError(asStarlaneError(error))),
         );
     },
 
     produceStream(call: grpc.ServerDuplexStream<v1.ProduceStreamRequest, v1.ProduceStreamResponse>) {
-      serveProduceStream(call, handler, unansweredMax);
+      serveProduceStream(call, handler, unansweredMax, metrics);
     },
 
     initProducerId(call: grpc.ServerUnaryCall<v1.InitProducerIdRequest, v1.InitProducerIdResponse>, callback: grpc.sendUnaryData<v1.InitProducerIdResponse>) {
@@ -47,7 +58,7 @@ interface PendingResponse {
   response: v1.ProduceStreamResponse | undefined;
 }
 
-function serveProduceStream(call: grpc.ServerDuplexStream<v1.ProduceStreamRequest, v1.ProduceStreamResponse>, handler: ProduceHandler, unansweredMax: number): void {
+function serveProduceStream(call: grpc.ServerDuplexStream<v1.ProduceStreamRequest, v1.ProduceStreamResponse>, handler: ProduceHandler, unansweredMax: number, metrics: ProduceMetrics): void {
   const pending: PendingResponse[] = [];
   let queueTail: Promise<unknown> = Promise.resolve();
   let readingPaused = false;
@@ -87,6 +98,7 @@ function serveProduceStream(call: grpc.ServerDuplexStream<v1.ProduceStreamReques
   call.on('data', (request: v1.ProduceStreamRequest) => {
     if (finished) return;
     const slot: PendingResponse = { requestId: request.requestId, response: undefined };
+    const done = metrics.startRequest(produceStreamMethod);
     pending.push(slot);
     updateReading();
     const queued = queueTail.then(() => handler.queue(request));
@@ -95,10 +107,12 @@ function serveProduceStream(call: grpc.ServerDuplexStream<v1.ProduceStreamReques
       .then((result) => result.results)
       .then(
         (partitions) => {
+          done(failedResultCodes(partitions));
           slot.response = { requestId: request.requestId, partitions, errorCode: v1.ErrorCode.NONE, errorMessage: '' };
         },
         (error: unknown) => {
           const starlane = asStarlaneError(error);
+          done([starlane.code]);
           slot.response = { requestId: request.requestId, partitions: [], errorCode: wireErrorCode(starlane.code) as v1.ErrorCode, errorMessage: starlane.message };
         },
       )
