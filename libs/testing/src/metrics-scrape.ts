@@ -25,9 +25,9 @@ export function parseMetrics(text: string): MetricSample[] {
   return samples;
 }
 
-/** One scrape of `http://<metricsAddress>/metrics`. */
-export async function scrapeMetrics(metricsAddress: string): Promise<MetricSample[]> {
-  const response = await fetch(`http://${metricsAddress}/metrics`);
+/** One scrape of `http://<metricsAddress>/metrics`, given up after `timeoutMs` if one is given. */
+export async function scrapeMetrics(metricsAddress: string, timeoutMs?: number): Promise<MetricSample[]> {
+  const response = await fetch(`http://${metricsAddress}/metrics`, timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(timeoutMs) });
   if (!response.ok) throw new Error(`GET /metrics on ${metricsAddress} answered ${response.status}`);
   return parseMetrics(await response.text());
 }

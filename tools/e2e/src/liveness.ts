@@ -11,7 +11,7 @@
  *   (Kafka's UnderReplicatedPartitions) and it reads 0 on all of them within
  *   `underReplicatedSettleMsMax` of the ISR being whole.
  */
-import type { TestCluster } from '@starlane/testing';
+import { metricValue, scrapeMetrics, type MetricSample, type TestCluster } from '@starlane/testing';
 import { v1 } from '@starlane/proto';
 import { attempt, type PublicClients } from './clients';
 
@@ -152,8 +152,8 @@ export async function checkBusy(cluster: TestCluster, windowMs: number, cpuFract
 }
 
 async function cpuSeconds(cluster: TestCluster, name: string): Promise<number | undefined> {
-  const text = await scrape(cluster, name);
-  return text === undefined ? undefined : sampleValues(text, 'process_cpu_seconds_total')[0];
+  const samples = await scrape(cluster, name);
+  return samples === undefined ? undefined : metricValue(samples, 'process_cpu_seconds_total');
 }
 
 /** Waits until every storage node reports no under-replicated partition; a node without the metric fails at once. */
@@ -165,15 +165,14 @@ export async function checkUnderReplicated(cluster: TestCluster, boundMs: number
     let missing = false;
     for (const id of cluster.storageNodeIds) {
       const name = `storage-node-${id}`;
-      const text = await scrape(cluster, name);
-      const values = text === undefined ? [] : sampleValues(text, underReplicatedMetric);
-      if (values.length === 0) {
+      const samples = await scrape(cluster, name);
+      const count = samples === undefined ? undefined : metricValue(samples, underReplicatedMetric);
+      if (count === undefined) {
         byNode[name] = null;
         missing = true;
-        problems.push(text === undefined ? `${name}: /metrics could not be read` : `${name} does not export ${underReplicatedMetric}`);
+        problems.push(samples === undefined ? `${name}: /metrics could not be read` : `${name} does not export ${underReplicatedMetric}`);
         continue;
       }
-      const count = values.reduce((sum, value) => sum + value, 0);
       byNode[name] = count;
       if (count !== 0) problems.push(`${name}: ${underReplicatedMetric} reads ${count}`);
     }
@@ -184,31 +183,11 @@ export async function checkUnderReplicated(cluster: TestCluster, boundMs: number
   }
 }
 
-async function scrape(cluster: TestCluster, name: string): Promise<string | undefined> {
+async function scrape(cluster: TestCluster, name: string): Promise<MetricSample[] | undefined> {
   try {
     const { metricsAddress } = await cluster.process(name).ready;
-    const response = await fetch(`http://${metricsAddress}/metrics`, { signal: AbortSignal.timeout(requestTimeoutMs) });
-    return response.ok ? await response.text() : undefined;
+    return await scrapeMetrics(metricsAddress, requestTimeoutMs);
   } catch {
     return undefined;
   }
-}
-
-/**
- * The values of every sample of metric `name` in Prometheus text format, labelled or not:
- * `name 3` and `name{a="b"} 3` both give 3; `name_total 3` is another metric.
- */
-export function sampleValues(text: string, name: string): number[] {
-  const values: number[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const rest = line.slice(name.length);
-    let valueText: string;
-    if (rest.startsWith('{')) valueText = rest.slice(rest.lastIndexOf('}') + 1);
-    else if (rest.startsWith(' ')) valueText = rest;
-    else continue;
-    const value = Number(valueText.trim().split(/\s+/)[0]);
-    if (Number.isFinite(value)) values.push(value);
-  }
-  return values;
 }
