@@ -10,6 +10,7 @@ import { BoundedLabels, type RpcMetrics } from '@starlane/service-host';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { nodeHealth, type NodeHealth, type TopicLogTotals } from './node-health';
 import type { PartitionManager } from './partition-manager';
+import type { DivergenceOutcome } from './replica-fetcher';
 import type { ServiceCounters } from './storage-service';
 
 /**
@@ -24,6 +25,8 @@ export const otherTopicsLabel = '(other)';
 export interface StorageMetrics {
   /** The hooks the storage service calls as it answers. */
   readonly counters: ServiceCounters;
+  /** A leader answered one of this node's follower fetches with a divergence (see `ReplicaFetcherOptions.onDivergence`). */
+  divergence(outcome: DivergenceOutcome): void;
   /** A metadata image was applied (`before` is the image applied until now): counts this node's ISR changes. */
   metadataApplied(before: MetadataImage | undefined, after: MetadataImage | undefined): void;
 }
@@ -103,6 +106,12 @@ export function registerStorageMetrics(options: StorageMetricsOptions): StorageM
   const recordsOut = new Counter({ name: 'starlane_storage_records_out_total', help: 'Records returned to consumers, by topic (whole batches, as read)', labelNames: ['topic'], registers: [registry] });
   const shrinks = new Counter({ name: 'starlane_storage_isr_shrinks_total', help: 'ISR shrinks of partitions this node leads (Kafka: IsrShrinksPerSec)', registers: [registry] });
   const expands = new Counter({ name: 'starlane_storage_isr_expands_total', help: 'ISR expansions of partitions this node leads (Kafka: IsrExpandsPerSec)', registers: [registry] });
+  const divergences = new Counter({
+    name: 'starlane_storage_replica_divergences_total',
+    help: "Leader answers that told this node's follower replicas to truncate, by outcome: truncated, restarted (emptied to start over), repeated (the same answer again for the same log state; not acted on, the partition backs off)",
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
   const topicCounters = [bytesIn, recordsIn, bytesOut, recordsOut];
 
   return {
@@ -118,6 +127,9 @@ export function registerStorageMetrics(options: StorageMetricsOptions): StorageM
         recordsOut.inc({ topic: label }, countRecords(batches));
       },
       requests: options.rpc,
+    },
+    divergence(outcome) {
+      divergences.inc({ outcome });
     },
     metadataApplied(before, after) {
       if (before === undefined || after === undefined || before === after) return;

@@ -82,13 +82,7 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
 
     let session: NodeSession | undefined;
     const nodeEpoch = (): bigint | undefined => session?.current?.nodeEpoch;
-    const divergences = new Counter({
-      name: 'starlane_storage_replica_divergences_total',
-      help: "Leader answers that told this node's follower replicas to truncate, by outcome: truncated, restarted (emptied to start over), repeated (the same answer again for the same log state; not acted on, the partition backs off)",
-      labelNames: ['outcome'],
-      registers: [metrics],
-    });
-    const fetchers = new ReplicaFetchers({ manager, nodeEpoch, scheduler: timerScheduler, nowMs: () => systemClock.nowMs(), logger, onDivergence: (outcome) => divergences.inc({ outcome }) });
+    const fetchers = new ReplicaFetchers({ manager, nodeEpoch, scheduler: timerScheduler, nowMs: () => systemClock.nowMs(), logger, onDivergence: (outcome) => nodeMetrics.divergence(outcome) });
     const isrUpdater = new IsrUpdater({ manager, send: async (partitions, timeoutMs) => session?.alterPartition(partitions, timeoutMs), scheduler: timerScheduler, logger });
     const advertisedHost = config.advertisedHost !== '' ? config.advertisedHost : (host.listenHost ?? '127.0.0.1');
     // Registration waits for the bound port: with --grpc-port=0 it is known only then.
