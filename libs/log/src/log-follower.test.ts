@@ -103,3 +103,23 @@ describe('follower appends', () => {
     await follower.close();
   });
 });
+
+describe('batches larger than today’s settings', () => {
+  it('survive recovery, a read and a truncation after max.message.bytes and segment.bytes were lowered below them', async () => {
+    const fs = new MemoryFileSystem();
+    const leader = await open(fs, { flushMessages: 1 });
+    await leader.append(await batch(2, 4_000), 3);
+    await leader.append(await batch(1), 3);
+    // An unclean stop: the reopen recovers the active segment by scanning it.
+    fs.crash();
+
+    // Both settings were lowered below the batch already written.
+    const recovered = await open(fs, { flushMessages: 1, maxMessageBytes: 1_000, segmentBytes: 1_000 });
+    expect([recovered.logStartOffset, recovered.logEndOffset]).toEqual([0n, 3n]);
+    expect((await recovered.read(0n, { maxBytes: 100 })).records.length).toBeGreaterThan(8_000);
+    expect(await recovered.offsetForTimestamp(0n)).toMatchObject({ offset: 0n });
+    await recovered.truncateTo(2n);
+    expect(recovered.logEndOffset).toBe(2n);
+    await recovered.close();
+  });
+});

@@ -34,7 +34,7 @@ import {
   validateBatch,
   type BatchHeader,
 } from '@starlane/record-batch';
-import type { LogConfig } from './config';
+import { segmentBytesMax, type LogConfig } from './config';
 import { joinPath, type Clock, type LogFileSystem, type Scheduler } from './io';
 import { LeaderEpochCache, parseLeaderEpochs, serializeLeaderEpochs } from './leader-epoch-cache';
 import { ProducerStateManager, type ProducerStateView } from './producer-state';
@@ -59,6 +59,14 @@ export const appendQueueBytesMax = 256 * 1024 * 1024;
  * that is slightly larger without another read. */
 export const readSlackBytes = 64 * 1024;
 /** Largest offset a segment holds relative to its base (index entries are 32-bit). */
+/**
+ * The largest batch a scan of stored data accepts. What is stored was accepted under the
+ * settings of its day, or copied unchecked from a leader, so today's max.message.bytes and
+ * segment.bytes say nothing about it: recovery bounded by them would cut fsynced batches as torn
+ * after either was lowered. A length past the file's end still ends a scan, and the CRC decides
+ * whether a batch is whole.
+ */
+export const storedBatchBytesMax = segmentBytesMax;
 export const relativeOffsetMax = 2n ** 31n - 1n;
 /** Closed segments whose indexes stay in memory; the others are loaded again on demand, so
  * memory does not grow with the number of segments. */
@@ -307,7 +315,7 @@ export class PartitionLog {
       const { segment, truncatedBytes } = await Segment.open(fs, directory, base, {
         trusted,
         indexIntervalBytes: config.indexIntervalBytes,
-        batchBytesMax: Math.max(config.maxMessageBytes, config.segmentBytes),
+        batchBytesMax: storedBatchBytesMax,
         offsetGapsAllowed: gapsAllowed,
       });
       if (!trusted) {
@@ -347,7 +355,7 @@ export class PartitionLog {
     if (epochEntries === null) {
       // Rebuild from the batches themselves: every batch carries its leader epoch.
       for (const segment of segments) {
-        await segment.scan(0, segment.size, Math.max(config.maxMessageBytes, config.segmentBytes), (batch) => {
+        await segment.scan(0, segment.size, storedBatchBytesMax, (batch) => {
           epochs.assign(batch.header.partitionLeaderEpoch, batch.header.baseOffset);
           return true;
         });
@@ -357,7 +365,7 @@ export class PartitionLog {
       // The checkpoint may lag the batches a crash left behind: recovered segments carry their
       // epochs in every batch, so they are assigned again from there (as Kafka's recovery does).
       for (const segment of recovered) {
-        await segment.scan(0, segment.size, Math.max(config.maxMessageBytes, config.segmentBytes), (batch) => {
+        await segment.scan(0, segment.size, storedBatchBytesMax, (batch) => {
           epochs.assign(batch.header.partitionLeaderEpoch, batch.header.baseOffset);
           return true;
         });
@@ -947,7 +955,7 @@ export class PartitionLog {
    */
   async offsetForTimestamp(timestampMs: bigint): Promise<{ offset: bigint; timestampMs: bigint } | null> {
     this.checkHealthy();
-    const batchBytesMax = Math.max(this.config.maxMessageBytes, this.config.segmentBytes);
+    const batchBytesMax = storedBatchBytesMax;
     for (const segment of [...this.segments]) {
       if (segment.maxTimestamp < timestampMs) continue;
       const indexes = await this.indexesOf(segment);
@@ -1020,7 +1028,7 @@ export class PartitionLog {
 
   /** A segment's indexes, loading them if needed and unloading the least recently used. */
   private async indexesOf(segment: Segment): Promise<{ offset: OffsetIndex; time: TimeIndex }> {
-    const indexes = await segment.loadIndexes(this.config.indexIntervalBytes, Math.max(this.config.maxMessageBytes, this.config.segmentBytes));
+    const indexes = await segment.loadIndexes(this.config.indexIntervalBytes, storedBatchBytesMax);
     if (segment !== this.active) {
       this.loadedIndexes.delete(segment);
       this.loadedIndexes.add(segment);
@@ -1085,7 +1093,7 @@ export class PartitionLog {
       const doomed = this.segments.splice(keep + 1);
       // Newest first: a crash part-way leaves a shorter log, never a hole.
       for (const segment of doomed.reverse()) await this.deleteSegment(segment);
-      await this.active.truncateTo(offset, Math.max(this.config.maxMessageBytes, this.config.segmentBytes), this.config.indexIntervalBytes);
+      await this.active.truncateTo(offset, storedBatchBytesMax, this.config.indexIntervalBytes);
       await this.afterTruncation();
     });
   }
@@ -1205,7 +1213,7 @@ export class PartitionLog {
       state = new ProducerStateManager();
     }
     const from = state.endOffset;
-    const batchBytesMax = Math.max(this.config.maxMessageBytes, this.config.segmentBytes);
+    const batchBytesMax = storedBatchBytesMax;
     for (const segment of this.segments) {
       if (segment.nextOffset <= from) continue;
       await segment.scan(0, segment.size, batchBytesMax, (batch) => {
@@ -1249,7 +1257,7 @@ export class PartitionLog {
         if (segment.maxTimestamp > lagHorizon) break;
         candidates.push(segment);
       }
-      const batchBytesMax = Math.max(this.config.maxMessageBytes, this.config.segmentBytes);
+      const batchBytesMax = storedBatchBytesMax;
       const latest = new LatestOffsets();
       let cleanable = 0;
       for (const segment of candidates) {
