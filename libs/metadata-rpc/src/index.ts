@@ -1,3 +1,4 @@
+export { adminRequestItemsMax, checkAdminItemCount, describeTopicsResponse, itemErrorFields, listTopicsResponse } from './admin-reads';
 export {
   controllerFromProto,
   controllerToProto,
@@ -13,7 +14,17 @@ export {
   topicFromProto,
   topicToProto,
 } from './codec';
-export { MetadataWatcher, snapshotTopicsMax, type ClientLogger, type MetadataListener, type MetadataWatcherOptions } from './watcher';
+export {
+  MetadataWatcher,
+  reconnectBackoffMsInitialDefault,
+  reconnectBackoffMsMaxDefault,
+  reconnectDelayMs,
+  snapshotTopicsMax,
+  type ClientLogger,
+  type MetadataListener,
+  type MetadataWatcherOptions,
+  type ReconnectState,
+} from './watcher';
 export {
   NodeSession,
   controlledShutdownRetryMs,
