@@ -10,6 +10,7 @@ import { FetchHandler } from './consume/fetch-handler';
 import { ControllerClient } from './controller/controller-client';
 import { produceStreamUnansweredMax } from './limits';
 import { RoundRobinPartitioner } from './partitioner';
+import type { MetadataSource } from './routing';
 import { PartitionWriter } from './produce/partition-writer';
 import { ProduceHandler } from './produce/produce-handler';
 import { ProducerIdAllocator } from './produce/producer-ids';
@@ -45,6 +46,21 @@ export function parseControllers(raw: string): string[] {
   return addresses;
 }
 
+/** The watcher as the gateway's MetadataSource: its image, and why there is none yet. */
+function followedMetadata(watcher: MetadataWatcher, controllers: readonly string[]): MetadataSource {
+  return {
+    current: () => watcher.current(),
+    get ready() {
+      return watcher.ready;
+    },
+    notReadyReason: () => {
+      const problem = watcher.lastProblem;
+      return `no snapshot from controllers ${controllers.join(',')}${problem === undefined ? ' so far' : ` (last attempt: ${problem})`}`;
+    },
+    waitFor: (predicate, timeoutMs) => watcher.waitFor(predicate, timeoutMs),
+  };
+}
+
 /** The gateway: the stateless client entry point that routes to partition leaders. */
 export const gatewayApp: ServiceDescription<typeof gatewayOptions> = {
   name: 'gateway',
@@ -54,8 +70,9 @@ export const gatewayApp: ServiceDescription<typeof gatewayOptions> = {
   async start({ config, logger }) {
     const controllers = parseControllers(config.controllers);
     const now = (): number => Date.now();
-    const metadata = new MetadataWatcher({ controllers, nodeId: -1, logger });
-    metadata.start();
+    const watcher = new MetadataWatcher({ controllers, nodeId: -1, logger });
+    watcher.start();
+    const metadata = followedMetadata(watcher, controllers);
     const transport = new GrpcStorageTransport();
     const controller = new ControllerClient(controllers, metadata);
     const writer = new PartitionWriter({ metadata, transport, now });
@@ -67,9 +84,14 @@ export const gatewayApp: ServiceDescription<typeof gatewayOptions> = {
     const produce = new ProduceHandler({ metadata, writer, partitioner: new RoundRobinPartitioner(), now, requestBytesMax: config.produceRequestBytesMax, autoCreator });
     const producerIds = new ProducerIdAllocator({ allocate: (count) => controller.allocateProducerIds(count, now() + 10_000) });
 
-    // Serving starts at once; requests that arrive before the first snapshot wait for it (within their own timeout).
-    void metadata.waitFor(() => true, 2 ** 31 - 1).then((first) => {
-      if (first !== undefined) logger.info({ metadataVersion: first.version, topics: first.topics.size, nodes: first.nodes.size }, 'metadata received');
+    // Ready (health SERVING, /readyz 200) once the first snapshot is in: before it the gateway
+    // can only refuse requests (at once, LEADER_NOT_AVAILABLE saying why), so it asks for none.
+    const ready = new Promise<void>((resolve) => {
+      const stop = watcher.onChange((image) => {
+        stop();
+        logger.info({ event: 'metadata-received', metadataVersion: image.version, topics: image.topics.size, nodes: image.nodes.size }, 'metadata received');
+        resolve();
+      });
     });
 
     return {
@@ -79,8 +101,9 @@ export const gatewayApp: ServiceDescription<typeof gatewayOptions> = {
         { definition: consumerServiceDefinition, implementation: withUnimplemented(consumerServiceDefinition, consumerService(new FetchHandler(readDeps), readDeps)) },
         { definition: v1.ConsumerGroupServiceService, implementation: withUnimplemented(v1.ConsumerGroupServiceService, {}) },
       ],
+      ready,
       async stop() {
-        metadata.close();
+        watcher.close();
         transport.close();
         controller.close();
       },
