@@ -280,6 +280,14 @@ describe('positions', () => {
     expect(await ok(['consume', topic, '--from', `@${second + 3_600_000}`])).toBe('');
   });
 
+  it('refuses an offset past the end with OFFSET_OUT_OF_RANGE and exit 1, bounded as with --follow', async () => {
+    for (const follow of [[], ['--follow']]) {
+      const run = await cli(['consume', topic, '--from', '9999', ...follow]);
+      expect({ follow, code: run.code, stdout: run.stdout.toString('utf8') }).toEqual({ follow, code: 1, stdout: '' });
+      expect(run.stderr).toMatch(/^error: OFFSET_OUT_OF_RANGE: offset 9999 is outside \[0, 5\] \(positions\/0\)$/m);
+    }
+  });
+
   it('reports earliest and latest offsets', async () => {
     expect(await ok(['offsets', topic])).toBe('PARTITION  EARLIEST  LATEST\n0          0         5\n');
   });
