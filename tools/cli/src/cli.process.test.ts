@@ -293,6 +293,25 @@ describe('positions', () => {
   });
 });
 
+describe('while the controller is stopped', () => {
+  it('produces and consumes without naming a partition and describes topics, from the gateway metadata', async () => {
+    await ok(['topics', 'create', 'outage', '--partitions', '3']);
+    await cluster.waitForLeaders('outage');
+    const pid = cluster.controller.child.pid!;
+    // Frozen, not gone: calls to it hang rather than fail, as during an etcd outage or a failover.
+    process.kill(pid, 'SIGSTOP');
+    try {
+      expect(await ok(['topics', 'describe', 'outage'])).toMatch(/PartitionCount: 3/);
+      expect((await ok(['topics', 'list', '-q'])).split('\n')).toContain('outage');
+      await ok(['produce', 'outage', '-K', ':', '-q'], 'a:1\nb:2\nc:3\nd:4\n');
+      const consumed = await ok(['consume', 'outage', '--format', '%k=%s\\n', '-q']);
+      expect(consumed.split('\n').filter((line) => line !== '').sort()).toEqual(['a=1', 'b=2', 'c=3', 'd=4']);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+  });
+});
+
 describe('failures', () => {
   it('exits 1 with the error code for an unknown topic', async () => {
     for (const args of [['consume', 'no-such-topic'], ['offsets', 'no-such-topic'], ['topics', 'describe', 'no-such-topic']]) {
