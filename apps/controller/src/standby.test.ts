@@ -29,7 +29,7 @@ describe('standby refusals', () => {
   it('never name the standby itself: an election that still names it means its term ended unseen (etcd unreachable)', async () => {
     const refused = await heartbeatRefusal(() => self);
     expect(refused.activeController).toBeUndefined();
-    expect(refused.errorMessage).toMatch(/^controller 1 is not the active controller, and no other is known to be active \(.*metadata store is unreachable\); retry$/);
+    expect(refused.errorMessage).toMatch(/^controller 1 is not the active controller and knows of no other that is \(none is elected yet, or etcd cannot be reached\); retry$/);
     const status = await adminRefusal(() => self);
     expect(status.details).not.toContain('controller 1 at');
     expect(status.metadata?.get('starlane-error-code')).toEqual(['NOT_CONTROLLER']);

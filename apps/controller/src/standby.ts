@@ -20,19 +20,9 @@ import { formatAddress, toGrpcError } from '@starlane/service-host';
 /** The active controller's location as this process knows it; undefined while none is known. */
 export type ActiveLocator = () => internalV1.ControllerLocation | undefined;
 
-/**
- * The active controller a standby may name: never itself. A standby that still sees itself as
- * the election's leader lost its term without the election saying so yet (the metadata store
- * is unreachable, or its lease is ending); naming itself would send callers straight back.
- */
-function otherActive(controllerId: number, locate: ActiveLocator): internalV1.ControllerLocation | undefined {
-  const active = locate();
-  return active === undefined || active.controllerId === controllerId ? undefined : active;
-}
-
 function notActive(controllerId: number, active: internalV1.ControllerLocation | undefined): string {
   return active === undefined
-    ? `controller ${controllerId} is not the active controller, and no other is known to be active (none elected yet, or the metadata store is unreachable); retry`
+    ? `controller ${controllerId} is not the active controller and knows of no other that is (none is elected yet, or etcd cannot be reached); retry`
     : `controller ${controllerId} is not the active controller; controller ${active.controllerId} at ${formatAddress(active.host, active.port)} is`;
 }
 
@@ -77,4 +67,15 @@ export function routed(definition: grpc.ServiceDefinition, pick: () => grpc.Unty
     }) as grpc.UntypedHandleCall;
   }
   return handlers;
+}
+
+/**
+ * The active controller a standby may name: never itself, whatever its locator says. One that
+ * still sees itself as the election's leader lost its term without the election saying so yet
+ * (the metadata store is unreachable, or its lease is ending); naming itself would send callers
+ * straight back ("controller 1 is not the active controller; controller 1 at ... is").
+ */
+function otherActive(controllerId: number, locate: ActiveLocator): internalV1.ControllerLocation | undefined {
+  const active = locate();
+  return active === undefined || active.controllerId === controllerId ? undefined : active;
 }
