@@ -70,24 +70,24 @@ export const gatewayApp: ServiceDescription<typeof gatewayOptions> = {
   async start({ config, logger }) {
     const controllers = parseControllers(config.controllers);
     const now = (): number => Date.now();
-    const watcher = new MetadataWatcher({ controllers, nodeId: -1, logger });
-    watcher.start();
-    const metadata = followedMetadata(watcher, controllers);
+    const metadata = new MetadataWatcher({ controllers, nodeId: -1, logger });
+    metadata.start();
+    const followed = followedMetadata(metadata, controllers);
     const transport = new GrpcStorageTransport();
-    const controller = new ControllerClient(controllers, metadata);
-    const writer = new PartitionWriter({ metadata, transport, now });
-    const readDeps = { metadata, transport, now };
-    const admin = new AdminForwarder({ controller, metadata, offsets: readDeps, now });
+    const controller = new ControllerClient(controllers, followed);
+    const writer = new PartitionWriter({ metadata: followed, transport, now });
+    const readDeps = { metadata: followed, transport, now };
+    const admin = new AdminForwarder({ controller, metadata: followed, offsets: readDeps, now });
     const autoCreator = config.autoCreateTopics
-      ? new TopicAutoCreatorImpl(admin, metadata, { partitions: config.defaultPartitions, replicationFactor: config.defaultReplicationFactor }, now)
+      ? new TopicAutoCreatorImpl(admin, followed, { partitions: config.defaultPartitions, replicationFactor: config.defaultReplicationFactor }, now)
       : undefined;
-    const produce = new ProduceHandler({ metadata, writer, partitioner: new RoundRobinPartitioner(), now, requestBytesMax: config.produceRequestBytesMax, autoCreator });
+    const produce = new ProduceHandler({ metadata: followed, writer, partitioner: new RoundRobinPartitioner(), now, requestBytesMax: config.produceRequestBytesMax, autoCreator });
     const producerIds = new ProducerIdAllocator({ allocate: (count) => controller.allocateProducerIds(count, now() + 10_000) });
 
     // Ready (health SERVING, /readyz 200) once the first snapshot is in: before it the gateway
     // can only refuse requests (at once, LEADER_NOT_AVAILABLE saying why), so it asks for none.
     const ready = new Promise<void>((resolve) => {
-      const stop = watcher.onChange((image) => {
+      const stop = metadata.onChange((image) => {
         stop();
         logger.info({ event: 'metadata-received', metadataVersion: image.version, topics: image.topics.size, nodes: image.nodes.size }, 'metadata received');
         resolve();
@@ -103,7 +103,7 @@ export const gatewayApp: ServiceDescription<typeof gatewayOptions> = {
       ],
       ready,
       async stop() {
-        watcher.close();
+        metadata.close();
         transport.close();
         controller.close();
       },
