@@ -1,4 +1,5 @@
 export { adminRequestItemsMax, checkAdminItemCount, describeTopicsResponse, itemErrorFields, listTopicsResponse } from './admin-reads';
+export { reconnectBackoffMsInitialDefault, reconnectBackoffMsMaxDefault, reconnectDelayMs, type ReconnectState } from './watcher';
 export {
   controllerFromProto,
   controllerToProto,
@@ -14,17 +15,7 @@ export {
   topicFromProto,
   topicToProto,
 } from './codec';
-export {
-  MetadataWatcher,
-  reconnectBackoffMsInitialDefault,
-  reconnectBackoffMsMaxDefault,
-  reconnectDelayMs,
-  snapshotTopicsMax,
-  type ClientLogger,
-  type MetadataListener,
-  type MetadataWatcherOptions,
-  type ReconnectState,
-} from './watcher';
+export { MetadataWatcher, snapshotTopicsMax, type ClientLogger, type MetadataListener, type MetadataWatcherOptions } from './watcher';
 export {
   NodeSession,
   controlledShutdownRetryMs,
