@@ -5,36 +5,17 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { StarlaneError, assert } from '@starlane/model';
-import {
-  describePartitions,
-  describeTopicConfigs,
-  listTopics,
-  lookupTopics,
-  nodesById,
-  type ConfigChangeInput,
-  type ConfigSource,
-  type ItemError,
-  type MetadataController,
-  type TopicResult,
-} from '@starlane/metadata';
-import { errorCodeToProto, nodeToProto, partitionToProto } from '@starlane/metadata-rpc';
+import { nodesById, type ConfigChangeInput, type ItemError, type MetadataController, type TopicResult } from '@starlane/metadata';
+import { adminRequestItemsMax, checkAdminItemCount, describeTopicsResponse, itemErrorFields, listTopicsResponse, nodeToProto } from '@starlane/metadata-rpc';
 import { v1 } from '@starlane/proto';
 import { toGrpcError, type Logger } from '@starlane/service-host';
 import { describeFailure, type MetadataStreams } from './controller-service';
 import { followReassignments, reassignmentStatusToProto } from './reassignment-watch';
 
-/** Most items (topics, names, ids) one admin request may name. */
-export const adminRequestItemsMax = 10_000;
+export { adminRequestItemsMax };
 
-const configSources: Record<ConfigSource, v1.ConfigSource> = { default: v1.ConfigSource.DEFAULT, cluster: v1.ConfigSource.CLUSTER, topic: v1.ConfigSource.TOPIC };
-
-function errorFields(error: ItemError | undefined): { errorCode: v1.ErrorCode; errorMessage: string } {
-  return error === undefined ? { errorCode: v1.ErrorCode.NONE, errorMessage: '' } : { errorCode: errorCodeToProto(error.code), errorMessage: error.message };
-}
-
-function checkItemCount(count: number, what: string): void {
-  if (count > adminRequestItemsMax) throw new StarlaneError('INVALID_REQUEST', `a request may name at most ${adminRequestItemsMax} ${what}, got ${count}`);
-}
+const errorFields = itemErrorFields;
+const checkItemCount = checkAdminItemCount;
 
 /** Answers a unary call from a promise: StarlaneErrors become statuses with their code. */
 function answer<T>(callback: grpc.sendUnaryData<T>, logger: Logger, rpc: string, work: () => Promise<T> | T): void {
@@ -96,33 +77,11 @@ export function adminService(controller: MetadataController, controllerId: numbe
     },
 
     listTopics(call, callback) {
-      answer(callback, logger, 'ListTopics', () => {
-        const request = call.request;
-        const page = listTopics(controller.image(), { includeInternal: request.includeInternal, pageSize: request.pageSize, pageToken: request.pageToken });
-        return {
-          topics: page.topics.map((topic) => ({ name: topic.name, topicId: topic.topicId, partitionCount: topic.partitions.length, internal: topic.internal })),
-          nextPageToken: page.nextPageToken,
-        };
-      });
+      answer(callback, logger, 'ListTopics', () => listTopicsResponse(controller.image(), call.request));
     },
 
     describeTopics(call, callback) {
-      answer(callback, logger, 'DescribeTopics', () => {
-        const request = call.request;
-        checkItemCount(request.topics.length + request.topicIds.length, 'topics');
-        const image = controller.image();
-        return {
-          topics: lookupTopics(image, request.topics, request.topicIds).map((lookup): v1.TopicDescription => {
-            const topic = lookup.topic;
-            if (topic === undefined) return { name: lookup.name, topicId: lookup.topicId, internal: false, partitions: [], configs: {}, ...errorFields(lookup.error) };
-            const configs: Record<string, v1.ConfigValue> = {};
-            if (request.includeConfigs) {
-              for (const [name, effective] of describeTopicConfigs(image, topic)) configs[name] = { value: effective.value, source: configSources[effective.source] };
-            }
-            return { name: topic.name, topicId: topic.topicId, internal: topic.internal, partitions: describePartitions(image, topic).map(partitionToProto), configs, ...errorFields(undefined) };
-          }),
-        };
-      });
+      answer(callback, logger, 'DescribeTopics', () => describeTopicsResponse(controller.image(), call.request));
     },
 
     alterTopicConfigs(call, callback) {

@@ -22,13 +22,13 @@ export type ActiveLocator = () => internalV1.ControllerLocation | undefined;
 
 function notActive(controllerId: number, active: internalV1.ControllerLocation | undefined): string {
   return active === undefined
-    ? `controller ${controllerId} is not the active controller and none is elected yet; retry`
+    ? `controller ${controllerId} is not the active controller and knows of no other that is (none is elected yet, or etcd cannot be reached); retry`
     : `controller ${controllerId} is not the active controller; controller ${active.controllerId} at ${formatAddress(active.host, active.port)} is`;
 }
 
 export function standbyControllerService(controllerId: number, locate: ActiveLocator): internalV1.ControllerServiceServer {
   const refusal = (): { activeController: internalV1.ControllerLocation | undefined; errorCode: number; errorMessage: string } => {
-    const active = locate();
+    const active = otherActive(controllerId, locate);
     return { activeController: active, errorCode: errorCodeToProto('NOT_CONTROLLER'), errorMessage: notActive(controllerId, active) };
   };
   return {
@@ -37,7 +37,7 @@ export function standbyControllerService(controllerId: number, locate: ActiveLoc
     controlledShutdown: (_call, callback) => callback(null, { remainingLeaderships: [], ...refusal() }),
     alterPartition: (_call, callback) => callback(null, { partitions: [], ...refusal() }),
     allocateProducerIds: (_call, callback) => callback(null, { firstProducerId: -1n, count: 0, ...refusal() }),
-    getActiveController: (_call, callback) => callback(null, { activeController: locate() }),
+    getActiveController: (_call, callback) => callback(null, { activeController: otherActive(controllerId, locate) }),
     watchMetadata: (call) => {
       call.write({ metadataVersion: 0n, update: undefined, ...refusal() });
       call.end();
@@ -49,7 +49,7 @@ export function standbyControllerService(controllerId: number, locate: ActiveLoc
 export function standbyStatusService(definition: grpc.ServiceDefinition, controllerId: number, locate: ActiveLocator): grpc.UntypedServiceImplementation {
   const handlers: grpc.UntypedServiceImplementation = {};
   for (const [method, spec] of Object.entries(definition)) {
-    const status = (): Partial<grpc.StatusObject> => toGrpcError(new StarlaneError('NOT_CONTROLLER', notActive(controllerId, locate())));
+    const status = (): Partial<grpc.StatusObject> => toGrpcError(new StarlaneError('NOT_CONTROLLER', notActive(controllerId, otherActive(controllerId, locate))));
     handlers[method] = spec.responseStream
       ? (call: grpc.ServerWritableStream<unknown, unknown>) => call.emit('error', status())
       : (_call: unknown, callback: grpc.sendUnaryData<unknown>) => callback(status(), null);
@@ -67,4 +67,15 @@ export function routed(definition: grpc.ServiceDefinition, pick: () => grpc.Unty
     }) as grpc.UntypedHandleCall;
   }
   return handlers;
+}
+
+/**
+ * The active controller a standby may name: never itself, whatever its locator says. One that
+ * still sees itself as the election's leader lost its term without the election saying so yet
+ * (the metadata store is unreachable, or its lease is ending); naming itself would send callers
+ * straight back ("controller 1 is not the active controller; controller 1 at ... is").
+ */
+function otherActive(controllerId: number, locate: ActiveLocator): internalV1.ControllerLocation | undefined {
+  const active = locate();
+  return active === undefined || active.controllerId === controllerId ? undefined : active;
 }

@@ -44,12 +44,21 @@ interface Waiter {
   readonly deadlineMs: number;
 }
 
-/** Metadata on a manual clock: `publish` applies a new image, `advance` moves time and times waits out. */
+/**
+ * Metadata on a manual clock: `publish` applies a new image, `advance` moves time and times
+ * waits out. Built without an image, it has none (as a gateway before its first snapshot)
+ * until the first `publish`.
+ */
 export class FakeMetadata implements MetadataSource {
   nowMs = 1_000_000;
   private waiters: Waiter[] = [];
+  private image: MetadataImage;
+  ready: boolean;
 
-  constructor(private image: MetadataImage) {}
+  constructor(image?: MetadataImage) {
+    this.image = image ?? imageFromSnapshot({ clusterId: '', version: 0, controller: undefined, nodes: [], topics: [], clusterConfigs: {} });
+    this.ready = image !== undefined;
+  }
 
   readonly now = (): number => this.nowMs;
 
@@ -57,13 +66,18 @@ export class FakeMetadata implements MetadataSource {
     return this.image;
   }
 
+  notReadyReason(): string {
+    return 'no answer from controllers 127.0.0.1:1 (connect ECONNREFUSED)';
+  }
+
   waitFor(predicate: (image: MetadataImage) => boolean, timeoutMs: number): Promise<MetadataImage | undefined> {
-    if (predicate(this.image)) return Promise.resolve(this.image);
+    if (this.ready && predicate(this.image)) return Promise.resolve(this.image);
     return new Promise((resolve) => this.waiters.push({ predicate, resolve, deadlineMs: this.nowMs + timeoutMs }));
   }
 
   publish(image: MetadataImage): void {
     this.image = image;
+    this.ready = true;
     const ready = this.waiters.filter((waiter) => waiter.predicate(image));
     this.waiters = this.waiters.filter((waiter) => !ready.includes(waiter));
     for (const waiter of ready) waiter.resolve(image);

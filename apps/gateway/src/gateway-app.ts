@@ -10,6 +10,7 @@ import { FetchHandler } from './consume/fetch-handler';
 import { ControllerClient } from './controller/controller-client';
 import { produceStreamUnansweredMax } from './limits';
 import { RoundRobinPartitioner } from './partitioner';
+import type { MetadataSource } from './routing';
 import { PartitionWriter } from './produce/partition-writer';
 import { ProduceHandler } from './produce/produce-handler';
 import { ProducerIdAllocator } from './produce/producer-ids';
@@ -46,6 +47,21 @@ export function parseControllers(raw: string): string[] {
   return addresses;
 }
 
+/** The watcher as the gateway's MetadataSource: its image, and why there is none yet. */
+function followedMetadata(watcher: MetadataWatcher, controllers: readonly string[]): MetadataSource {
+  return {
+    current: () => watcher.current(),
+    get ready() {
+      return watcher.ready;
+    },
+    notReadyReason: () => {
+      const problem = watcher.lastProblem;
+      return `no snapshot from controllers ${controllers.join(',')}${problem === undefined ? ' so far' : ` (last attempt: ${problem})`}`;
+    },
+    waitFor: (predicate, timeoutMs) => watcher.waitFor(predicate, timeoutMs),
+  };
+}
+
 /** The gateway: the stateless client entry point that routes to partition leaders. */
 export const gatewayApp: ServiceDescription<typeof gatewayOptions> = {
   name: 'gateway',
@@ -58,20 +74,26 @@ export const gatewayApp: ServiceDescription<typeof gatewayOptions> = {
     const metadata = new MetadataWatcher({ controllers, nodeId: -1, logger });
     registerGatewayMetrics({ registry: metrics, metadata, nowMs: now });
     metadata.start();
+    const followed = followedMetadata(metadata, controllers);
     const transport = new GrpcStorageTransport();
-    const controller = new ControllerClient(controllers, metadata);
-    const writer = new PartitionWriter({ metadata, transport, now });
-    const readDeps = { metadata, transport, now };
-    const admin = new AdminForwarder({ controller, metadata, offsets: readDeps, now });
+    const controller = new ControllerClient(controllers, followed);
+    const writer = new PartitionWriter({ metadata: followed, transport, now });
+    const readDeps = { metadata: followed, transport, now };
+    const admin = new AdminForwarder({ controller, metadata: followed, offsets: readDeps, now });
     const autoCreator = config.autoCreateTopics
-      ? new TopicAutoCreatorImpl(admin, metadata, { partitions: config.defaultPartitions, replicationFactor: config.defaultReplicationFactor }, now)
+      ? new TopicAutoCreatorImpl(admin, followed, { partitions: config.defaultPartitions, replicationFactor: config.defaultReplicationFactor }, now)
       : undefined;
-    const produce = new ProduceHandler({ metadata, writer, partitioner: new RoundRobinPartitioner(), now, requestBytesMax: config.produceRequestBytesMax, autoCreator });
+    const produce = new ProduceHandler({ metadata: followed, writer, partitioner: new RoundRobinPartitioner(), now, requestBytesMax: config.produceRequestBytesMax, autoCreator });
     const producerIds = new ProducerIdAllocator({ allocate: (count) => controller.allocateProducerIds(count, now() + 10_000) });
 
-    // Serving starts at once; requests that arrive before the first snapshot wait for it (within their own timeout).
-    void metadata.waitFor(() => true, 2 ** 31 - 1).then((first) => {
-      if (first !== undefined) logger.info({ metadataVersion: first.version, topics: first.topics.size, nodes: first.nodes.size }, 'metadata received');
+    // Ready (health SERVING, /readyz 200) once the first snapshot is in: before it the gateway
+    // can only refuse requests (at once, LEADER_NOT_AVAILABLE saying why), so it asks for none.
+    const ready = new Promise<void>((resolve) => {
+      const stop = metadata.onChange((image) => {
+        stop();
+        logger.info({ event: 'metadata-received', metadataVersion: image.version, topics: image.topics.size, nodes: image.nodes.size }, 'metadata received');
+        resolve();
+      });
     });
 
     return {
@@ -81,6 +103,7 @@ export const gatewayApp: ServiceDescription<typeof gatewayOptions> = {
         { definition: consumerServiceDefinition, implementation: withUnimplemented(consumerServiceDefinition, consumerService(new FetchHandler(readDeps), readDeps, rpc)) },
         { definition: v1.ConsumerGroupServiceService, implementation: withUnimplemented(v1.ConsumerGroupServiceService, {}) },
       ],
+      ready,
       async stop() {
         metadata.close();
         transport.close();

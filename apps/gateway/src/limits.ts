@@ -39,8 +39,11 @@ export const retryBackoffMsInitial = 10;
 /** Longest wait between two attempts of one write. */
 export const retryBackoffMsMax = 250;
 
-/** How long a read waits for the gateway's first metadata snapshot after start-up, at least. */
-export const metadataWaitMsAtStart = 5000;
+/** First wait before calling the controller again after a redirect that named no new controller,
+ * or when none could be reached; doubled per attempt. */
+export const controllerRetryBackoffMsInitial = 50;
+/** Longest wait between two attempts of one controller call. */
+export const controllerRetryBackoffMsMax = 1000;
 
 /** Fetch: default and largest whole-response size. */
 export const fetchBytesDefault = 50 * 1024 * 1024;

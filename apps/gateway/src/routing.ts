@@ -17,13 +17,25 @@ export interface PartitionRoute {
 /** The metadata the gateway routes by: the watcher in production, a fake in tests. */
 export interface MetadataSource {
   current(): MetadataImage;
+  /**
+   * Whether a first snapshot has arrived. Until then the image is empty and says nothing about
+   * the cluster (an empty image would make every topic look unknown), so requests are refused
+   * with `noMetadataError` instead of being answered from it.
+   */
+  readonly ready: boolean;
+  /** Why there is no metadata yet: the controllers asked and the last problem, for the error text. */
+  notReadyReason(): string;
   /** Resolves with the first image satisfying `predicate`, or undefined after `timeoutMs`. */
   waitFor(predicate: (image: MetadataImage) => boolean, timeoutMs: number): Promise<MetadataImage | undefined>;
 }
 
-/** Waits (up to `timeoutMs`) for the first metadata image, so requests that arrive right after start-up are routed by real metadata. */
-export async function metadataReady(metadata: MetadataSource, timeoutMs: number): Promise<void> {
-  await metadata.waitFor(() => true, timeoutMs);
+/**
+ * The answer to every request while the gateway has no metadata: at once (a wait could only
+ * end in a guess) and retriable. LEADER_NOT_AVAILABLE is what a Kafka client retries when it
+ * does not know a partition's leader yet, and it fits per-partition results as well as calls.
+ */
+export function noMetadataError(metadata: MetadataSource): StarlaneError {
+  return new StarlaneError('LEADER_NOT_AVAILABLE', `the gateway has no cluster metadata yet: ${metadata.notReadyReason()}; retry`);
 }
 
 export type RouteResult = { readonly ok: true; readonly route: PartitionRoute } | { readonly ok: false; readonly error: StarlaneError };
@@ -80,6 +92,16 @@ export const leaderRetryCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 /** Whether `code` is one to retry after a metadata refresh. */
 export function isLeaderRetriable(code: ErrorCode): boolean {
   return leaderRetryCodes.has(code) && errorCatalogue[code].retriable;
+}
+
+/**
+ * Whether an offset lookup answered with `code` is asked again: after a leader change, and
+ * when a new leader's high watermark has not yet reached the start of its epoch
+ * (OFFSET_NOT_AVAILABLE, KIP-207), which the same leader answers once its followers have
+ * fetched, so the lookup waits a back-off rather than a metadata change.
+ */
+export function isOffsetLookupRetriable(code: ErrorCode): boolean {
+  return isLeaderRetriable(code) || code === 'OFFSET_NOT_AVAILABLE';
 }
 
 /** The route for a partition changed from `previous` (or it disappeared, or became routable). */

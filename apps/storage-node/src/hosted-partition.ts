@@ -83,6 +83,21 @@ export class HostedPartition {
     return followerHighWatermark(this.followerHw, this.log.logEndOffset);
   }
 
+  /**
+   * As leader: the first offset of this leader's epoch while the high watermark has not yet
+   * reached it, else undefined. A new leader starts from the high watermark it knew as a
+   * follower (or from its checkpoint after a restart), which may lag the one its predecessor
+   * had reached and shown; until its followers' fetches bring it to the start of the epoch it
+   * cannot say where the committed log ends (Kafka's KIP-207). While taking over, the epoch is
+   * about to start at the log end.
+   */
+  get epochStartAheadOfHighWatermark(): bigint | undefined {
+    const log = this.log;
+    if (log === undefined || this.removed || !this.isLeader) return undefined;
+    const epochStart = this.leading?.epochStartOffset ?? log.logEndOffset;
+    return this.highWatermark < epochStart ? epochStart : undefined;
+  }
+
   /** Whether this node leads the partition in the current epoch and is ready to act as leader. */
   get leaderState(): LeaderReplicaState | undefined {
     return this.leading;

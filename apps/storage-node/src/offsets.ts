@@ -20,6 +20,12 @@ function listFailure(lookup: internalV1.OffsetLookup, code: ErrorCode, message: 
  * there are no transactions yet), MAX_TIMESTAMP the first record with the largest timestamp, a
  * timestamp the first record at or after it (-1 when every record is older). Exact offsets are
  * not a ListOffsets form: INVALID_REQUEST.
+ *
+ * As Kafka since KIP-207: while this leader's high watermark is still below the start of its
+ * epoch, LATEST is OFFSET_NOT_AVAILABLE (retriable), since the high watermark in hand may be
+ * lower than one its predecessor already showed, and LATEST must never go backwards; so is a
+ * timestamp or MAX_TIMESTAMP lookup whose answer would lie at or past the high watermark.
+ * EARLIEST does not depend on the high watermark and is answered.
  */
 export async function listOffset(manager: PartitionManager, lookup: internalV1.OffsetLookup): Promise<v1.ListOffsetsPartitionResult> {
   const found = lookupPartition(manager, lookup, true);
@@ -37,16 +43,26 @@ export async function listOffset(manager: PartitionManager, lookup: internalV1.O
     errorMessage: '',
   });
   const spec = lookup.spec?.spec;
+  const epochStart = partition.epochStartAheadOfHighWatermark;
+  const notAvailable = (): v1.ListOffsetsPartitionResult =>
+    listFailure(
+      lookup,
+      'OFFSET_NOT_AVAILABLE',
+      `${lookup.topic}-${lookup.partition}: the new leader's high watermark ${partition.highWatermark} has not reached the start of its epoch at offset ${epochStart} yet; retry`,
+    );
+  /** A lookup whose answer lies at or past the high watermark: nothing while the high watermark is settled, unknown while it is not. */
+  const beyondHighWatermark = (): v1.ListOffsetsPartitionResult => (epochStart === undefined ? answer(-1n, -1n, -1) : notAvailable());
   try {
     if (spec?.$case === 'boundary') {
       switch (spec.value) {
         case v1.OffsetBoundary.EARLIEST:
           return answer(log.logStartOffset, -1n, log.leaderEpochAt(log.logStartOffset));
         case v1.OffsetBoundary.LATEST:
+          if (epochStart !== undefined) return notAvailable();
           return answer(partition.highWatermark, -1n, log.latestEpoch);
         case v1.OffsetBoundary.MAX_TIMESTAMP: {
           const max = await log.offsetForMaxTimestamp();
-          if (max === null || max.offset >= partition.highWatermark) return answer(-1n, -1n, -1);
+          if (max === null || max.offset >= partition.highWatermark) return beyondHighWatermark();
           return answer(max.offset, max.timestampMs, log.leaderEpochAt(max.offset));
         }
         case v1.OffsetBoundary.UNSPECIFIED:
@@ -57,7 +73,7 @@ export async function listOffset(manager: PartitionManager, lookup: internalV1.O
     if (spec?.$case === 'timestampMs') {
       if (spec.value < 0n) return listFailure(lookup, 'INVALID_REQUEST', `timestamp ${spec.value} is negative; use a boundary`);
       const hit = await log.offsetForTimestamp(spec.value);
-      if (hit === null || hit.offset >= partition.highWatermark) return answer(-1n, -1n, -1);
+      if (hit === null || hit.offset >= partition.highWatermark) return beyondHighWatermark();
       return answer(hit.offset, hit.timestampMs, log.leaderEpochAt(hit.offset));
     }
     return listFailure(lookup, 'INVALID_REQUEST', spec === undefined ? 'no offset spec given' : 'an exact offset is not a ListOffsets lookup');

@@ -6,10 +6,11 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorCodeFromProto } from '@starlane/metadata-rpc';
-import type { internalV1 } from '@starlane/proto';
+import { v1, type internalV1 } from '@starlane/proto';
 import { batch, image, managerHarness, recordsOf, settled, thisNode, topic, type ManagerHarness } from '../test/fixtures';
 import { appendPartition } from './appends';
 import type { HostedPartition } from './hosted-partition';
+import { listOffset } from './offsets';
 import { highWatermarkCheckpointFileName } from './hw-checkpoint';
 import { ReplicaFetchSession, replicaFetchBackoffMs } from './replica-fetch';
 
@@ -254,6 +255,56 @@ describe('replica roles', () => {
     await waitUntil(() => partition.leaderState !== undefined);
     expect(partition.onlineLog?.endOffsetForEpoch(4)).toEqual({ epoch: 4, endOffset: 2n });
     expect(partition.leaderState?.epochStartOffset).toBe(2n);
+  });
+});
+
+describe('a new leader whose high watermark is behind the start of its epoch (KIP-207)', () => {
+  const lookup = (spec: v1.OffsetSpec['spec']): internalV1.OffsetLookup => ({ topic: 'orders', topicId: ordersId, partition: 0, currentLeaderEpoch: 4, spec: { spec } });
+  const latest = lookup({ $case: 'boundary', value: v1.OffsetBoundary.LATEST });
+
+  /** A follower holding 2 records it was never told are committed, then made leader in epoch 4 with the old leader still in the ISR. */
+  async function promotedFollower(): Promise<HostedPartition> {
+    harness = await managerHarness();
+    harness.manager.apply(image(1, [orders({ leader: follower, leaderEpoch: 3, partitionEpoch: 3 })], { otherNodes: [follower] }));
+    await settled(harness.manager);
+    const partition = harness.manager.partition(ordersId, 0);
+    if (partition === undefined) throw new Error('orders-0 not hosted');
+    await partition.appendAsFollower(await batch('h', 2, { timestamp: 1_000n }));
+    harness.manager.apply(image(2, [orders({ leaderEpoch: 4, partitionEpoch: 4 })], { otherNodes: [follower] }));
+    await waitUntil(() => partition.leaderState !== undefined);
+    return partition;
+  }
+
+  it('answers LATEST and lookups past the high watermark with OFFSET_NOT_AVAILABLE until a follower brings it to the epoch start', async () => {
+    const partition = await promotedFollower();
+    expect(partition.highWatermark).toBe(0n);
+    expect(partition.epochStartAheadOfHighWatermark).toBe(2n);
+    const code = async (request: internalV1.OffsetLookup) => errorCodeFromProto((await listOffset(harness.manager, request)).errorCode);
+    expect(await code(latest)).toBe('OFFSET_NOT_AVAILABLE');
+    expect((await listOffset(harness.manager, latest)).errorMessage).toMatch(/high watermark 0 has not reached the start of its epoch at offset 2/);
+    expect(await code(lookup({ $case: 'timestampMs', value: 0n }))).toBe('OFFSET_NOT_AVAILABLE');
+    expect(await code(lookup({ $case: 'boundary', value: v1.OffsetBoundary.MAX_TIMESTAMP }))).toBe('OFFSET_NOT_AVAILABLE');
+    // EARLIEST does not depend on the high watermark.
+    expect(await listOffset(harness.manager, lookup({ $case: 'boundary', value: v1.OffsetBoundary.EARLIEST }))).toMatchObject({ offset: 0n, errorCode: v1.ErrorCode.NONE });
+
+    const session = new ReplicaFetchSession(harness.manager, harness.scheduler);
+    await session.fetch({ ...fetchRequest(2n, 3), partitions: [{ topic: 'orders', topicId: ordersId, partition: 0, fetchOffset: 2n, lastFetchedEpoch: 3, currentLeaderEpoch: 4, logStartOffset: 0n, maxBytes: 0 }] });
+    expect(partition.highWatermark).toBe(2n);
+    expect(partition.epochStartAheadOfHighWatermark).toBeUndefined();
+    expect(await listOffset(harness.manager, latest)).toMatchObject({ offset: 2n, errorCode: v1.ErrorCode.NONE });
+    expect(await listOffset(harness.manager, lookup({ $case: 'timestampMs', value: 0n }))).toMatchObject({ offset: 0n, errorCode: v1.ErrorCode.NONE });
+  });
+
+  it('a sole in-sync leader commits its log as it takes over and answers at once', async () => {
+    harness = await managerHarness();
+    harness.manager.apply(image(1, [orders({ leader: follower, leaderEpoch: 3, partitionEpoch: 3 })], { otherNodes: [follower] }));
+    await settled(harness.manager);
+    const partition = harness.manager.partition(ordersId, 0);
+    if (partition === undefined) throw new Error('orders-0 not hosted');
+    await partition.appendAsFollower(await batch('h', 2));
+    harness.manager.apply(image(2, [orders({ leaderEpoch: 4, partitionEpoch: 4, isr: [thisNode] })], { otherNodes: [follower] }));
+    await waitUntil(() => partition.leaderState !== undefined);
+    expect(await listOffset(harness.manager, latest)).toMatchObject({ offset: 2n, errorCode: v1.ErrorCode.NONE });
   });
 });
 

@@ -97,6 +97,7 @@ export class TestCluster {
     try {
       await Promise.all(members.map((member) => member.process.ready));
       await cluster.waitForActiveNodes(nodeCount);
+      await cluster.waitForGatewayReady();
     } catch (error) {
       await cluster.stop();
       throw error;
@@ -177,6 +178,24 @@ export class TestCluster {
     return image;
   }
 
+  /**
+   * Waits until the gateway reports ready (`/readyz` 200: it has cluster metadata), so a test's
+   * first request is not refused for want of it.
+   */
+  async waitForGatewayReady(timeoutMs = this.readyTimeoutMs): Promise<void> {
+    const { metricsAddress } = await this.gateway.ready;
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const status = await fetch(`http://${metricsAddress}/readyz`).then(
+        (response) => response.status,
+        () => 0,
+      );
+      if (status === 200) return;
+      if (performance.now() >= deadline) throw new Error(`the gateway was not ready within ${timeoutMs} ms (last /readyz status ${status})`);
+      await new Promise((resolve) => setTimeout(resolve, gatewayReadyProbeIntervalMs));
+    }
+  }
+
   /** Waits until every partition of `topic` has a leader on an active node. */
   async waitForLeaders(topic: string, timeoutMs = this.readyTimeoutMs): Promise<MetadataImage> {
     const image = await this.metadata().waitFor((image) => {
@@ -192,11 +211,12 @@ export class TestCluster {
     return this.member(name).process.stop(signal, 15_000);
   }
 
-  /** Starts a stopped member again with the same arguments (same ports, same data) and waits until it is ready. */
+  /** Starts a stopped member again with the same arguments (same ports, same data) and waits until it is ready (a gateway: until it has metadata). */
   async start(name: string): Promise<AppProcess> {
     const member = this.member(name);
     member.process = launch(member.name, member.app, member.args);
     await member.process.ready;
+    if (member.app === 'gateway') await this.waitForGatewayReady();
     return member.process;
   }
 
@@ -224,6 +244,9 @@ export class TestCluster {
     return member;
   }
 }
+
+/** How often `waitForGatewayReady` asks `/readyz`. */
+const gatewayReadyProbeIntervalMs = 20;
 
 function rank(app: string): number {
   return app === 'gateway' ? 0 : app === 'storage-node' ? 1 : 2;

@@ -1,3 +1,5 @@
+export { adminRequestItemsMax, checkAdminItemCount, describeTopicsResponse, itemErrorFields, listTopicsResponse } from './admin-reads';
+export { reconnectBackoffMsInitialDefault, reconnectBackoffMsMaxDefault, reconnectDelayMs, type ReconnectState } from './watcher';
 export {
   controllerFromProto,
   controllerToProto,

@@ -35,6 +35,37 @@ export type MetadataListener = (image: MetadataImage, delta: MetadataDelta | und
 /** Bound on the topics held while a chunked snapshot arrives (a cluster larger than this is refused). */
 export const snapshotTopicsMax = 1_000_000;
 
+/** Reconnect delays when the options name none: the first, and the longest. */
+export const reconnectBackoffMsInitialDefault = 50;
+export const reconnectBackoffMsMaxDefault = 2000;
+
+/** What the delay before the next stream depends on. */
+export interface ReconnectState {
+  /** Streams failed in a row, the one that just ended included (1 for the first). */
+  readonly attempt: number;
+  /** Configured controller addresses. */
+  readonly controllers: number;
+  /**
+   * The stream that ended had served for at least the longest delay and named the controller
+   * to follow instead (an active controller that stepped down, naming its successor).
+   */
+  readonly handOver: boolean;
+}
+
+/**
+ * How long to wait before opening the next stream. A hand-over goes at once, so a controller
+ * change costs no delay. Everything else waits, so no cycle can spin, not even two controllers
+ * that each serve a snapshot and then name the other: the delay doubles per round over the
+ * controller list, not per attempt, because during a failover the first ones tried are the
+ * dead controller and standbys still naming it, and the one that takes over must be tried
+ * again soon after it does, not after a delay grown on them.
+ */
+export function reconnectDelayMs(state: ReconnectState, bounds: { readonly initialMs: number; readonly maxMs: number }): number {
+  if (state.handOver) return 0;
+  const round = Math.floor((Math.max(1, state.attempt) - 1) / Math.max(1, state.controllers));
+  return Math.min(bounds.maxMs, bounds.initialMs * 2 ** Math.min(round, 16));
+}
+
 export class MetadataWatcher {
   private image: MetadataImage = emptyImage;
   private readonly listeners = new Set<MetadataListener>();
@@ -45,6 +76,7 @@ export class MetadataWatcher {
   private nextAddress: string | undefined;
   private closed = false;
   private hasImage = false;
+  private problem: string | undefined;
 
   constructor(private readonly options: MetadataWatcherOptions) {
     if (options.controllers.length === 0) throw new TypeError('MetadataWatcher needs at least one controller address');
@@ -58,6 +90,11 @@ export class MetadataWatcher {
   /** Whether a snapshot has been received. */
   get ready(): boolean {
     return this.hasImage;
+  }
+
+  /** Why the last stream ended, e.g. `metadata stream failed (127.0.0.1:9091): connect ECONNREFUSED 127.0.0.1:9091`; undefined before any ended. */
+  get lastProblem(): string | undefined {
+    return this.problem;
   }
 
   /** Calls `listener` after every applied snapshot (delta undefined) or delta. Returns an unsubscribe function. */
@@ -120,12 +157,13 @@ export class MetadataWatcher {
     let chunkTopics: TopicState[] = [];
     let chunkNodes: NodeInfo[] = [];
     let chunkHead: internalV1.MetadataSnapshot | undefined;
-    let gotData = false;
+    /** When this stream applied its first snapshot (Date.now()); undefined before. */
+    let servingSinceMs: number | undefined;
     const restart = (reason: string, details: object): void => {
       if (this.call !== call) return;
       this.call = undefined;
       call.cancel();
-      this.scheduleReconnect(reason, { address, ...details }, gotData);
+      this.scheduleReconnect(reason, { address, ...details }, servingSinceMs === undefined ? undefined : Date.now() - servingSinceMs);
     };
     call.on('data', (message: internalV1.WatchMetadataResponse) => {
       if (this.call !== call) return;
@@ -137,7 +175,6 @@ export class MetadataWatcher {
         restart('controller refused the watch', { errorCode: message.errorCode, errorMessage: message.errorMessage });
         return;
       }
-      gotData = true;
       try {
         const update = message.update;
         if (update === undefined) return;
@@ -166,7 +203,7 @@ export class MetadataWatcher {
             restart('refusing a snapshot that goes back', { clusterId: image.clusterId, version: image.version, currentClusterId: this.image.clusterId, currentVersion: this.image.version });
             return;
           }
-          this.attempt = 0;
+          servingSinceMs ??= Date.now();
           this.publish(image, undefined);
         } else {
           const delta = deltaFromProto(message.metadataVersion, update.value);
@@ -188,17 +225,30 @@ export class MetadataWatcher {
     for (const listener of [...this.listeners]) listener(image, delta);
   }
 
-  private scheduleReconnect(reason: string, details: object, hadData: boolean): void {
+  /** `servedMs`: how long the stream that ended had served metadata; undefined if it never did. */
+  private scheduleReconnect(reason: string, details: object, servedMs: number | undefined): void {
     if (this.closed) return;
-    const initial = this.options.reconnectBackoffMsInitial ?? 50;
-    const max = this.options.reconnectBackoffMsMax ?? 2000;
+    const bounds = { initialMs: this.options.reconnectBackoffMsInitial ?? reconnectBackoffMsInitialDefault, maxMs: this.options.reconnectBackoffMsMax ?? reconnectBackoffMsMaxDefault };
+    // A stream that served for a while ends the run of failures; one that served a snapshot and
+    // ended at once is part of it, so a cycle of such streams backs off like any failure.
+    const stable = servedMs !== undefined && servedMs >= bounds.maxMs;
+    if (stable) this.attempt = 0;
     this.attempt += 1;
-    // The delay doubles per round over the controller list, not per attempt: during a failover
-    // the first ones tried are the dead controller and standbys still naming it, and the one
-    // that takes over must be tried again soon after it does, not after a backoff grown on them.
-    const round = Math.floor((this.attempt - 1) / this.options.controllers.length);
-    const delay = hadData && this.nextAddress !== undefined ? 0 : Math.min(max, initial * 2 ** Math.min(round, 16));
+    this.problem = problemText(reason, details);
+    const delay = reconnectDelayMs({ attempt: this.attempt, controllers: this.options.controllers.length, handOver: stable && this.nextAddress !== undefined }, bounds);
     if (this.attempt === 1 || this.attempt % 20 === 0) this.options.logger.warn({ reason, attempt: this.attempt, delayMs: delay, ...details }, 'reconnecting to the controller');
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
+}
+
+/** One line saying why a stream ended, without grpc-js's connection boilerplate. */
+function problemText(reason: string, details: object): string {
+  const fields = details as { address?: unknown; details?: unknown; errorMessage?: unknown; error?: unknown };
+  const raw = [fields.errorMessage, fields.details, fields.error].find((value): value is string => typeof value === 'string' && value !== '') ?? '';
+  const detail = raw
+    .replace(/^No connection established\. Last error: (Error: )?/, '')
+    .replace(/\.?\s*Resolution note:.*$/s, '')
+    .trim();
+  const at = typeof fields.address === 'string' ? ` (${fields.address})` : '';
+  return detail === '' ? `${reason}${at}` : `${reason}${at}: ${detail}`;
 }

@@ -124,6 +124,26 @@ describe('startService', () => {
   });
 });
 
+describe('startService with an app that becomes ready later', () => {
+  it('reports NOT_SERVING and 503 until the app says it is ready, then SERVING and 200', async () => {
+    let becomeReady = (): void => undefined;
+    const ready = new Promise<void>((resolve) => (becomeReady = resolve));
+    const service = await startService({ name: 'late', version: '0', options: {}, start: async () => ({ services: [], ready }) }, config());
+    try {
+      const address = `127.0.0.1:${service.grpc.port}`;
+      const readyz = `http://127.0.0.1:${service.metricsHttp.port}/readyz`;
+      await expect(healthOf(address, '')).resolves.toBe('NOT_SERVING');
+      expect((await fetch(readyz)).status).toBe(503);
+      becomeReady();
+      await ready;
+      await expect(healthOf(address, '')).resolves.toBe('SERVING');
+      expect((await fetch(readyz)).status).toBe(200);
+    } finally {
+      await service.stop('test end');
+    }
+  });
+});
+
 describe('startService failures', () => {
   it('refuses a busy port with CONFIG_INVALID and stops the app it started', async () => {
     const first = await startService({ name: 'a', version: '0', options: {}, start: async () => ({ services: [] }) }, config());

@@ -62,6 +62,14 @@ export interface RunningApp {
   listening?(bound: { readonly grpcHost: string; readonly grpcPort: number }): void;
   /** Called on shutdown, after the gRPC server has stopped. */
   stop?(): Promise<void>;
+  /**
+   * Settles once the app can do its work, when listening is not enough (the gateway: once it
+   * has cluster metadata). Until then `/readyz` answers 503 and gRPC health NOT_SERVING, so
+   * load balancers and Kubernetes send no traffic to a process that could only refuse it; the
+   * process still listens, and answers what comes with errors that say why. Unset: ready once
+   * listening.
+   */
+  readonly ready?: Promise<void>;
 }
 
 export interface ServiceDescription<S extends ConfigSpec> {
@@ -110,8 +118,21 @@ export async function startService<S extends ConfigSpec>(
         throw new StarlaneError('CONFIG_INVALID', `cannot listen for metrics on ${formatAddress(config.listenHost, config.metricsPort)} (${error instanceof Error ? error.message : String(error)})`);
       },
     );
-    setServing(endpoint, true);
-    serving = true;
+    let stopped = false;
+    const startServing = (): void => {
+      if (stopped) return;
+      setServing(endpoint, true);
+      serving = true;
+    };
+    if (app.ready === undefined) startServing();
+    else
+      app.ready.then(
+        () => {
+          if (!stopped) logger.info({ event: 'serving' }, `${description.name} is ready to serve`);
+          startServing();
+        },
+        (error: unknown) => logger.error({ err: error }, `${description.name} will not become ready`),
+      );
     app.listening?.({ grpcHost: endpoint.host, grpcPort: endpoint.port });
     const http = metricsHttp;
     const grpcAddress = formatAddress(endpoint.host, endpoint.port);
@@ -129,6 +150,7 @@ export async function startService<S extends ConfigSpec>(
       stop(reason) {
         stopping ??= (async () => {
           logger.info({ event: 'stopping', reason }, `${description.name} stopping (${reason})`);
+          stopped = true;
           serving = false;
           setServing(endpoint, false);
           await stopGrpcServer(endpoint, config.shutdownGraceMs);

@@ -280,8 +280,35 @@ describe('positions', () => {
     expect(await ok(['consume', topic, '--from', `@${second + 3_600_000}`])).toBe('');
   });
 
+  it('refuses an offset past the end with OFFSET_OUT_OF_RANGE and exit 1, bounded as with --follow', async () => {
+    for (const follow of [[], ['--follow']]) {
+      const run = await cli(['consume', topic, '--from', '9999', ...follow]);
+      expect({ follow, code: run.code, stdout: run.stdout.toString('utf8') }).toEqual({ follow, code: 1, stdout: '' });
+      expect(run.stderr).toMatch(/^error: OFFSET_OUT_OF_RANGE: offset 9999 is outside \[0, 5\] \(positions\/0\)$/m);
+    }
+  });
+
   it('reports earliest and latest offsets', async () => {
     expect(await ok(['offsets', topic])).toBe('PARTITION  EARLIEST  LATEST\n0          0         5\n');
+  });
+});
+
+describe('while the controller is stopped', () => {
+  it('produces and consumes without naming a partition and describes topics, from the gateway metadata', async () => {
+    await ok(['topics', 'create', 'outage', '--partitions', '3']);
+    await cluster.waitForLeaders('outage');
+    const pid = cluster.controller.child.pid!;
+    // Frozen, not gone: calls to it hang rather than fail, as during an etcd outage or a failover.
+    process.kill(pid, 'SIGSTOP');
+    try {
+      expect(await ok(['topics', 'describe', 'outage'])).toMatch(/PartitionCount: 3/);
+      expect((await ok(['topics', 'list', '-q'])).split('\n')).toContain('outage');
+      await ok(['produce', 'outage', '-K', ':', '-q'], 'a:1\nb:2\nc:3\nd:4\n');
+      const consumed = await ok(['consume', 'outage', '--format', '%k=%s\\n', '-q']);
+      expect(consumed.split('\n').filter((line) => line !== '').sort()).toEqual(['a=1', 'b=2', 'c=3', 'd=4']);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
   });
 });
 

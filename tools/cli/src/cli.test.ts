@@ -2,7 +2,9 @@ import { createServer } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import { commands, resolve, runCli } from './cli';
 import { commandHelp, parseCommandArgs } from './command';
+import { v1 } from '@starlane/proto';
 import { boundedRanges } from './commands/consume';
+import { listOffsets, lookupRetryBackoffMsMax } from './commands/lookups';
 import { parseReplicaList } from './commands/partitions';
 import { UsageError } from './errors';
 import type { CliIo } from './io';
@@ -161,17 +163,69 @@ describe('replica lists', () => {
 describe('bounded consume ranges', () => {
   it('starts each partition where the position says and ends at the latest offset seen', () => {
     const latest = [10n, 0n, 5n];
-    expect(boundedRanges([0, 1, 2], { kind: 'earliest' }, latest, [2n, 0n, 5n])).toEqual([
+    expect(boundedRanges('t', [0, 1, 2], { kind: 'earliest' }, latest, [2n, 0n, 5n])).toEqual([
       { partition: 0, start: 2n, end: 10n },
       { partition: 1, start: 0n, end: 0n },
       { partition: 2, start: 5n, end: 5n },
     ]);
-    expect(boundedRanges([0], { kind: 'latest' }, [10n], undefined)).toEqual([{ partition: 0, start: 10n, end: 10n }]);
-    expect(boundedRanges([0], { kind: 'offset', offset: 4n }, [10n], undefined)).toEqual([{ partition: 0, start: 4n, end: 10n }]);
+    expect(boundedRanges('t', [0], { kind: 'latest' }, [10n], undefined)).toEqual([{ partition: 0, start: 10n, end: 10n }]);
+    expect(boundedRanges('t', [0], { kind: 'offset', offset: 4n }, [10n], [0n])).toEqual([{ partition: 0, start: 4n, end: 10n }]);
+    // The latest offset is in the log (nothing to print yet); past it, or before the earliest, is not.
+    expect(boundedRanges('t', [0], { kind: 'offset', offset: 10n }, [10n], [0n])).toEqual([{ partition: 0, start: 10n, end: 10n }]);
+    const [past, before] = boundedRanges('t', [0, 1], { kind: 'offset', offset: 9999n }, [10n, 20_000n], [0n, 10_000n]);
+    expect(past?.failure).toMatchObject({ code: 'OFFSET_OUT_OF_RANGE', message: 'offset 9999 is outside [0, 10] (t/0)' });
+    expect(before?.failure).toMatchObject({ code: 'OFFSET_OUT_OF_RANGE', message: 'offset 9999 is outside [10000, 20000] (t/1)' });
     // A timestamp after every record finds -1: nothing to read.
-    expect(boundedRanges([0, 1], { kind: 'timestamp', timestampMs: 5n }, [10n, 10n], [-1n, 7n])).toEqual([
+    expect(boundedRanges('t', [0, 1], { kind: 'timestamp', timestampMs: 5n }, [10n, 10n], [-1n, 7n])).toEqual([
       { partition: 0, start: 10n, end: 10n },
       { partition: 1, start: 7n, end: 10n },
     ]);
+  });
+});
+
+describe('offset look-ups', () => {
+  function result(partition: number, offset: bigint, errorCode = v1.ErrorCode.NONE): v1.ListOffsetsPartitionResult {
+    return { topic: 't', partition, offset, timestampMs: -1n, leaderEpoch: -1, errorCode, errorMessage: errorCode === v1.ErrorCode.NONE ? '' : 'not yet' };
+  }
+
+  /** A gateway answering from `answers` in turn, on a manual clock that `sleep` advances. */
+  function scripted(answers: v1.ListOffsetsPartitionResult[][]) {
+    let nowMs = 0;
+    const sleeps: number[] = [];
+    const gateway = {
+      callTimeoutMs: 5_000,
+      calls: 0,
+      listOffsets(): Promise<v1.ListOffsetsResponse> {
+        const partitions = answers[Math.min(gateway.calls, answers.length - 1)]!;
+        gateway.calls += 1;
+        return Promise.resolve({ partitions });
+      },
+    };
+    const clock = {
+      now: () => nowMs,
+      sleep: (ms: number) => {
+        sleeps.push(ms);
+        nowMs += ms;
+        return Promise.resolve();
+      },
+    };
+    return { gateway, clock, sleeps };
+  }
+
+  it('asks again after a growing back-off while a new leader cannot say where its log ends', async () => {
+    const notYet = [result(0, -1n, v1.ErrorCode.OFFSET_NOT_AVAILABLE), result(1, 7n)];
+    const { gateway, clock, sleeps } = scripted([notYet, notYet, notYet, [result(0, 5n), result(1, 7n)]]);
+    await expect(listOffsets(gateway, 't', [0, 1], [{ boundary: 'latest' }], clock)).resolves.toEqual([[5n, 7n]]);
+    expect(sleeps).toEqual([100, 200, 400]);
+  });
+
+  it('gives up with the error once the call timeout would pass, and at once on other errors', async () => {
+    const { gateway, clock, sleeps } = scripted([[result(0, -1n, v1.ErrorCode.OFFSET_NOT_AVAILABLE)]]);
+    await expect(listOffsets(gateway, 't', [0], [{ boundary: 'latest' }], clock)).rejects.toMatchObject({ code: 'OFFSET_NOT_AVAILABLE' });
+    expect(sleeps).toEqual([100, 200, 400, 800, 1600]);
+    expect(sleeps.every((ms) => ms <= lookupRetryBackoffMsMax)).toBe(true);
+    const unknown = scripted([[result(0, -1n, v1.ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)]]);
+    await expect(listOffsets(unknown.gateway, 't', [0], [{ boundary: 'latest' }], unknown.clock)).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC_OR_PARTITION' });
+    expect(unknown.gateway.calls).toBe(1);
   });
 });

@@ -1,15 +1,19 @@
 /**
- * AdminService on the gateway: metadata RPCs go to the active controller; after a successful
- * CreateTopics, CreatePartitions or DeleteTopics the gateway waits (within the request's
- * timeout) until its own metadata shows the change, so a produce sent right after the answer
- * is routed by metadata that knows the topic. ListOffsets is answered from the leaders.
+ * AdminService on the gateway. Metadata reads (ListTopics, DescribeTopics) are answered from
+ * the gateway's own metadata image, as a Kafka broker answers them from its metadata cache, so
+ * producers and consumers that look a topic up keep working while no controller is reachable.
+ * Metadata changes go to the active controller; after a successful CreateTopics,
+ * CreatePartitions, DeleteTopics or AlterTopicConfigs the gateway waits (within the request's
+ * timeout) until its own metadata shows the change, so a produce or a describe sent right after
+ * the answer sees it. ListOffsets is answered from the leaders.
  */
 import { noLeader, type MetadataImage } from '@starlane/metadata';
+import { describeTopicsResponse, listTopicsResponse } from '@starlane/metadata-rpc';
 import { StarlaneError } from '@starlane/model';
 import { v1 } from '@starlane/proto';
 import { adminCallTimeoutMsDefault, adminMetadataWaitMsDefault } from '../limits';
 import { lookUpOffsets, type OffsetLookupDeps } from '../consume/list-offsets';
-import type { MetadataSource } from '../routing';
+import { noMetadataError, type MetadataSource } from '../routing';
 import type { ControllerClient } from '../controller/controller-client';
 import type { TopicAutoCreator } from '../produce/produce-handler';
 
@@ -17,7 +21,7 @@ import type { TopicAutoCreator } from '../produce/produce-handler';
 const forwardSlackMs = 5000;
 
 export interface AdminForwarderOptions {
-  readonly controller: Pick<ControllerClient, 'admin' | 'watchReassignments'>;
+  readonly controller: Pick<ControllerClient, 'admin' | 'watchReassignments' | 'metadataVersion'>;
   readonly metadata: MetadataSource;
   readonly offsets: OffsetLookupDeps;
   readonly now: () => number;
@@ -78,18 +82,35 @@ export class AdminForwarder {
     return response;
   }
 
-  listTopics(request: v1.ListTopicsRequest): Promise<v1.ListTopicsResponse> {
-    return this.forward('listTopics', request, 0);
+  /** From the gateway's image; without one yet, LEADER_NOT_AVAILABLE (retriable) rather than an empty list. */
+  async listTopics(request: v1.ListTopicsRequest): Promise<v1.ListTopicsResponse> {
+    return listTopicsResponse(this.image(), request);
   }
 
-  describeTopics(request: v1.DescribeTopicsRequest): Promise<v1.DescribeTopicsResponse> {
-    return this.forward('describeTopics', request, 0);
+  /** From the gateway's image, like ListTopics. */
+  async describeTopics(request: v1.DescribeTopicsRequest): Promise<v1.DescribeTopicsResponse> {
+    return describeTopicsResponse(this.image(), request);
   }
 
-  alterTopicConfigs(request: v1.AlterTopicConfigsRequest): Promise<v1.AlterTopicConfigsResponse> {
-    return this.forward('alterTopicConfigs', request, 0);
+  /**
+   * Forwarded; once some topic's configs changed, the gateway waits until its image is at least
+   * as new as the controller's was after the change (asked with DescribeCluster), so a
+   * DescribeTopics through this gateway right after the answer shows the new values.
+   */
+  async alterTopicConfigs(request: v1.AlterTopicConfigsRequest): Promise<v1.AlterTopicConfigsResponse> {
+    const response = await this.forward<v1.AlterTopicConfigsResponse>('alterTopicConfigs', request, 0);
+    if (request.validateOnly || !response.results.some((result) => result.errorCode === v1.ErrorCode.NONE)) return response;
+    // The answer stands even if the version cannot be learnt: the change is made.
+    const version = await this.options.controller.metadataVersion(this.options.now() + adminMetadataWaitMsDefault).catch(() => undefined);
+    if (version !== undefined) await this.waitForMetadata((image) => image.version >= version, 0);
+    return response;
   }
 
+  /**
+   * Forwarded: it says which controller is active (and CONTROLLER_NOT_AVAILABLE when none can
+   * be reached), which the gateway's image, last updated by a controller that may be gone,
+   * cannot vouch for.
+   */
   describeCluster(request: v1.DescribeClusterRequest): Promise<v1.DescribeClusterResponse> {
     return this.forward('describeCluster', request, 0);
   }
@@ -121,6 +142,12 @@ export class AdminForwarder {
   private forward<Res>(method: Parameters<ControllerClient['admin']>[0], request: unknown, timeoutMs: number): Promise<Res> {
     const deadlineMs = this.options.now() + (timeoutMs > 0 ? timeoutMs + forwardSlackMs : adminCallTimeoutMsDefault);
     return this.options.controller.admin<Res>(method, request, deadlineMs);
+  }
+
+  /** The image metadata reads are answered from; refused while the gateway has none yet. */
+  private image(): MetadataImage {
+    if (!this.options.metadata.ready) throw noMetadataError(this.options.metadata);
+    return this.options.metadata.current();
   }
 
   private async waitForMetadata(predicate: (image: MetadataImage) => boolean, timeoutMs: number): Promise<void> {

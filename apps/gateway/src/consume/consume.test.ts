@@ -3,6 +3,7 @@ import { v1 } from '@starlane/proto';
 import { buildBatch, BatchAttribute, BatchField, crc32c } from '@starlane/record-batch';
 import { FakeMetadata, FakeTransport, image, node, settle, topic } from '../fakes';
 import { FetchHandler } from './fetch-handler';
+import { lookUpOffsets } from './list-offsets';
 import { Subscription, type SubscriptionSink } from './subscription';
 
 async function batchAt(baseOffset: bigint, values: string[], control = false): Promise<Buffer> {
@@ -34,6 +35,8 @@ function readResult(payload: Buffer | undefined, highWatermark: bigint, errorCod
 function fetchRequest(partitions: { partition: number; offset: bigint }[], format = v1.RecordFormat.RECORDS, maxWaitMs = 500): v1.FetchRequest {
   return { maxWaitMs, minBytes: 1, maxBytes: 0, isolationLevel: 0, format, partitions: partitions.map((partition) => ({ topic: 't', ...partition, maxBytes: 0 })) };
 }
+
+const latest: v1.OffsetSpec = { spec: { $case: 'boundary', value: v1.OffsetBoundary.LATEST } };
 
 describe('FetchHandler', () => {
   it('long-polls one leader, drops records before the offset and control batches, and sets next_offset', async () => {
@@ -181,5 +184,61 @@ describe('Subscription', () => {
     expect(() => new Subscription(deps, subscribeRequest({ $case: 'boundary', value: v1.OffsetBoundary.MAX_TIMESTAMP }), new Sink())).toThrow(StarlaneError);
     expect(() => new Subscription(deps, subscribeRequest({ $case: 'offset', value: 0n }, [0, 0]), new Sink())).toThrow(StarlaneError);
     expect(() => new Subscription(deps, { ...subscribeRequest({ $case: 'offset', value: 0n }), partitions: [] }, new Sink())).toThrow(StarlaneError);
+  });
+});
+
+describe('without metadata', () => {
+  it('answers Fetch, ListOffsets and Subscribe at once with LEADER_NOT_AVAILABLE saying there is no metadata yet', async () => {
+    const metadata = new FakeMetadata();
+    const transport = new FakeTransport();
+    const deps = { metadata, transport, now: metadata.now };
+    const fetched = await new FetchHandler(deps).fetch(fetchRequest([{ partition: 0, offset: 0n }]));
+    expect(fetched.partitions.map((result) => [result.errorCode, result.errorMessage])).toEqual([[v1.ErrorCode.LEADER_NOT_AVAILABLE, expect.stringMatching(/^the gateway has no cluster metadata yet: /)]]);
+    const offsets = await lookUpOffsets(deps, v1.IsolationLevel.READ_UNCOMMITTED, [{ topic: 't', partition: 0, spec: latest }], metadata.now() + 10_000);
+    expect(offsets.map((result) => [result.errorCode, result.errorMessage])).toEqual([[v1.ErrorCode.LEADER_NOT_AVAILABLE, expect.stringMatching(/no cluster metadata yet/)]]);
+    const sink: SubscriptionSink = { write: () => true, onceDrained: () => undefined, end: () => undefined };
+    const subscription = new Subscription(deps, { partitions: [{ topic: 't', partition: 0, start: latest }], maxBytesPerMessage: 0, isolationLevel: 0, format: 0 }, sink);
+    await expect(subscription.start()).rejects.toMatchObject({ code: 'LEADER_NOT_AVAILABLE' });
+    // Nothing waited and nothing was sent to a node.
+    expect(metadata.waiting).toBe(0);
+    expect(transport.reads).toHaveLength(0);
+  });
+});
+
+describe('lookUpOffsets', () => {
+  it('asks a leader whose high watermark is behind its epoch start again after a growing back-off, until it answers', async () => {
+    const metadata = new FakeMetadata(image(1, [node(1)], [topic('t', [1])]));
+    const transport = new FakeTransport();
+    const asked: number[] = [];
+    transport.offsetAnswers = () => {
+      asked.push(metadata.nowMs);
+      const notYet = asked.length < 4;
+      return [{ topic: 't', partition: 0, offset: notYet ? -1n : 42n, timestampMs: -1n, leaderEpoch: notYet ? -1 : 3, errorCode: notYet ? v1.ErrorCode.OFFSET_NOT_AVAILABLE : v1.ErrorCode.NONE, errorMessage: notYet ? 'not yet' : '' }];
+    };
+    const lookup = lookUpOffsets({ metadata, transport, now: metadata.now }, v1.IsolationLevel.READ_UNCOMMITTED, [{ topic: 't', partition: 0, spec: latest }], metadata.now() + 10_000);
+    for (const waitMs of [10, 20, 40]) {
+      await settle();
+      expect(metadata.waiting).toBe(1);
+      metadata.advance(waitMs - 1);
+      await settle();
+      expect(metadata.waiting).toBe(1);
+      metadata.advance(1);
+    }
+    const [result] = await lookup;
+    expect(result).toMatchObject({ offset: 42n, errorCode: v1.ErrorCode.NONE });
+    expect(asked.map((at) => at - asked[0]!)).toEqual([0, 10, 30, 70]);
+  });
+
+  it('answers OFFSET_NOT_AVAILABLE when the deadline passes first', async () => {
+    const metadata = new FakeMetadata(image(1, [node(1)], [topic('t', [1])]));
+    const transport = new FakeTransport();
+    transport.offsetAnswers = () => [{ topic: 't', partition: 0, offset: -1n, timestampMs: -1n, leaderEpoch: -1, errorCode: v1.ErrorCode.OFFSET_NOT_AVAILABLE, errorMessage: 'behind its epoch start' }];
+    const lookup = lookUpOffsets({ metadata, transport, now: metadata.now }, v1.IsolationLevel.READ_UNCOMMITTED, [{ topic: 't', partition: 0, spec: latest }], metadata.now() + 100);
+    for (let turn = 0; turn < 10; turn++) {
+      await settle();
+      metadata.advance(50);
+    }
+    const [result] = await lookup;
+    expect(result).toMatchObject({ errorCode: v1.ErrorCode.OFFSET_NOT_AVAILABLE, errorMessage: 'behind its epoch start' });
   });
 });

@@ -10,9 +10,10 @@
  */
 import { StarlaneError, errorCodeFromWire, validateTopicName } from '@starlane/model';
 import { type internalV1, v1 } from '@starlane/proto';
-import { fetchBytesDefault, fetchBytesMax, metadataWaitMsAtStart, fetchPartitionBytesDefault, fetchPartitionsMax, fetchWaitMsMax, retryBackoffMsInitial, retryBackoffMsMax } from '../limits';
+import { backoffMs, leaderRetryBackoff } from '../backoff';
+import { fetchBytesDefault, fetchBytesMax, fetchPartitionBytesDefault, fetchPartitionsMax, fetchWaitMsMax } from '../limits';
 import { asStarlaneError } from '../produce/partition-writer';
-import { isLeaderRetriable, metadataReady, routeChanged, routePartition, type MetadataSource, type PartitionRoute } from '../routing';
+import { isLeaderRetriable, noMetadataError, routeChanged, routePartition, type MetadataSource, type PartitionRoute } from '../routing';
 import type { StorageTransport } from '../storage/transport';
 import { fetchErrorResult, normalizeRead, payloadBytes, presentRead } from './read-result';
 
@@ -114,7 +115,10 @@ export class FetchHandler {
   async fetch(request: v1.FetchRequest): Promise<v1.FetchResponse> {
     validateFetchRequest(request);
     const { now } = this.deps;
-    await metadataReady(this.deps.metadata, Math.max(request.maxWaitMs, metadataWaitMsAtStart));
+    if (!this.deps.metadata.ready) {
+      const error = noMetadataError(this.deps.metadata);
+      return { partitions: request.partitions.map((partition) => fetchErrorResult(partition, error)) };
+    }
     const startMs = now();
     const deadlineMs = startMs + Math.min(request.maxWaitMs, fetchWaitMsMax);
     const maxBytes = Math.min(request.maxBytes === 0 ? fetchBytesDefault : request.maxBytes, fetchBytesMax);
@@ -205,8 +209,8 @@ export class FetchHandler {
         const outcome = outcomes[index]!;
         return { target: targets[index]!, route: outcome.kind === 'retry' ? outcome.route : undefined };
       });
-      const backoffMs = Math.min(retryBackoffMsMax, retryBackoffMsInitial * 2 ** Math.min(16, attempt));
-      await this.deps.metadata.waitFor((image) => failed.some(({ target, route }) => routeChanged(image, target.topic, target.partition, route)), Math.min(backoffMs, leftMs));
+      const waitMs = backoffMs(attempt, leaderRetryBackoff);
+      await this.deps.metadata.waitFor((image) => failed.some(({ target, route }) => routeChanged(image, target.topic, target.partition, route)), Math.min(waitMs, leftMs));
     }
     return outcomes;
   }

@@ -5,9 +5,9 @@
  */
 import { StarlaneError, errorCodeFromWire, validateTopicName, wireErrorCode } from '@starlane/model';
 import { type internalV1, v1 } from '@starlane/proto';
-import { retryBackoffMsInitial, retryBackoffMsMax } from '../limits';
+import { backoffMs, leaderRetryBackoff } from '../backoff';
 import { asStarlaneError } from '../produce/partition-writer';
-import { isLeaderRetriable, metadataReady, routeChanged, routePartition, type MetadataSource, type PartitionRoute } from '../routing';
+import { isOffsetLookupRetriable, noMetadataError, routeChanged, routePartition, type MetadataSource, type PartitionRoute } from '../routing';
 import type { StorageTransport } from '../storage/transport';
 
 export interface OffsetQuery {
@@ -46,9 +46,12 @@ export function offsetErrorResult(query: { topic: string; partition: number }, e
   };
 }
 
-/** Looks up every query at its leader; one result per query, in order. Never rejects. */
+/**
+ * Looks up every query at its leader; one result per query, in order. Never rejects. A lookup
+ * meeting a leader change, or a leader whose high watermark has not yet reached the start of
+ * its epoch (OFFSET_NOT_AVAILABLE, KIP-207), is asked again after a back-off until the deadline.
+ */
 export async function lookUpOffsets(deps: OffsetLookupDeps, isolationLevel: v1.IsolationLevel, queries: readonly OffsetQuery[], deadlineMs: number): Promise<v1.ListOffsetsPartitionResult[]> {
-  await metadataReady(deps.metadata, Math.max(0, deadlineMs - deps.now()));
   const results: (v1.ListOffsetsPartitionResult | undefined)[] = new Array(queries.length).fill(undefined);
   let pending: number[] = [];
   queries.forEach((query, index) => {
@@ -59,6 +62,11 @@ export async function lookUpOffsets(deps: OffsetLookupDeps, isolationLevel: v1.I
       results[index] = offsetErrorResult(query, asStarlaneError(error));
     }
   });
+  if (!deps.metadata.ready) {
+    const error = noMetadataError(deps.metadata);
+    for (const index of pending) results[index] = offsetErrorResult(queries[index]!, error);
+    pending = [];
+  }
   const lastErrors = new Map<number, StarlaneError>();
   const failedRoutes = new Map<number, PartitionRoute | undefined>();
   for (let attempt = 0; pending.length > 0; attempt++) {
@@ -104,7 +112,7 @@ export async function lookUpOffsets(deps: OffsetLookupDeps, isolationLevel: v1.I
           const query = queries[index]!;
           const answer = answers[position] ?? offsetErrorResult(route, new StarlaneError('UNKNOWN_SERVER_ERROR', 'the leader sent no result'));
           const code = errorCodeFromWire(answer.errorCode);
-          if (code !== undefined && isLeaderRetriable(code)) {
+          if (code !== undefined && isOffsetLookupRetriable(code)) {
             lastErrors.set(index, new StarlaneError(code, answer.errorMessage || code));
             failedRoutes.set(index, route);
             retry.push(index);
@@ -118,8 +126,8 @@ export async function lookUpOffsets(deps: OffsetLookupDeps, isolationLevel: v1.I
     if (pending.length === 0) break;
     const remainingMs = deadlineMs - deps.now();
     if (remainingMs <= 0) break;
-    const backoffMs = Math.min(retryBackoffMsMax, retryBackoffMsInitial * 2 ** Math.min(16, attempt));
-    await deps.metadata.waitFor((image) => pending.some((index) => routeChanged(image, queries[index]!.topic, queries[index]!.partition, failedRoutes.get(index))), Math.min(backoffMs, remainingMs));
+    const waitMs = backoffMs(attempt, leaderRetryBackoff);
+    await deps.metadata.waitFor((image) => pending.some((index) => routeChanged(image, queries[index]!.topic, queries[index]!.partition, failedRoutes.get(index))), Math.min(waitMs, remainingMs));
   }
   for (const index of pending) results[index] = offsetErrorResult(queries[index]!, lastErrors.get(index) ?? new StarlaneError('REQUEST_TIMED_OUT', 'no leader answered in time'));
   return results.map((result, index) => result ?? offsetErrorResult(queries[index]!, new StarlaneError('UNKNOWN_SERVER_ERROR', 'no result')));

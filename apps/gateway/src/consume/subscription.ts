@@ -14,9 +14,10 @@
  */
 import { StarlaneError, validateTopicName } from '@starlane/model';
 import { v1 } from '@starlane/proto';
-import { fetchPartitionsMax, retryBackoffMsInitial, retryBackoffMsMax, subscribeLeaderWaitMsMax, subscribeMessageBytesDefault, subscribeMessageBytesMax, subscribeReadWaitMs } from '../limits';
+import { backoffMs, leaderRetryBackoff } from '../backoff';
+import { fetchPartitionsMax, subscribeLeaderWaitMsMax, subscribeMessageBytesDefault, subscribeMessageBytesMax, subscribeReadWaitMs } from '../limits';
 import { asStarlaneError } from '../produce/partition-writer';
-import { metadataReady, routeChanged, routePartition, type PartitionRoute } from '../routing';
+import { noMetadataError, routeChanged, routePartition, type PartitionRoute } from '../routing';
 import { readFromLeader, validateFormat, type ReadDeps, type ReadTarget } from './fetch-handler';
 import { lookUpOffsets } from './list-offsets';
 import { fetchErrorResult, hasPayload, normalizeRead, presentRead } from './read-result';
@@ -85,9 +86,9 @@ export class Subscription {
     this.isolationLevel = request.isolationLevel === v1.IsolationLevel.UNSPECIFIED ? v1.IsolationLevel.READ_UNCOMMITTED : request.isolationLevel;
   }
 
-  /** Resolves start positions and starts reading; errors found on the way are pushed. */
+  /** Resolves start positions and starts reading; errors found on the way are pushed. Rejects (the call fails) while the gateway has no metadata. */
   async start(): Promise<void> {
-    await metadataReady(this.deps.metadata, subscribeLeaderWaitMsMax);
+    if (!this.deps.metadata.ready) throw noMetadataError(this.deps.metadata);
     const errors: v1.FetchPartitionResult[] = [];
     const lookups: { state: PartitionState; spec: v1.OffsetSpec }[] = [];
     const image = this.deps.metadata.current();
@@ -220,9 +221,9 @@ export class Subscription {
       this.fail(state, error);
       return;
     }
-    const backoffMs = Math.min(retryBackoffMsMax, retryBackoffMsInitial * 2 ** Math.min(16, state.rerouteAttempts));
+    const waitMs = backoffMs(state.rerouteAttempts, leaderRetryBackoff);
     state.rerouteAttempts += 1;
-    void this.deps.metadata.waitFor((image) => routeChanged(image, state.topic, state.partition, failedRoute), backoffMs).then(() => this.assign(state));
+    void this.deps.metadata.waitFor((image) => routeChanged(image, state.topic, state.partition, failedRoute), waitMs).then(() => this.assign(state));
   }
 
   private async readLoop(nodeId: number): Promise<void> {

@@ -5,12 +5,15 @@
  * the active controller's location), else at the configured addresses in turn. A call refused
  * with NOT_CONTROLLER or that cannot reach its target is sent again to the controller named
  * by the refusal, by GetActiveController, or by the metadata, up to controllerRedirectsMax
- * times within the call's deadline.
+ * times within the call's deadline. A redirect to a controller not yet tried in this call goes
+ * at once; every other attempt waits a bounded exponential back-off first (`controllerRetryBackoff`),
+ * so controllers that name each other, or none reachable, cannot make a call spin.
  */
 import * as grpc from '@grpc/grpc-js';
 import { StarlaneError, errorCodeFromWire, isErrorCode } from '@starlane/model';
 import { internalV1, v1 } from '@starlane/proto';
 import { errorCodeMetadataKey, formatAddress, grpcMessageBytesMax } from '@starlane/service-host';
+import { backoffMs, controllerRetryBackoff } from '../backoff';
 import { controllerRedirectsMax } from '../limits';
 import type { MetadataSource } from '../routing';
 
@@ -21,9 +24,6 @@ const channelOptions: grpc.ChannelOptions = {
   'grpc.max_reconnect_backoff_ms': 2000,
 };
 
-/** Pause between two attempts that found no controller to talk to. */
-const noControllerBackoffMs = 100;
-
 /** A unary method of a generated client, as an untyped function. */
 type UnaryMethod = (request: unknown, metadata: grpc.Metadata, options: Partial<grpc.CallOptions>, callback: (error: grpc.ServiceError | null, response: unknown) => void) => grpc.ClientUnaryCall;
 
@@ -31,8 +31,6 @@ type UnaryMethod = (request: unknown, metadata: grpc.Metadata, options: Partial<
 export type ForwardedAdminMethod =
   | 'createTopics'
   | 'deleteTopics'
-  | 'listTopics'
-  | 'describeTopics'
   | 'alterTopicConfigs'
   | 'createPartitions'
   | 'describeCluster'
@@ -113,6 +111,12 @@ export class ControllerClient {
     }
   }
 
+  /** The active controller's metadata version now (DescribeCluster), to wait for the gateway's image to reach it. */
+  async metadataVersion(deadlineMs: number): Promise<number> {
+    const response = await this.admin<v1.DescribeClusterResponse>('describeCluster', {}, deadlineMs);
+    return Number(response.metadataVersion);
+  }
+
   /** A block of producer ids from the active controller. */
   async allocateProducerIds(count: number, deadlineMs: number): Promise<{ first: bigint; count: number }> {
     return this.withRedirects(deadlineMs, async (address) => {
@@ -139,8 +143,10 @@ export class ControllerClient {
 
   private async withRedirects<T>(deadlineMs: number, attempt: (address: string) => Promise<T>): Promise<T> {
     let lastProblem = 'no controller answered';
+    const tried = new Set<string>();
     for (let tries = 0; tries <= controllerRedirectsMax && Date.now() < deadlineMs; tries++) {
       const address = this.target();
+      tried.add(address);
       try {
         const result = await attempt(address);
         this.preferred = address;
@@ -148,17 +154,16 @@ export class ControllerClient {
       } catch (error) {
         if (error instanceof Redirect) {
           lastProblem = `controller at ${address} is not the active one`;
-          if (this.preferred === address) this.preferred = undefined;
-          await this.findActive(address, deadlineMs);
-          continue;
-        }
-        if (error instanceof ControllerCallError && (error.code === 'NOT_CONTROLLER' || error.status.code === grpc.status.UNAVAILABLE)) {
+        } else if (error instanceof ControllerCallError && (error.code === 'NOT_CONTROLLER' || error.status.code === grpc.status.UNAVAILABLE)) {
           lastProblem = `controller at ${address}: ${error.message}`;
-          if (this.preferred === address) this.preferred = undefined;
-          await this.findActive(address, deadlineMs);
-          continue;
+        } else {
+          throw error;
         }
-        throw error;
+        if (this.preferred === address) this.preferred = undefined;
+        await this.findActive(address, deadlineMs);
+        // A controller named for the first time is asked at once; anything else waits.
+        const next = this.preferred;
+        if (next === undefined || tried.has(next)) await pause(backoffMs(tries, controllerRetryBackoff), deadlineMs);
       }
     }
     throw new StarlaneError('CONTROLLER_NOT_AVAILABLE', lastProblem);
@@ -192,8 +197,6 @@ export class ControllerClient {
         // This controller cannot say; ask the next.
       }
     }
-    const wait = Math.min(noControllerBackoffMs, Math.max(0, deadlineMs - Date.now()));
-    await new Promise((resolve) => setTimeout(resolve, wait));
   }
 
   private adminClient(address: string): v1.AdminServiceClient {
@@ -216,6 +219,12 @@ export class ControllerClient {
 }
 
 class Redirect extends Error {}
+
+/** Waits `ms`, but not past `deadlineMs`. */
+function pause(ms: number, deadlineMs: number): Promise<void> {
+  const wait = Math.max(0, Math.min(ms, deadlineMs - Date.now()));
+  return new Promise((resolve) => setTimeout(resolve, wait));
+}
 
 /** A stream failure after messages were relayed: not retried elsewhere, since the client has seen part of a stream. */
 class AfterRelay extends Error {

@@ -21,7 +21,7 @@
  */
 import { StarlaneError, errorCodeFromWire, wireErrorCode } from '@starlane/model';
 import { type internalV1, v1 } from '@starlane/proto';
-import { retryBackoffMsInitial, retryBackoffMsMax } from '../limits';
+import { backoffMs, leaderRetryBackoff } from '../backoff';
 import { isLeaderRetriable, routeChanged, routePartition, sameRoute, type MetadataSource, type PartitionRoute } from '../routing';
 import { AnswerLostError, type StorageTransport } from '../storage/transport';
 
@@ -196,8 +196,7 @@ export class PartitionWriter {
     const head = lane.queue[0];
     if (head === undefined) return;
     lane.waiting = true;
-    const backoffMs = Math.min(retryBackoffMsMax, retryBackoffMsInitial * 2 ** Math.min(16, Math.max(0, head.attempts - 1)));
-    const waitMs = Math.max(0, Math.min(backoffMs, head.write.deadlineMs - this.options.now()));
+    const waitMs = Math.max(0, Math.min(backoffMs(head.attempts - 1, leaderRetryBackoff), head.write.deadlineMs - this.options.now()));
     const failedRoute = head.failedRoute;
     // A new route ends the wait at once; a leader that only lags behind the metadata gets the backoff.
     void this.options.metadata.waitFor((image) => routeChanged(image, lane.topic, lane.partition, failedRoute), waitMs).then(() => {

@@ -188,5 +188,19 @@ describe('acks=NONE', () => {
     expect(secondQueued).toBe(true);
     expect((await (await second).results).map(codeOf)).toEqual([v1.ErrorCode.NONE]);
   });
-});
 
+  it('answers every entry at once with LEADER_NOT_AVAILABLE while the gateway has no metadata', async () => {
+    const metadata = new FakeMetadata();
+    const transport = new FakeTransport();
+    const handler = new ProduceHandler({ metadata, writer: new PartitionWriter({ metadata, transport, now: metadata.now }), partitioner: new RoundRobinPartitioner(), now: metadata.now, requestBytesMax: 1024, autoCreator: undefined });
+    const queued = await handler.queue({ acks: v1.Acks.ALL, timeoutMs: 0, partitions: [entry('t', 0, records([record(null, 'a')])), entry('t', -1, records([record('k', 'b')]))] });
+    const results = await queued.results;
+    expect(results.map((result) => [result.topic, result.partition, result.errorCode])).toEqual([
+      ['t', 0, v1.ErrorCode.LEADER_NOT_AVAILABLE],
+      ['t', -1, v1.ErrorCode.LEADER_NOT_AVAILABLE],
+    ]);
+    expect(results[0]!.errorMessage).toMatch(/^the gateway has no cluster metadata yet: .*; retry$/);
+    expect(metadata.waiting).toBe(0);
+    expect(transport.appends).toHaveLength(0);
+  });
+});

@@ -9,7 +9,7 @@ import { v1 } from '@starlane/proto';
 import { noAckBytesMax, produceTimeoutMsDefault, produceTimeoutMsMax } from '../limits';
 import { partitionForKey } from '@starlane/partitioner';
 import type { RoundRobinPartitioner } from '../partitioner';
-import { metadataReady, type MetadataSource } from '../routing';
+import { noMetadataError, type MetadataSource } from '../routing';
 import { asStarlaneError, errorResult, type PartitionWriter } from './partition-writer';
 import { compressionForTopic, isCompacted, maxMessageBytes, recordsToBatch, RecordsRejected, sharedKey, validateProducerIdentity } from './records';
 
@@ -100,7 +100,10 @@ export class ProduceHandler {
       return { results: Promise.resolve(input.partitions.map((entry) => errorResult(entry, error))) };
     }
 
-    await metadataReady(this.options.metadata, timeoutMs);
+    if (!this.options.metadata.ready) {
+      const error = noMetadataError(this.options.metadata);
+      return { results: Promise.resolve(input.partitions.map((entry) => errorResult(entry, error))) };
+    }
     await this.autoCreate(input.partitions, deadlineMs);
     const image = this.options.metadata.current();
     const plans = input.partitions.map((entry) => this.plan(image, entry));

@@ -3,7 +3,7 @@
  * chosen start, until the end offsets seen at start (or, with --follow, until stopped).
  */
 import { v1 } from '@starlane/proto';
-import { UsageError, exitCodes, itemFailure, type CliFailure } from '../errors';
+import { ServerError, UsageError, exitCodes, itemFailure, type CliFailure } from '../errors';
 import { ProgressMeter, formatSummary, startProgressLine } from '../progress';
 import { compileFormat, type ConsumedRecord, type RecordFormatter } from '../record-format';
 import { parseInteger, parseStartPosition, type StartPosition } from '../values';
@@ -89,13 +89,19 @@ export interface PartitionRange {
   readonly start: bigint;
   /** Offset to stop before (the end offset seen at start). */
   readonly end: bigint;
+  /** Why the partition cannot be read from `start` (an offset outside its log); undefined when it can. */
+  readonly failure?: ServerError;
 }
 
 /**
  * For a bounded read: each partition's exact start and end offsets, from one ListOffsets
  * call. A timestamp after every record (-1) starts at the end; `latest` starts at the end.
+ * `found` holds the earliest offsets for `earliest` and for an exact offset, and the
+ * timestamps' offsets for a timestamp. An exact offset outside [earliest, latest] is
+ * OFFSET_OUT_OF_RANGE, as a subscription there is answered (docs/cli.md); the latest offset
+ * itself is in range and has nothing to print yet.
  */
-export function boundedRanges(partitions: readonly number[], start: StartPosition, latest: readonly bigint[], found: readonly bigint[] | undefined): PartitionRange[] {
+export function boundedRanges(topic: string, partitions: readonly number[], start: StartPosition, latest: readonly bigint[], found: readonly bigint[] | undefined): PartitionRange[] {
   return partitions.map((partition, index) => {
     const end = latest[index]!;
     let from: bigint;
@@ -103,9 +109,15 @@ export function boundedRanges(partitions: readonly number[], start: StartPositio
       case 'latest':
         from = end;
         break;
-      case 'offset':
+      case 'offset': {
         from = start.offset;
+        const earliest = found?.[index];
+        if (from > end || (earliest !== undefined && from < earliest)) {
+          const failure = new ServerError('OFFSET_OUT_OF_RANGE', `offset ${from} is outside [${earliest ?? 0n}, ${end}] (${topic}/${partition})`);
+          return { partition, start: from, end, failure };
+        }
         break;
+      }
       case 'earliest':
       case 'timestamp': {
         const offset = found?.[index] ?? -1n;
@@ -119,10 +131,10 @@ export function boundedRanges(partitions: readonly number[], start: StartPositio
 
 async function startRanges(context: CommandContext, settings: ConsumeSettings): Promise<PartitionRange[]> {
   const queries: OffsetQuery[] = [{ boundary: 'latest' }];
-  if (settings.start.kind === 'earliest') queries.push({ boundary: 'earliest' });
+  if (settings.start.kind === 'earliest' || settings.start.kind === 'offset') queries.push({ boundary: 'earliest' });
   if (settings.start.kind === 'timestamp') queries.push({ timestampMs: settings.start.timestampMs });
   const [latest, found] = await listOffsets(context.gateway, settings.topic, settings.partitions, queries);
-  return boundedRanges(settings.partitions, settings.start, latest!, found);
+  return boundedRanges(settings.topic, settings.partitions, settings.start, latest!, found);
 }
 
 function toConsumed(topic: string, partition: number, record: v1.Record): ConsumedRecord {
@@ -143,14 +155,22 @@ async function consume(context: CommandContext, settings: ConsumeSettings): Prom
   // before it starts, and the rest subscribe at exact offsets.
   const ranges = settings.follow ? undefined : await startRanges(context, settings);
   const endOffsets = new Map<number, bigint>(ranges?.map((range) => [range.partition, range.end]));
-  const active = new Set<number>(ranges === undefined ? settings.partitions : ranges.filter((range) => range.start < range.end).map((range) => range.partition));
+  const active = new Set<number>(ranges === undefined ? settings.partitions : ranges.filter((range) => range.failure === undefined && range.start < range.end).map((range) => range.partition));
   const meter = new ProgressMeter(io.now());
   const summary = (note: string): void => {
     if (!settings.quiet) context.note(formatSummary('consumed', meter.totals(io.now()), ` from ${settings.topic}`, note));
   };
+  // Partitions that cannot be read from the start asked for are reported as a subscription
+  // reports them, and the others are read.
+  let partitionFailures = 0;
+  for (const range of ranges ?? []) {
+    if (range.failure === undefined) continue;
+    context.note(`error: ${range.failure.describe()}`);
+    partitionFailures += 1;
+  }
   if (active.size === 0) {
     summary('');
-    return exitCodes.ok;
+    return partitionFailures > 0 ? exitCodes.serverError : exitCodes.ok;
   }
   const subscribePartitions: v1.SubscribePartition[] =
     ranges === undefined
@@ -166,7 +186,6 @@ async function consume(context: CommandContext, settings: ConsumeSettings): Prom
   // Progress competes with records for the terminal only when stdout is not one.
   const stopProgress = startProgressLine(io, meter, !settings.quiet && !io.stdoutIsTty);
   let printed = 0;
-  let partitionFailures = 0;
   let stopReason: 'end' | 'max' | 'interrupt' | 'closed' | undefined;
   let streamFailure: CliFailure | undefined;
 
