@@ -156,6 +156,44 @@ describe('ReassignPartitions and ListReassignments', () => {
   });
 });
 
+describe('settings that would make a topic unusable', () => {
+  it('are refused per item, with INVALID_CONFIG or INVALID_REPLICA_ASSIGNMENT and a reason naming the topic, the value and the replication factor', async () => {
+    const { handlers, controller } = await setup();
+    const created = await unary(handlers.createTopics, {
+      topics: [
+        { name: 'too-strict', partitionCount: 1, replicationFactor: 2, replicaAssignments: [], configs: { 'min.insync.replicas': '3' } },
+        { name: 'fine', partitionCount: 1, replicationFactor: 3, replicaAssignments: [], configs: { 'min.insync.replicas': '3' } },
+      ],
+      validateOnly: false,
+      timeoutMs: 0,
+    });
+    expect(created.results.map((result) => [result.name, result.errorCode])).toEqual([
+      ['too-strict', v1.ErrorCode.INVALID_CONFIG],
+      ['fine', v1.ErrorCode.NONE],
+    ]);
+    expect(created.results[0]?.errorMessage).toBe('topic too-strict: min.insync.replicas 3 is more than the replication factor 2: acks=all writes would always fail and other writes would never become visible to consumers');
+
+    const altered = await unary(handlers.alterTopicConfigs, {
+      topics: [
+        { topic: 'still', changes: [{ name: 'min.insync.replicas', operation: v1.ConfigOperation.SET, value: '3' }] },
+        { topic: 'moving', changes: [{ name: 'min.insync.replicas', operation: v1.ConfigOperation.SET, value: '3' }] },
+      ],
+      validateOnly: false,
+    });
+    expect(altered.results.map((result) => [result.topic, result.errorCode])).toEqual([
+      ['still', v1.ErrorCode.INVALID_CONFIG],
+      ['moving', v1.ErrorCode.NONE],
+    ]);
+    expect(altered.results[0]?.errorMessage).toMatch(/^topic still: min\.insync\.replicas 3 is more than the replication factor 2/);
+    expect(controller.image().topics.get('still')?.configs).toEqual({});
+
+    const moved = await reassign(handlers, [move('moving', [2, 4])]);
+    expect(moved.results[0]?.errorCode).toBe(v1.ErrorCode.INVALID_REPLICA_ASSIGNMENT);
+    expect(moved.results[0]?.errorMessage).toMatch(/^partition 0 of topic moving: with the target \[2, 4\], min\.insync\.replicas 3 is more than the replication factor 2/);
+    expect(controller.image().topics.get('moving')?.partitions[0]?.replicas).toEqual([1, 2, 3]);
+  });
+});
+
 describe('WatchReassignments', () => {
   it('sends the watched statuses, each change, and COMPLETED when the move completes, then ends', async () => {
     const setupResult = await setup();

@@ -11,7 +11,7 @@ import { StarlaneError, assert, type ErrorCode } from '@starlane/model';
 import { reassigning, reassignmentKey, type ControllerState, type NodeRegistration } from './controller-state';
 import { noLeader, topicById, type PartitionState, type TopicState } from './image';
 import { batchRecordsMax, type MetadataRecord, type NodeRecord, type PartitionRecord } from './records';
-import { uncleanLeaderElectionEnabled } from './topic-configs';
+import { effectiveMinInsyncReplicas, minInsyncReplicasProblem, uncleanLeaderElectionEnabled } from './topic-configs';
 
 /** Producer ids handed out per block when the caller does not say (Kafka's block size). */
 export const producerIdBlockSizeDefault = 1000;
@@ -573,7 +573,7 @@ export interface PartitionReassignmentResult {
 }
 
 /** The replicas a reassignment in progress started from, in their order. */
-function originalReplicas(state: ControllerState, topicId: string, partition: PartitionState): readonly number[] {
+export function originalReplicas(state: ControllerState, topicId: string, partition: PartitionState): readonly number[] {
   return state.reassignments.get(reassignmentKey(topicId, partition.partition))?.originalReplicas ?? partition.replicas.filter((id) => !partition.addingReplicas.includes(id));
 }
 
@@ -597,7 +597,10 @@ function originalReplicas(state: ControllerState, topicId: string, partition: Pa
  * active INVALID_REPLICA_ASSIGNMENT (replicas the partition has already may be down: moving
  * away from a dead node is what reassignment is for); cancel with a target INVALID_REQUEST,
  * cancel with nothing in progress NO_REASSIGNMENT_IN_PROGRESS; a partition listed twice
- * INVALID_REQUEST. `validateOnly` runs every check and records nothing.
+ * INVALID_REQUEST. `validateOnly` runs every check and records nothing. Not Kafka's: a target
+ * with fewer replicas than the topic's min.insync.replicas is INVALID_REPLICA_ASSIGNMENT, as
+ * its writes would never become visible (`minInsyncReplicasProblem`); a cancel is always
+ * allowed, since AlterTopicConfigs keeps min.insync.replicas within the original replicas too.
  */
 export function reassignPartitions(
   state: ControllerState,
@@ -639,6 +642,8 @@ export function reassignPartitions(
           if (registration === undefined) fail(`the target names node ${id}, which is not registered`);
           else if (!original.includes(id) && !active.has(id)) fail(`the target adds node ${id}, which is ${registration.state}`);
         }
+        const problem = minInsyncReplicasProblem(effectiveMinInsyncReplicas(state.image, topic.configs), target.length);
+        if (problem !== undefined) fail(`with the target [${target.join(', ')}], ${problem}; lower min.insync.replicas first`);
         adding = target.filter((id) => !original.includes(id));
         removing = original.filter((id) => !target.includes(id));
         replicas = [...target, ...removing];

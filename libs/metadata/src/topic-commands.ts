@@ -4,12 +4,12 @@
  * carry it out, one result per topic, a failing topic never stopping the others.
  */
 import { StarlaneError, validateTopicName } from '@starlane/model';
-import { activeNodes, electLeaderless, electorate, itemError, racksOf, type CommandOutcome, type ItemError } from './commands';
+import { activeNodes, electLeaderless, electorate, itemError, originalReplicas, racksOf, type CommandOutcome, type ItemError } from './commands';
 import type { ControllerState } from './controller-state';
 import { noLeader, topicById, type ConfigMap, type TopicState } from './image';
 import { placeReplicas, type MetadataRandom } from './placement';
 import { batchRecordsMax, type MetadataRecord, type PartitionRecord } from './records';
-import { topicConfigDefaults, uncleanLeaderElectionEnabled, validateTopicConfigs } from './topic-configs';
+import { effectiveMinInsyncReplicas, minInsyncReplicasProblem, topicConfigDefaults, uncleanLeaderElectionEnabled, validateTopicConfigs } from './topic-configs';
 
 /** Largest partition count of one topic: each partition is a log directory on every replica. */
 export const topicPartitionsMax = 10_000;
@@ -106,6 +106,40 @@ function checkAssignments(
 /** Kafka's "use the default" in counts. */
 const useDefault = -1;
 
+/** What `createTopics` decides once per request, for `planAssignments`. */
+interface CreationContext {
+  readonly active: ReadonlySet<number>;
+  readonly racks: ReadonlyMap<number, string>;
+  /** Counts `partitions` against the request's bound; throws past it. */
+  readonly plan: (partitions: number) => void;
+  readonly defaultPartitions: number;
+  readonly defaultReplicationFactor: number;
+}
+
+/** A new topic's replicas per partition: its explicit assignments, checked, or a placement. */
+function planAssignments(state: ControllerState, topic: NewTopicInput, context: CreationContext, random: MetadataRandom): number[][] {
+  const { active, racks, plan, defaultPartitions, defaultReplicationFactor } = context;
+  if (topic.replicaAssignments.length > 0) {
+    // With explicit assignments the counts come from them; unset (0) or -1 is all that may be sent.
+    if (![0, useDefault].includes(topic.partitionCount) || ![0, useDefault].includes(topic.replicationFactor)) {
+      throw new StarlaneError('INVALID_REQUEST', 'partition_count and replication_factor must be unset (0 or -1) when replica_assignments is given');
+    }
+    if (topic.replicaAssignments.length > topicPartitionsMax) throw new StarlaneError('INVALID_PARTITIONS', `a topic may have at most ${topicPartitionsMax} partitions, got ${topic.replicaAssignments.length}`);
+    plan(topic.replicaAssignments.length);
+    return checkAssignments(state, topic.replicaAssignments, 0, undefined, active);
+  }
+  const partitions = topic.partitionCount === useDefault ? defaultPartitions : topic.partitionCount;
+  if (!Number.isInteger(partitions) || partitions < 1) throw new StarlaneError('INVALID_PARTITIONS', `partition count must be at least 1 (or -1 for the cluster default), got ${topic.partitionCount}`);
+  if (partitions > topicPartitionsMax) throw new StarlaneError('INVALID_PARTITIONS', `a topic may have at most ${topicPartitionsMax} partitions, got ${partitions}`);
+  const factor = topic.replicationFactor === useDefault ? defaultReplicationFactor : topic.replicationFactor;
+  if (!Number.isInteger(factor) || factor < 1) throw new StarlaneError('INVALID_REPLICATION_FACTOR', `replication factor must be at least 1 (or -1 for the cluster default), got ${topic.replicationFactor}`);
+  if (factor > active.size) {
+    throw new StarlaneError('INVALID_REPLICATION_FACTOR', `replication factor ${factor} is larger than the ${active.size} available storage node${active.size === 1 ? '' : 's'}`);
+  }
+  plan(partitions);
+  return placeReplicas({ nodeIds: [...active], replicationFactor: factor, firstPartition: 0, partitionCount: partitions, racks }, random);
+}
+
 /**
  * Creates topics, each independently: a failing topic does not stop the others. With
  * `validateOnly` every check runs and nothing is recorded.
@@ -143,30 +177,12 @@ export function createTopics(
       const collides = taken.get(collisionKey(topic.name));
       if (collides !== undefined) throw new StarlaneError('INVALID_TOPIC_EXCEPTION', `topic ${topic.name} collides with topic ${collides} ('.' and '_' are interchangeable in metric names)`);
 
-      let assignments: number[][];
-      if (topic.replicaAssignments.length > 0) {
-        // With explicit assignments the counts come from them; unset (0) or -1 is all that may be sent.
-        if (![0, useDefault].includes(topic.partitionCount) || ![0, useDefault].includes(topic.replicationFactor)) {
-          throw new StarlaneError('INVALID_REQUEST', 'partition_count and replication_factor must be unset (0 or -1) when replica_assignments is given');
-        }
-        if (topic.replicaAssignments.length > topicPartitionsMax) throw new StarlaneError('INVALID_PARTITIONS', `a topic may have at most ${topicPartitionsMax} partitions, got ${topic.replicaAssignments.length}`);
-        plan(topic.replicaAssignments.length);
-        assignments = checkAssignments(state, topic.replicaAssignments, 0, undefined, active);
-      } else {
-        const partitions = topic.partitionCount === useDefault ? defaultPartitions : topic.partitionCount;
-        if (!Number.isInteger(partitions) || partitions < 1) throw new StarlaneError('INVALID_PARTITIONS', `partition count must be at least 1 (or -1 for the cluster default), got ${topic.partitionCount}`);
-        if (partitions > topicPartitionsMax) throw new StarlaneError('INVALID_PARTITIONS', `a topic may have at most ${topicPartitionsMax} partitions, got ${partitions}`);
-        const factor = topic.replicationFactor === useDefault ? defaultReplicationFactor : topic.replicationFactor;
-        if (!Number.isInteger(factor) || factor < 1) throw new StarlaneError('INVALID_REPLICATION_FACTOR', `replication factor must be at least 1 (or -1 for the cluster default), got ${topic.replicationFactor}`);
-        if (factor > active.size) {
-          throw new StarlaneError('INVALID_REPLICATION_FACTOR', `replication factor ${factor} is larger than the ${active.size} available storage node${active.size === 1 ? '' : 's'}`);
-        }
-        plan(partitions);
-        assignments = placeReplicas({ nodeIds: [...active], replicationFactor: factor, firstPartition: 0, partitionCount: partitions, racks }, random);
-      }
+      const assignments = planAssignments(state, topic, { active, racks, plan, defaultPartitions, defaultReplicationFactor }, random);
       validateTopicConfigs(topic.configs);
       const partitionCount = assignments.length;
       const replicationFactor = assignments[0]?.length ?? 0;
+      const problem = minInsyncReplicasProblem(effectiveMinInsyncReplicas(state.image, topic.configs), replicationFactor);
+      if (problem !== undefined) throw new StarlaneError('INVALID_CONFIG', `topic ${topic.name}: ${problem}`);
       taken.set(collisionKey(topic.name), topic.name);
       if (input.validateOnly) return { name: topic.name, topicId: '', partitionCount, replicationFactor };
       const topicId = newTopicId(state, random);
@@ -257,6 +273,7 @@ export function alterTopicConfigs(
         }
       }
       validateTopicConfigs(configs);
+      checkMinInsyncChange(state, topic, configs);
       if (!input.validateOnly && !sameConfigs(configs, topic.configs)) {
         records.push({ type: 'topic-configs', topicId: topic.topicId, configs });
         const changed = { ...topic, configs };
@@ -268,6 +285,33 @@ export function alterTopicConfigs(
     }
   });
   return { result: results, records };
+}
+
+/**
+ * Refuses new overrides that change the topic's effective min.insync.replicas (its own or, once
+ * an override is deleted, the cluster default) to more than the fewest replicas a partition
+ * has or may go back to (`replicationFactorFloor`). A topic already in that state (created
+ * before this check) may still change its other settings.
+ */
+function checkMinInsyncChange(state: ControllerState, topic: TopicState, configs: ConfigMap): void {
+  const before = effectiveMinInsyncReplicas(state.image, topic.configs);
+  const after = effectiveMinInsyncReplicas(state.image, configs);
+  if (after.value === before.value) return;
+  const problem = minInsyncReplicasProblem(after, replicationFactorFloor(state, topic));
+  if (problem !== undefined) throw new StarlaneError('INVALID_CONFIG', `topic ${topic.name}: ${problem}`);
+}
+
+/**
+ * The fewest replicas any partition of `topic` has or may come to have: a partition being
+ * reassigned counts its target and its original replicas, since a cancel returns to them.
+ */
+function replicationFactorFloor(state: ControllerState, topic: TopicState): number {
+  let floor = Number.MAX_SAFE_INTEGER;
+  for (const partition of topic.partitions) {
+    const target = partition.replicas.length - partition.removingReplicas.length;
+    floor = Math.min(floor, target, originalReplicas(state, topic.topicId, partition).length);
+  }
+  return floor;
 }
 
 function topicConfigDefaultFor(name: string): string {
