@@ -44,10 +44,13 @@ export const controllerOptions = {
   etcdEndpoints: addressListOption({ help: 'etcd client endpoints (with --metadata-store=etcd)', default: ['127.0.0.1:2379'] }),
   etcdPrefix: stringOption({ help: 'etcd key prefix of this cluster; ends with /', default: etcdPrefixDefault, metavar: 'PREFIX', pattern: /\/$/ }),
   controllerLeaseTtlMs: durationMsOption({
-    help: 'TTL of the active controller lease in etcd (whole seconds): a standby takes over about this long after the active controller dies',
+    help: 'TTL of the controller leases in etcd, a whole number of seconds (such as 3000 or 3s): a standby takes over about this long after the active controller dies',
     default: controllerLeaseTtlMsDefault,
     minMs: 1000,
     maxMs: 60_000,
+    // etcd grants leases in whole seconds; 1500 would silently become 2 s.
+    stepMs: 1000,
+    stepReason: 'etcd leases count whole seconds',
   }),
 };
 
