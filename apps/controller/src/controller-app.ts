@@ -155,7 +155,10 @@ export const controllerApp: ServiceDescription<typeof controllerOptions> = {
     locateActive = () => {
       if (term !== undefined) return term.locate();
       const leader = election?.leader();
-      return leader === undefined ? undefined : controllerToProto(leader);
+      // The key names this controller while it is not serving as active only when it is still
+      // loading the metadata, or lost its lease and cannot see the key go (etcd unreachable):
+      // naming itself would send callers round in a circle ("controller 1 ...; controller 1 is").
+      return leader === undefined || leader.controllerId === config.controllerId ? undefined : controllerToProto(leader);
     };
     serve(undefined);
     logger.info({ event: 'metadata-store', store: 'etcd', endpoints: config.etcdEndpoints, prefix: config.etcdPrefix, leaseTtlMs: config.controllerLeaseTtlMs }, 'metadata in etcd; campaigning once listening');

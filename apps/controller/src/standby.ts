@@ -22,7 +22,7 @@ export type ActiveLocator = () => internalV1.ControllerLocation | undefined;
 
 function notActive(controllerId: number, active: internalV1.ControllerLocation | undefined): string {
   return active === undefined
-    ? `controller ${controllerId} is not the active controller and none is elected yet; retry`
+    ? `controller ${controllerId} is not the active controller and knows of no other that is (none is elected yet, or etcd cannot be reached); retry`
     : `controller ${controllerId} is not the active controller; controller ${active.controllerId} at ${formatAddress(active.host, active.port)} is`;
 }
 
