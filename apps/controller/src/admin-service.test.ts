@@ -69,7 +69,7 @@ async function setup(): Promise<Setup> {
   const topic = (name: string, replicas: number[]) => ({ name, partitionCount: 0, replicationFactor: 0, replicaAssignments: [{ partition: 0, replicas }], configs: {} });
   const created = await controller.createTopics({ topics: [topic('moving', [1, 2, 3]), topic('still', [1, 2])], validateOnly: false });
   const streams = new MetadataStreams();
-  return { controller, streams, handlers: adminService(controller, 0, logger, streams), epochs, topicId: defined(created[0]).topicId };
+  return { controller, streams, handlers: adminService(controller, 0, logger, streams, async () => [{ controllerId: 0, host: '127.0.0.1', port: 9091, active: true }]), epochs, topicId: defined(created[0]).topicId };
 }
 
 /** Calls a unary handler; resolves with the response or rejects with the status. */
@@ -153,6 +153,23 @@ describe('ReassignPartitions and ListReassignments', () => {
     const many = Array.from({ length: adminRequestItemsMax + 1 }, (_, partition) => ({ topic: 'moving', partition }));
     const refused = await list(handlers, many).catch((error: Partial<grpc.StatusObject>) => error);
     expect((refused as Partial<grpc.StatusObject>).metadata?.get('starlane-error-code')).toEqual(['INVALID_REQUEST']);
+  });
+});
+
+describe('DescribeCluster', () => {
+  it('lists the controllers it is given by id, this one active and the others standby', async () => {
+    const { controller, streams } = await setup();
+    const listed = async () => [
+      { controllerId: 2, host: '10.0.0.2', port: 9091, active: false },
+      { controllerId: 0, host: '10.0.0.0', port: 9091, active: true },
+    ];
+    const described = await unary(adminService(controller, 0, logger, streams, listed).describeCluster, {});
+    expect(described.controllerId).toBe(0);
+    expect(described.controllers).toEqual([
+      { controllerId: 0, host: '10.0.0.0', port: 9091, role: v1.ControllerRole.ACTIVE },
+      { controllerId: 2, host: '10.0.0.2', port: 9091, role: v1.ControllerRole.STANDBY },
+    ]);
+    expect(described.nodes.map((node) => node.nodeId)).toEqual([1, 2, 3, 4]);
   });
 });
 
