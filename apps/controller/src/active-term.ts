@@ -11,7 +11,7 @@ import { controllerToProto } from '@starlane/metadata-rpc';
 import { systemClock } from '@starlane/node-io';
 import { internalV1, v1 } from '@starlane/proto';
 import { withUnimplemented, type Logger } from '@starlane/service-host';
-import { adminService } from './admin-service';
+import { adminService, type ControllerLister } from './admin-service';
 import { controllerService, type MetadataStreams } from './controller-service';
 
 export interface ActiveTermOptions {
@@ -32,6 +32,8 @@ export interface ActiveTermOptions {
   readonly logger: Logger;
   /** Called with the image after loading (no delta) and after every change (for metrics). */
   readonly observe: (image: MetadataImage, delta?: MetadataDelta) => void;
+  /** The controllers DescribeCluster lists. */
+  readonly listControllers: ControllerLister;
 }
 
 export interface ActiveTerm {
@@ -139,7 +141,7 @@ export async function openActiveTerm(options: ActiveTermOptions): Promise<Active
 
   return {
     controller,
-    adminService: withUnimplemented(v1.AdminServiceService, adminService(controller, controllerId, logger, options.streams)),
+    adminService: withUnimplemented(v1.AdminServiceService, adminService(controller, controllerId, logger, options.streams, options.listControllers)),
     controllerService: withUnimplemented(internalV1.ControllerServiceService, controllerService(controller, locate, options.streams, logger)),
     failed,
     locate,

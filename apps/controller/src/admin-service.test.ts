@@ -69,7 +69,7 @@ async function setup(): Promise<Setup> {
   const topic = (name: string, replicas: number[]) => ({ name, partitionCount: 0, replicationFactor: 0, replicaAssignments: [{ partition: 0, replicas }], configs: {} });
   const created = await controller.createTopics({ topics: [topic('moving', [1, 2, 3]), topic('still', [1, 2])], validateOnly: false });
   const streams = new MetadataStreams();
-  return { controller, streams, handlers: adminService(controller, 0, logger, streams), epochs, topicId: defined(created[0]).topicId };
+  return { controller, streams, handlers: adminService(controller, 0, logger, streams, async () => [{ controllerId: 0, host: '127.0.0.1', port: 9091, active: true }]), epochs, topicId: defined(created[0]).topicId };
 }
 
 /** Calls a unary handler; resolves with the response or rejects with the status. */
@@ -153,6 +153,61 @@ describe('ReassignPartitions and ListReassignments', () => {
     const many = Array.from({ length: adminRequestItemsMax + 1 }, (_, partition) => ({ topic: 'moving', partition }));
     const refused = await list(handlers, many).catch((error: Partial<grpc.StatusObject>) => error);
     expect((refused as Partial<grpc.StatusObject>).metadata?.get('starlane-error-code')).toEqual(['INVALID_REQUEST']);
+  });
+});
+
+describe('DescribeCluster', () => {
+  it('lists the controllers it is given by id, this one active and the others standby', async () => {
+    const { controller, streams } = await setup();
+    const listed = async () => [
+      { controllerId: 2, host: '10.0.0.2', port: 9091, active: false },
+      { controllerId: 0, host: '10.0.0.0', port: 9091, active: true },
+    ];
+    const described = await unary(adminService(controller, 0, logger, streams, listed).describeCluster, {});
+    expect(described.controllerId).toBe(0);
+    expect(described.controllers).toEqual([
+      { controllerId: 0, host: '10.0.0.0', port: 9091, role: v1.ControllerRole.ACTIVE },
+      { controllerId: 2, host: '10.0.0.2', port: 9091, role: v1.ControllerRole.STANDBY },
+    ]);
+    expect(described.nodes.map((node) => node.nodeId)).toEqual([1, 2, 3, 4]);
+  });
+});
+
+describe('settings that would make a topic unusable', () => {
+  it('are refused per item, with INVALID_CONFIG or INVALID_REPLICA_ASSIGNMENT and a reason naming the topic, the value and the replication factor', async () => {
+    const { handlers, controller } = await setup();
+    const created = await unary(handlers.createTopics, {
+      topics: [
+        { name: 'too-strict', partitionCount: 1, replicationFactor: 2, replicaAssignments: [], configs: { 'min.insync.replicas': '3' } },
+        { name: 'fine', partitionCount: 1, replicationFactor: 3, replicaAssignments: [], configs: { 'min.insync.replicas': '3' } },
+      ],
+      validateOnly: false,
+      timeoutMs: 0,
+    });
+    expect(created.results.map((result) => [result.name, result.errorCode])).toEqual([
+      ['too-strict', v1.ErrorCode.INVALID_CONFIG],
+      ['fine', v1.ErrorCode.NONE],
+    ]);
+    expect(created.results[0]?.errorMessage).toBe('topic too-strict: min.insync.replicas 3 is more than the replication factor 2: acks=all writes would always fail and other writes would never become visible to consumers');
+
+    const altered = await unary(handlers.alterTopicConfigs, {
+      topics: [
+        { topic: 'still', changes: [{ name: 'min.insync.replicas', operation: v1.ConfigOperation.SET, value: '3' }] },
+        { topic: 'moving', changes: [{ name: 'min.insync.replicas', operation: v1.ConfigOperation.SET, value: '3' }] },
+      ],
+      validateOnly: false,
+    });
+    expect(altered.results.map((result) => [result.topic, result.errorCode])).toEqual([
+      ['still', v1.ErrorCode.INVALID_CONFIG],
+      ['moving', v1.ErrorCode.NONE],
+    ]);
+    expect(altered.results[0]?.errorMessage).toMatch(/^topic still: min\.insync\.replicas 3 is more than the replication factor 2/);
+    expect(controller.image().topics.get('still')?.configs).toEqual({});
+
+    const moved = await reassign(handlers, [move('moving', [2, 4])]);
+    expect(moved.results[0]?.errorCode).toBe(v1.ErrorCode.INVALID_REPLICA_ASSIGNMENT);
+    expect(moved.results[0]?.errorMessage).toMatch(/^partition 0 of topic moving: with the target \[2, 4\], min\.insync\.replicas 3 is more than the replication factor 2/);
+    expect(controller.image().topics.get('moving')?.partitions[0]?.replicas).toEqual([1, 2, 3]);
   });
 });
 

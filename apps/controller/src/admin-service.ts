@@ -30,8 +30,22 @@ function answer<T>(callback: grpc.sendUnaryData<T>, logger: Logger, rpc: string,
     );
 }
 
-/** `streams` ends WatchReassignments streams when the controller stops being active. */
-export function adminService(controller: MetadataController, controllerId: number, logger: Logger, streams: MetadataStreams): Partial<v1.AdminServiceServer> {
+/** A controller process as DescribeCluster lists it. */
+export interface ControllerView {
+  readonly controllerId: number;
+  readonly host: string;
+  readonly port: number;
+  readonly active: boolean;
+}
+
+/** Every controller of the cluster, this (active) one included. */
+export type ControllerLister = () => Promise<readonly ControllerView[]>;
+
+/**
+ * `streams` ends WatchReassignments streams when the controller stops being active;
+ * `listControllers` gives DescribeCluster the controllers to list.
+ */
+export function adminService(controller: MetadataController, controllerId: number, logger: Logger, streams: MetadataStreams, listControllers: ControllerLister): Partial<v1.AdminServiceServer> {
   return {
     createTopics(call, callback) {
       answer(callback, logger, 'CreateTopics', async () => {
@@ -170,9 +184,16 @@ export function adminService(controller: MetadataController, controllerId: numbe
     },
 
     describeCluster(_call, callback) {
-      answer(callback, logger, 'DescribeCluster', () => {
+      answer(callback, logger, 'DescribeCluster', async () => {
         const image = controller.image();
-        return { clusterId: image.clusterId, controllerId, nodes: nodesById(image).map(nodeToProto), metadataVersion: BigInt(image.version) };
+        const controllers = [...(await listControllers())].sort((a, b) => a.controllerId - b.controllerId);
+        return {
+          clusterId: image.clusterId,
+          controllerId,
+          nodes: nodesById(image).map(nodeToProto),
+          metadataVersion: BigInt(image.version),
+          controllers: controllers.map(({ controllerId: id, host, port, active }) => ({ controllerId: id, host, port, role: active ? v1.ControllerRole.ACTIVE : v1.ControllerRole.STANDBY })),
+        };
       });
     },
   };

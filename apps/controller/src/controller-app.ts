@@ -2,7 +2,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { v1, internalV1, fileDescriptorSet } from '@starlane/proto';
 import { StarlaneError } from '@starlane/model';
 import { FileMetadataStore, type MetadataRandom } from '@starlane/metadata';
-import { ControllerElection, clusterNamespace, connectEtcd, controllerLeaseTtlMsDefault, etcdPrefixDefault } from '@starlane/metadata-etcd';
+import { ControllerElection, ControllerRegistration, clusterNamespace, connectEtcd, controllerLeaseTtlMsDefault, etcdPrefixDefault } from '@starlane/metadata-etcd';
 import { controllerToProto } from '@starlane/metadata-rpc';
 import { NodeFileSystem } from '@starlane/node-io';
 import {
@@ -18,6 +18,7 @@ import {
 } from '@starlane/service-host';
 import { version } from '../package.json';
 import { openActiveTerm, type ActiveTerm } from './active-term';
+import type { ControllerView } from './admin-service';
 import { initialClusterId, newClusterId } from './cluster-identity';
 import { MetadataStreams } from './controller-service';
 import { ElectedRole } from './elected-role';
@@ -26,7 +27,7 @@ import { routed, standbyControllerService, standbyStatusService, type ActiveLoca
 
 export const controllerOptions = {
   dataDir: stringOption({ help: 'directory for cluster metadata (with --metadata-store=file)', default: './data/controller', metavar: 'DIR' }),
-  controllerId: integerOption({ help: 'id of this controller, unique among the controllers of a cluster', default: 0, min: 0, max: 2 ** 31 - 1 }),
+  controllerId: integerOption({ help: 'id of this controller, unique among the controllers of a cluster (with etcd, a second process started with an id in use exits 2)', default: 0, min: 0, max: 2 ** 31 - 1 }),
   advertisedHost: hostOption({ help: 'host name others reach this controller at (default: the listen host)', default: '' }),
   nodeHeartbeatIntervalMs: durationMsOption({ help: 'how often storage nodes heartbeat', default: 1000, minMs: 10, maxMs: 60_000 }),
   nodeSessionTimeoutMs: durationMsOption({ help: 'a storage node without a heartbeat for this long is fenced', default: 6000, minMs: 20, maxMs: 600_000 }),
@@ -44,10 +45,13 @@ export const controllerOptions = {
   etcdEndpoints: addressListOption({ help: 'etcd client endpoints (with --metadata-store=etcd)', default: ['127.0.0.1:2379'] }),
   etcdPrefix: stringOption({ help: 'etcd key prefix of this cluster; ends with /', default: etcdPrefixDefault, metavar: 'PREFIX', pattern: /\/$/ }),
   controllerLeaseTtlMs: durationMsOption({
-    help: 'TTL of the active controller lease in etcd (whole seconds): a standby takes over about this long after the active controller dies',
+    help: 'TTL of the controller leases in etcd, a whole number of seconds (such as 3000 or 3s): a standby takes over about this long after the active controller dies',
     default: controllerLeaseTtlMsDefault,
     minMs: 1000,
     maxMs: 60_000,
+    // etcd grants leases in whole seconds; 1500 would silently become 2 s.
+    stepMs: 1000,
+    stepReason: 'etcd leases count whole seconds',
   }),
 };
 
@@ -81,7 +85,21 @@ export const controllerApp: ServiceDescription<typeof controllerOptions> = {
     process.once('SIGTERM', endStreams);
     process.once('SIGINT', endStreams);
 
+    // With etcd, every controller registers its id there (see listening()); DescribeCluster
+    // lists the others as standbys. A list that fails still names this one.
+    let registration: ControllerRegistration | undefined;
+    const listControllers = async (): Promise<ControllerView[]> => {
+      const self: ControllerView = { controllerId: config.controllerId, host: advertisedHost, port: boundPort, active: true };
+      const registered = await (registration?.list() ?? Promise.resolve([])).catch((error: unknown) => {
+        logger.warn({ event: 'controller-list-failed', err: error }, 'cannot list the controllers registered in etcd; DescribeCluster names only this one');
+        return [];
+      });
+      const standbys = registered.filter((other) => other.controllerId !== self.controllerId).map(({ controllerId, host, port }) => ({ controllerId, host, port, active: false }));
+      return [self, ...standbys];
+    };
+
     const termOptions = {
+      listControllers,
       controllerId: config.controllerId,
       advertisedHost,
       port: () => boundPort,
@@ -141,10 +159,14 @@ export const controllerApp: ServiceDescription<typeof controllerOptions> = {
     const namespace = clusterNamespace(client, config.etcdPrefix);
     let role: ElectedRole | undefined;
     let election: ControllerElection | undefined;
+    let stopping = false;
     locateActive = () => {
       if (term !== undefined) return term.locate();
       const leader = election?.leader();
-      return leader === undefined ? undefined : controllerToProto(leader);
+      // The key names this controller while it is not serving as active only when it is still
+      // loading the metadata, or lost its lease and cannot see the key go (etcd unreachable):
+      // naming itself would send callers round in a circle ("controller 1 ...; controller 1 is").
+      return leader === undefined || leader.controllerId === config.controllerId ? undefined : controllerToProto(leader);
     };
     serve(undefined);
     logger.info({ event: 'metadata-store', store: 'etcd', endpoints: config.etcdEndpoints, prefix: config.etcdPrefix, leaseTtlMs: config.controllerLeaseTtlMs }, 'metadata in etcd; campaigning once listening');
@@ -152,13 +174,11 @@ export const controllerApp: ServiceDescription<typeof controllerOptions> = {
       services,
       listening({ grpcPort }) {
         if (boundPort === 0) boundPort = grpcPort;
-        // Candidates campaign with their advertised address, known from here on.
-        election = new ControllerElection({
-          namespace,
-          candidate: { controllerId: config.controllerId, host: advertisedHost, port: boundPort },
-          leaseTtlMs: config.controllerLeaseTtlMs,
-          logger,
-        });
+        // Candidates register and campaign with their advertised address, known from here on.
+        const endpoint = { controllerId: config.controllerId, host: advertisedHost, port: boundPort };
+        const held = new ControllerRegistration({ namespace, endpoint, incarnationId: randomUUID(), leaseTtlMs: config.controllerLeaseTtlMs, logger });
+        registration = held;
+        election = new ControllerElection({ namespace, candidate: endpoint, leaseTtlMs: config.controllerLeaseTtlMs, logger });
         election.onLeaderChange((leader) => {
           logger.info({ event: 'controller-leader', leader }, leader === undefined ? 'no active controller' : `controller ${leader.controllerId} at ${leader.host}:${leader.port} is active`);
         });
@@ -171,13 +191,27 @@ export const controllerApp: ServiceDescription<typeof controllerOptions> = {
           streams,
           logger,
         });
-        role.start();
+        // Campaign only once this process holds its controller id: a second process started
+        // with the same id must never become active. Refused (a live process holds the id, now
+        // or after an etcd outage), the process exits 2 as for any configuration error.
+        const elected = role;
+        void held.claim().then(
+          () => elected.start(),
+          (error: unknown) => {
+            if (!stopping) throw error;
+          },
+        );
+        void held.displaced.then((error) => {
+          if (!stopping) throw error;
+        });
       },
       async stop() {
+        stopping = true;
         forgetSignals();
         endStreams();
-        // Stopping the role also closes the election.
+        // Stopping the role also closes the election; the registration goes last.
         await role?.stop();
+        await registration?.close();
         client.close();
       },
     };

@@ -59,6 +59,8 @@ export interface PartitionManagerOptions {
   readonly removeTree: (path: string) => Promise<void>;
   /** A follower that has not caught up for this long leaves the ISR (Kafka's replica.lag.time.max.ms). */
   readonly replicaLagTimeMaxMs: number;
+  /** How often each log applies retention (Kafka's log.retention.check.interval.ms); the log's default when not given. */
+  readonly retentionCheckIntervalMs?: number;
   /** Told when a partition's log has opened (replication starts following it then). */
   readonly onOpened?: (partition: HostedPartition) => void;
   readonly logger: ManagerLogger;
@@ -327,6 +329,7 @@ export class PartitionManager {
       config: partition.config,
       // Retention never deletes records this replica has not seen committed (Kafka's bound).
       retainFrom: () => partition.highWatermark,
+      ...(this.options.retentionCheckIntervalMs === undefined ? {} : { retentionCheckIntervalMs: this.options.retentionCheckIntervalMs }),
       onBackgroundError: (task: BackgroundTask, error: unknown) =>
         logger.warn({ topic: partition.topic, partition: partition.partition, task, error: String(error) }, 'log housekeeping failed; it will be retried'),
     });

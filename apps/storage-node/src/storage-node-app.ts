@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { retentionCheckIntervalMs } from '@starlane/log';
 import { MetadataWatcher, NodeSession } from '@starlane/metadata-rpc';
 import { NodeFileSystem, systemClock, timerScheduler } from '@starlane/node-io';
 import { fileDescriptorSet } from '@starlane/proto';
@@ -37,6 +38,12 @@ export const storageNodeOptions = {
   advertisedPort: integerOption({ help: 'port gateways and other nodes reach this node at (default: the gRPC port)', default: 0, min: 0, max: 65535, metavar: 'PORT' }),
   rack: stringOption({ help: 'rack or zone of this node, used to spread replicas (default: none)', default: '' }),
   replicaLagTimeMaxMs: durationMsOption({ help: "a follower that has not caught up with the leader for this long leaves the ISR (Kafka's replica.lag.time.max.ms)", default: 30_000 }),
+  logRetentionCheckIntervalMs: durationMsOption({
+    help: "how often each log deletes segments past retention.ms or retention.bytes (Kafka's log.retention.check.interval.ms); the first check runs at most 30 s after a log opens",
+    default: retentionCheckIntervalMs,
+    minMs: 1000,
+    maxMs: 86_400_000,
+  }),
 };
 
 /** A storage node: stores partition logs and serves appends and reads for the partitions it leads. */
@@ -62,6 +69,7 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
       scheduler: timerScheduler,
       removeTree: (path) => rm(path, { recursive: true, force: true }),
       replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
+      retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
       logger,
       // Logs open a few at a time at start: one re-plan of the fetchers per turn, not per log.
       onOpened: () => {

@@ -17,6 +17,7 @@ export {
   appendQueueBytesMax,
   compactionIntervalMs,
   retentionCheckIntervalMs,
+  retentionFirstCheckDelayMsMax,
   cleanShutdownFileName,
   leaderEpochFileName,
   producerSnapshotSuffix,

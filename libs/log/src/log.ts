@@ -71,8 +71,15 @@ export const relativeOffsetMax = 2n ** 31n - 1n;
 /** Closed segments whose indexes stay in memory; the others are loaded again on demand, so
  * memory does not grow with the number of segments. */
 export const loadedIndexesMax = 8;
-/** How often retention runs by itself (Kafka's log.retention.check.interval.ms). */
+/** How often retention runs by itself unless the opener says (Kafka's log.retention.check.interval.ms default). */
 export const retentionCheckIntervalMs = 300_000;
+/**
+ * Longest wait for the first retention check after the log opens (or its settings change):
+ * Kafka's LogManager starts its retention task 30 s after start-up (InitialTaskDelayMs), not
+ * a whole interval later, so a process restarted more often than the interval still applies
+ * retention.
+ */
+export const retentionFirstCheckDelayMsMax = 30_000;
 /** How often the cleaner passes over a compacted log by itself (Kafka's log.cleaner.backoff.ms is 15 s between passes). */
 export const compactionIntervalMs = 15_000;
 /** How often the recovery point is written to partition.checkpoint (Kafka's default). */
@@ -92,6 +99,11 @@ export interface PartitionLogOptions {
    * not yet committed. Unbounded when not given.
    */
   readonly retainFrom?: () => bigint;
+  /**
+   * How often retention runs (Kafka's log.retention.check.interval.ms); `retentionCheckIntervalMs`
+   * when not given. The first check comes after at most `retentionFirstCheckDelayMsMax`.
+   */
+  readonly retentionCheckIntervalMs?: number;
   /** Hears about housekeeping that failed and will be retried (the storage node logs it). */
   readonly onBackgroundError?: (task: BackgroundTask, error: unknown) => void;
 }
@@ -399,21 +411,25 @@ export class PartitionLog {
   private startSettingsTimers(): void {
     const generation = this.timerGeneration;
     const live = (): boolean => !this.closed && generation === this.timerGeneration;
-    const every = (intervalMs: number, task: () => Promise<void>, housekeeping?: BackgroundTask): void => {
-      this.timers.push(this.every(intervalMs, task, live, housekeeping));
+    const every = (intervalMs: number, task: () => Promise<void>, housekeeping?: BackgroundTask, firstDelayMs?: number): void => {
+      this.timers.push(this.every(intervalMs, task, live, housekeeping, firstDelayMs));
     };
     if (this.config.flushMs > 0) every(this.config.flushMs, () => this.flush());
     // Kafka's retention checker and log cleaner run on their own; so do these.
-    if (this.config.cleanupPolicy !== 'compact') every(retentionCheckIntervalMs, async () => void (await this.deleteOldSegments()), 'retention');
+    if (this.config.cleanupPolicy !== 'compact') {
+      const intervalMs = this.options.retentionCheckIntervalMs ?? retentionCheckIntervalMs;
+      every(intervalMs, async () => void (await this.deleteOldSegments()), 'retention', Math.min(intervalMs, retentionFirstCheckDelayMsMax));
+    }
     if (this.config.cleanupPolicy !== 'delete') every(compactionIntervalMs, async () => void (await this.compact()), 'compaction');
   }
 
   /**
-   * Runs `task` every `intervalMs` while `live()`; returns the function that cancels it.
-   * Durability tasks that fail take the log offline; housekeeping that fails (a damaged batch
-   * the cleaner cannot decode, say) is reported and tried again next time.
+   * Runs `task` every `intervalMs` (the first time after `firstDelayMs`, by default the
+   * interval) while `live()`; returns the function that cancels it. Durability tasks that fail
+   * take the log offline; housekeeping that fails (a damaged batch the cleaner cannot decode,
+   * say) is reported and tried again next time.
    */
-  private every(intervalMs: number, task: () => Promise<void>, live: () => boolean, housekeeping?: BackgroundTask): () => void {
+  private every(intervalMs: number, task: () => Promise<void>, live: () => boolean, housekeeping?: BackgroundTask, firstDelayMs = intervalMs): () => void {
     const { scheduler } = this.options;
     let cancel = (): void => undefined;
     const tick = (): void => {
@@ -432,7 +448,7 @@ export class PartitionLog {
         },
       );
     };
-    cancel = scheduler.schedule(intervalMs, tick);
+    cancel = scheduler.schedule(firstDelayMs, tick);
     return () => cancel();
   }
 

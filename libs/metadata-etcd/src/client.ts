@@ -11,7 +11,7 @@
  * retry, three attempts, for errors etcd3 deems recoverable).
  */
 import { Etcd3, type IOptions, type Namespace } from 'etcd3';
-import { StarlaneError } from '@starlane/model';
+import { StarlaneError, errorText, transportDetail } from '@starlane/model';
 
 /** Largest etcd response the client accepts. */
 export const etcdResponseBytesMax = 64 * 1024 * 1024;
@@ -72,6 +72,6 @@ export function clusterNamespace(client: Etcd3, prefix: string): Namespace {
 /** A failure talking to etcd, as a catalogue error (StarlaneErrors pass through). */
 export function etcdFailure(what: string, error: unknown): StarlaneError {
   if (error instanceof StarlaneError) return error;
-  const reason = error instanceof Error ? error.message : String(error);
-  return new StarlaneError('STORAGE_UNAVAILABLE', `etcd: cannot ${what}: ${reason}`, { cause: error });
+  // etcd3 passes grpc-js's text on (`14 UNAVAILABLE: No connection established. ...`).
+  return new StarlaneError('STORAGE_UNAVAILABLE', `etcd: cannot ${what}: ${transportDetail(errorText(error))}`, { cause: error });
 }

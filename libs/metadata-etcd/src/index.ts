@@ -8,6 +8,7 @@ export {
   type ElectedController,
   type ElectionLogger,
   type LeaderListener,
-  type MonotonicClock,
 } from './election';
+export { type MonotonicClock } from './lease-keeper';
+export { ControllerRegistration, type ControllerRegistrationOptions, type RegisteredController } from './registration';
 export { EtcdMetadataStore, type EtcdMetadataStoreOptions, type EtcdStoreRecovery, type StoreFence } from './etcd-store';

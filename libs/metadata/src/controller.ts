@@ -16,11 +16,7 @@ import type { Clock } from '@starlane/log';
 import {
   allocateProducerIds,
   alterPartition,
-  alterTopicConfigs,
   controlledShutdown,
-  createPartitions,
-  createTopics,
-  deleteTopics,
   electPreferredLeaders,
   fenceExpiredNodes,
   heartbeat,
@@ -29,21 +25,27 @@ import {
   type AlterPartitionInput,
   type AlterPartitionResult,
   type CommandOutcome,
-  type ConfigChangeInput,
   type ControlledShutdownResult,
-  type CreateTopicResult,
-  type DeleteTopicResult,
   type HeartbeatInput,
   type HeartbeatResult,
-  type NewPartitionsInput,
-  type NewTopicInput,
   type NodeSessions,
   type PartitionReassignmentInput,
   type PartitionReassignmentResult,
   type PreferredLeadersResult,
   type RegisterNodeInput,
-  type TopicResult,
 } from './commands';
+import {
+  alterTopicConfigs,
+  createPartitions,
+  createTopics,
+  deleteTopics,
+  type ConfigChangeInput,
+  type CreateTopicResult,
+  type DeleteTopicResult,
+  type NewPartitionsInput,
+  type NewTopicInput,
+  type TopicResult,
+} from './topic-commands';
 import { applyBatch, emptyControllerState, nextBatch, snapshotOf, stateFromSnapshot, type ControllerState } from './controller-state';
 import type { MetadataDelta, MetadataImage } from './image';
 import type { MetadataRandom } from './placement';

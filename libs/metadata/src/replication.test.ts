@@ -1,6 +1,5 @@
 import {
   alterPartition,
-  alterTopicConfigs,
   controlledShutdown,
   electPreferredLeaders,
   fenceExpiredNodes,
@@ -11,6 +10,7 @@ import {
   type IsrChangeInput,
   type PartitionReassignmentInput,
 } from './commands';
+import { alterTopicConfigs } from './topic-commands';
 import { applyBatch, emptyControllerState, nextBatch, snapshotOf, stateFromSnapshot, type ControllerState } from './controller-state';
 import { noLeader, type ConfigMap, type NodeState, type PartitionState } from './image';
 import { listReassignments } from './queries';

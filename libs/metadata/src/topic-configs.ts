@@ -68,8 +68,11 @@ function boolean(defaultValue: 'true' | 'false'): TopicSetting {
   };
 }
 
+/** Kafka's default min.insync.replicas. */
+const minInsyncReplicasDefault = 1;
+
 const otherSettings: Readonly<Record<string, TopicSetting>> = {
-  'min.insync.replicas': integer(1, 2 ** 31 - 1, '1'),
+  'min.insync.replicas': integer(1, 2 ** 31 - 1, String(minInsyncReplicasDefault)),
   'compression.type': oneOf(['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'], 'producer'),
   'message.timestamp.type': oneOf(['CreateTime', 'LogAppendTime'], 'CreateTime'),
   'unclean.leader.election.enable': boolean('false'),
@@ -133,4 +136,40 @@ export function describeTopicConfigs(image: MetadataImage, topic: TopicState): R
 export function uncleanLeaderElectionEnabled(image: MetadataImage, topic: TopicState): boolean {
   const value = effectiveConfig(image, topic, 'unclean.leader.election.enable');
   return value !== undefined && parseBoolean(value) === true;
+}
+
+/** A topic's min.insync.replicas and where it comes from. */
+export interface MinInsyncReplicas {
+  readonly value: number;
+  readonly source: ConfigSource;
+}
+
+/**
+ * The min.insync.replicas of a topic whose overrides are `configs`: its own, else the cluster
+ * default, else 1. A value that is not a whole number of at least 1 (only a cluster value can
+ * be one: overrides are validated) counts as 1, as storage nodes read it.
+ */
+export function effectiveMinInsyncReplicas(image: MetadataImage, configs: ConfigMap): MinInsyncReplicas {
+  const own = configs['min.insync.replicas'];
+  const cluster = image.clusterConfigs['min.insync.replicas'];
+  const [raw, source]: [string | undefined, ConfigSource] = own !== undefined ? [own, 'topic'] : cluster !== undefined ? [cluster, 'cluster'] : [undefined, 'default'];
+  const value = raw === undefined ? minInsyncReplicasDefault : Number(raw);
+  return Number.isSafeInteger(value) && value >= 1 ? { value, source } : { value: minInsyncReplicasDefault, source: 'default' };
+}
+
+/**
+ * Why a topic with `minInsync` cannot work on `replicas` replicas, or undefined when it can;
+ * callers say which topic (or partition) it is about.
+ *
+ * Kafka accepts min.insync.replicas above the replication factor; its acks=all writes then
+ * fail with NOT_ENOUGH_REPLICAS. Starlane also holds the high watermark while the ISR is below
+ * min.insync.replicas (docs/replication.md), so acks=leader and acks=none writes would be
+ * answered and never become visible: nothing tells the producer that its records are stuck.
+ * The controller therefore refuses such a setting (and a reassignment to fewer replicas)
+ * rather than accept a topic that silently takes writes it will never show.
+ */
+export function minInsyncReplicasProblem(minInsync: MinInsyncReplicas, replicas: number): string | undefined {
+  if (minInsync.value <= replicas) return undefined;
+  const from = minInsync.source === 'cluster' ? ' (the cluster default)' : '';
+  return `min.insync.replicas ${minInsync.value}${from} is more than the replication factor ${replicas}: acks=all writes would always fail and other writes would never become visible to consumers`;
 }

@@ -25,4 +25,5 @@ export {
   type ProducerEpoch,
   type ProducerId,
 } from './ids';
+export { errorText, transportDetail } from './error-text';
 export { topicNameLengthMax, validateTopicName } from './topic-name';

@@ -6,19 +6,19 @@
 import { mkdir, open, readFile, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
-import { StarlaneError } from '@starlane/model';
+import { StarlaneError, errorText } from '@starlane/model';
 import type { LogFile, LogFileSystem } from '@starlane/log';
 
 function errnoCode(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
 }
 
-/** Node's system errors as the log's STORAGE_UNAVAILABLE, keeping the errno in the message. */
+/** Node's system errors as the log's STORAGE_UNAVAILABLE, keeping the errno in the message (once). */
 async function io<T>(what: string, action: () => Promise<T>): Promise<T> {
   try {
     return await action();
   } catch (error) {
-    throw new StarlaneError('STORAGE_UNAVAILABLE', `${what}: ${errnoCode(error) ?? 'error'} ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new StarlaneError('STORAGE_UNAVAILABLE', `${what}: ${errorText(error)}`, { cause: error });
   }
 }
 

@@ -70,6 +70,17 @@ describe('parseConfig', () => {
     expect(error.message).not.toContain('\n');
   });
 
+  it('takes only whole steps of a duration kept in coarser units, and says why', () => {
+    const leaseSpec = { leaseTtlMs: durationMsOption({ help: 'lease TTL', default: 3000, minMs: 1000, maxMs: 60_000, stepMs: 1000, stepReason: 'etcd leases count whole seconds' }) };
+    const parsed = parseConfig('test', leaseSpec, ['--lease-ttl-ms=2s'], {});
+    expect(parsed.kind === 'config' && parsed.config.leaseTtlMs).toBe(2000);
+    expect(() => parseConfig('test', leaseSpec, ['--lease-ttl-ms=1500'], {})).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', message: 'invalid --lease-ttl-ms: expected a whole number of seconds (etcd leases count whole seconds), got 1500' }),
+    );
+    expect(() => parseConfig('test', leaseSpec, [], { STARLANE_LEASE_TTL_MS: '2500ms' })).toThrow(expect.objectContaining({ message: expect.stringMatching(/^invalid STARLANE_LEASE_TTL_MS: expected a whole number of seconds/) }));
+    expect(() => parseConfig('test', leaseSpec, ['--lease-ttl-ms=500'], {})).toThrow(expect.objectContaining({ message: 'invalid --lease-ttl-ms: expected a duration from 1000ms to 60000ms, got 500' }));
+  });
+
   it('reports STARLANE_ variables that match no option', () => {
     const result = parseConfig('test', spec, ['--data-dir=/a'], { STARLANE_GRPC_PORT: '1', STARLANE_GRCP_PORT: '2', HOME: '/root' });
     expect(result.kind === 'config' && result.ignoredEnvironment).toEqual(['STARLANE_GRCP_PORT']);

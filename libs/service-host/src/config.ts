@@ -141,8 +141,13 @@ export function booleanOption(options: { help: string; default: boolean }): Opti
   };
 }
 
-/** A duration in milliseconds: `250`, `250ms`, `5s`, `2m`, `1h`. */
-export function durationMsOption(options: { help: string; default: number; minMs?: number; maxMs?: number }): OptionSpec<number> {
+/**
+ * A duration in milliseconds: `250`, `250ms`, `5s`, `2m`, `1h`. With `stepMs`, only whole
+ * multiples of it are accepted (`stepMs: 1000` for a setting kept in whole seconds, such as an
+ * etcd lease TTL), rather than a value that would be rounded without saying so; `stepReason`
+ * says why in the error.
+ */
+export function durationMsOption(options: { help: string; default: number; minMs?: number; maxMs?: number; stepMs?: number; stepReason?: string }): OptionSpec<number> {
   const unitsMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
   return {
     help: options.help,
@@ -156,6 +161,11 @@ export function durationMsOption(options: { help: string; default: number; minMs
       const maxMs = options.maxMs ?? Number.MAX_SAFE_INTEGER;
       if (!Number.isSafeInteger(valueMs) || valueMs < minMs || valueMs > maxMs) {
         invalid(`expected a duration from ${minMs}ms to ${maxMs}ms, got ${raw}`);
+      }
+      const stepMs = options.stepMs ?? 1;
+      if (valueMs % stepMs !== 0) {
+        const whole = stepMs === 1000 ? 'a whole number of seconds' : `a multiple of ${stepMs}ms`;
+        invalid(`expected ${whole}${options.stepReason === undefined ? '' : ` (${options.stepReason})`}, got ${raw}`);
       }
       return valueMs;
     },

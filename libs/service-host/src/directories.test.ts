@@ -26,7 +26,9 @@ describe('ensureWritableDirectory', () => {
     await expect(attempt).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringMatching(/^data directory .*file\/data is not writable \(ENOTDIR/) });
   });
 
-  it('refuses a read-only file system', async () => {
-    await expect(ensureWritableDirectory('/proc/starlane-data', 'data directory')).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+  it('refuses a directory it cannot create, naming the errno once', async () => {
+    const attempt = ensureWritableDirectory('/proc/starlane-data', 'data directory');
+    await expect(attempt).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    await expect(attempt).rejects.toHaveProperty('message', "data directory /proc/starlane-data is not writable (ENOENT: no such file or directory, mkdir '/proc/starlane-data')");
   });
 });

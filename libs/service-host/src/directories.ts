@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { StarlaneError } from '@starlane/model';
+import { StarlaneError, errorText } from '@starlane/model';
 
 /**
  * Creates `path` if needed and proves it can hold durable data: a probe file is written,
@@ -22,8 +22,7 @@ export async function ensureWritableDirectory(path: string, purpose: string): Pr
     }
     await unlink(probe);
   } catch (error) {
-    const reason = errnoCode(error) === undefined ? String(error) : `${errnoCode(error)}: ${(error as Error).message}`;
-    throw new StarlaneError('CONFIG_INVALID', `${purpose} ${absolute} is not writable (${reason})`, { cause: error });
+    throw new StarlaneError('CONFIG_INVALID', `${purpose} ${absolute} is not writable (${errorText(error)})`, { cause: error });
   }
   return absolute;
 }

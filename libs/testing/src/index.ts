@@ -1,6 +1,7 @@
 export { describeAppContract, launchApp, stopDeadlineMs, type AppContractSpec } from './app-contract';
 export { metricValue, parseMetrics, scrapeMetrics, type MetricSample } from './metrics-scrape';
 export { seededRandom } from './random';
+export { waitUntil } from './wait';
 export { healthStatus, reflectionServices, watchHealth, type HealthWatch } from './grpc-probes';
 export { ManualClock, ManualScheduler, describeLogContract, readAll, recordsFor, type LogContractHarness } from './log-contract';
 export {

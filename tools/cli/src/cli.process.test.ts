@@ -105,8 +105,11 @@ describe('cluster and topics', () => {
     const text = await ok(['cluster', 'describe']);
     expect(text).toMatch(/^Cluster ID: +\S+/m);
     expect(text).toMatch(/^1 +127\.0\.0\.1 +\d+ +- +active$/m);
-    const json = JSON.parse(await ok(['cluster', 'describe', '--json'])) as { nodes: { nodeId: number; state: string }[] };
+    // With the file store the one controller, active.
+    expect(text).toMatch(/^CONTROLLER +HOST +PORT +ROLE\n0 +127\.0\.0\.1 +\d+ +active$/m);
+    const json = JSON.parse(await ok(['cluster', 'describe', '--json'])) as { nodes: { nodeId: number; state: string }[]; controllers: { controllerId: number; role: string }[] };
     expect(json.nodes).toEqual([expect.objectContaining({ nodeId: 1, state: 'active' })]);
+    expect(json.controllers).toEqual([expect.objectContaining({ controllerId: 0, role: 'active' })]);
   });
 
   it('creates, lists, describes, alters, grows and deletes a topic', async () => {
@@ -237,6 +240,20 @@ describe('produce and consume', () => {
       [null, null],
       [null, 'fire-and-forget'],
     ]);
+  });
+
+  it('fits its default batching to a topic with a small segment.bytes and produces everything', async () => {
+    // 2000 records of 100 bytes: the default 512 KiB request would be one 200 KB batch, which a
+    // 4 KiB segment refuses (RECORD_LIST_TOO_LARGE); keyed ones land on both partitions.
+    await ok(['topics', 'create', 'small-segments', '--partitions', '2', '--config', 'segment.bytes=4096']);
+    await cluster.waitForLeaders('small-segments');
+    const lines = Array.from({ length: 2000 }, (_, index) => `key-${index % 7}:${String(index).padStart(100, '.')}`).join('\n');
+    const produced = await cli(['produce', 'small-segments', '-K', ':'], { stdin: lines });
+    expect({ code: produced.code, stderr: produced.stderr }).toEqual({ code: 0, stderr: expect.stringMatching(/^produced 2,000 records /m) });
+    const unkeyed = await cli(['produce', 'small-segments', '--partition', '1'], { stdin: Array.from({ length: 300 }, () => 'x'.repeat(500)).join('\n') });
+    expect({ code: unkeyed.code, stderr: unkeyed.stderr }).toEqual({ code: 0, stderr: expect.stringMatching(/^produced 300 records /m) });
+    const offsets = (await ok(['offsets', 'small-segments'])).trim().split('\n').slice(1).map((line) => line.split(/ +/).map(Number));
+    expect(offsets.reduce((sum, [, earliest = 0, latest = 0]) => sum + latest - earliest, 0)).toBe(2300);
   });
 
   it('follows new records until Ctrl-C, then prints a summary', async () => {

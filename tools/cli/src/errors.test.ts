@@ -1,5 +1,5 @@
 import { Metadata, status } from '@grpc/grpc-js';
-import { LocalFailure, ServerError, UnreachableError, UsageError, connectionDetail, exitCodes, fromGrpcFailure, itemFailure, toFailure } from './errors';
+import { LocalFailure, ServerError, UnreachableError, UsageError, exitCodes, fromGrpcFailure, itemFailure, toFailure } from './errors';
 
 function grpcError(code: number, details: string, trailer?: string): Error & { code: number; details: string; metadata: Metadata } {
   const metadata = new Metadata();
@@ -63,7 +63,16 @@ describe('toFailure', () => {
     expect(toFailure(new Error('disk on fire'), 'g:1')).toBeInstanceOf(LocalFailure);
   });
 
-  it('strips grpc-js boilerplate from connection errors', () => {
-    expect(connectionDetail('something else')).toBe('something else');
+  it('strips grpc-js boilerplate from every message, relayed ones included, and never doubles the code', () => {
+    const relayed = fromGrpcFailure(
+      grpcError(status.UNAVAILABLE, 'controller at 127.0.0.1:9091: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:9091. Resolution note: ', 'CONTROLLER_NOT_AVAILABLE'),
+      'g:1',
+    );
+    expect(relayed.describe()).toBe('CONTROLLER_NOT_AVAILABLE: controller at 127.0.0.1:9091: connect ECONNREFUSED 127.0.0.1:9091');
+    expect(fromGrpcFailure(grpcError(status.UNAVAILABLE, '14 UNAVAILABLE: No connection established. Last error: Error: connect EHOSTUNREACH 10.0.0.1:9090. Resolution note: '), '10.0.0.1:9090').describe()).toBe(
+      'gateway 10.0.0.1:9090 is unreachable (connect EHOSTUNREACH 10.0.0.1:9090)',
+    );
+    expect(new ServerError('NOT_CONTROLLER', 'NOT_CONTROLLER').describe()).toBe('NOT_CONTROLLER');
+    expect(new ServerError('KAFKA_STORAGE_ERROR', 'KAFKA_STORAGE_ERROR: disk full').describe()).toBe('KAFKA_STORAGE_ERROR: disk full');
   });
 });

@@ -4,7 +4,7 @@
  * (docs/cli.md, "Exit codes").
  */
 import { status as GrpcStatusCode, type Metadata } from '@grpc/grpc-js';
-import { errorCodeFromWire, isErrorCode } from '@starlane/model';
+import { errorCodeFromWire, isErrorCode, transportDetail } from '@starlane/model';
 
 export const exitCodes = {
   ok: 0,
@@ -58,7 +58,9 @@ export class ServerError extends CliFailure {
   }
 
   describe(): string {
-    return this.message === '' ? this.code : `${this.code}: ${this.message}`;
+    // A message that already starts with the code (a server that put it there) keeps it once.
+    if (this.message === '' || this.message === this.code) return this.code;
+    return this.message.startsWith(`${this.code}: `) ? this.message : `${this.code}: ${this.message}`;
   }
 }
 
@@ -108,23 +110,12 @@ export function grpcStatusName(code: number): string {
 export function fromGrpcFailure(error: GrpcFailure, gatewayAddress: string): CliFailure {
   const trailer = error.metadata?.get(errorCodeTrailer)[0];
   const code = typeof trailer === 'string' && trailer !== '' ? trailer : undefined;
-  if (code !== undefined) return new ServerError(isErrorCode(code) ? code : code.toUpperCase(), error.details);
-  if (error.code === GrpcStatusCode.UNAVAILABLE) {
-    return new UnreachableError(`gateway ${gatewayAddress} is unreachable (${connectionDetail(error.details)})`);
-  }
-  if (error.code === GrpcStatusCode.DEADLINE_EXCEEDED) {
-    return new UnreachableError(`gateway ${gatewayAddress} did not answer in time (${error.details})`);
-  }
-  return new ServerError(grpcStatusName(error.code), error.details);
-}
-
-/** grpc-js's connection failure text without its boilerplate: `connect ECONNREFUSED 127.0.0.1:9090`. */
-export function connectionDetail(details: string): string {
-  const trimmed = details
-    .replace(/^No connection established\. Last error: (Error: )?/, '')
-    .replace(/\.?\s*Resolution note:.*$/s, '')
-    .trim();
-  return trimmed === '' ? details : trimmed;
+  // grpc-js's wrapping goes here, whoever wrote the details (a server may relay a transport failure).
+  const details = transportDetail(error.details);
+  if (code !== undefined) return new ServerError(isErrorCode(code) ? code : code.toUpperCase(), details);
+  if (error.code === GrpcStatusCode.UNAVAILABLE) return new UnreachableError(`gateway ${gatewayAddress} is unreachable (${details})`);
+  if (error.code === GrpcStatusCode.DEADLINE_EXCEEDED) return new UnreachableError(`gateway ${gatewayAddress} did not answer in time (${details})`);
+  return new ServerError(grpcStatusName(error.code), details);
 }
 
 /** The catalogue name of a proto `ErrorCode` number; undefined for NONE (0). */

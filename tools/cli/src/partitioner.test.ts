@@ -1,4 +1,5 @@
 import { partitionForKey } from '@starlane/partitioner';
+import { batchHeaderBytes, buildBatch } from '@starlane/record-batch';
 import { RequestBuilder, recordBytes, recordOverheadBytes } from './partitioner';
 import type { ProducedRecord } from './line-format';
 
@@ -74,7 +75,8 @@ describe('RequestBuilder', () => {
     expect([byCount.full, byCount.records, byCount.bytes, byCount.payloadBytes]).toEqual([false, 0, 0, 0]);
 
     const record = rec('key', 'x'.repeat(100));
-    expect(recordBytes(record)).toBe(recordOverheadBytes + 3 + 100);
+    // Lengths as zigzag varints: 3 takes one byte, 100 two; then one byte for no headers.
+    expect(recordBytes(record)).toBe(recordOverheadBytes + (1 + 3) + (2 + 100) + 1);
     const byBytes = new RequestBuilder({ kind: 'fixed', partition: 0 }, { requestRecordsMax: 1000, requestBytesMax: 2 * recordBytes(record) });
     byBytes.add(record);
     expect(byBytes.full).toBe(false);
@@ -84,6 +86,31 @@ describe('RequestBuilder', () => {
 
   it('counts header bytes toward the request size', () => {
     const withHeaders: ProducedRecord = { key: null, value: Buffer.from('v'), headers: [{ key: 'hk', value: Buffer.from('hv') }, { key: 'n', value: null }] };
-    expect(recordBytes(withHeaders)).toBe(recordOverheadBytes + 1 + (2 + 2 + 4) + (1 + 4));
+    expect(recordBytes(withHeaders)).toBe(recordOverheadBytes + 1 + (1 + 1) + 1 + (1 + 2) + (1 + 2) + (1 + 1) + 1);
+  });
+
+  it('never counts a record smaller than it is in a batch, so requests under a bound make batches under it', async () => {
+    const records: ProducedRecord[] = [
+      rec(null, ''),
+      rec('k', 'x'.repeat(200)),
+      { key: Buffer.alloc(20_000, 1), value: Buffer.alloc(70_000, 2), headers: [{ key: 'é'.repeat(70), value: Buffer.alloc(130) }, { key: '', value: null }] },
+    ];
+    // Timestamps as far apart as a producer might set them, offsets as far as a request may go.
+    const timestamps = [0n, 1_700_000_000_000n, 4_000_000_000_000n];
+    const batch = await buildBatch(records.map((record, index) => ({ key: record.key, value: record.value, headers: record.headers.map((header) => ({ key: header.key, value: header.value })), timestamp: timestamps[index]! })));
+    expect(batch.length).toBeLessThanOrEqual(batchHeaderBytes + records.reduce((sum, record) => sum + recordBytes(record), 0));
+  });
+
+  it('takes a record only while it fits under the byte bound, and any record into an empty request', () => {
+    const record = rec('key', 'x'.repeat(100));
+    const builder = new RequestBuilder({ kind: 'fixed', partition: 0 }, { requestRecordsMax: 1000, requestBytesMax: 2 * recordBytes(record) + 10 });
+    expect(builder.fits(record)).toBe(true);
+    builder.add(record);
+    builder.add(record);
+    expect(builder.full).toBe(false);
+    expect(builder.fits(record)).toBe(false);
+    builder.take();
+    const huge = rec('key', 'x'.repeat(10_000));
+    expect(builder.fits(huge)).toBe(true);
   });
 });

@@ -13,6 +13,7 @@
  * by key within each request.
  */
 import { partitionForKey } from '@starlane/partitioner';
+import { varintBytesMax, varintSize, varlongBytesMax } from '@starlane/record-batch';
 import type { ProducedRecord } from './line-format';
 
 export type Placement =
@@ -26,7 +27,7 @@ export type Placement =
 export interface RequestBounds {
   /** Records per produce request; the request is sent when it reaches this. */
   readonly requestRecordsMax: number;
-  /** Estimated bytes per produce request (see `recordBytes`); sent when reached. */
+  /** Most bytes per produce request, as `recordBytes` counts them: a record that would go past it starts the next request. */
   readonly requestBytesMax: number;
 }
 
@@ -36,13 +37,25 @@ export interface PlannedEntry {
   readonly records: ProducedRecord[];
 }
 
-/** Framing a record costs on the wire beyond its key, value and header bytes (an estimate). */
-export const recordOverheadBytes = 16;
+/**
+ * Most bytes a record's fixed fields take in a RecordBatch v2 beyond its lengths and contents:
+ * its length (a varint), attributes (1), timestamp delta (a varlong) and offset delta (a varint).
+ */
+export const recordOverheadBytes = varintBytesMax + 1 + varlongBytesMax + varintBytesMax;
 
-/** The estimated size of a record in a request, for `requestBytesMax`. */
+/** Bytes a length-prefixed field takes: its varint length (-1 for null) and its bytes. */
+function fieldBytes(length: number | null): number {
+  return length === null ? varintSize(-1) : varintSize(length) + length;
+}
+
+/**
+ * The most a record can take in the batch the gateway builds from it, for `requestBytesMax`:
+ * exact for its key, value and headers, the largest possible for the rest, so requests kept
+ * under a bound make batches under it.
+ */
 export function recordBytes(record: ProducedRecord): number {
-  let bytes = recordOverheadBytes + (record.key?.length ?? 0) + (record.value?.length ?? 0);
-  for (const header of record.headers) bytes += header.key.length + (header.value?.length ?? 0) + 4;
+  let bytes = recordOverheadBytes + fieldBytes(record.key?.length ?? null) + fieldBytes(record.value?.length ?? null) + varintSize(record.headers.length);
+  for (const header of record.headers) bytes += fieldBytes(Buffer.byteLength(header.key, 'utf8')) + fieldBytes(header.value?.length ?? null);
   return bytes;
 }
 
@@ -83,6 +96,15 @@ export class RequestBuilder {
   /** True when the request should be sent before another record is added. */
   get full(): boolean {
     return this.recordCount >= this.bounds.requestRecordsMax || this.byteCount >= this.bounds.requestBytesMax;
+  }
+
+  /**
+   * Whether `record` may join this request without taking it past `requestBytesMax`. A record
+   * too large for any request fits an empty one: sent alone, the gateway's answer
+   * (MESSAGE_TOO_LARGE) says why it cannot be stored.
+   */
+  fits(record: ProducedRecord): boolean {
+    return this.recordCount === 0 || this.byteCount + recordBytes(record) <= this.bounds.requestBytesMax;
   }
 
   add(record: ProducedRecord): void {

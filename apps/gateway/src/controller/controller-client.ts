@@ -10,7 +10,7 @@
  * so controllers that name each other, or none reachable, cannot make a call spin.
  */
 import * as grpc from '@grpc/grpc-js';
-import { StarlaneError, errorCodeFromWire, isErrorCode } from '@starlane/model';
+import { StarlaneError, errorCodeFromWire, isErrorCode, transportDetail } from '@starlane/model';
 import { internalV1, v1 } from '@starlane/proto';
 import { errorCodeMetadataKey, formatAddress, grpcMessageBytesMax } from '@starlane/service-host';
 import { backoffMs, controllerRetryBackoff } from '../backoff';
@@ -43,7 +43,8 @@ export class ControllerCallError extends Error {
     readonly status: grpc.ServiceError,
     readonly code: StarlaneError['code'] | undefined,
   ) {
-    super(status.details || status.message);
+    // The message goes into CONTROLLER_NOT_AVAILABLE answers: without grpc-js's wrapping.
+    super(transportDetail(status.details || status.message));
   }
 }
 

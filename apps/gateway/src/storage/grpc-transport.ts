@@ -8,7 +8,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { NodeInfo } from '@starlane/metadata';
-import { errorCodeFromWire, isErrorCode, StarlaneError } from '@starlane/model';
+import { errorCodeFromWire, isErrorCode, StarlaneError, transportDetail } from '@starlane/model';
 import { type internalV1, type v1 } from '@starlane/proto';
 import { errorCodeMetadataKey, formatAddress, grpcFlowControlWindowBytes, grpcMessageBytesMax } from '@starlane/service-host';
 import { appendInflightRequestsMax, appendPartitionsMax, appendRequestBytesMax, nodeSendQueueMax, readInflightRequestsMax } from '../limits';
@@ -348,5 +348,5 @@ export class GrpcStorageTransport implements StorageTransport {
 export function transportError(node: NodeInfo, error: grpc.ServiceError | null): StarlaneError {
   const trailer = error?.metadata?.get(errorCodeMetadataKey)[0];
   if (typeof trailer === 'string' && isErrorCode(trailer)) return new StarlaneError(trailer, error?.details ?? trailer);
-  return new StarlaneError('BROKER_NOT_AVAILABLE', `node ${node.nodeId} at ${formatAddress(node.host, node.port)}: ${error?.details ?? 'no answer'}`);
+  return new StarlaneError('BROKER_NOT_AVAILABLE', `node ${node.nodeId} at ${formatAddress(node.host, node.port)}: ${error === null ? 'no answer' : transportDetail(error.details)}`);
 }

@@ -1,5 +1,6 @@
 /**
- * `starlane cluster describe`: cluster id, active controller and storage nodes.
+ * `starlane cluster describe`: cluster id, the controllers (active and standbys) and the
+ * storage nodes.
  */
 import { v1 } from '@starlane/proto';
 import { exitCodes } from '../errors';
@@ -17,9 +18,18 @@ export function nodeStateName(state: v1.NodeState): string {
   return nodeStateNames[state] ?? 'unknown';
 }
 
+const controllerRoleNames: Readonly<Record<number, string>> = {
+  [v1.ControllerRole.ACTIVE]: 'active',
+  [v1.ControllerRole.STANDBY]: 'standby',
+};
+
+export function controllerRoleName(role: v1.ControllerRole): string {
+  return controllerRoleNames[role] ?? 'unknown';
+}
+
 export const clusterDescribe: CommandSpec = {
   path: ['cluster', 'describe'],
-  summary: 'Show the cluster id, the active controller and the storage nodes',
+  summary: 'Show the cluster id, the controllers (active and standby) and the storage nodes',
   usage: '',
   positionals: { min: 0, max: 0 },
   options: {
@@ -33,6 +43,7 @@ export const clusterDescribe: CommandSpec = {
           clusterId: cluster.clusterId,
           controllerId: cluster.controllerId,
           metadataVersion: cluster.metadataVersion,
+          controllers: cluster.controllers.map((controller) => ({ controllerId: controller.controllerId, host: controller.host, port: controller.port, role: controllerRoleName(controller.role) })),
           nodes: cluster.nodes.map((node) => ({ nodeId: node.nodeId, host: node.host, port: node.port, rack: node.rack, state: nodeStateName(node.state) })),
         }),
       );
@@ -42,6 +53,12 @@ export const clusterDescribe: CommandSpec = {
     context.print(`Controller:        ${cluster.controllerId < 0 ? 'none' : cluster.controllerId}`);
     context.print(`Metadata version:  ${cluster.metadataVersion}`);
     context.print('');
+    // Gateways and controllers older than the controllers field send none: no table then.
+    if (cluster.controllers.length > 0) {
+      const controllers = cluster.controllers.map((controller) => [String(controller.controllerId), controller.host, String(controller.port), controllerRoleName(controller.role)]);
+      for (const line of renderTable(['CONTROLLER', 'HOST', 'PORT', 'ROLE'], controllers)) context.print(line);
+      context.print('');
+    }
     const rows = cluster.nodes.map((node) => [String(node.nodeId), node.host, String(node.port), node.rack === '' ? '-' : node.rack, nodeStateName(node.state)]);
     for (const line of renderTable(['NODE', 'HOST', 'PORT', 'RACK', 'STATE'], rows)) context.print(line);
     return exitCodes.ok;

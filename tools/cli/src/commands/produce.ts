@@ -3,14 +3,14 @@
  * with several requests in flight.
  */
 import { v1 } from '@starlane/proto';
-import { ServerError, UsageError, exitCodes, type CliFailure } from '../errors';
+import { requestBytesFitting } from '../batch-fit';
+import { ServerError, UsageError, exitCodes, itemFailure, type CliFailure } from '../errors';
 import { parseFixedHeader, parseLine, type EmptyLines, type LineFormat } from '../line-format';
 import { readLineGroups } from '../line-reader';
 import { RequestBuilder, type Placement } from '../partitioner';
 import { ProduceSession } from '../produce-session';
 import { ProgressMeter, formatSummary, startProgressLine } from '../progress';
 import { parseAcks, parseByteSize, parseInteger, unescapeSeparator } from '../values';
-import { describeTopic } from './lookups';
 import type { CommandSpec, ParsedArgs } from '../command';
 import type { CommandContext } from '../context';
 
@@ -18,7 +18,8 @@ export const produceDefaults = {
   /** Records per request: large enough to amortise a request, small enough to keep latency low. */
   requestRecordsMax: 10_000,
   /** Bytes per request: each partition's share becomes one batch, which must stay below the
-   * topic's max.message.bytes (1 MiB by default, as in Kafka). */
+   * topic's max.message.bytes (1 MiB by default, as in Kafka) and segment.bytes; a topic with
+   * smaller limits gets smaller requests (`requestBytesFitting`). */
   requestBytesMax: 512 * 1024,
   /** Requests in flight on the stream; more hide the round trip, the gateway bounds it too. */
   inflightRequestsMax: 8,
@@ -71,8 +72,10 @@ murmur2(key) % partitions, like Kafka's default partitioner, and records without
 to one partition per request, moving on with each request. If the topic does not exist
 (a gateway may create it), the gateway places records (partition -1, one entry per key).
 
-Requests hold up to --batch-records records or --batch-bytes bytes, and a partial request
-is sent after --linger-ms without new input. Up to --inflight requests are unanswered at
+Requests hold up to --batch-records records or --batch-bytes bytes, and never more than
+one batch of the topic may hold (its max.message.bytes and segment.bytes, read with
+DescribeTopics), so a topic with small limits is written in smaller requests rather than
+refused. A partial request is sent after --linger-ms without new input. Up to --inflight requests are unanswered at
 once. The run stops at the first failed write (exit 1); the summary on stderr counts the
 records the gateway acknowledged. A progress line is drawn on stderr when it is a terminal.
 
@@ -146,28 +149,51 @@ function produceSettings(args: ParsedArgs): ProduceSettings {
   };
 }
 
+/** Where records go, and how large requests may be for the topic to take their batches. */
+interface TopicPlan {
+  readonly placement: Placement;
+  /** From the topic's max.message.bytes and segment.bytes (`requestBytesFitting`); undefined when unknown. */
+  readonly requestBytesFitting: number | undefined;
+}
+
 /**
- * Where records go: the given partition, else hashed over the topic's partitions, else (the
- * topic is unknown, and the gateway may create it) placed by the gateway.
+ * Looks the topic up (DescribeTopics with its effective configs). Records go to the given
+ * partition, else hashed over the topic's partitions, else (the topic is unknown, and the
+ * gateway may create it) placed by the gateway. With a given partition the look-up only sizes
+ * requests: if it fails, the run goes on with the default sizes and the writes say what is wrong.
  */
-async function choosePlacement(context: CommandContext, topic: string, partition: number | undefined): Promise<Placement> {
-  if (partition !== undefined) return { kind: 'fixed', partition };
+async function planTopic(context: CommandContext, topic: string, partition: number | undefined): Promise<TopicPlan> {
+  let description: v1.TopicDescription | undefined;
   try {
-    const description = await describeTopic(context.gateway, topic);
-    if (description.partitions.length > 0) return { kind: 'hashed', partitionCount: description.partitions.length };
+    description = await describeTopicWithConfigs(context, topic);
   } catch (error) {
-    if (!(error instanceof ServerError && error.code === 'UNKNOWN_TOPIC_OR_PARTITION')) throw error;
+    const unknown = error instanceof ServerError && error.code === 'UNKNOWN_TOPIC_OR_PARTITION';
+    if (!unknown && partition === undefined) throw error;
   }
-  return { kind: 'gateway' };
+  const requestBytes = description === undefined ? undefined : requestBytesFitting(description.configs);
+  if (partition !== undefined) return { placement: { kind: 'fixed', partition }, requestBytesFitting: requestBytes };
+  const partitionCount = description?.partitions.length ?? 0;
+  return { placement: partitionCount > 0 ? { kind: 'hashed', partitionCount } : { kind: 'gateway' }, requestBytesFitting: requestBytes };
+}
+
+async function describeTopicWithConfigs(context: CommandContext, topic: string): Promise<v1.TopicDescription> {
+  const response = await context.gateway.describeTopics({ topics: [topic], topicIds: [], includeConfigs: true });
+  const description = response.topics[0];
+  if (description === undefined) throw new ServerError('UNKNOWN_SERVER_ERROR', `the gateway described no topic for ${topic}`);
+  const failure = itemFailure(description.errorCode, description.errorMessage, `topic ${topic}`);
+  if (failure !== undefined) throw failure;
+  return description;
 }
 
 type Wake = 'input' | 'linger' | 'interrupt';
 
 async function produce(context: CommandContext, topic: string, settings: ProduceSettings): Promise<number> {
   const { io } = context;
-  const placement = await choosePlacement(context, topic, settings.partition);
+  const { placement, requestBytesFitting: fitting } = await planTopic(context, topic, settings.partition);
   const firstSticky = placement.kind === 'hashed' ? Math.floor(Math.random() * placement.partitionCount) : 0;
-  const builder = new RequestBuilder(placement, { requestRecordsMax: settings.requestRecordsMax, requestBytesMax: settings.requestBytesMax }, firstSticky);
+  // --batch-bytes (or its default) is a most: requests also stay small enough for the topic.
+  const requestBytesMax = Math.min(settings.requestBytesMax, fitting ?? settings.requestBytesMax);
+  const builder = new RequestBuilder(placement, { requestRecordsMax: settings.requestRecordsMax, requestBytesMax }, firstSticky);
   const meter = new ProgressMeter(io.now());
   const session = new ProduceSession(context.gateway.produceStream(), {
     topic,
@@ -219,6 +245,7 @@ async function produce(context: CommandContext, topic: string, settings: Produce
         lineNumber += 1;
         const record = parseLine(line, settings.format, lineNumber);
         if (record === undefined) continue;
+        if (!builder.fits(record)) await sendPending();
         builder.add(record);
         if (builder.full) await sendPending();
       }

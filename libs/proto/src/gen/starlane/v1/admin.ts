@@ -123,6 +123,51 @@ export function configOperationToJSON(object: ConfigOperation): string {
   }
 }
 
+/** The role of a controller process. */
+export enum ControllerRole {
+  /** UNSPECIFIED - Not specified. */
+  UNSPECIFIED = 0,
+  /**
+   * ACTIVE - The active controller: it owns the cluster metadata and answers admin
+   * calls.
+   */
+  ACTIVE = 1,
+  /**
+   * STANDBY - A standby: it redirects calls to the active controller and takes over
+   * when the active one's lease expires.
+   */
+  STANDBY = 2,
+}
+
+export function controllerRoleFromJSON(object: any): ControllerRole {
+  switch (object) {
+    case 0:
+    case "CONTROLLER_ROLE_UNSPECIFIED":
+      return ControllerRole.UNSPECIFIED;
+    case 1:
+    case "CONTROLLER_ROLE_ACTIVE":
+      return ControllerRole.ACTIVE;
+    case 2:
+    case "CONTROLLER_ROLE_STANDBY":
+      return ControllerRole.STANDBY;
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum ControllerRole");
+  }
+}
+
+export function controllerRoleToJSON(object: ControllerRole): string {
+  switch (object) {
+    case ControllerRole.UNSPECIFIED:
+      return "CONTROLLER_ROLE_UNSPECIFIED";
+    case ControllerRole.ACTIVE:
+      return "CONTROLLER_ROLE_ACTIVE";
+    case ControllerRole.STANDBY:
+      return "CONTROLLER_ROLE_STANDBY";
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum ControllerRole");
+  }
+}
+
 /** Phase of a partition reassignment. */
 export enum ReassignmentState {
   /** UNSPECIFIED - Not specified. */
@@ -465,6 +510,25 @@ export interface DescribeClusterResponse {
   nodes: Node[];
   /** Version of the controller metadata this answer reflects. */
   metadataVersion: bigint;
+  /**
+   * Every controller process of the cluster with its role, ordered by
+   * controller id: the active one and its standbys. With the embedded file
+   * store the one controller, active. Empty from servers older than this
+   * field.
+   */
+  controllers: ControllerProcess[];
+}
+
+/** A controller process, as DescribeCluster lists it. */
+export interface ControllerProcess {
+  /** Controller id, from the process's configuration (--controller-id). */
+  controllerId: number;
+  /** Advertised host of the controller's gRPC listener. */
+  host: string;
+  /** Advertised port of the controller's gRPC listener. */
+  port: number;
+  /** Active or standby. */
+  role: ControllerRole;
 }
 
 /** One partition to look up. */
@@ -3448,7 +3512,7 @@ export const DescribeClusterRequest: MessageFns<DescribeClusterRequest> = {
 };
 
 function createBaseDescribeClusterResponse(): DescribeClusterResponse {
-  return { clusterId: "", controllerId: 0, nodes: [], metadataVersion: 0n };
+  return { clusterId: "", controllerId: 0, nodes: [], metadataVersion: 0n, controllers: [] };
 }
 
 export const DescribeClusterResponse: MessageFns<DescribeClusterResponse> = {
@@ -3467,6 +3531,9 @@ export const DescribeClusterResponse: MessageFns<DescribeClusterResponse> = {
         throw new globalThis.Error("value provided for field message.metadataVersion of type int64 too large");
       }
       writer.uint32(32).int64(message.metadataVersion);
+    }
+    for (const v of message.controllers) {
+      ControllerProcess.encode(v!, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -3516,6 +3583,14 @@ export const DescribeClusterResponse: MessageFns<DescribeClusterResponse> = {
             message.metadataVersion = reader.int64() as bigint;
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.controllers.push(ControllerProcess.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3546,6 +3621,9 @@ export const DescribeClusterResponse: MessageFns<DescribeClusterResponse> = {
         : isSet(object.metadata_version)
         ? BigInt(object.metadata_version)
         : 0n,
+      controllers: globalThis.Array.isArray(object?.controllers)
+        ? object.controllers.map((e: any) => ControllerProcess.fromJSON(e))
+        : [],
     };
   },
 
@@ -3563,6 +3641,9 @@ export const DescribeClusterResponse: MessageFns<DescribeClusterResponse> = {
     if (message.metadataVersion !== 0n) {
       obj.metadataVersion = message.metadataVersion.toString();
     }
+    if (message.controllers?.length) {
+      obj.controllers = message.controllers.map((e) => ControllerProcess.toJSON(e));
+    }
     return obj;
   },
 
@@ -3577,6 +3658,128 @@ export const DescribeClusterResponse: MessageFns<DescribeClusterResponse> = {
     message.metadataVersion = (object.metadataVersion !== undefined && object.metadataVersion !== null)
       ? BigInt(object.metadataVersion)
       : 0n;
+    message.controllers = object.controllers?.map((e) => ControllerProcess.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseControllerProcess(): ControllerProcess {
+  return { controllerId: 0, host: "", port: 0, role: 0 };
+}
+
+export const ControllerProcess: MessageFns<ControllerProcess> = {
+  encode(message: ControllerProcess, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.controllerId !== 0) {
+      writer.uint32(8).int32(message.controllerId);
+    }
+    if (message.host !== "") {
+      writer.uint32(18).string(message.host);
+    }
+    if (message.port !== 0) {
+      writer.uint32(24).int32(message.port);
+    }
+    if (message.role !== 0) {
+      writer.uint32(32).int32(message.role);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ControllerProcess {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseControllerProcess();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.controllerId = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.port = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.role = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ControllerProcess {
+    return {
+      controllerId: isSet(object.controllerId)
+        ? globalThis.Number(object.controllerId)
+        : isSet(object.controller_id)
+        ? globalThis.Number(object.controller_id)
+        : 0,
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      port: isSet(object.port) ? globalThis.Number(object.port) : 0,
+      role: isSet(object.role) ? controllerRoleFromJSON(object.role) : 0,
+    };
+  },
+
+  toJSON(message: ControllerProcess): unknown {
+    const obj: any = {};
+    if (message.controllerId !== 0) {
+      obj.controllerId = Math.round(message.controllerId);
+    }
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.port !== 0) {
+      obj.port = Math.round(message.port);
+    }
+    if (message.role !== 0) {
+      obj.role = controllerRoleToJSON(message.role);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ControllerProcess>): ControllerProcess {
+    return ControllerProcess.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ControllerProcess>): ControllerProcess {
+    const message = createBaseControllerProcess();
+    message.controllerId = object.controllerId ?? 0;
+    message.host = object.host ?? "";
+    message.port = object.port ?? 0;
+    message.role = object.role ?? 0;
     return message;
   },
 };

@@ -1,4 +1,4 @@
-import { alterTopicConfigs, createPartitions, createTopics, deleteTopics, topicPartitionsMax, type NewTopicInput } from './commands';
+import { alterTopicConfigs, createPartitions, createTopics, deleteTopics, topicPartitionsMax, type NewTopicInput } from './topic-commands';
 import { applyBatch, emptyControllerState, nextBatch, type ControllerState } from './controller-state';
 import type { NodeState } from './image';
 import { seededRandom } from './placement';
