@@ -1,4 +1,5 @@
 export { describeAppContract, launchApp, stopDeadlineMs, type AppContractSpec } from './app-contract';
+export { FaultyFileSystem, type FaultMatcher, type FileOperation } from './faulty-fs';
 export { seededRandom } from './random';
 export { healthStatus, reflectionServices, watchHealth, type HealthWatch } from './grpc-probes';
 export { ManualClock, ManualScheduler, describeLogContract, readAll, recordsFor, type LogContractHarness } from './log-contract';
