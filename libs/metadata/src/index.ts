@@ -28,6 +28,7 @@ export {
   electPreferredLeaders,
   fenceExpiredNodes,
   heartbeat,
+  offlineLogDirIdsMax,
   preferredLeaderElectionsPerPassMax,
   producerIdBlockSizeDefault,
   producerIdBlockSizeMax,
