@@ -1,2 +1,15 @@
-export { LeaderReplicaState, type FollowerProgress, type IsrProposal, type LeaderAssignment, type ReplicaSettings } from './leader';
+export {
+  LeaderReplicaState,
+  isrEligible,
+  isrProposalBackoffMsInitial,
+  isrProposalBackoffMsMax,
+  type FollowerProgress,
+  type IsrChangeKind,
+  type IsrEligibility,
+  type IsrProposal,
+  type LeaderAssignment,
+  type ProposalAnswer,
+  type ReplicaNodeView,
+  type ReplicaSettings,
+} from './leader';
 export { divergingEpoch, followerHighWatermark, truncationFor, type EpochEnd, type EpochHistory, type Truncation } from './follower';
