@@ -72,6 +72,11 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
           fetchers.sync();
         });
       },
+      // The data directory failed: stop fetching into it and tell the controller at once.
+      onDirectoryFailure: () => {
+        fetchers.sync();
+        session?.logDirsChanged();
+      },
     });
     await manager.start();
     manager.setClusterId(identity.clusterId);
@@ -86,6 +91,14 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
         const counts = { opening: 0, online: 0, offline: 0 };
         for (const partition of manager.partitions()) if (partition.status !== 'removed') counts[partition.status] += 1;
         for (const [status, count] of Object.entries(counts)) this.set({ status }, count);
+      },
+    });
+    new Gauge({
+      name: 'starlane_storage_offline_log_directories',
+      help: "Log directories of this node that failed and are offline until it restarts (Kafka's OfflineLogDirectoryCount)",
+      registers: [metrics],
+      collect() {
+        this.set(manager.directoryFailure === undefined ? 0 : 1);
       },
     });
     new Gauge({ name: 'starlane_storage_metadata_version', help: 'Metadata version this node has applied', registers: [metrics], collect() { this.set(manager.appliedVersion); } });
@@ -120,6 +133,9 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
           if (watcher.ready) manager.apply(watcher.current());
         },
         metadataVersion: () => manager.appliedVersion,
+        offlineLogDirIds: () => (manager.directoryFailure === undefined ? [] : [identity.directoryId]),
+        clock: systemClock,
+        scheduler: timerScheduler,
         logger,
         onFatal: (error) => {
           logger.error({ event: 'node-session-failed', errorCode: error.code, error: error.message }, 'this node cannot be part of the cluster; exiting');
