@@ -86,7 +86,7 @@ export function controllerService(controller: MetadataController, locate: Contro
 
     heartbeat(call, callback) {
       const request = call.request;
-      controller.heartbeat({ nodeId: request.nodeId, nodeEpoch: Number(request.nodeEpoch), metadataVersion: Number(request.metadataVersion) }).then(
+      controller.heartbeat({ nodeId: request.nodeId, nodeEpoch: Number(request.nodeEpoch), metadataVersion: Number(request.metadataVersion), offlineLogDirIds: request.offlineLogDirIds }).then(
         (result) => callback(null, { fenced: result.fenced, shouldShutDown: result.shouldShutDown, activeController: undefined, errorCode: 0, errorMessage: '' }),
         (error: unknown) => callback(null, { fenced: true, shouldShutDown: false, activeController: undefined, ...failureFields(error, logger, 'Heartbeat') }),
       );

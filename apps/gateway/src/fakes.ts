@@ -10,7 +10,7 @@ import type { MetadataSource } from './routing';
 import type { AppendCall, ReadCall, StorageTransport } from './storage/transport';
 
 export function node(nodeId: number, state: NodeInfo['state'] = 'active'): NodeInfo {
-  return { nodeId, host: '127.0.0.1', port: 9000 + nodeId, rack: '', state };
+  return { nodeId, host: '127.0.0.1', port: 9000 + nodeId, rack: '', state, nodeEpoch: nodeId, offlineLogDirIds: [] };
 }
 
 /** A topic whose partition i is led by `leaders[i]` in `epochs[i]` (0 by default). */

@@ -11,9 +11,15 @@
 import type { AppendResult, LogConfig, PartitionLog, Scheduler } from '@starlane/log';
 import { noLeader, type PartitionState } from '@starlane/metadata';
 import { StarlaneError } from '@starlane/model';
-import { LeaderReplicaState, followerHighWatermark, type IsrProposal, type LeaderAssignment, type ReplicaSettings } from '@starlane/replication';
+import { LeaderReplicaState, followerHighWatermark, type IsrEligibility, type IsrProposal, type LeaderAssignment, type ReplicaSettings } from '@starlane/replication';
 
 export type PartitionStatus = 'opening' | 'online' | 'offline' | 'removed';
+
+/** The controller's answer to an ISR proposal, in the node's metadata terms (see `ProposalAnswer`). */
+export type IsrProposalAnswer =
+  | { readonly outcome: 'accepted'; readonly state: PartitionState }
+  | { readonly outcome: 'refused'; readonly state: PartitionState | undefined }
+  | { readonly outcome: 'unanswered' };
 
 export class HostedPartition {
   private log: PartitionLog | undefined;
@@ -60,9 +66,9 @@ export class HostedPartition {
     return this.log === undefined ? 'opening' : 'online';
   }
 
-  /** The open log, while the partition is online. */
+  /** The open log, while the partition is online (not removed, not failed). */
   get onlineLog(): PartitionLog | undefined {
-    return this.removed ? undefined : this.log;
+    return this.removed || this.failure !== undefined ? undefined : this.log;
   }
 
   /** Why the partition is offline, if it is. */
@@ -135,14 +141,20 @@ export class HostedPartition {
     if (this.leading?.onFollowerFetch(nodeId, fetchOffset, nodeEpoch, this.nowMs()) === true) this.notify();
   }
 
-  /** The ISR change this leader should ask the controller for now, if any. */
-  isrProposal(): IsrProposal | undefined {
-    return this.leading?.proposal(this.nowMs());
+  /** The ISR change this leader should ask the controller for now, if any; joins only of replicas `isEligible` admits. */
+  isrProposal(isEligible: IsrEligibility): IsrProposal | undefined {
+    return this.leading?.proposal(this.nowMs(), isEligible);
   }
 
-  /** The controller answered this leader's ISR proposal (with the state after it, or nothing). */
-  isrProposalSettled(state: PartitionState | undefined): void {
-    if (this.leading?.onProposalSettled(state === undefined ? undefined : assignmentOf(state), this.nowMs()) === true) this.notify();
+  /** The controller answered this leader's ISR proposal. */
+  isrProposalSettled(answer: IsrProposalAnswer): void {
+    const settled =
+      answer.outcome === 'unanswered'
+        ? answer
+        : answer.outcome === 'accepted'
+          ? { outcome: answer.outcome, state: assignmentOf(answer.state) }
+          : { outcome: answer.outcome, state: answer.state === undefined ? undefined : assignmentOf(answer.state) };
+    if (this.leading?.onProposalSettled(settled, this.nowMs()) === true) this.notify();
   }
 
   /** New replica settings (min.insync.replicas changed). */
@@ -161,10 +173,17 @@ export class HostedPartition {
     this.notify();
   }
 
-  /** The log could not be opened (damaged beyond recovery, disk error): only this partition is offline. */
+  /**
+   * The partition goes offline: its log could not be opened, or failed, or another log of the
+   * same directory did (see `PartitionManager`). It stops leading at once (the controller moves
+   * the leadership once the node reports the directory) and serves nothing until the node
+   * restarts.
+   */
   fail(error: StarlaneError): void {
+    if (this.failure !== undefined) return;
     this.failure = error;
     this.settleOpen?.reject(error);
+    this.syncRole();
     this.notify();
   }
 
@@ -199,8 +218,8 @@ export class HostedPartition {
    * checks; giving up leadership keeps the high watermark reached as the follower's start.
    */
   private syncRole(): void {
-    const log = this.log;
-    if (!this.isLeader || this.removed || log === undefined) {
+    const log = this.onlineLog;
+    if (!this.isLeader || log === undefined) {
       this.stepDown();
       this.takingOver = undefined;
       return;

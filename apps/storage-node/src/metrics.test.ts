@@ -36,7 +36,7 @@ function changed(image: MetadataImage, topic: string, states: PartitionState[]):
 function setup(): { registry: Registry; metrics: ReturnType<typeof registerStorageMetrics> } {
   const registry = new Registry();
   const rpc = { startRequest: () => () => undefined, countErrors: () => undefined };
-  const metrics = registerStorageMetrics({ registry, rpc, manager: { partitions: () => [], nodeId: local, appliedVersion: 0 }, nowMs: () => 0 });
+  const metrics = registerStorageMetrics({ registry, rpc, manager: { partitions: () => [], nodeId: local, appliedVersion: 0, directoryFailure: undefined }, nowMs: () => 0 });
   return { registry, metrics };
 }
 

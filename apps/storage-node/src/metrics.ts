@@ -46,7 +46,7 @@ export interface StorageMetricsOptions {
   readonly registry: Registry;
   readonly rpc: RpcMetrics;
   /** Where the partitions and the applied metadata version are read at each scrape. */
-  readonly manager: Pick<PartitionManager, 'partitions' | 'nodeId' | 'appliedVersion'>;
+  readonly manager: Pick<PartitionManager, 'partitions' | 'nodeId' | 'appliedVersion' | 'directoryFailure'>;
   readonly nowMs: () => number;
 }
 
@@ -98,6 +98,14 @@ export function registerStorageMetrics(options: StorageMetricsOptions): StorageM
   perTopic('starlane_storage_log_size_bytes', "Bytes of this node's replicas of a topic (Kafka: Log Size, summed)", (totals) => totals.sizeBytes);
   perTopic('starlane_storage_log_start_offsets', 'Sum of the log start offsets of the partitions of a topic this node leads (Kafka: LogStartOffset, summed)', (totals) => Number(totals.startOffsets));
   perTopic('starlane_storage_log_end_offsets', 'Sum of the log end offsets of the partitions of a topic this node leads (Kafka: LogEndOffset, summed)', (totals) => Number(totals.endOffsets));
+  new Gauge({
+    name: 'starlane_storage_offline_log_directories',
+    help: "Log directories of this node that failed and are offline until it restarts (Kafka: OfflineLogDirectoryCount)",
+    registers: [registry],
+    collect() {
+      this.set(manager.directoryFailure === undefined ? 0 : 1);
+    },
+  });
   new Gauge({ name: 'starlane_storage_metadata_version', help: 'Metadata version this node has applied', registers: [registry], collect() { this.set(manager.appliedVersion); } });
 
   const bytesIn = new Counter({ name: 'starlane_storage_bytes_in_total', help: 'Record batch bytes appended by producers as leader, by topic (Kafka: BytesInPerSec)', labelNames: ['topic'], registers: [registry] });

@@ -124,16 +124,18 @@ describe('PartitionManager', () => {
     expect(log?.logConfig.segmentBytes).toBe(2097152);
   });
 
-  it('takes only the partition whose log cannot be opened offline', async () => {
+  it('takes the data directory offline when a log cannot be opened, as Kafka does on an I/O error', async () => {
     const { manager } = harness;
     await mkdir(harness.partitionsDir, { recursive: true });
     // A plain file where the partition's directory should be: the log cannot open there.
     await writeFile(join(harness.partitionsDir, partitionDirectoryName('orders', ordersId, 1)), 'not a directory');
     manager.apply(image(1, [topic({ name: 'orders', topicId: ordersId, partitions: [{}, {}, {}] })]));
     await settled(manager);
-    expect(manager.partitions().map((partition) => partition.status)).toEqual(['online', 'offline', 'online']);
+    expect(manager.partitions().map((partition) => partition.status)).toEqual(['offline', 'offline', 'offline']);
     expect(manager.partition(ordersId, 1)?.storageFailure?.code).toBe('STORAGE_UNAVAILABLE');
-    await expect(manager.partition(ordersId, 2)?.append(await batch('fine'), 1000)).resolves.toMatchObject({ baseOffset: 0n });
+    expect(manager.directoryFailure?.message).toMatch(/orders-1 failed/);
+    expect(harness.directoryFailures).toHaveLength(1);
+    await expect(manager.partition(ordersId, 2)?.append(await batch('refused'), 1000)).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
   });
 
   it('removes, once metadata arrives, directories found at start that no partition claims, and finishes interrupted deletions', async () => {

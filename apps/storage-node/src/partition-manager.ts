@@ -4,8 +4,12 @@
  * For every metadata image the node applies:
  * - every partition whose replicas include this node gets a `HostedPartition` at once, and its
  *   log is opened in the background (a few at a time), so a long recovery of one partition
- *   never holds up the others; a log that cannot be opened makes that partition alone offline
- *   (KAFKA_STORAGE_ERROR);
+ *   never holds up the others;
+ * - a log that fails (cannot be opened, or a write, fsync, roll or checkpoint fails at run
+ *   time) takes the whole data directory offline, as Kafka's log-directory failure handling
+ *   does: every partition in it answers KAFKA_STORAGE_ERROR, nothing more is written there,
+ *   and the node reports the directory in its heartbeats so the controller moves its
+ *   leaderships away (see `failDirectory`);
  * - a partition whose topic is gone, or whose replicas no longer include this node, is taken
  *   out of service at once and its log is closed and deleted in the background;
  * - leadership, epochs and topic configs are updated in place; a changed log config
@@ -63,6 +67,8 @@ export interface PartitionManagerOptions {
   readonly retentionCheckIntervalMs?: number;
   /** Told when a partition's log has opened (replication starts following it then). */
   readonly onOpened?: (partition: HostedPartition) => void;
+  /** Told once when the data directory goes offline (the node reports it to the controller). */
+  readonly onDirectoryFailure?: (error: StarlaneError) => void;
   readonly logger: ManagerLogger;
 }
 
@@ -83,6 +89,8 @@ export class PartitionManager {
   /** The checkpoint write under way, if any; writes never overlap. */
   private checkpointing: Promise<void> | undefined;
   private cancelCheckpointTimer: (() => void) | undefined;
+  /** Why the data directory is offline, once a log in it failed. */
+  private dirFailure: StarlaneError | undefined;
 
   constructor(private readonly options: PartitionManagerOptions) {}
 
@@ -98,6 +106,11 @@ export class PartitionManager {
 
   get nodeId(): number {
     return this.options.nodeId;
+  }
+
+  /** Why the data directory went offline, if it did; it stays offline until the node restarts. */
+  get directoryFailure(): StarlaneError | undefined {
+    return this.dirFailure;
   }
 
   /** The hosted partition, if this node hosts it. */
@@ -174,7 +187,8 @@ export class PartitionManager {
 
   private scheduleCheckpoint(): void {
     this.cancelCheckpointTimer = this.options.scheduler.schedule(highWatermarkCheckpointIntervalMs, () => {
-      if (this.closing) return;
+      // An offline directory is not written again (Kafka stops checkpointing it too).
+      if (this.closing || this.dirFailure !== undefined) return;
       this.checkpointHighWatermarks()
         .catch((error: unknown) => this.options.logger.warn({ error: String(error) }, 'cannot write the high-watermark checkpoint; it is retried'))
         .finally(() => {
@@ -271,6 +285,11 @@ export class PartitionManager {
       }),
     );
     await Promise.all(this.removals.values());
+    if (this.dirFailure !== undefined) {
+      // Nothing in a failed directory can vouch for itself: no checkpoint, no clean shutdown.
+      this.hosted.clear();
+      return false;
+    }
     try {
       await this.checkpointHighWatermarks(finalHighWatermarks);
     } catch (error) {
@@ -292,6 +311,10 @@ export class PartitionManager {
     const directory = this.found?.get(keyOf(topic.topicId, index)) ?? joinPath(this.options.directory, partitionDirectoryName(topic.name, topic.topicId, index));
     const partition = new HostedPartition(topic.topicId, index, topic.name, state, config, directory, this.options.scheduler, this.options.nodeId, settings, () => this.options.clock.nowMs());
     this.hosted.set(keyOf(topic.topicId, index), partition);
+    if (this.dirFailure !== undefined) {
+      partition.fail(this.dirFailure);
+      return;
+    }
     this.openQueue.push(partition);
     this.pumpOpens();
   }
@@ -299,7 +322,7 @@ export class PartitionManager {
   private pumpOpens(): void {
     while (this.opensRunning < opensInParallelMax && this.openQueue.length > 0) {
       const partition = this.openQueue.shift() as HostedPartition;
-      if (partition.status === 'removed') {
+      if (partition.status === 'removed' || partition.status === 'offline') {
         partition.abandonOpen();
         continue;
       }
@@ -307,8 +330,8 @@ export class PartitionManager {
       this.open(partition)
         .catch((error: unknown) => {
           const failure = error instanceof StarlaneError ? error : new StarlaneError('STORAGE_UNAVAILABLE', String(error), { cause: error });
-          this.options.logger.error({ topic: partition.topic, partition: partition.partition, directory: partition.directory, error: failure.message }, 'cannot open a partition log; the partition is offline');
           partition.fail(failure);
+          this.failDirectory(failure, partition, 'cannot open a partition log');
         })
         .finally(() => {
           this.opensRunning--;
@@ -332,7 +355,13 @@ export class PartitionManager {
       ...(this.options.retentionCheckIntervalMs === undefined ? {} : { retentionCheckIntervalMs: this.options.retentionCheckIntervalMs }),
       onBackgroundError: (task: BackgroundTask, error: unknown) =>
         logger.warn({ topic: partition.topic, partition: partition.partition, task, error: String(error) }, 'log housekeeping failed; it will be retried'),
+      onFailure: (error) => this.failDirectory(error, partition, 'a partition log failed'),
     });
+    if (this.dirFailure !== undefined) {
+      // The directory failed while this log was opening: it is not served from.
+      await log.release().catch(() => undefined);
+      throw this.dirFailure;
+    }
     // The checkpointed high watermark first: attaching may make this replica leader at once.
     const key = keyOf(partition.topicId, partition.partition);
     const checkpointed = this.checkpointed.get(key);
@@ -347,8 +376,40 @@ export class PartitionManager {
     logger.info(fields, recovered ? 'partition log recovered' : 'partition log opened');
   }
 
+  /**
+   * A log failed: the whole data directory goes offline, as Kafka takes a log directory offline
+   * on any IOException in it. The same disk is likely failing for every partition, and the
+   * controller can only be told about directories. Every partition of it fails (and stops
+   * leading), its open logs are released without a flush, and the node is told once, so its
+   * heartbeats report the directory and the controller moves the leaderships to other in-sync
+   * replicas. It stays offline until the node restarts (which opens and recovers every log).
+   */
+  private failDirectory(error: StarlaneError, origin: HostedPartition, what: string): void {
+    if (this.dirFailure !== undefined || this.closing) return;
+    const reason = withCauses(error);
+    this.dirFailure = new StarlaneError('STORAGE_UNAVAILABLE', `the data directory is offline since ${origin.topic}-${origin.partition} failed: ${reason}`, { cause: error });
+    this.cancelCheckpointTimer?.();
+    this.options.logger.error(
+      { event: 'log-directory-offline', topic: origin.topic, partition: origin.partition, directory: this.options.directory, partitions: this.hosted.size, error: reason },
+      `${what}; the data directory is offline: every partition in it stops serving until the node restarts`,
+    );
+    for (const partition of this.hosted.values()) {
+      partition.fail(partition === origin ? error : this.dirFailure);
+      // Opened logs are released (descriptors closed, timers stopped, nothing flushed); a log
+      // still opening is released when its open completes (`open`).
+      void partition.opened.then((log) => log.release()).catch(() => undefined);
+    }
+    this.openQueue.splice(0);
+    this.options.onDirectoryFailure?.(this.dirFailure);
+  }
+
   private unhost(partition: HostedPartition, reason: string): void {
     partition.remove();
+    if (this.dirFailure !== undefined) {
+      // Nothing is written to a failed directory; the next start removes what no image claims.
+      this.options.logger.info({ topic: partition.topic, partition: partition.partition, reason }, 'a partition left this node; its directory is offline and stays until the next start');
+      return;
+    }
     this.options.logger.info({ topic: partition.topic, partition: partition.partition, reason }, 'deleting a partition this node no longer hosts');
     const removal = (async () => {
       // Wait for an open under way to finish, so no file is created under the removal.
@@ -363,7 +424,7 @@ export class PartitionManager {
   /** Removes directories found at start that the first applied image does not claim. */
   private removeStrays(): void {
     const found = this.found;
-    if (found === undefined) return;
+    if (found === undefined || this.dirFailure !== undefined) return;
     this.found = undefined;
     for (const [key, path] of found) {
       if (this.hosted.has(key)) continue;
@@ -415,6 +476,15 @@ export class PartitionManager {
     }
     return config;
   }
+}
+
+/** An error's message followed by its causes' (the log says what failed, the cause has the errno). */
+function withCauses(error: Error): string {
+  let text = error.message;
+  for (let cause = error.cause, depth = 0; cause instanceof Error && depth < 3; cause = cause.cause, depth += 1) {
+    if (!text.includes(cause.message)) text += `: ${cause.message}`;
+  }
+  return text;
 }
 
 function sameConfig(a: LogConfig, b: LogConfig): boolean {

@@ -80,6 +80,11 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
           fetchers.sync();
         });
       },
+      // The data directory failed: stop fetching into it and tell the controller at once.
+      onDirectoryFailure: () => {
+        fetchers.sync();
+        session?.logDirsChanged();
+      },
     });
     await manager.start();
     manager.setClusterId(identity.clusterId);
@@ -115,6 +120,9 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
           if (watcher.ready) manager.apply(watcher.current());
         },
         metadataVersion: () => manager.appliedVersion,
+        offlineLogDirIds: () => (manager.directoryFailure === undefined ? [] : [identity.directoryId]),
+        clock: systemClock,
+        scheduler: timerScheduler,
         logger,
         onFatal: (error) => {
           logger.error({ event: 'node-session-failed', errorCode: error.code, error: error.message }, 'this node cannot be part of the cluster; exiting');

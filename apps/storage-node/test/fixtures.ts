@@ -5,7 +5,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { imageFromSnapshot, type MetadataImage, type PartitionState, type TopicState } from '@starlane/metadata';
+import { imageFromSnapshot, type MetadataImage, type NodeInfo, type PartitionState, type TopicState } from '@starlane/metadata';
+import type { LogFileSystem } from '@starlane/log';
+import type { StarlaneError } from '@starlane/model';
 import { NodeFileSystem } from '@starlane/node-io';
 import { buildBatch, readBatch, scanBatches } from '@starlane/record-batch';
 import { ManualClock, ManualScheduler } from '@starlane/testing';
@@ -43,13 +45,22 @@ export function topic(spec: TopicSpec): TopicState {
 export function image(
   version: number,
   topics: readonly TopicState[],
-  options: { clusterId?: string; clusterConfigs?: Record<string, string>; otherNodes?: readonly number[]; ports?: Readonly<Record<number, number>> } = {},
+  options: {
+    clusterId?: string;
+    clusterConfigs?: Record<string, string>;
+    otherNodes?: readonly number[];
+    ports?: Readonly<Record<number, number>>;
+    /** Per node: what differs from an active node of unknown epoch (state, nodeEpoch, ...). */
+    nodes?: Readonly<Record<number, Partial<NodeInfo>>>;
+  } = {},
 ): MetadataImage {
   return imageFromSnapshot({
     clusterId: options.clusterId ?? clusterId,
     version,
     controller: undefined,
-    nodes: [thisNode, ...(options.otherNodes ?? [])].map((nodeId) => ({ nodeId, host: '127.0.0.1', port: options.ports?.[nodeId] ?? nodeId, rack: '', state: 'active' as const })),
+    nodes: [thisNode, ...(options.otherNodes ?? [])].map(
+      (nodeId): NodeInfo => ({ nodeId, host: '127.0.0.1', port: options.ports?.[nodeId] ?? nodeId, rack: '', state: 'active', nodeEpoch: 0, offlineLogDirIds: [], ...options.nodes?.[nodeId] }),
+    ),
     topics,
     clusterConfigs: options.clusterConfigs ?? {},
   });
@@ -76,27 +87,32 @@ export interface ManagerHarness {
   readonly scheduler: ManualScheduler;
   readonly clock: ManualClock;
   readonly logger: RecordingLogger;
+  /** What the managers reported through `onDirectoryFailure`. */
+  readonly directoryFailures: StarlaneError[];
   /** A new manager over the same directory (a restart). */
   restart(): Promise<PartitionManager>;
   cleanUp(): Promise<void>;
 }
 
-export async function managerHarness(): Promise<ManagerHarness> {
+/** `fs`: the filesystem the managers use instead of a plain NodeFileSystem (a faulty wrapper, say). */
+export async function managerHarness(options: { fs?: LogFileSystem } = {}): Promise<ManagerHarness> {
   const root = await mkdtemp(join(tmpdir(), 'starlane-storage-node-'));
   const partitionsDir = join(root, 'partitions');
   const clock = new ManualClock();
   const scheduler = new ManualScheduler(clock);
   const logger = new RecordingLogger();
+  const directoryFailures: StarlaneError[] = [];
   const make = async (): Promise<PartitionManager> => {
     const manager = new PartitionManager({
       nodeId: thisNode,
       directory: partitionsDir,
-      fs: new NodeFileSystem(),
+      fs: options.fs ?? new NodeFileSystem(),
       clock,
       scheduler,
       removeTree: (path) => rm(path, { recursive: true, force: true }),
       replicaLagTimeMaxMs: 30_000,
       logger,
+      onDirectoryFailure: (error) => directoryFailures.push(error),
     });
     await manager.start();
     manager.setClusterId(clusterId);
@@ -110,6 +126,7 @@ export async function managerHarness(): Promise<ManagerHarness> {
     scheduler,
     clock,
     logger,
+    directoryFailures,
     async restart() {
       const next = await make();
       managers.push(next);

@@ -106,6 +106,12 @@ export interface PartitionLogOptions {
   readonly retentionCheckIntervalMs?: number;
   /** Hears about housekeeping that failed and will be retried (the storage node logs it). */
   readonly onBackgroundError?: (task: BackgroundTask, error: unknown) => void;
+  /**
+   * Hears, once, that the log failed and went offline (a write, fsync, roll, truncation or
+   * checkpoint failed): the storage node takes the log's directory offline, as Kafka's
+   * LogDirFailureChannel does.
+   */
+  readonly onFailure?: (error: StarlaneError) => void;
 }
 
 export interface AppendResult {
@@ -1443,7 +1449,10 @@ export class PartitionLog {
   /** A storage failure takes the log offline: nothing more is written or served until it is
    * reopened (and recovered). Kafka marks the log directory offline the same way. */
   private fail(error: unknown): void {
-    this.failure ??= error instanceof StarlaneError ? error : storageError(`the log in ${this.options.directory} failed: ${String(error)}`, error);
+    if (this.failure !== null) return;
+    const failure = error instanceof StarlaneError ? error : storageError(`the log in ${this.options.directory} failed: ${String(error)}`, error);
+    this.failure = failure;
+    this.options.onFailure?.(failure);
   }
 }
 

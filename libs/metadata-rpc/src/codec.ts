@@ -13,12 +13,20 @@ const nodeStates: Record<NodeState, v1.NodeState> = {
 };
 
 export function nodeToProto(node: NodeInfo): v1.Node {
-  return { nodeId: node.nodeId, host: node.host, port: node.port, rack: node.rack, state: nodeStates[node.state] };
+  return {
+    nodeId: node.nodeId,
+    host: node.host,
+    port: node.port,
+    rack: node.rack,
+    state: nodeStates[node.state],
+    nodeEpoch: BigInt(node.nodeEpoch),
+    offlineLogDirIds: [...node.offlineLogDirIds],
+  };
 }
 
 export function nodeFromProto(node: v1.Node): NodeInfo {
   const state: NodeState = node.state === v1.NodeState.ACTIVE ? 'active' : node.state === v1.NodeState.CONTROLLED_SHUTDOWN ? 'controlled-shutdown' : 'fenced';
-  return { nodeId: node.nodeId, host: node.host, port: node.port, rack: node.rack, state };
+  return { nodeId: node.nodeId, host: node.host, port: node.port, rack: node.rack, state, nodeEpoch: Number(node.nodeEpoch), offlineLogDirIds: [...node.offlineLogDirIds] };
 }
 
 export function partitionToProto(partition: PartitionState): v1.PartitionInfo {

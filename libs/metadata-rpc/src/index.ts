@@ -16,9 +16,12 @@ export {
   topicToProto,
 } from './codec';
 export { MetadataWatcher, snapshotTopicsMax, type ClientLogger, type MetadataListener, type MetadataWatcherOptions } from './watcher';
+export { controllerRequestTimeoutMsDefault } from './controller-channel';
 export {
   NodeSession,
   controlledShutdownRetryMs,
+  controllerRetryBackoffMsInitial,
+  controllerRetryBackoffMsMax,
   redirectsInARowMax,
   type ControlledShutdownOutcome,
   type NodeRegistration,

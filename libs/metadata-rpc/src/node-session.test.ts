@@ -1,8 +1,11 @@
 /**
  * NodeSession against scripted controllers served over real gRPC on loopback: each test says
- * what the controller answers and waits on the requests it receives, never on sleeps.
+ * what the controller answers and waits on the requests it receives, never on sleeps. The
+ * retry tests run the session's timers on a scheduler they step, so every delay it chose is
+ * seen and none is waited out.
  */
 import * as grpc from '@grpc/grpc-js';
+import type { Clock, Scheduler } from '@starlane/log';
 import type { StarlaneError } from '@starlane/model';
 import { internalV1, v1 } from '@starlane/proto';
 import { NodeSession, type NodeSessionOptions } from './node-session';
@@ -96,6 +99,91 @@ class ScriptedController {
 }
 
 const quietLogger = { info: () => undefined, warn: () => undefined };
+
+/** Real time, for the tests that let the session run on its own. */
+const systemClock: Clock = { nowMs: () => Date.now() };
+const timerScheduler: Scheduler = {
+  schedule(delayMs, task) {
+    const timer = setTimeout(task, delayMs);
+    return () => clearTimeout(timer);
+  },
+};
+
+/** A clock that moves only when the stepped scheduler runs a task. (@starlane/testing depends on this library, so its ManualClock is out of reach.) */
+class ManualClock implements Clock {
+  private now = 1_700_000_000_000;
+  nowMs(): number {
+    return this.now;
+  }
+  advance(ms: number): void {
+    this.now += ms;
+  }
+}
+
+/**
+ * A scheduler the test steps: `step` waits for the session to schedule something (its calls
+ * are real gRPC), then moves the clock to the earliest task's time, runs it, and says how long
+ * the session asked to wait.
+ */
+class SteppedScheduler implements Scheduler {
+  private tasks: { dueMs: number; delayMs: number; task: () => void; cancelled: boolean }[] = [];
+  private arrived: (() => void) | undefined;
+
+  constructor(readonly clock = new ManualClock()) {}
+
+  schedule(delayMs: number, task: () => void): () => void {
+    const entry = { dueMs: this.clock.nowMs() + delayMs, delayMs, task, cancelled: false };
+    this.tasks.push(entry);
+    this.arrived?.();
+    return () => {
+      entry.cancelled = true;
+    };
+  }
+
+  /** Runs the earliest task `accept` takes (by the delay asked), once there is one. */
+  async step(accept: (delayMs: number) => boolean = () => true): Promise<number> {
+    for (;;) {
+      this.tasks = this.tasks.filter((entry) => !entry.cancelled);
+      const next = this.tasks
+        .filter((entry) => accept(entry.delayMs))
+        .reduce<(typeof this.tasks)[number] | undefined>((earliest, entry) => (earliest === undefined || entry.dueMs < earliest.dueMs ? entry : earliest), undefined);
+      if (next !== undefined) {
+        this.tasks.splice(this.tasks.indexOf(next), 1);
+        this.clock.advance(Math.max(0, next.dueMs - this.clock.nowMs()));
+        next.task();
+        return next.delayMs;
+      }
+      await this.arrival();
+    }
+  }
+
+  /** Waits for a task to be scheduled and says its delay, without running it. */
+  async pending(): Promise<number> {
+    for (;;) {
+      const live = this.tasks.find((entry) => !entry.cancelled);
+      if (live !== undefined) return live.delayMs;
+      await this.arrival();
+    }
+  }
+
+  private arrival(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('timed out waiting for the session to schedule its next step')), 5000);
+      this.arrived = () => {
+        clearTimeout(timer);
+        this.arrived = undefined;
+        resolve();
+      };
+    });
+  }
+
+  /** Steps `count` times; the delays asked for. */
+  async steps(count: number, accept?: (delayMs: number) => boolean): Promise<number[]> {
+    const delays: number[] = [];
+    for (let index = 0; index < count; index += 1) delays.push(await this.step(accept));
+    return delays;
+  }
+}
 const running: { stop(): unknown }[] = [];
 
 function session(controllers: readonly string[], overrides: Partial<NodeSessionOptions> = {}): { session: NodeSession; stored: string[]; fatal: StarlaneError[] } {
@@ -118,6 +206,8 @@ function session(controllers: readonly string[], overrides: Partial<NodeSessionO
     onFatal: (error) => fatal.push(error),
     retryBackoffMsInitial: 10,
     retryBackoffMsMax: 50,
+    clock: systemClock,
+    scheduler: timerScheduler,
     ...overrides,
   });
   running.push({ stop: () => created.stop(0) });
@@ -339,5 +429,90 @@ describe('NodeSession', () => {
     const { session: node } = session([placeholder.address]);
     node.start();
     await expect(node.stop(5000)).resolves.toEqual({ completed: false, remainingLeaderships: [] });
+  });
+});
+
+describe('NodeSession retries', () => {
+  /** A session on a stepped scheduler, backing off from 10 ms to at most 80 ms. */
+  function stepped(controllers: readonly string[], overrides: Partial<NodeSessionOptions> = {}): { session: NodeSession; scheduler: SteppedScheduler } {
+    const scheduler = new SteppedScheduler();
+    const created = session(controllers, { scheduler, clock: scheduler.clock, retryBackoffMsInitial: 10, retryBackoffMsMax: 80, ...overrides });
+    return { session: created.session, scheduler };
+  }
+  const redirectTo = (target: ScriptedController) => ({ errorCode: v1.ErrorCode.NOT_CONTROLLER, activeController: { controllerId: 1, host: '127.0.0.1', port: target.port, controllerEpoch: 3n } });
+
+  it('waits longer after every failure in a row while no controller answers, up to the bound', async () => {
+    const placeholder = await controller();
+    placeholder.stop();
+    const { session: node, scheduler } = stepped([placeholder.address]);
+    node.start();
+    expect(await scheduler.steps(7)).toEqual([0, 10, 20, 40, 80, 80, 80]);
+    expect(node.current).toBeUndefined();
+  });
+
+  it('backs off redirects: two controllers naming each other are not called in a tight loop', async () => {
+    const a = await controller();
+    const b = await controller();
+    a.register = () => redirectTo(b);
+    b.register = () => redirectTo(a);
+    const { session: node, scheduler } = stepped([a.address]);
+    node.start();
+    expect(await scheduler.steps(6)).toEqual([0, 10, 20, 40, 80, 80]);
+    // The sixth answer arrived once the session has scheduled the seventh attempt.
+    expect(await scheduler.pending()).toBe(80);
+    expect([a.registrations.length, b.registrations.length]).toEqual([3, 3]);
+  });
+
+  it('backs off when the controller registers the node and then refuses every heartbeat as stale, until one is accepted', async () => {
+    const active = await controller();
+    // Heartbeats 0-4 and 6 on are refused as stale; heartbeat 5 is accepted.
+    active.heartbeat = (_request, index) => (index === 5 ? { fenced: false } : { errorCode: v1.ErrorCode.STALE_BROKER_EPOCH });
+    const { session: node, scheduler } = stepped([active.address]);
+    node.start();
+    // Register, heartbeat at once, refused: register again after a back-off that keeps growing.
+    expect(await scheduler.steps(12)).toEqual([0, 0, 10, 0, 20, 0, 40, 0, 80, 0, 80, 0]);
+    // The accepted heartbeat resets it: after the next one (an interval later) is refused, the
+    // registration is retried after 10 ms again.
+    expect(await scheduler.steps(4)).toEqual([20, 10, 0, 20]);
+    expect(active.registrations.length).toBeGreaterThanOrEqual(7);
+  });
+
+  it('waits between the attempts of an ISR change, redirects included, and gives up within its attempts', async () => {
+    const a = await controller();
+    const b = await controller();
+    a.register = () => ({ nodeEpoch: 100n, clusterId: 'cluster-a', heartbeatIntervalMs: 60_000, sessionTimeoutMs: 120_000 });
+    a.alterPartition = () => redirectTo(b);
+    b.alterPartition = () => redirectTo(a);
+    const { session: node, scheduler } = stepped([a.address]);
+    node.start();
+    expect(await scheduler.steps(2)).toEqual([0, 0]);
+    await a.until(() => a.heartbeats.length === 1, 'a heartbeat');
+    const change = { topicId: 'id-1', topic: 't', partition: 2, leaderEpoch: 4, partitionEpoch: 9, newIsr: [{ nodeId: 7, nodeEpoch: 100n }] };
+    const answer = node.alterPartition([change], 10_000);
+    // One try per bootstrap address plus the redirects allowed: five calls, four waits between them.
+    // (The next heartbeat, a minute away, is left waiting.)
+    expect(await scheduler.steps(4, (delayMs) => delayMs < 60_000)).toEqual([10, 20, 40, 80]);
+    await expect(answer).resolves.toBeUndefined();
+    expect(a.isrChanges.length + b.isrChanges.length).toBe(5);
+  });
+
+  it('reports a failed log directory with a heartbeat sent at once, and registers again with its online directories only', async () => {
+    const active = await controller();
+    active.register = () => ({ nodeEpoch: 100n, clusterId: 'cluster-a', heartbeatIntervalMs: 60_000, sessionTimeoutMs: 120_000 });
+    active.heartbeat = (_request, index) => (index === 1 ? { errorCode: v1.ErrorCode.STALE_BROKER_EPOCH } : { fenced: false });
+    let offline: string[] = [];
+    const { session: node, scheduler } = stepped([active.address], { offlineLogDirIds: () => offline });
+    node.start();
+    expect(await scheduler.steps(2)).toEqual([0, 0]);
+    await active.until(() => active.heartbeats.length === 1, 'the first heartbeat');
+    offline = ['dir-1'];
+    node.logDirsChanged();
+    // Not a heartbeat interval (60 s) later: now.
+    expect(await scheduler.step()).toBe(0);
+    await active.until(() => active.heartbeats.length === 2, 'the heartbeat reporting the directory');
+    expect(active.heartbeats.map((request) => request.offlineLogDirIds)).toEqual([[], ['dir-1']]);
+    expect(await scheduler.step()).toBe(10);
+    await active.until(() => active.registrations.length === 2, 'the second registration');
+    expect(active.registrations.map((request) => request.logDirs.map((dir) => dir.dirId))).toEqual([['dir-1'], []]);
   });
 });

@@ -15,16 +15,22 @@
  * 3. On stop, ControlledShutdown is repeated until the controller reports no remaining
  *    leaderships, for at most a bounded time, while heartbeats go on.
  *
- * NOT_CONTROLLER answers redirect to the active controller they name. While no controller
- * answers, every call is retried with exponential backoff, rotating over the bootstrap
- * addresses; the node keeps serving meanwhile (nothing here stops it).
+ * NOT_CONTROLLER answers redirect to the active controller they name; an unreachable controller
+ * is rotated away from over the bootstrap addresses (`ControllerChannel`). Every retry waits
+ * (no tight loop, as Kafka's BrokerLifecycleManager backs off every resend): a failed call, a
+ * redirect, a refusal or a lost session is retried after `controllerRetryBackoffMsInitial`,
+ * doubling with every failure in a row up to `controllerRetryBackoffMsMax`; only a heartbeat
+ * the controller accepted resets it. The node keeps serving meanwhile (nothing here stops it).
+ *
+ * Timers and the clock are injected, so the retry schedule can be driven step by step in tests.
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
+import type { Clock, Scheduler } from '@starlane/log';
 import { StarlaneError } from '@starlane/model';
-import { internalV1, type v1 } from '@starlane/proto';
-import { controllerFromProto, errorCodeFromProto } from './codec';
+import type { internalV1, v1 } from '@starlane/proto';
+import { errorCodeFromProto } from './codec';
+import { ControllerChannel, type CallResult, type UnaryInvoker } from './controller-channel';
 import type { ClientLogger } from './watcher';
-import { formatAddress } from '@starlane/service-host';
 
 /** What a successful registration established. */
 export interface NodeRegistration {
@@ -55,6 +61,15 @@ export interface NodeSessionOptions {
   readonly storeClusterId: (clusterId: string) => Promise<void>;
   /** The highest metadata version the node has applied, reported in every heartbeat. */
   readonly metadataVersion: () => number;
+  /**
+   * dir_ids of the node's log directories that failed since it started, reported in every
+   * heartbeat (the controller then moves their leaderships away); none when not given.
+   */
+  readonly offlineLogDirIds?: () => readonly string[];
+  /** Time for deadlines of ISR changes and controlled shutdown. */
+  readonly clock: Clock;
+  /** Runs every step and every retry after its delay. */
+  readonly scheduler: Scheduler;
   readonly logger: ClientLogger;
   /** Called after every successful registration (the first, and each re-registration). */
   readonly onRegistered?: (registration: NodeRegistration) => void;
@@ -63,8 +78,9 @@ export interface NodeSessionOptions {
   readonly onFatal?: (error: StarlaneError) => void;
   /** The controller told the node to exit (removed from the cluster, or shutdown complete). */
   readonly onShutdownRequested?: () => void;
-  /** First retry delay; doubles per failed attempt up to `retryBackoffMsMax`. */
+  /** First retry delay (default `controllerRetryBackoffMsInitial`); doubles per failure in a row up to `retryBackoffMsMax`. */
   readonly retryBackoffMsInitial?: number;
+  /** Longest retry delay (default `controllerRetryBackoffMsMax`). */
   readonly retryBackoffMsMax?: number;
   /** Deadline of each call to the controller. */
   readonly requestTimeoutMs?: number;
@@ -76,14 +92,16 @@ export interface ControlledShutdownOutcome {
   readonly remainingLeaderships: readonly { readonly topic: string; readonly partition: number }[];
 }
 
-/** Redirects followed in a row before the session backs off (two controllers naming each other). */
+/** First delay before a call to the controller is retried; doubles with every failure in a row. */
+export const controllerRetryBackoffMsInitial = 50;
+/** Longest delay between retries: a node that lost every controller tries again every 2 s. */
+export const controllerRetryBackoffMsMax = 2_000;
+/** Redirects an ISR change request follows, beyond one try per bootstrap address, before it gives up for the round. */
 export const redirectsInARowMax = 3;
 /** Pause between ControlledShutdown calls while leaderships remain. */
 export const controlledShutdownRetryMs = 100;
 
 type Phase = 'idle' | 'registering' | 'registered' | 'stopped' | 'failed';
-
-type CallResult<T> = { ok: true; value: T } | { ok: false; error: grpc.ServiceError };
 
 export class NodeSession {
   private phase: Phase = 'idle';
@@ -92,17 +110,17 @@ export class NodeSession {
   private isFenced = true;
   private stopping = false;
   private shutdownRequested = false;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly clients = new Map<string, internalV1.ControllerServiceClient>();
-  /** Index into the bootstrap list, advanced when a controller cannot be reached. */
-  private bootstrapIndex = 0;
-  /** The active controller named by the last NOT_CONTROLLER answer, tried next. */
-  private redirect: string | undefined;
-  private redirectsInARow = 0;
+  /** Cancels the next step of the registration/heartbeat chain; undefined while a step runs. */
+  private cancelStep: (() => void) | undefined;
+  private readonly channel: ControllerChannel;
+  /** Failed calls of the chain in a row (for back-off): reset by an accepted heartbeat only. */
   private failures = 0;
+  /** A log directory failed while a heartbeat was under way: send the next one at once. */
+  private heartbeatAtOnce = false;
 
   constructor(private readonly options: NodeSessionOptions) {
     if (options.controllers.length === 0) throw new TypeError('NodeSession needs at least one controller address');
+    this.channel = new ControllerChannel(options.controllers, options.requestTimeoutMs);
     this.clusterIdInUse = options.clusterId;
   }
 
@@ -127,9 +145,20 @@ export class NodeSession {
    */
   metadataApplied(): void {
     const registration = this.registration;
-    if (this.phase !== 'registered' || registration === undefined || !this.isFenced || this.timer === undefined) return;
+    if (this.phase !== 'registered' || registration === undefined || !this.isFenced || this.cancelStep === undefined) return;
     if (BigInt(this.options.metadataVersion()) < registration.nodeEpoch) return;
     this.schedule(0, () => this.heartbeat());
+  }
+
+  /**
+   * A log directory failed (`offlineLogDirIds` says which): the controller hears it with the
+   * next heartbeat, sent at once rather than an interval later (Kafka's
+   * BrokerLifecycleManager.propagateDirectoryFailure), so leaderships move without delay.
+   */
+  logDirsChanged(): void {
+    if (this.phase !== 'registered') return;
+    if (this.cancelStep === undefined) this.heartbeatAtOnce = true;
+    else this.schedule(0, () => this.heartbeat());
   }
 
   /**
@@ -140,12 +169,19 @@ export class NodeSession {
    * leader proposes again later).
    */
   async alterPartition(partitions: readonly internalV1.PartitionIsrChange[], timeoutMs: number): Promise<internalV1.AlterPartitionResponse | undefined> {
-    const deadlineMs = Date.now() + timeoutMs;
+    const { clock } = this.options;
+    const deadlineMs = clock.nowMs() + timeoutMs;
     for (let attempt = 0; attempt <= this.options.controllers.length + redirectsInARowMax; attempt += 1) {
+      if (attempt > 0) {
+        // Every retry waits, doubling: a redirect loop or a refusing address is not hammered.
+        const waitMs = Math.min(this.backoffMs(attempt), deadlineMs - clock.nowMs());
+        if (waitMs <= 0) return undefined;
+        await this.sleep(waitMs);
+      }
       const registration = this.registration;
-      const leftMs = deadlineMs - Date.now();
+      const leftMs = deadlineMs - clock.nowMs();
       if (registration === undefined || this.phase !== 'registered' || leftMs <= 0) return undefined;
-      const address = this.target();
+      const address = this.channel.target();
       const request: internalV1.AlterPartitionRequest = { nodeId: this.options.nodeId, nodeEpoch: registration.nodeEpoch, partitions: [...partitions] };
       const result = await this.unary<internalV1.AlterPartitionResponse>(address, (client, ...rest) => client.alterPartition(request, ...rest), leftMs);
       if (!result.ok) {
@@ -153,7 +189,7 @@ export class NodeSession {
         continue;
       }
       if (errorCodeFromProto(result.value.errorCode) === 'NOT_CONTROLLER') {
-        this.follow(result.value.activeController);
+        this.channel.follow(result.value.activeController);
         continue;
       }
       return result.value;
@@ -177,7 +213,7 @@ export class NodeSession {
     this.stopping = true;
     let outcome: ControlledShutdownOutcome = { completed: false, remainingLeaderships: [] };
     try {
-      if (this.registration !== undefined && this.phase === 'registered') outcome = await this.controlledShutdown(Date.now() + timeoutMs);
+      if (this.registration !== undefined && this.phase === 'registered') outcome = await this.controlledShutdown(this.options.clock.nowMs() + timeoutMs);
     } finally {
       this.close();
     }
@@ -186,10 +222,9 @@ export class NodeSession {
 
   private close(): void {
     this.phase = this.phase === 'failed' ? 'failed' : 'stopped';
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    for (const client of this.clients.values()) client.close();
-    this.clients.clear();
+    this.cancelStep?.();
+    this.cancelStep = undefined;
+    this.channel.close();
   }
 
   // -----------------------------------------------------------------------------------------
@@ -197,18 +232,28 @@ export class NodeSession {
 
   private schedule(delayMs: number, step: () => Promise<void>): void {
     if (this.phase === 'stopped' || this.phase === 'failed') return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
+    this.cancelStep?.();
+    const cancel = this.options.scheduler.schedule(delayMs, () => {
+      if (this.cancelStep !== cancel) return;
+      this.cancelStep = undefined;
       // Every step handles its own failures; one that throws is a bug and ends the session loudly.
       step().catch((error: unknown) => this.fatal(error instanceof StarlaneError ? error : new StarlaneError('UNKNOWN_SERVER_ERROR', `node session failed: ${String(error)}`)));
-    }, delayMs);
+    });
+    this.cancelStep = cancel;
+  }
+
+  /** Waits `delayMs` on the injected scheduler (retries inside one call). */
+  private sleep(delayMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.options.scheduler.schedule(delayMs, resolve);
+    });
   }
 
   private async register(): Promise<void> {
     if (this.stopping) return;
     const { options } = this;
-    const address = this.target();
+    const address = this.channel.target();
+    const offline = this.options.offlineLogDirIds?.() ?? [];
     const request: internalV1.RegisterNodeRequest = {
       nodeId: options.nodeId,
       incarnationId: options.incarnationId,
@@ -216,7 +261,8 @@ export class NodeSession {
       host: options.host,
       port: options.port,
       rack: options.rack,
-      logDirs: options.logDirs.map((dir) => ({ dirId: dir.dirId, path: dir.path })),
+      // The online directories only; failed ones are reported by heartbeats.
+      logDirs: options.logDirs.filter((dir) => !offline.includes(dir.dirId)).map((dir) => ({ dirId: dir.dirId, path: dir.path })),
       cleanShutdown: options.cleanShutdown,
       softwareVersion: options.softwareVersion,
     };
@@ -230,8 +276,8 @@ export class NodeSession {
     const response = result.value;
     const code = errorCodeFromProto(response.errorCode);
     if (code === 'NOT_CONTROLLER') {
-      this.follow(response.activeController);
-      this.schedule(this.redirectDelayMs(), () => this.register());
+      this.redirected(response.activeController);
+      this.schedule(this.backoffMs(), () => this.register());
       return;
     }
     if (code === 'INCONSISTENT_CLUSTER_ID' || code === 'INVALID_REQUEST') {
@@ -270,7 +316,8 @@ export class NodeSession {
     };
     this.registration = registration;
     this.phase = 'registered';
-    this.failures = 0;
+    // The back-off is not reset here but by an accepted heartbeat: a controller that registers
+    // the node and then refuses its heartbeats (STALE_BROKER_EPOCH) must not make a tight loop.
     options.logger.info({ event: 'node-registered', address, nodeEpoch: String(registration.nodeEpoch), clusterId: registration.clusterId }, 'registered with the controller');
     options.onRegistered?.(registration);
     // The first heartbeat goes at once: the controller unfences the node on it.
@@ -280,13 +327,14 @@ export class NodeSession {
   private async heartbeat(): Promise<void> {
     const registration = this.registration;
     if (registration === undefined || this.phase !== 'registered') return;
-    const address = this.target();
+    const address = this.channel.target();
     const reportedVersion = BigInt(this.options.metadataVersion());
+    this.heartbeatAtOnce = false;
     const request: internalV1.HeartbeatRequest = {
       nodeId: this.options.nodeId,
       nodeEpoch: registration.nodeEpoch,
       metadataVersion: reportedVersion,
-      offlineLogDirIds: [],
+      offlineLogDirIds: [...(this.options.offlineLogDirIds?.() ?? [])],
       reassignmentProgress: [],
     };
     const result = await this.unary<internalV1.HeartbeatResponse>(address, (client, ...rest) => client.heartbeat(request, ...rest));
@@ -300,7 +348,6 @@ export class NodeSession {
     const code = errorCodeFromProto(response.errorCode);
     if (code === undefined) {
       this.failures = 0;
-      this.redirectsInARow = 0;
       if (response.fenced !== this.isFenced) {
         this.options.logger.info({ event: response.fenced ? 'node-fenced' : 'node-unfenced', nodeEpoch: String(registration.nodeEpoch) }, response.fenced ? 'the controller fenced this node' : 'the controller unfenced this node');
       }
@@ -315,16 +362,17 @@ export class NodeSession {
       }
       // Still fenced for metadata that has arrived meanwhile: say so now, not an interval later.
       const caughtUpSince = response.fenced && reportedVersion < registration.nodeEpoch && BigInt(this.options.metadataVersion()) >= registration.nodeEpoch;
-      this.schedule(caughtUpSince ? 0 : registration.heartbeatIntervalMs, () => this.heartbeat());
+      this.schedule(caughtUpSince || this.heartbeatAtOnce ? 0 : registration.heartbeatIntervalMs, () => this.heartbeat());
     } else if (code === 'NOT_CONTROLLER') {
-      this.follow(response.activeController);
-      this.schedule(this.redirectDelayMs(), () => this.heartbeat());
+      this.redirected(response.activeController);
+      this.schedule(this.backoffMs(), () => this.heartbeat());
     } else if (code === 'STALE_BROKER_EPOCH' || code === 'BROKER_ID_NOT_REGISTERED') {
       this.options.logger.warn({ event: 'node-session-lost', errorCode: code, errorMessage: response.errorMessage }, 'the controller no longer knows this registration; registering again');
       this.registration = undefined;
       this.isFenced = true;
       this.phase = 'registering';
-      this.schedule(0, () => this.register());
+      this.failures++;
+      this.schedule(this.backoffMs(), () => this.register());
     } else {
       this.logFailure({ address, errorCode: code, errorMessage: response.errorMessage }, 'heartbeat refused; retrying');
       this.schedule(registration.heartbeatIntervalMs, () => this.heartbeat());
@@ -339,9 +387,9 @@ export class NodeSession {
     for (;;) {
       const registration = this.registration;
       if (registration === undefined || this.shutdownRequested) return { completed: this.shutdownRequested, remainingLeaderships: remaining };
-      const leftMs = deadlineMs - Date.now();
+      const leftMs = deadlineMs - this.options.clock.nowMs();
       if (leftMs <= 0) break;
-      const address = this.target();
+      const address = this.channel.target();
       const request: internalV1.ControlledShutdownRequest = { nodeId: this.options.nodeId, nodeEpoch: registration.nodeEpoch };
       const result = await this.unary<internalV1.ControlledShutdownResponse>(address, (client, ...rest) => client.controlledShutdown(request, ...rest), leftMs);
       let pauseMs = controlledShutdownRetryMs;
@@ -357,8 +405,8 @@ export class NodeSession {
             return { completed: true, remainingLeaderships: [] };
           }
         } else if (code === 'NOT_CONTROLLER') {
-          this.follow(result.value.activeController);
-          pauseMs = this.redirectDelayMs();
+          this.redirected(result.value.activeController);
+          pauseMs = this.backoffMs();
         } else {
           // STALE_BROKER_EPOCH, BROKER_ID_NOT_REGISTERED: the controller no longer counts this
           // session, so it has nothing to move on its behalf.
@@ -366,9 +414,9 @@ export class NodeSession {
           return { completed: false, remainingLeaderships: remaining };
         }
       }
-      const waitMs = Math.min(pauseMs, deadlineMs - Date.now());
+      const waitMs = Math.min(pauseMs, deadlineMs - this.options.clock.nowMs());
       if (waitMs <= 0) break;
-      await new Promise<void>((resolve) => setTimeout(resolve, waitMs));
+      await this.sleep(waitMs);
     }
     this.options.logger.warn(
       { event: 'controlled-shutdown-incomplete', remaining: remaining.map((partition) => `${partition.topic}-${partition.partition}`).slice(0, 20) },
@@ -378,42 +426,25 @@ export class NodeSession {
   }
 
   // -----------------------------------------------------------------------------------------
-  // Transport
+  // Transport and back-off
 
-  private target(): string {
-    if (this.redirect !== undefined) return this.redirect;
-    const { controllers } = this.options;
-    return controllers[this.bootstrapIndex % controllers.length] ?? (controllers[0] as string);
+  /** A NOT_CONTROLLER answer: counted as a failure (the retry backs off) and followed. */
+  private redirected(location: internalV1.ControllerLocation | undefined): void {
+    this.failures++;
+    this.channel.follow(location);
   }
 
-  private follow(location: internalV1.ControllerLocation | undefined): void {
-    this.redirectsInARow++;
-    if (location === undefined || location.host === '') {
-      // No active controller known yet (an election under way): try the next bootstrap address.
-      this.redirect = undefined;
-      this.bootstrapIndex++;
-      return;
-    }
-    const active = controllerFromProto(location);
-    this.redirect = formatAddress(active.host, active.port);
-  }
-
-  private redirectDelayMs(): number {
-    return this.redirect !== undefined && this.redirectsInARow <= redirectsInARowMax ? 0 : this.backoffMs();
-  }
-
-  /** A controller did not answer (or answered with a gRPC error): forget it and rotate. */
+  /** A controller did not answer (or answered with a gRPC error): rotate away from it. */
   private unreachable(address: string, error: grpc.ServiceError, what: string): void {
-    this.redirect = undefined;
-    this.redirectsInARow = 0;
-    this.bootstrapIndex++;
+    this.channel.unreachable();
     this.logFailure({ address, code: error.code, details: error.details }, `controller unreachable (${what}); retrying`);
   }
 
-  private backoffMs(): number {
-    const initial = this.options.retryBackoffMsInitial ?? 50;
-    const max = this.options.retryBackoffMsMax ?? 2000;
-    return Math.min(max, initial * 2 ** Math.min(this.failures, 16));
+  /** The delay before the next retry after `failures` failures in a row: doubling, bounded. */
+  private backoffMs(failures: number = this.failures): number {
+    const initial = this.options.retryBackoffMsInitial ?? controllerRetryBackoffMsInitial;
+    const max = this.options.retryBackoffMsMax ?? controllerRetryBackoffMsMax;
+    return Math.min(max, initial * 2 ** Math.min(Math.max(failures - 1, 0), 16));
   }
 
   /** Counts a failed attempt (for backoff) and logs the first and every 20th. */
@@ -431,29 +462,7 @@ export class NodeSession {
     this.options.onFatal?.(error);
   }
 
-  private client(address: string): internalV1.ControllerServiceClient {
-    let client = this.clients.get(address);
-    if (client === undefined) {
-      client = new internalV1.ControllerServiceClient(address, grpc.credentials.createInsecure(), {
-        'grpc.initial_reconnect_backoff_ms': 100,
-        'grpc.max_reconnect_backoff_ms': 2000,
-      });
-      this.clients.set(address, client);
-    }
-    return client;
-  }
-
-  /** One unary call with a deadline; never rejects. */
-  private unary<Res>(
-    address: string,
-    invoke: (client: internalV1.ControllerServiceClient, metadata: grpc.Metadata, options: Partial<grpc.CallOptions>, callback: (error: grpc.ServiceError | null, response: Res) => void) => void,
-    timeoutMs?: number,
-  ): Promise<CallResult<Res>> {
-    const deadline = Date.now() + Math.min(timeoutMs ?? Infinity, this.options.requestTimeoutMs ?? 5000);
-    return new Promise((resolve) => {
-      invoke(this.client(address), new grpc.Metadata(), { deadline }, (error, response) => {
-        resolve(error === null ? { ok: true, value: response } : { ok: false, error });
-      });
-    });
+  private unary<Res>(address: string, invoke: UnaryInvoker<Res>, timeoutMs?: number): Promise<CallResult<Res>> {
+    return this.channel.unary(address, invoke, timeoutMs);
   }
 }

@@ -49,7 +49,7 @@ export function itemError(error: unknown): ItemError {
 // Rules every election follows (Kafka's, with KIP-966's view of unclean shutdowns):
 //
 // - A leader is an ISR member whose node is active (registered, not fenced, not shutting
-//   down). Candidates are taken in preference order (replicas order, preferred leader first).
+//   down, no failed log directory). Candidates are taken in preference order (replicas order, preferred leader first).
 // - Unclean shutdown: a node whose incarnation registered after an unclean shutdown may have
 //   lost records it had acknowledged. Every new incarnation, clean or not, leaves the ISRs where
 //   other members remain (`withdrawNode` at registration), so its replicas rejoin only when a
@@ -70,10 +70,19 @@ export function racksOf(state: ControllerState): Map<number, string> {
   return new Map([...state.registrations.values()].map((registration) => [registration.nodeId, registration.rack]));
 }
 
-/** Node ids that may lead and join ISRs: registered and active. */
+/**
+ * Whether a registration's replicas may lead and join ISRs: the node is active, and none of
+ * its log directories failed. A node keeps all its replicas in its one log directory, so a
+ * failed directory takes every replica of the node out (KRaft does the same per directory).
+ */
+function servesReplicas(registration: NodeRegistration): boolean {
+  return registration.state === 'active' && registration.offlineLogDirIds.length === 0;
+}
+
+/** Node ids that may lead and join ISRs (`servesReplicas`). */
 export function activeNodes(state: ControllerState): Set<number> {
   const active = new Set<number>();
-  for (const registration of state.registrations.values()) if (registration.state === 'active') active.add(registration.nodeId);
+  for (const registration of state.registrations.values()) if (servesReplicas(registration)) active.add(registration.nodeId);
   return active;
 }
 
@@ -175,8 +184,8 @@ function partitionRecord(topic: TopicState, partition: PartitionState): Partitio
 }
 
 /**
- * Records taking `nodeId` out of leaderships and ISRs, as when it is fenced, shuts down or
- * registers a new incarnation: a partition it leads gets another leader (`elect`), or none. It
+ * Records taking `nodeId` out of leaderships and ISRs, as when it is fenced, shuts down,
+ * registers a new incarnation or reports a failed log directory: a partition it leads gets another leader (`elect`), or none. It
  * leaves every ISR except where it is the last member: that ISR keeps it, since it holds every
  * acknowledged record the controller knows of and is the one to elect when it comes back
  * (unless unclean election gives the partition to another replica first).
@@ -271,6 +280,8 @@ export function registerNode(state: ControllerState, input: RegisterNodeInput, s
     rack: input.rack,
     state: 'fenced',
     cleanShutdown: input.cleanShutdown ?? true,
+    // A new incarnation starts with its log directories online: it opened them to register.
+    offlineLogDirIds: [],
   };
   return { result: { nodeEpoch }, records: [record, ...partitions] };
 }
@@ -289,11 +300,16 @@ function leadsAny(state: ControllerState, nodeId: number): boolean {
   return false;
 }
 
+/** Most failed log directories one heartbeat may report (a node has one today). */
+export const offlineLogDirIdsMax = 64;
+
 export interface HeartbeatInput {
   readonly nodeId: number;
   readonly nodeEpoch: number;
   /** Highest metadata version the node has applied. */
   readonly metadataVersion: number;
+  /** Log directories that failed since the node registered (HeartbeatRequest.offline_log_dir_ids). */
+  readonly offlineLogDirIds?: readonly string[];
 }
 
 export interface HeartbeatResult {
@@ -306,18 +322,36 @@ export interface HeartbeatResult {
  * registration (so it never leads with metadata older than its registration), and then the
  * leaderless partitions it replicates get a leader again (`elect`: it, where it is in the ISR;
  * where unclean election is enabled and no ISR member may lead, it or another active replica).
+ *
+ * A heartbeat that reports a failed log directory for the first time records it with the
+ * registration and withdraws the node as when it is fenced (`withdrawNode`), as KRaft handles
+ * offline log directories: its leaderships move to other in-sync replicas that may lead, and
+ * it leaves every ISR where another member remains. A directory stays offline until a new
+ * incarnation registers (Kafka: until the broker restarts); the node stays unfenced meanwhile.
  */
 export function heartbeat(state: ControllerState, input: HeartbeatInput): CommandOutcome<HeartbeatResult> {
   const registration = currentRegistration(state, input.nodeId, input.nodeEpoch);
-  if (registration.state === 'fenced' && input.metadataVersion >= registration.nodeEpoch) {
-    const active = activeNodes(state);
-    active.add(input.nodeId);
-    const voters = electorate(state, (id) => active.has(id));
-    const records = [nodeRecord(registration, { state: 'active' }), ...electLeaderless(state, state.image.topics.values(), voters, input.nodeId)];
-    return { result: { fenced: false, shouldShutDown: false }, records };
-  }
+  const reported = input.offlineLogDirIds ?? [];
+  if (reported.length > offlineLogDirIdsMax) throw new StarlaneError('INVALID_REQUEST', `a heartbeat may report at most ${offlineLogDirIdsMax} offline log directories, got ${reported.length}`);
+  if (reported.some((id) => id === '')) throw new StarlaneError('INVALID_REQUEST', 'an offline log directory id must not be empty');
+  const newlyOffline = [...new Set(reported)].filter((id) => !registration.offlineLogDirIds.includes(id));
+  const unfence = registration.state === 'fenced' && input.metadataVersion >= registration.nodeEpoch;
   const shuttingDown = registration.state === 'controlled-shutdown';
-  return { result: { fenced: registration.state !== 'active', shouldShutDown: shuttingDown && !leadsAny(state, input.nodeId) }, records: [] };
+  if (!unfence && newlyOffline.length === 0) {
+    return { result: { fenced: registration.state !== 'active', shouldShutDown: shuttingDown && !leadsAny(state, input.nodeId) }, records: [] };
+  }
+  const updated: NodeRegistration = {
+    ...registration,
+    state: unfence ? 'active' : registration.state,
+    offlineLogDirIds: [...registration.offlineLogDirIds, ...newlyOffline],
+  };
+  const active = activeNodes(state);
+  if (servesReplicas(updated)) active.add(input.nodeId);
+  else active.delete(input.nodeId);
+  const records: MetadataRecord[] = [nodeRecord(registration, { state: updated.state, offlineLogDirIds: updated.offlineLogDirIds })];
+  if (newlyOffline.length > 0) records.push(...withdrawNode(state, input.nodeId, active));
+  else records.push(...electLeaderless(state, state.image.topics.values(), electorate(state, (id) => active.has(id)), input.nodeId));
+  return { result: { fenced: updated.state !== 'active', shouldShutDown: shuttingDown && !leadsAny(state, input.nodeId) }, records };
 }
 
 export interface ControlledShutdownResult {

@@ -20,6 +20,8 @@ export interface NodeRegistration {
   readonly state: NodeInfo['state'];
   /** What the incarnation reported at registration; see NodeRecord. */
   readonly cleanShutdown: boolean;
+  /** Log directories the incarnation reported failed; see NodeRecord. */
+  readonly offlineLogDirIds: readonly string[];
 }
 
 export interface ControllerState {
@@ -60,7 +62,15 @@ export interface MetadataSnapshot {
 }
 
 function nodeInfo(registration: NodeRegistration): NodeInfo {
-  return { nodeId: registration.nodeId, host: registration.host, port: registration.port, rack: registration.rack, state: registration.state };
+  return {
+    nodeId: registration.nodeId,
+    host: registration.host,
+    port: registration.port,
+    rack: registration.rack,
+    state: registration.state,
+    nodeEpoch: registration.nodeEpoch,
+    offlineLogDirIds: registration.offlineLogDirIds,
+  };
 }
 
 /** Mutable working copy of one batch's changes, turned into the next state and the delta. */
@@ -179,8 +189,8 @@ class BatchApplier {
   private applyNode(record: NodeRecord): void {
     const previous = this.registrations.get(record.nodeId);
     assert(previous === undefined || record.nodeEpoch >= previous.nodeEpoch, `node ${record.nodeId} epoch went back`);
-    const { type: _type, cleanShutdown, ...registration } = record;
-    this.registrations.set(record.nodeId, { ...registration, cleanShutdown: cleanShutdown ?? true });
+    const { type: _type, cleanShutdown, offlineLogDirIds, ...registration } = record;
+    this.registrations.set(record.nodeId, { ...registration, cleanShutdown: cleanShutdown ?? true, offlineLogDirIds: offlineLogDirIds ?? [] });
     this.changedNodes.add(record.nodeId);
   }
 

@@ -66,7 +66,7 @@ describe('MetadataController', () => {
       expect(retry.nodeEpoch).toBe(first.nodeEpoch);
       const other = await controller.registerNode({ nodeId: 2, incarnationId: 'b', clusterId: clusterId, host: 'h', port: 2, rack: '' });
       expect(other.nodeEpoch).toBeGreaterThan(first.nodeEpoch);
-      expect(controller.image().nodes.get(1)).toEqual({ nodeId: 1, host: 'h', port: 1, rack: '', state: 'fenced' });
+      expect(controller.image().nodes.get(1)).toEqual({ nodeId: 1, host: 'h', port: 1, rack: '', state: 'fenced', nodeEpoch: first.nodeEpoch, offlineLogDirIds: [] });
     });
 
     it('refuses a second incarnation while the first is live, and accepts it once the session expired', async () => {

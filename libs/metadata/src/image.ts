@@ -20,6 +20,10 @@ export interface NodeInfo {
   /** Rack or zone; empty when none. */
   readonly rack: string;
   readonly state: NodeState;
+  /** The epoch of the node's registration in force (KIP-903: leaders check fetches quote it). */
+  readonly nodeEpoch: number;
+  /** Log directories that failed since the node registered; its replicas there are offline. */
+  readonly offlineLogDirIds: readonly string[];
 }
 
 /** Sentinel leader id of a partition without a leader. */

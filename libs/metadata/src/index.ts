@@ -23,6 +23,7 @@ export {
   electPreferredLeaders,
   fenceExpiredNodes,
   heartbeat,
+  offlineLogDirIdsMax,
   preferredLeaderElectionsPerPassMax,
   producerIdBlockSizeDefault,
   producerIdBlockSizeMax,

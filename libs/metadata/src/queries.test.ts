@@ -37,19 +37,20 @@ describe('lookupTopics', () => {
 });
 
 describe('describePartitions', () => {
-  it('lists replicas on fenced or unknown nodes as offline', () => {
-    const partition = { partition: 0, leader: 1, leaderEpoch: 0, partitionEpoch: 0, replicas: [1, 2, 3], isr: [1], offlineReplicas: [], addingReplicas: [], removingReplicas: [] };
+  it('lists replicas on fenced or unknown nodes, or on a failed log directory, as offline', () => {
+    const partition = { partition: 0, leader: 1, leaderEpoch: 0, partitionEpoch: 0, replicas: [1, 2, 3, 4], isr: [1], offlineReplicas: [], addingReplicas: [], removingReplicas: [] };
     const withNodes = imageFromSnapshot({
       clusterId: 'c',
       version: 1,
       controller: undefined,
       nodes: [
-        { nodeId: 1, host: 'h', port: 1, rack: '', state: 'active' },
-        { nodeId: 2, host: 'h', port: 2, rack: '', state: 'fenced' },
+        { nodeId: 1, host: 'h', port: 1, rack: '', state: 'active', nodeEpoch: 3, offlineLogDirIds: [] },
+        { nodeId: 2, host: 'h', port: 2, rack: '', state: 'fenced', nodeEpoch: 4, offlineLogDirIds: [] },
+        { nodeId: 4, host: 'h', port: 4, rack: '', state: 'active', nodeEpoch: 5, offlineLogDirIds: ['dir-4'] },
       ],
       topics: [{ ...topic('t'), partitions: [partition] }],
       clusterConfigs: {},
     });
-    expect(describePartitions(withNodes, withNodes.topics.get('t') ?? topic('t')).map((p) => p.offlineReplicas)).toEqual([[2, 3]]);
+    expect(describePartitions(withNodes, withNodes.topics.get('t') ?? topic('t')).map((p) => p.offlineReplicas)).toEqual([[2, 3, 4]]);
   });
 });

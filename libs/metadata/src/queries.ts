@@ -79,14 +79,14 @@ export function nodesById(image: MetadataImage): NodeInfo[] {
 
 /**
  * A topic's partitions as DescribeTopics shows them: `offlineReplicas` lists the replicas whose
- * node is fenced or not registered. It is derived from node states when asked rather than
+ * node is fenced, not registered, or reported its log directory failed. It is derived from node states when asked rather than
  * recorded, so a node's fencing does not rewrite every partition it holds.
  */
 export function describePartitions(image: MetadataImage, topic: TopicState): PartitionState[] {
   return topic.partitions.map((partition) => {
     const offline = partition.replicas.filter((id) => {
       const node = image.nodes.get(id);
-      return node === undefined || node.state === 'fenced';
+      return node === undefined || node.state === 'fenced' || node.offlineLogDirIds.length > 0;
     });
     return offline.length === 0 && partition.offlineReplicas.length === 0 ? partition : { ...partition, offlineReplicas: offline };
   });

@@ -4,6 +4,7 @@ const records: MetadataRecord[] = [
   { type: 'cluster', clusterId: 'AAAAAAAAAAAAAAAAAAAAAA' },
   { type: 'controller', controllerId: 0, controllerEpoch: 3, host: 'h', port: 9091 },
   { type: 'node', nodeId: 1, nodeEpoch: 7, incarnationId: 'x', host: 'h', port: 1, rack: 'r1', state: 'controlled-shutdown' },
+  { type: 'node', nodeId: 2, nodeEpoch: 8, incarnationId: 'y', host: 'h', port: 2, rack: '', state: 'active', cleanShutdown: false, offlineLogDirIds: ['dir-2'] },
   { type: 'topic', topicId: 'id', name: 't', internal: false, configs: { 'retention.ms': '1' } },
   {
     type: 'partition',
@@ -25,6 +26,7 @@ describe('metadata records', () => {
   it.each([
     [{ type: 'mystery' }, /unknown record type/],
     [{ type: 'node', ...(recordToJson({ type: 'node', nodeId: 1, nodeEpoch: 7, incarnationId: 'x', host: 'h', port: 1, rack: '', state: 'active' }) as object), state: 'sleepy' }, /node state/],
+    [{ type: 'node', ...(recordToJson({ type: 'node', nodeId: 1, nodeEpoch: 7, incarnationId: 'x', host: 'h', port: 1, rack: '', state: 'active' }) as object), offlineLogDirIds: [1] }, /offlineLogDirIds/],
     [{ type: 'producer-ids', nextProducerId: '-1' }, /decimal/],
     [{ type: 'partition', topicId: 'id', partition: { partition: 0 } }, /is not an integer/],
     [{ type: 'topic', topicId: 'id', name: 't', internal: 'no', configs: {} }, /internal/],

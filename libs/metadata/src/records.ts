@@ -51,6 +51,13 @@ export interface NodeRecord {
    * before nodes reported it, which means true.
    */
   readonly cleanShutdown?: boolean;
+  /**
+   * Log directories the incarnation reported failed (heartbeats' offline_log_dir_ids). Every
+   * replica of the node lives in its one log directory, so any entry means none of them can
+   * serve: the node leads nothing and joins no ISR until a new incarnation registers. Absent
+   * in records written before nodes reported it, which means none.
+   */
+  readonly offlineLogDirIds?: readonly string[];
 }
 
 /** A new topic. Its partitions follow as PartitionRecords in the same batch. */
@@ -202,6 +209,8 @@ export function recordFromJson(value: unknown): MetadataRecord {
       if (!nodeStates.includes(state)) corrupt(`node state ${state} is unknown`);
       const cleanShutdown = json['cleanShutdown'];
       if (cleanShutdown !== undefined && typeof cleanShutdown !== 'boolean') corrupt('cleanShutdown is not a boolean');
+      const offlineLogDirIds = json['offlineLogDirIds'];
+      if (offlineLogDirIds !== undefined && (!Array.isArray(offlineLogDirIds) || !offlineLogDirIds.every((id) => typeof id === 'string'))) corrupt('offlineLogDirIds is not a list of strings');
       return {
         type,
         nodeId: int(json, 'nodeId', 0),
@@ -212,6 +221,7 @@ export function recordFromJson(value: unknown): MetadataRecord {
         rack: string(json, 'rack'),
         state,
         ...(cleanShutdown === undefined ? {} : { cleanShutdown }),
+        ...(offlineLogDirIds === undefined ? {} : { offlineLogDirIds: offlineLogDirIds as string[] }),
       };
     }
     case 'topic':

@@ -1,8 +1,11 @@
-import { LeaderReplicaState, type LeaderAssignment } from './leader';
+import { LeaderReplicaState, isrEligible, isrProposalBackoffMsInitial, isrProposalBackoffMsMax, type LeaderAssignment } from './leader';
 import { divergingEpoch, truncationFor } from './follower';
 
 const assignment: LeaderAssignment = { leaderEpoch: 3, partitionEpoch: 7, replicas: [1, 2, 3], isr: [1, 2, 3] };
 const settings = { minInsyncReplicas: 2, replicaLagTimeMaxMs: 1000 };
+
+/** Every follower may join, as far as the metadata says. */
+const anyone = (): boolean => true;
 
 function leader(overrides: Partial<LeaderAssignment> = {}, logEnd = 10n): LeaderReplicaState {
   return new LeaderReplicaState(1, { ...assignment, ...overrides }, logEnd, 10n, 0n, settings, 0);
@@ -44,14 +47,14 @@ describe('LeaderReplicaState', () => {
     const state = leader();
     state.onFollowerFetch(2, 10n, 1n, 900);
     state.onFollowerFetch(3, 5n, 1n, 900);
-    expect(state.proposal(1000)).toBeUndefined();
-    const proposal = state.proposal(1001);
+    expect(state.proposal(1000, anyone)).toBeUndefined();
+    const proposal = state.proposal(1001, anyone);
     expect(proposal?.isr.map((member) => member.nodeId)).toEqual([1, 2]);
     expect(proposal?.partitionEpoch).toBe(7);
-    expect(state.proposal(5000)).toBeUndefined();
+    expect(state.proposal(5000, anyone)).toBeUndefined();
     // The removed member still bounds the high watermark until the controller accepts.
     expect(state.highWatermark).toBe(5n);
-    state.onProposalSettled({ ...assignment, isr: [1, 2], partitionEpoch: 8 }, 1002);
+    state.onProposalSettled({ outcome: 'accepted', state: { ...assignment, isr: [1, 2], partitionEpoch: 8 } }, 1002);
     expect(state.isr).toEqual([1, 2]);
     expect(state.highWatermark).toBe(10n);
   });
@@ -65,7 +68,7 @@ describe('LeaderReplicaState', () => {
     // Reached where the leader was at the previous fetch (12 at 500 ms): caught up as of 500.
     state.onFollowerFetch(2, 12n, 1n, 1400);
     expect(state.follower(2)?.lastCaughtUpMs).toBe(500);
-    expect(state.proposal(1400)).toBeUndefined();
+    expect(state.proposal(1400, anyone)).toBeUndefined();
   });
 
   it('lets a replica join once it reached the high watermark and the start of the leader epoch, quoting its node epoch', () => {
@@ -73,24 +76,102 @@ describe('LeaderReplicaState', () => {
     state.onFollowerFetch(2, 10n, 4n, 1);
     expect(state.highWatermark).toBe(10n);
     state.onFollowerFetch(3, 9n, 6n, 1);
-    expect(state.proposal(2)).toBeUndefined();
+    expect(state.proposal(2, anyone)).toBeUndefined();
     state.onFollowerFetch(3, 10n, 6n, 3);
-    expect(state.proposal(4)?.isr).toEqual([
+    expect(state.proposal(4, anyone)?.isr).toEqual([
       { nodeId: 1, nodeEpoch: -1n },
       { nodeId: 2, nodeEpoch: 4n },
       { nodeId: 3, nodeEpoch: 6n },
     ]);
   });
 
-  it('a refused proposal can be made again; a proposal from an older leader epoch is dropped', () => {
+  it('an unanswered proposal can be made again; a proposal from an older leader epoch is dropped', () => {
     const state = leader({ isr: [1, 2] });
     state.onFollowerFetch(2, 10n, 1n, 1);
     state.onFollowerFetch(3, 10n, 1n, 1);
-    expect(state.proposal(2)).toBeDefined();
-    state.onProposalSettled(undefined, 3);
-    expect(state.proposal(4)).toBeDefined();
-    state.onProposalSettled({ ...assignment, leaderEpoch: 4, isr: [2, 3], partitionEpoch: 9 }, 5);
+    expect(state.proposal(2, anyone)).toBeDefined();
+    state.onProposalSettled({ outcome: 'unanswered' }, 3);
+    expect(state.proposal(4, anyone)).toBeDefined();
+    state.onProposalSettled({ outcome: 'accepted', state: { ...assignment, leaderEpoch: 4, isr: [2, 3], partitionEpoch: 9 } }, 5);
     expect(state.isr).toEqual([1, 2]);
+  });
+
+  it('proposes a shrink on its own, never together with a join', () => {
+    const state = leader({ isr: [1, 2] });
+    // 3 caught up and may join; 2 stopped fetching and lags past the limit.
+    state.onFollowerFetch(2, 10n, 1n, 0);
+    state.onFollowerFetch(3, 10n, 1n, 1500);
+    const shrink = state.proposal(1500, anyone);
+    expect(shrink).toMatchObject({ kind: 'shrink', partitionEpoch: 7 });
+    expect(shrink?.isr.map((member) => member.nodeId)).toEqual([1]);
+    state.onProposalSettled({ outcome: 'accepted', state: { ...assignment, isr: [1], partitionEpoch: 8 } }, 1501);
+    // Then the join, adding only; 2, which stopped fetching, does not rejoin on its old fetch.
+    const expand = state.proposal(1502, anyone);
+    expect(expand).toMatchObject({ kind: 'expand', partitionEpoch: 8 });
+    expect(expand?.isr.map((member) => member.nodeId)).toEqual([1, 3]);
+  });
+
+  it('never proposes a replica the metadata says may not join, so a lagging member still leaves', () => {
+    const state = leader({ isr: [1, 2] });
+    state.onFollowerFetch(2, 10n, 1n, 0);
+    // Replica 3 keeps fetching at the log end, but its node is fenced (cut off from the controller).
+    const fenced = (nodeId: number): boolean => nodeId !== 3;
+    for (let nowMs = 100; nowMs <= 1500; nowMs += 100) state.onFollowerFetch(3, 10n, 1n, nowMs);
+    expect(state.proposal(900, fenced)).toBeUndefined();
+    const shrink = state.proposal(1500, fenced);
+    expect(shrink?.isr.map((member) => member.nodeId)).toEqual([1]);
+    state.onProposalSettled({ outcome: 'accepted', state: { ...assignment, isr: [1], partitionEpoch: 8 } }, 1500);
+    expect(state.proposal(1600, fenced)).toBeUndefined();
+    // Once the node is back in the metadata, it joins; 2, which stopped fetching, does not.
+    state.onFollowerFetch(3, 10n, 1n, 1700);
+    expect(state.proposal(1700, anyone)?.isr.map((member) => member.nodeId)).toEqual([1, 3]);
+  });
+
+  it('backs off a refused kind of change, doubling up to the bound, without holding back the other kind', () => {
+    const state = leader({ isr: [1, 2] });
+    state.onFollowerFetch(2, 10n, 1n, 0);
+    state.onFollowerFetch(3, 10n, 1n, 0);
+    let nowMs = 10;
+    const refusedAt: number[] = [];
+    for (let refusal = 0; refusal < 6; refusal += 1) {
+      // Refused joins are proposed again only once their back-off has passed.
+      for (;;) {
+        state.onFollowerFetch(2, 10n, 1n, nowMs);
+        state.onFollowerFetch(3, 10n, 1n, nowMs);
+        const proposal = state.proposal(nowMs, anyone);
+        if (proposal !== undefined) {
+          expect(proposal.kind).toBe('expand');
+          break;
+        }
+        nowMs += 10;
+      }
+      refusedAt.push(nowMs);
+      state.onProposalSettled({ outcome: 'refused', state: { ...assignment, isr: [1, 2] } }, nowMs);
+    }
+    const gaps = refusedAt.slice(1).map((at, index) => at - (refusedAt[index] as number));
+    expect(gaps).toEqual([500, 1000, 2000, 4000, 8000].map((ms) => Math.min(ms, isrProposalBackoffMsMax)));
+    expect(gaps[0]).toBe(isrProposalBackoffMsInitial);
+    // A lagging member is removed at once although joins are backing off.
+    const lagging = nowMs + 1001;
+    state.onFollowerFetch(3, 10n, 1n, lagging);
+    expect(state.proposal(lagging, anyone)).toMatchObject({ kind: 'shrink' });
+  });
+});
+
+describe('isrEligible', () => {
+  const active = { state: 'active', nodeEpoch: 12, offlineLogDirIds: [] } as const;
+  it('admits an active node that fetched in the epoch of its registration', () => {
+    expect(isrEligible(active, 12n)).toBe(true);
+    // An image that does not publish node epochs leaves the check to the controller.
+    expect(isrEligible({ ...active, nodeEpoch: 0 }, 7n)).toBe(true);
+  });
+
+  it('refuses unknown, fenced and shutting-down nodes, failed log directories and earlier incarnations', () => {
+    expect(isrEligible(undefined, 12n)).toBe(false);
+    expect(isrEligible({ ...active, state: 'fenced' }, 12n)).toBe(false);
+    expect(isrEligible({ ...active, state: 'controlled-shutdown' }, 12n)).toBe(false);
+    expect(isrEligible({ ...active, offlineLogDirIds: ['dir-1'] }, 12n)).toBe(false);
+    expect(isrEligible(active, 11n)).toBe(false);
   });
 });
 

@@ -40,12 +40,72 @@ export interface LeaderAssignment {
   readonly isr: readonly number[];
 }
 
+/**
+ * A shrink only removes members, an expand only adds replicas; the two never travel in one
+ * proposal (Kafka's `prepareIsrShrink` / `prepareIsrExpand`), so a join the controller refuses
+ * never holds back the removal of a lagging member.
+ */
+export type IsrChangeKind = 'shrink' | 'expand';
+
 /** A change of ISR the leader asks the controller for. */
 export interface IsrProposal {
+  readonly kind: IsrChangeKind;
   readonly leaderEpoch: number;
   /** The partition epoch the proposal is based on; the controller refuses it if it moved. */
   readonly partitionEpoch: number;
   readonly isr: readonly { readonly nodeId: number; readonly nodeEpoch: bigint }[];
+}
+
+/**
+ * Whether a follower may join the ISR as the leader's metadata shows its node now, given the
+ * node epoch it fetched with. The leader asks before it proposes a join (KIP-841, KIP-903), so
+ * it never proposes one the controller must refuse. See `isrEligible`.
+ */
+export type IsrEligibility = (nodeId: number, fetchedNodeEpoch: bigint) => boolean;
+
+/** A follower's node as the leader's metadata describes it. */
+export interface ReplicaNodeView {
+  readonly state: 'active' | 'fenced' | 'controlled-shutdown';
+  /** The epoch of the node's registration in force; 0 or less when the metadata does not say. */
+  readonly nodeEpoch: number;
+  /** Log directories the node reported failed; its replicas there cannot serve. */
+  readonly offlineLogDirIds: readonly string[];
+}
+
+/**
+ * Kafka's `Partition.isReplicaIsrEligible`: a follower joins only if its node is registered,
+ * not fenced, not in controlled shutdown (KIP-841), has no failed log directory, and fetched
+ * with the node epoch the metadata holds for it (KIP-903: fetches of a previous incarnation do
+ * not vouch for the current one). A metadata image that does not publish node epochs leaves
+ * the epoch check to the controller.
+ */
+export function isrEligible(node: ReplicaNodeView | undefined, fetchedNodeEpoch: bigint): boolean {
+  if (node === undefined || node.state !== 'active' || node.offlineLogDirIds.length > 0) return false;
+  return node.nodeEpoch <= 0 || BigInt(node.nodeEpoch) === fetchedNodeEpoch;
+}
+
+/** How the controller answered a proposal. */
+export type ProposalAnswer =
+  /** Recorded; `state` is the partition after it. */
+  | { readonly outcome: 'accepted'; readonly state: LeaderAssignment }
+  /** Refused, with the partition's state when the answer carried it. */
+  | { readonly outcome: 'refused'; readonly state: LeaderAssignment | undefined }
+  /** No answer (the request failed or no controller took it): the proposal may be made again. */
+  | { readonly outcome: 'unanswered' };
+
+/**
+ * After a refusal the same kind of change waits before it is proposed again, doubling from
+ * the first value to the second: a proposal the controller keeps refusing (a race with
+ * metadata the leader has not seen yet, a controller that is behind) is not repeated every
+ * round. The other kind is not held back.
+ */
+export const isrProposalBackoffMsInitial = 500;
+export const isrProposalBackoffMsMax = 8_000;
+
+/** A refused kind of change: when it may be proposed again, and how many refusals in a row. */
+interface Refusals {
+  readonly count: number;
+  readonly retryAtMs: number;
 }
 
 export class LeaderReplicaState {
@@ -56,6 +116,7 @@ export class LeaderReplicaState {
   private readonly leaderEndAtLastFetch = new Map<number, { endOffset: bigint; atMs: number }>();
   private hw: bigint;
   private pending: IsrProposal | undefined;
+  private readonly refusals = new Map<IsrChangeKind, Refusals>();
 
   constructor(
     readonly localNodeId: number,
@@ -147,34 +208,59 @@ export class LeaderReplicaState {
   }
 
   /**
-   * The ISR change to ask for now, if any and none is pending: members that have not caught up
-   * within the lag limit leave; replicas that reached the high watermark and the start of this
-   * leader's epoch join. The caller sends it and reports back with `onProposalSettled`.
+   * The ISR change to ask for now, if any and none is pending. A shrink comes first: members
+   * that have not caught up within the lag limit leave. Otherwise an expand: replicas that
+   * reached the high watermark and the start of this leader's epoch, keep fetching, and that
+   * `isEligible` admits, join. A kind refused lately waits out its back-off. The caller sends it and
+   * reports back with `onProposalSettled`.
    */
-  proposal(nowMs: number): IsrProposal | undefined {
+  proposal(nowMs: number, isEligible: IsrEligibility): IsrProposal | undefined {
     if (this.pending !== undefined) return undefined;
     const { isr, replicas } = this.assignment;
-    const keep = isr.filter((nodeId) => nodeId === this.localNodeId || !this.isLagging(nodeId, nowMs));
-    const join = replicas.filter((nodeId) => nodeId !== this.localNodeId && !isr.includes(nodeId) && this.canJoin(nodeId));
-    if (keep.length === isr.length && join.length === 0) return undefined;
-    const members = [...keep, ...join];
+    if (this.mayPropose('shrink', nowMs)) {
+      const keep = isr.filter((nodeId) => nodeId === this.localNodeId || !this.isLagging(nodeId, nowMs));
+      if (keep.length < isr.length) return this.propose('shrink', keep);
+    }
+    if (this.mayPropose('expand', nowMs)) {
+      const join = replicas.filter((nodeId) => nodeId !== this.localNodeId && !isr.includes(nodeId) && this.canJoin(nodeId, nowMs, isEligible));
+      if (join.length > 0) return this.propose('expand', [...isr, ...join]);
+    }
+    return undefined;
+  }
+
+  /**
+   * The controller answered the pending proposal (see `ProposalAnswer`). A refusal holds that
+   * kind of change back for a while; an acceptance clears its back-off. Returns whether the
+   * high watermark moved.
+   */
+  onProposalSettled(answer: ProposalAnswer, nowMs: number): boolean {
+    const settled = this.pending;
+    this.pending = undefined;
+    if (settled !== undefined && answer.outcome === 'refused') {
+      const count = (this.refusals.get(settled.kind)?.count ?? 0) + 1;
+      const backoffMs = Math.min(isrProposalBackoffMsMax, isrProposalBackoffMsInitial * 2 ** Math.min(count - 1, 16));
+      this.refusals.set(settled.kind, { count, retryAtMs: nowMs + backoffMs });
+    } else if (settled !== undefined && answer.outcome === 'accepted') {
+      this.refusals.delete(settled.kind);
+    }
+    const state = answer.outcome === 'unanswered' ? undefined : answer.state;
+    if (state === undefined || state.leaderEpoch !== this.assignment.leaderEpoch) return this.advance();
+    return this.onAssignment(state, nowMs);
+  }
+
+  private mayPropose(kind: IsrChangeKind, nowMs: number): boolean {
+    const refused = this.refusals.get(kind);
+    return refused === undefined || nowMs >= refused.retryAtMs;
+  }
+
+  private propose(kind: IsrChangeKind, members: readonly number[]): IsrProposal {
     this.pending = {
+      kind,
       leaderEpoch: this.assignment.leaderEpoch,
       partitionEpoch: this.assignment.partitionEpoch,
       isr: members.map((nodeId) => ({ nodeId, nodeEpoch: this.followers.get(nodeId)?.nodeEpoch ?? -1n })),
     };
     return this.pending;
-  }
-
-  /**
-   * The controller answered the pending proposal: with the partition's state after it (on
-   * success, and on most refusals), or nothing (the request failed; the proposal may be made
-   * again). Returns whether the high watermark moved.
-   */
-  onProposalSettled(state: LeaderAssignment | undefined, nowMs: number): boolean {
-    this.pending = undefined;
-    if (state === undefined || state.leaderEpoch !== this.assignment.leaderEpoch) return this.advance();
-    return this.onAssignment(state, nowMs);
   }
 
   private isLagging(nodeId: number, nowMs: number): boolean {
@@ -183,10 +269,18 @@ export class LeaderReplicaState {
     return nowMs - progress.lastCaughtUpMs > this.settings.replicaLagTimeMaxMs;
   }
 
-  private canJoin(nodeId: number): boolean {
+  /**
+   * Whether a replica outside the ISR may join: it reached the high watermark and the start of
+   * this leader's epoch, it has not stopped fetching (Kafka judges a join on the follower's
+   * fetch; a replica that left for lagging must not rejoin on the strength of an old fetch at an
+   * idle log's end), and the metadata admits its node.
+   */
+  private canJoin(nodeId: number, nowMs: number, isEligible: IsrEligibility): boolean {
     const progress = this.followers.get(nodeId);
     if (progress === undefined || progress.nodeEpoch < 0n) return false;
-    return progress.logEndOffset >= this.hw && progress.logEndOffset >= this.epochStartOffset;
+    if (progress.logEndOffset < this.hw || progress.logEndOffset < this.epochStartOffset) return false;
+    if (this.isLagging(nodeId, nowMs)) return false;
+    return isEligible(nodeId, progress.nodeEpoch);
   }
 
   /** Members whose log end bounds the high watermark: the committed ISR plus pending joiners. */

@@ -180,19 +180,25 @@ class World {
     this.settle();
   }
 
-  /** The leader sends its ISR proposal, if it has one; the controller decides as AlterPartition does. */
+  /**
+   * The leader sends its ISR proposal, if it has one; the controller decides as AlterPartition
+   * does. The leader's metadata here is the controller's: a replica is eligible while its node
+   * lives, in the incarnation it fetched with.
+   */
   isrTick(): void {
     const leaderState = this.leaderState;
     if (leaderState === undefined) return;
-    const proposal = leaderState.proposal(this.nowMs);
+    const eligible = (nodeId: number, nodeEpoch: bigint): boolean => this.replica(nodeId).alive && this.replica(nodeId).incarnation === nodeEpoch;
+    const proposal = leaderState.proposal(this.nowMs, eligible);
     if (proposal === undefined) return;
     const p = this.partition;
-    const joiningOk = proposal.isr.every(({ nodeId, nodeEpoch }) => p.isr.includes(nodeId) || (this.replica(nodeId).alive && this.replica(nodeId).incarnation === nodeEpoch));
-    if (proposal.leaderEpoch === p.leaderEpoch && proposal.partitionEpoch === p.partitionEpoch && joiningOk) {
+    const joiningOk = proposal.isr.every(({ nodeId, nodeEpoch }) => p.isr.includes(nodeId) || eligible(nodeId, nodeEpoch));
+    const accepted = proposal.leaderEpoch === p.leaderEpoch && proposal.partitionEpoch === p.partitionEpoch && joiningOk;
+    if (accepted) {
       this.partition = { ...p, isr: proposal.isr.map((member) => member.nodeId), partitionEpoch: p.partitionEpoch + 1 };
       this.log.push(`isr -> ${this.partition.isr.join(',')}`);
     }
-    leaderState.onProposalSettled(this.partition, this.nowMs);
+    leaderState.onProposalSettled({ outcome: accepted ? 'accepted' : 'refused', state: this.partition }, this.nowMs);
     this.settle();
   }
 

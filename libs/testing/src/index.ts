@@ -1,4 +1,5 @@
 export { describeAppContract, launchApp, stopDeadlineMs, type AppContractSpec } from './app-contract';
+export { FaultyFileSystem, type FaultMatcher, type FileOperation } from './faulty-fs';
 export { metricValue, parseMetrics, scrapeMetrics, type MetricSample } from './metrics-scrape';
 export { seededRandom } from './random';
 export { waitUntil } from './wait';

@@ -52,7 +52,7 @@ describe('GrpcStorageTransport', () => {
     } as unknown as grpc.UntypedServiceImplementation);
     const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))));
     const transport = new GrpcStorageTransport();
-    const node: NodeInfo = { nodeId: 1, host: '127.0.0.1', port, rack: '', state: 'active' };
+    const node: NodeInfo = { nodeId: 1, host: '127.0.0.1', port, rack: '', state: 'active', nodeEpoch: 1, offlineLogDirIds: [] };
     const append = (partition: number, bytes: number, timeoutMs: number) =>
       transport.append(node, { acks: v1.Acks.LEADER, timeoutMs, partitions: [{ topic: 't', topicId: 't-id', partition, currentLeaderEpoch: 0, recordBatches: Buffer.alloc(bytes) }] });
     try {

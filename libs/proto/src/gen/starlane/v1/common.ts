@@ -864,6 +864,17 @@ export interface Node {
   rack: string;
   /** Current state. */
   state: NodeState;
+  /**
+   * The epoch of the node's current registration (one per process start). A
+   * partition leader admits a replica to the ISR only on fetches that quote
+   * it (KIP-903). 0 when not known.
+   */
+  nodeEpoch: bigint;
+  /**
+   * dir_ids of the node's log directories that failed since it registered:
+   * its replicas there are offline, lead nothing and are in no ISR.
+   */
+  offlineLogDirIds: string[];
 }
 
 /**
@@ -1497,7 +1508,7 @@ export const OffsetSpec: MessageFns<OffsetSpec> = {
 };
 
 function createBaseNode(): Node {
-  return { nodeId: 0, host: "", port: 0, rack: "", state: 0 };
+  return { nodeId: 0, host: "", port: 0, rack: "", state: 0, nodeEpoch: 0n, offlineLogDirIds: [] };
 }
 
 export const Node: MessageFns<Node> = {
@@ -1516,6 +1527,15 @@ export const Node: MessageFns<Node> = {
     }
     if (message.state !== 0) {
       writer.uint32(40).int32(message.state);
+    }
+    if (message.nodeEpoch !== 0n) {
+      if (BigInt.asIntN(64, message.nodeEpoch) !== message.nodeEpoch) {
+        throw new globalThis.Error("value provided for field message.nodeEpoch of type int64 too large");
+      }
+      writer.uint32(48).int64(message.nodeEpoch);
+    }
+    for (const v of message.offlineLogDirIds) {
+      writer.uint32(58).string(v!);
     }
     return writer;
   },
@@ -1573,6 +1593,22 @@ export const Node: MessageFns<Node> = {
             message.state = reader.int32() as any;
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.nodeEpoch = reader.int64() as bigint;
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.offlineLogDirIds.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1596,6 +1632,16 @@ export const Node: MessageFns<Node> = {
       port: isSet(object.port) ? globalThis.Number(object.port) : 0,
       rack: isSet(object.rack) ? globalThis.String(object.rack) : "",
       state: isSet(object.state) ? nodeStateFromJSON(object.state) : 0,
+      nodeEpoch: isSet(object.nodeEpoch)
+        ? BigInt(object.nodeEpoch)
+        : isSet(object.node_epoch)
+        ? BigInt(object.node_epoch)
+        : 0n,
+      offlineLogDirIds: globalThis.Array.isArray(object?.offlineLogDirIds)
+        ? object.offlineLogDirIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.offline_log_dir_ids)
+        ? object.offline_log_dir_ids.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1616,6 +1662,12 @@ export const Node: MessageFns<Node> = {
     if (message.state !== 0) {
       obj.state = nodeStateToJSON(message.state);
     }
+    if (message.nodeEpoch !== 0n) {
+      obj.nodeEpoch = message.nodeEpoch.toString();
+    }
+    if (message.offlineLogDirIds?.length) {
+      obj.offlineLogDirIds = message.offlineLogDirIds;
+    }
     return obj;
   },
 
@@ -1629,6 +1681,8 @@ export const Node: MessageFns<Node> = {
     message.port = object.port ?? 0;
     message.rack = object.rack ?? "";
     message.state = object.state ?? 0;
+    message.nodeEpoch = (object.nodeEpoch !== undefined && object.nodeEpoch !== null) ? BigInt(object.nodeEpoch) : 0n;
+    message.offlineLogDirIds = object.offlineLogDirIds?.map((e) => e) || [];
     return message;
   },
 };

@@ -142,7 +142,12 @@ export interface HeartbeatRequest {
    * node only once it has caught up, so it never leads with stale metadata.
    */
   metadataVersion: bigint;
-  /** dir_ids of log directories that have failed since registration. */
+  /**
+   * dir_ids of log directories that have failed since registration (at most
+   * 64). The controller records a newly reported one and moves the node's
+   * leaderships to other in-sync replicas; the node joins no ISR until a new
+   * incarnation registers with the directory online.
+   */
   offlineLogDirIds: string[];
   /**
    * Progress of reassignments for partitions this node leads, to serve
