@@ -22,7 +22,7 @@
  * once etcd answers; if another live process has taken the id meanwhile, `displaced` reports it.
  */
 import type { IKeyValue, Namespace } from 'etcd3';
-import { StarlaneError } from '@starlane/model';
+import { StarlaneError, backoffMs, type BackoffBounds } from '@starlane/model';
 import { etcdFailure } from './client';
 import { controllerLeaseTtlMsDefault, type ControllerEndpoint, type ElectionLogger } from './election';
 import { LeaseKeeper, deferred, monotonicClock, notController, type MonotonicClock } from './lease-keeper';
@@ -37,8 +37,10 @@ export const registrationPrefix = 'controllers/';
 export const registrationExpirySlackMs = 1500;
 /** Most registrations DescribeCluster lists (controllers are a handful; the bound keeps a stray prefix from flooding an answer). */
 export const registrationsListedMax = 1000;
-/** Longest pause between attempts to claim while etcd is unreachable. */
+/** First and longest pause between attempts to claim while etcd is unreachable; doubling in between. */
+const claimRetryMsInitial = 100;
 const claimRetryMsMax = 2000;
+const claimRetryBackoff: BackoffBounds = { initialMs: claimRetryMsInitial, maxMs: claimRetryMsMax };
 
 /** A controller as its registration says. */
 export interface RegisteredController extends ControllerEndpoint {
@@ -134,7 +136,6 @@ export class ControllerRegistration {
   }
 
   private async claimUntilHeld(): Promise<void> {
-    let retryMs = 100;
     for (let attempt = 1; ; attempt++) {
       if (this.closed) throw notController('the controller registration is closed');
       try {
@@ -143,8 +144,7 @@ export class ControllerRegistration {
       } catch (error) {
         if (error instanceof StarlaneError && (error.code === 'CONFIG_INVALID' || error.code === 'NOT_CONTROLLER')) throw error;
         if (attempt === 1 || attempt % 20 === 0) this.logger.warn({ event: 'controller-registration-failed', attempt, err: error }, 'cannot register this controller in etcd; retrying');
-        await Promise.race([new Promise((resolve) => setTimeout(resolve, retryMs)), this.closing.promise]);
-        retryMs = Math.min(claimRetryMsMax, retryMs * 2);
+        await Promise.race([new Promise((resolve) => setTimeout(resolve, backoffMs(attempt - 1, claimRetryBackoff))), this.closing.promise]);
       }
     }
   }
