@@ -9,7 +9,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { applyDelta, emptyImage, imageFromSnapshot, type MetadataDelta, type MetadataImage, type NodeInfo, type TopicState } from '@starlane/metadata';
-import { backoffMs, type BackoffBounds } from '@starlane/model';
+import { backoffMs, transportDetail, type BackoffBounds } from '@starlane/model';
 import { internalV1 } from '@starlane/proto';
 import { controllerFromProto, deltaFromProto, nodeFromProto, topicFromProto } from './codec';
 import { formatAddress, grpcMessageBytesMax } from '@starlane/service-host';
@@ -242,14 +242,11 @@ export class MetadataWatcher {
   }
 }
 
-/** One line saying why a stream ended, without grpc-js's connection boilerplate. */
+/** One line saying why a stream ended, without grpc-js's connection boilerplate (`transportDetail`). */
 function problemText(reason: string, details: object): string {
   const fields = details as { address?: unknown; details?: unknown; errorMessage?: unknown; error?: unknown };
   const raw = [fields.errorMessage, fields.details, fields.error].find((value): value is string => typeof value === 'string' && value !== '') ?? '';
-  const detail = raw
-    .replace(/^No connection established\. Last error: (Error: )?/, '')
-    .replace(/\.?\s*Resolution note:.*$/s, '')
-    .trim();
+  const detail = transportDetail(raw);
   const at = typeof fields.address === 'string' ? ` (${fields.address})` : '';
   return detail === '' ? `${reason}${at}` : `${reason}${at}: ${detail}`;
 }
