@@ -31,29 +31,34 @@ afterEach(async () => {
   await harness.cleanUp();
 });
 
+type ReplicaFetchCall = grpc.ServerDuplexStream<internalV1.ReplicaFetchRequest, internalV1.ReplicaFetchResponse>;
+
+/** A leader on a free loopback port that serves ReplicaFetch with `handle` (which adds its 'data' handler), and nothing else; resolves with the port. */
+async function serveReplicaFetch(handle: (call: ReplicaFetchCall) => void): Promise<number> {
+  server = new grpc.Server();
+  const definition = internalV1.StorageNodeServiceService;
+  const replicaFetch = (call: ReplicaFetchCall): void => {
+    handle(call);
+    call.on('end', () => call.end());
+    call.on('error', () => undefined);
+  };
+  server.addService(definition, withUnimplemented(definition, { replicaFetch }));
+  return new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+  );
+}
+
 /** A leader that answers every fetch with nothing after a short wait, noting each request's stream and node epoch. */
 async function recordingLeader(): Promise<{ port: number; seen: SeenRequest[] }> {
   const seen: SeenRequest[] = [];
   let streams = 0;
-  server = new grpc.Server();
-  const definition = internalV1.StorageNodeServiceService;
-  server.addService(
-    definition,
-    withUnimplemented(definition, {
-      replicaFetch: (call: grpc.ServerDuplexStream<internalV1.ReplicaFetchRequest, internalV1.ReplicaFetchResponse>) => {
-        const stream = ++streams;
-        call.on('data', (request: internalV1.ReplicaFetchRequest) => {
-          seen.push({ stream, nodeEpoch: request.replicaNodeEpoch });
-          setTimeout(() => call.write({ partitions: [], errorCode: 0, errorMessage: '' }), 5);
-        });
-        call.on('end', () => call.end());
-        call.on('error', () => undefined);
-      },
-    }),
-  );
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
-  );
+  const port = await serveReplicaFetch((call) => {
+    const stream = ++streams;
+    call.on('data', (request: internalV1.ReplicaFetchRequest) => {
+      seen.push({ stream, nodeEpoch: request.replicaNodeEpoch });
+      setTimeout(() => call.write({ partitions: [], errorCode: 0, errorMessage: '' }), 5);
+    });
+  });
   return { port, seen };
 }
 
@@ -106,35 +111,23 @@ type Answer = (partition: { fetchOffset: bigint; lastFetchedEpoch: number }) => 
  */
 async function scriptedLeader(answer: Answer): Promise<{ port: number; requests: ScriptedRequest[] }> {
   const requests: ScriptedRequest[] = [];
-  server = new grpc.Server();
-  const definition = internalV1.StorageNodeServiceService;
-  server.addService(
-    definition,
-    withUnimplemented(definition, {
-      replicaFetch: (call: grpc.ServerDuplexStream<internalV1.ReplicaFetchRequest, internalV1.ReplicaFetchResponse>) => {
-        let state: { fetchOffset: bigint; lastFetchedEpoch: number } | undefined;
-        call.on('data', (request: internalV1.ReplicaFetchRequest) => {
-          requests.push({ fetchOffsets: request.partitions.map((p) => p.fetchOffset), lastFetchedEpochs: request.partitions.map((p) => p.lastFetchedEpoch), removed: request.removedPartitions.length });
-          if (request.removedPartitions.length > 0) state = undefined;
-          const listed = request.partitions[0];
-          if (listed !== undefined) state = { fetchOffset: listed.fetchOffset, lastFetchedEpoch: listed.lastFetchedEpoch };
-          const result = state === undefined ? undefined : answer(state);
-          const partitions: internalV1.ReplicaFetchPartitionResult[] =
-            result === undefined
-              ? []
-              : [{ topic: 'orders', topicId: ordersId, partition: 0, highWatermark: 0n, logStartOffset: 0n, recordBatches: Buffer.alloc(0), divergingEpoch: undefined, leaderLogEnd: undefined, errorCode: 0, errorMessage: '', ...result }];
-          // An error answer drops the partition from the session, as the real leader does.
-          if (result?.errorCode !== undefined && result.errorCode !== 0) state = undefined;
-          call.write({ partitions, errorCode: 0, errorMessage: '' });
-        });
-        call.on('end', () => call.end());
-        call.on('error', () => undefined);
-      },
-    }),
-  );
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
-  );
+  const port = await serveReplicaFetch((call) => {
+    let state: { fetchOffset: bigint; lastFetchedEpoch: number } | undefined;
+    call.on('data', (request: internalV1.ReplicaFetchRequest) => {
+      requests.push({ fetchOffsets: request.partitions.map((p) => p.fetchOffset), lastFetchedEpochs: request.partitions.map((p) => p.lastFetchedEpoch), removed: request.removedPartitions.length });
+      if (request.removedPartitions.length > 0) state = undefined;
+      const listed = request.partitions[0];
+      if (listed !== undefined) state = { fetchOffset: listed.fetchOffset, lastFetchedEpoch: listed.lastFetchedEpoch };
+      const result = state === undefined ? undefined : answer(state);
+      const partitions: internalV1.ReplicaFetchPartitionResult[] =
+        result === undefined
+          ? []
+          : [{ topic: 'orders', topicId: ordersId, partition: 0, highWatermark: 0n, logStartOffset: 0n, recordBatches: Buffer.alloc(0), divergingEpoch: undefined, leaderLogEnd: undefined, errorCode: 0, errorMessage: '', ...result }];
+      // An error answer drops the partition from the session, as the real leader does.
+      if (result?.errorCode !== undefined && result.errorCode !== 0) state = undefined;
+      call.write({ partitions, errorCode: 0, errorMessage: '' });
+    });
+  });
   return { port, requests };
 }
 
