@@ -6,8 +6,9 @@
  * and rejoins, and the count returns to 0 with the expansion counted.
  */
 import { v1 } from '@starlane/proto';
-import { killAll, metricValue, scrapeMetrics, startCluster, type MetricSample, type TestCluster } from '@starlane/testing';
-import { publicClients, type PublicClients } from './clients';
+import { metricValue, scrapeMetrics, type MetricSample, type TestCluster } from '@starlane/testing';
+import type { PublicClients } from './clients';
+import { startWithClients, stopWithClients } from './test-cluster';
 import { createTopic, produceKeyed } from './workload';
 
 jest.setTimeout(180_000);
@@ -23,16 +24,13 @@ let clients: PublicClients;
 let stopped: number | undefined;
 
 beforeAll(async () => {
-  cluster = await startCluster({ storageNodes: 3, storageNodeArgs: [`--replica-lag-time-max-ms=${replicaLagTimeMaxMs}`] });
-  clients = publicClients(cluster.gatewayAddress);
+  ({ cluster, clients } = await startWithClients({ storageNodes: 3, storageNodeArgs: [`--replica-lag-time-max-ms=${replicaLagTimeMaxMs}`] }));
 });
 
 afterAll(async () => {
   // A failed test must not leave a node stopped: it could not stop cleanly.
   if (stopped !== undefined) cluster?.storageNode(stopped).child.kill('SIGCONT');
-  clients?.close();
-  await cluster?.stop();
-  await killAll();
+  await stopWithClients({ cluster, clients });
 });
 
 async function metricsOf(name: string): Promise<MetricSample[]> {

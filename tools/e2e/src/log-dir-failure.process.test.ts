@@ -23,6 +23,7 @@ let clients: PublicClients;
 beforeAll(async () => {
   ({ cluster, clients } = await startWithClients({ storageNodes: 3, ...quickFailureSettings }));
 });
+
 afterAll(() => stopWithClients({ cluster, clients }));
 
 it('moves the leadership of a node whose log fails to another in-sync replica, and writes go on', async () => {

@@ -26,6 +26,7 @@ beforeAll(async () => {
     storageNodeArgs: ['--replica-lag-time-max-ms=2000'],
   }));
 });
+
 afterAll(() => stopWithClients({ cluster, clients }));
 
 /** Partition directories of `topic` under a storage node's data directory. */

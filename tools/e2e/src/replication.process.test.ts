@@ -18,6 +18,7 @@ let clients: PublicClients;
 beforeAll(async () => {
   ({ cluster, clients } = await startWithClients({ storageNodes: 3, ...quickFailureSettings }));
 });
+
 afterAll(() => stopWithClients({ cluster, clients }));
 
 /** Reads partition 0 until it holds `count` records (a new leader's high watermark catches up as followers fetch). */
