@@ -73,8 +73,16 @@ export function encodeLeader(leader: ElectedController): string {
   return JSON.stringify({ controllerId: leader.controllerId, host: leader.host, port: leader.port, controllerEpoch: leader.controllerEpoch });
 }
 
-/** The leader an election key's value names, or undefined if it is not one of ours. */
-export function decodeLeader(value: Buffer): ElectedController | undefined {
+/** Whether `n` is a non-negative safe integer. */
+export function isCount(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+}
+
+/**
+ * The controller endpoint a key's JSON value names (election and registration values both
+ * start with one), with the value's fields for the rest; undefined if it is not one of ours.
+ */
+export function decodeEndpoint(value: Buffer): { readonly endpoint: ControllerEndpoint; readonly fields: Readonly<Record<string, unknown>> } | undefined {
   let json: unknown;
   try {
     json = JSON.parse(value.toString('utf8'));
@@ -82,10 +90,18 @@ export function decodeLeader(value: Buffer): ElectedController | undefined {
     return undefined;
   }
   if (typeof json !== 'object' || json === null) return undefined;
-  const { controllerId, host, port, controllerEpoch } = json as Record<string, unknown>;
-  const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
-  if (!isCount(controllerId) || typeof host !== 'string' || !isCount(port) || port > 65_535 || !isCount(controllerEpoch)) return undefined;
-  return { controllerId, host, port, controllerEpoch };
+  const fields = json as Record<string, unknown>;
+  const { controllerId, host, port } = fields;
+  if (!isCount(controllerId) || typeof host !== 'string' || !isCount(port) || port > 65_535) return undefined;
+  return { endpoint: { controllerId, host, port }, fields };
+}
+
+/** The leader an election key's value names, or undefined if it is not one of ours. */
+export function decodeLeader(value: Buffer): ElectedController | undefined {
+  const decoded = decodeEndpoint(value);
+  const controllerEpoch = decoded?.fields['controllerEpoch'];
+  if (decoded === undefined || !isCount(controllerEpoch)) return undefined;
+  return { ...decoded.endpoint, controllerEpoch };
 }
 
 /**

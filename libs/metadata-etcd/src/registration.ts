@@ -24,7 +24,7 @@
 import type { IKeyValue, Namespace } from 'etcd3';
 import { StarlaneError, backoffMs, type BackoffBounds } from '@starlane/model';
 import { etcdFailure } from './client';
-import { controllerLeaseTtlMsDefault, type ControllerEndpoint, type ElectionLogger } from './election';
+import { controllerLeaseTtlMsDefault, decodeEndpoint, isCount, type ControllerEndpoint, type ElectionLogger } from './election';
 import { LeaseKeeper, deferred, monotonicClock, notController, type MonotonicClock } from './lease-keeper';
 
 /** Registration keys, under the cluster's prefix: `controllers/<controller id>`. */
@@ -68,17 +68,11 @@ export function encodeRegistration(registration: RegisteredController): string {
 
 /** The registration a key's value holds, or undefined if it is not one of ours. */
 export function decodeRegistration(value: Buffer): RegisteredController | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(value.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  if (typeof json !== 'object' || json === null) return undefined;
-  const { controllerId, host, port, incarnationId, leaseTtlMs } = json as Record<string, unknown>;
-  const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
-  if (!isCount(controllerId) || typeof host !== 'string' || !isCount(port) || port > 65_535 || typeof incarnationId !== 'string' || !isCount(leaseTtlMs)) return undefined;
-  return { controllerId, host, port, incarnationId, leaseTtlMs };
+  const decoded = decodeEndpoint(value);
+  if (decoded === undefined) return undefined;
+  const { incarnationId, leaseTtlMs } = decoded.fields;
+  if (typeof incarnationId !== 'string' || !isCount(leaseTtlMs)) return undefined;
+  return { ...decoded.endpoint, incarnationId, leaseTtlMs };
 }
 
 const silentLogger: ElectionLogger = { info: () => undefined, warn: () => undefined };
