@@ -8,7 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { startEtcd, type EtcdProcess } from '@starlane/launcher';
 import { internalV1, v1 } from '@starlane/proto';
-import { killAll, launchApp, waitUntil, type AppProcess } from '@starlane/testing';
+import { killAll, launchApp, unaryCall, waitUntil, type AppProcess, type UnaryMethod } from '@starlane/testing';
 
 jest.setTimeout(90_000);
 
@@ -16,13 +16,8 @@ const leaseTtlMs = 1000;
 /** A registration of a process that died expires within its TTL plus etcd's 500 ms expiry check; the rest is slack for a shared machine. */
 const expiryMsMax = leaseTtlMs + 5000;
 
-type Unary<Req, Res> = (request: Req, metadata: grpc.Metadata, options: Partial<grpc.CallOptions>, callback: (error: grpc.ServiceError | null, response: Res) => void) => grpc.ClientUnaryCall;
-
-function call<Req, Res>(client: grpc.Client, method: Unary<Req, Res>, request: Req): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    method.call(client, request, new grpc.Metadata(), { deadline: Date.now() + 5000 }, (error, response) => (error ? reject(error) : resolve(response)));
-  });
-}
+/** Calls with a 5 s deadline. */
+const call = <Req, Res>(client: grpc.Client, method: UnaryMethod<Req, Res>, request: Req): Promise<Res> => unaryCall(client, method, request, 5000);
 
 interface Controller {
   readonly id: number;

@@ -3,7 +3,7 @@ import { startEtcd, type EtcdProcess } from '@starlane/launcher';
 import type { MetadataImage } from '@starlane/metadata';
 import { MetadataWatcher } from '@starlane/metadata-rpc';
 import { internalV1, v1 } from '@starlane/proto';
-import { killAll, launchApp, type AppProcess } from '@starlane/testing';
+import { killAll, launchApp, unaryCall, type AppProcess, type UnaryMethod } from '@starlane/testing';
 
 jest.setTimeout(60_000);
 
@@ -11,13 +11,8 @@ const leaseTtlMs = 1000;
 /** From a crash to a standby serving: the lease TTL, etcd's 500 ms expiry check, a metadata load, and slack. */
 const failoverMsMax = leaseTtlMs + 3000;
 
-type Unary<Req, Res> = (request: Req, metadata: grpc.Metadata, options: Partial<grpc.CallOptions>, callback: (error: grpc.ServiceError | null, response: Res) => void) => grpc.ClientUnaryCall;
-
-function call<Req, Res>(client: grpc.Client, method: Unary<Req, Res>, request: Req): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    method.call(client, request, new grpc.Metadata(), { deadline: Date.now() + 5000 }, (error, response) => (error ? reject(error) : resolve(response)));
-  });
-}
+/** Calls with a 5 s deadline. */
+const call = <Req, Res>(client: grpc.Client, method: UnaryMethod<Req, Res>, request: Req): Promise<Res> => unaryCall(client, method, request, 5000);
 
 const quiet = { info: () => undefined, warn: () => undefined };
 

@@ -10,17 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MetadataWatcher } from '@starlane/metadata-rpc';
 import { internalV1, v1 } from '@starlane/proto';
-import { killAll, launchApp } from '@starlane/testing';
+import { killAll, launchApp, unaryCall, type UnaryMethod } from '@starlane/testing';
 
 jest.setTimeout(60_000);
 
-type Unary<Req, Res> = (request: Req, callback: (error: grpc.ServiceError | null, response: Res) => void) => grpc.ClientUnaryCall;
-
-function call<Req, Res>(client: grpc.Client, method: Unary<Req, Res>, request: Req): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    method.call(client, request, (error, response) => (error ? reject(error) : resolve(response)));
-  });
-}
+/** Calls without a deadline. */
+const call = <Req, Res>(client: grpc.Client, method: UnaryMethod<Req, Res>, request: Req): Promise<Res> => unaryCall(client, method, request, Infinity);
 
 /** The value, failing the test where it is missing. */
 function defined<T>(value: T | undefined | null): T {

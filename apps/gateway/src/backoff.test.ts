@@ -1,4 +1,5 @@
-import { backoffMs, controllerRetryBackoff, leaderRetryBackoff } from './backoff';
+import { backoffMs } from '@starlane/model';
+import { controllerRetryBackoff, leaderRetryBackoff } from './backoff';
 import { controllerRetryBackoffMsInitial, controllerRetryBackoffMsMax, retryBackoffMsInitial, retryBackoffMsMax } from './limits';
 
 describe('backoffMs', () => {

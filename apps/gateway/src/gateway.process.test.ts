@@ -6,16 +6,13 @@ import * as grpc from '@grpc/grpc-js';
 import { v1 } from '@starlane/proto';
 import { buildBatch, readBatch, scanBatches } from '@starlane/record-batch';
 import { errorCodeMetadataKey } from '@starlane/service-host';
-import { startCluster, type TestCluster } from '@starlane/testing';
+import { startCluster, unaryCall, type TestCluster, type UnaryMethod } from '@starlane/testing';
 import { partitionForKey } from '@starlane/partitioner';
 
 jest.setTimeout(120_000);
 
-type Unary<Req, Res> = (request: Req, metadata: grpc.Metadata, options: Partial<grpc.CallOptions>, callback: (error: grpc.ServiceError | null, response: Res) => void) => grpc.ClientUnaryCall;
-
-function call<Req, Res>(client: grpc.Client, method: Unary<Req, Res>, request: Req): Promise<Res> {
-  return new Promise((resolve, reject) => method.call(client, request, new grpc.Metadata(), { deadline: Date.now() + 60_000 }, (error, response) => (error ? reject(error) : resolve(response))));
-}
+/** Calls with a 60 s deadline. */
+const call = <Req, Res>(client: grpc.Client, method: UnaryMethod<Req, Res>, request: Req): Promise<Res> => unaryCall(client, method, request, 60_000);
 
 function record(key: string | null, value: string): v1.Record {
   return {

@@ -9,20 +9,16 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { v1 } from '@starlane/proto';
 import { errorCodeMetadataKey } from '@starlane/service-host';
-import { appBundle, freePort, healthStatus, killAll, startApp, type AppProcess } from '@starlane/testing';
+import { appBundle, freePort, healthStatus, killAll, startApp, unaryAttempt, type AppProcess, type UnaryMethod } from '@starlane/testing';
 
 jest.setTimeout(120_000);
 
 /** A deadline well below the 30 s a request used to wait for metadata: an answer within it came without waiting. */
 const answerDeadlineMs = 5_000;
 
-type Unary<Req, Res> = (request: Req, metadata: grpc.Metadata, options: Partial<grpc.CallOptions>, callback: (error: grpc.ServiceError | null, response: Res) => void) => grpc.ClientUnaryCall;
-
-function attempt<Req, Res>(client: grpc.Client, method: Unary<Req, Res>, request: Req): Promise<{ response?: Res; error?: grpc.ServiceError }> {
-  return new Promise((resolve) =>
-    method.call(client, request, new grpc.Metadata(), { deadline: Date.now() + answerDeadlineMs }, (error, response) => resolve(error ? { error } : { response })),
-  );
-}
+/** Calls with the answer's deadline, resolving with the error instead of rejecting. */
+const attempt = <Req, Res>(client: grpc.Client, method: UnaryMethod<Req, Res>, request: Req): Promise<{ response?: Res; error?: grpc.ServiceError }> =>
+  unaryAttempt(client, method, request, answerDeadlineMs);
 
 function launch(name: string, app: string, args: string[]): AppProcess {
   return startApp({ name, command: process.execPath, args: [appBundle(app), '--metrics-port=0', '--listen-host=127.0.0.1', ...args] });

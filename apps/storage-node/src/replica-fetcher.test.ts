@@ -8,6 +8,7 @@ import { errorCodeToProto } from '@starlane/metadata-rpc';
 import { internalV1 } from '@starlane/proto';
 import { buildBatch } from '@starlane/record-batch';
 import { withUnimplemented } from '@starlane/service-host';
+import { waitUntil } from '@starlane/testing';
 import { image, managerHarness, settled, thisNode, topic, type ManagerHarness } from '../test/fixtures';
 import type { HostedPartition } from './hosted-partition';
 import { ReplicaFetchers, replicaFetchBackoffMsInitial, type DivergenceOutcome } from './replica-fetcher';
@@ -30,38 +31,43 @@ afterEach(async () => {
   await harness.cleanUp();
 });
 
+type ReplicaFetchCall = grpc.ServerDuplexStream<internalV1.ReplicaFetchRequest, internalV1.ReplicaFetchResponse>;
+
+/** A leader on a free loopback port that serves ReplicaFetch with `handle` (which adds its 'data' handler), and nothing else; resolves with the port. */
+async function serveReplicaFetch(handle: (call: ReplicaFetchCall) => void): Promise<number> {
+  server = new grpc.Server();
+  const definition = internalV1.StorageNodeServiceService;
+  const replicaFetch = (call: ReplicaFetchCall): void => {
+    handle(call);
+    call.on('end', () => call.end());
+    call.on('error', () => undefined);
+  };
+  server.addService(definition, withUnimplemented(definition, { replicaFetch }));
+  return new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+  );
+}
+
 /** A leader that answers every fetch with nothing after a short wait, noting each request's stream and node epoch. */
 async function recordingLeader(): Promise<{ port: number; seen: SeenRequest[] }> {
   const seen: SeenRequest[] = [];
   let streams = 0;
-  server = new grpc.Server();
-  const definition = internalV1.StorageNodeServiceService;
-  server.addService(
-    definition,
-    withUnimplemented(definition, {
-      replicaFetch: (call: grpc.ServerDuplexStream<internalV1.ReplicaFetchRequest, internalV1.ReplicaFetchResponse>) => {
-        const stream = ++streams;
-        call.on('data', (request: internalV1.ReplicaFetchRequest) => {
-          seen.push({ stream, nodeEpoch: request.replicaNodeEpoch });
-          setTimeout(() => call.write({ partitions: [], errorCode: 0, errorMessage: '' }), 5);
-        });
-        call.on('end', () => call.end());
-        call.on('error', () => undefined);
-      },
-    }),
-  );
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
-  );
+  const port = await serveReplicaFetch((call) => {
+    const stream = ++streams;
+    call.on('data', (request: internalV1.ReplicaFetchRequest) => {
+      seen.push({ stream, nodeEpoch: request.replicaNodeEpoch });
+      setTimeout(() => call.write({ partitions: [], errorCode: 0, errorMessage: '' }), 5);
+    });
+  });
   return { port, seen };
 }
 
-async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not reached');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+/** How long a condition decided over loopback gRPC may take, and how often it is looked at. */
+const conditionWaitMs = 5_000;
+const conditionPollMs = 5;
+
+async function until(what: string, condition: () => boolean): Promise<void> {
+  await waitUntil(what, condition, conditionWaitMs, conditionPollMs);
 }
 
 describe('replica fetcher', () => {
@@ -76,9 +82,9 @@ describe('replica fetcher', () => {
     fetchers = new ReplicaFetchers({ manager: harness.manager, nodeEpoch: () => nodeEpoch, scheduler: harness.scheduler, nowMs: () => harness.clock.nowMs(), logger: quiet });
     fetchers.sync();
 
-    await until(() => seen.filter((request) => request.nodeEpoch === 5n).length >= 2);
+    await until('two requests quoting node epoch 5', () => seen.filter((request) => request.nodeEpoch === 5n).length >= 2);
     nodeEpoch = 6n;
-    await until(() => seen.some((request) => request.nodeEpoch === 6n));
+    await until('a request quoting node epoch 6', () => seen.some((request) => request.nodeEpoch === 6n));
 
     const first = seen.find((request) => request.nodeEpoch === 6n) as SeenRequest;
     const firstStream = (seen[0] as SeenRequest).stream;
@@ -105,35 +111,23 @@ type Answer = (partition: { fetchOffset: bigint; lastFetchedEpoch: number }) => 
  */
 async function scriptedLeader(answer: Answer): Promise<{ port: number; requests: ScriptedRequest[] }> {
   const requests: ScriptedRequest[] = [];
-  server = new grpc.Server();
-  const definition = internalV1.StorageNodeServiceService;
-  server.addService(
-    definition,
-    withUnimplemented(definition, {
-      replicaFetch: (call: grpc.ServerDuplexStream<internalV1.ReplicaFetchRequest, internalV1.ReplicaFetchResponse>) => {
-        let state: { fetchOffset: bigint; lastFetchedEpoch: number } | undefined;
-        call.on('data', (request: internalV1.ReplicaFetchRequest) => {
-          requests.push({ fetchOffsets: request.partitions.map((p) => p.fetchOffset), lastFetchedEpochs: request.partitions.map((p) => p.lastFetchedEpoch), removed: request.removedPartitions.length });
-          if (request.removedPartitions.length > 0) state = undefined;
-          const listed = request.partitions[0];
-          if (listed !== undefined) state = { fetchOffset: listed.fetchOffset, lastFetchedEpoch: listed.lastFetchedEpoch };
-          const result = state === undefined ? undefined : answer(state);
-          const partitions: internalV1.ReplicaFetchPartitionResult[] =
-            result === undefined
-              ? []
-              : [{ topic: 'orders', topicId: ordersId, partition: 0, highWatermark: 0n, logStartOffset: 0n, recordBatches: Buffer.alloc(0), divergingEpoch: undefined, leaderLogEnd: undefined, errorCode: 0, errorMessage: '', ...result }];
-          // An error answer drops the partition from the session, as the real leader does.
-          if (result?.errorCode !== undefined && result.errorCode !== 0) state = undefined;
-          call.write({ partitions, errorCode: 0, errorMessage: '' });
-        });
-        call.on('end', () => call.end());
-        call.on('error', () => undefined);
-      },
-    }),
-  );
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
-  );
+  const port = await serveReplicaFetch((call) => {
+    let state: { fetchOffset: bigint; lastFetchedEpoch: number } | undefined;
+    call.on('data', (request: internalV1.ReplicaFetchRequest) => {
+      requests.push({ fetchOffsets: request.partitions.map((p) => p.fetchOffset), lastFetchedEpochs: request.partitions.map((p) => p.lastFetchedEpoch), removed: request.removedPartitions.length });
+      if (request.removedPartitions.length > 0) state = undefined;
+      const listed = request.partitions[0];
+      if (listed !== undefined) state = { fetchOffset: listed.fetchOffset, lastFetchedEpoch: listed.lastFetchedEpoch };
+      const result = state === undefined ? undefined : answer(state);
+      const partitions: internalV1.ReplicaFetchPartitionResult[] =
+        result === undefined
+          ? []
+          : [{ topic: 'orders', topicId: ordersId, partition: 0, highWatermark: 0n, logStartOffset: 0n, recordBatches: Buffer.alloc(0), divergingEpoch: undefined, leaderLogEnd: undefined, errorCode: 0, errorMessage: '', ...result }];
+      // An error answer drops the partition from the session, as the real leader does.
+      if (result?.errorCode !== undefined && result.errorCode !== 0) state = undefined;
+      call.write({ partitions, errorCode: 0, errorMessage: '' });
+    });
+  });
   return { port, requests };
 }
 
@@ -178,7 +172,7 @@ describe('replica fetcher back-off', () => {
     start();
 
     // Acted on once (the cut changes nothing), then the repeat makes the partition back off.
-    await until(() => outcomes.length === 2);
+    await until('two divergence outcomes', () => outcomes.length === 2);
     expect(outcomes).toEqual(['truncated', 'repeated']);
     expect(partition.onlineLog?.logEndOffset).toBe(10n);
     // Each back-off ends on the scheduler only: one more answer per period, each period twice the last.
@@ -187,7 +181,7 @@ describe('replica fetcher back-off', () => {
       const asked = requests.length;
       harness.scheduler.advance(backoffMs - 1);
       harness.scheduler.advance(1);
-      await until(() => outcomes.length === 3 + round);
+      await until(`${3 + round} divergence outcomes`, () => outcomes.length === 3 + round);
       // The paused partition was added again (after being removed from the session) and answered once more.
       expect(requests.slice(asked).filter((request) => request.fetchOffsets.length > 0)).toHaveLength(1);
       backoffMs *= 2;
@@ -208,7 +202,7 @@ describe('replica fetcher back-off', () => {
     await partition.restartAsFollower(100n);
     start();
 
-    await until(() => requests.some((request) => request.fetchOffsets.includes(50n)));
+    await until('a fetch from offset 50', () => requests.some((request) => request.fetchOffsets.includes(50n)));
     expect([partition.onlineLog?.logStartOffset, partition.onlineLog?.logEndOffset]).toEqual([50n, 50n]);
     expect(outcomes).toEqual(['truncated']);
   });
@@ -221,7 +215,7 @@ describe('replica fetcher back-off', () => {
     // No epoch history to compare (batches without a leader epoch): only the offsets say where it parts.
     await partition.appendAsFollower(await fetchedBatches(0, 10, -1));
     start();
-    await until(() => requests.some((request) => request.fetchOffsets.includes(4n)));
+    await until('a fetch from offset 4', () => requests.some((request) => request.fetchOffsets.includes(4n)));
     expect(partition.onlineLog?.logEndOffset).toBe(4n);
   });
 
@@ -232,15 +226,15 @@ describe('replica fetcher back-off', () => {
     const { warnings, start } = await follower(port);
     start();
 
-    await until(() => warnings.includes('could not apply fetched records'));
+    await until('a warning that fetched records could not be applied', () => warnings.includes('could not apply fetched records'));
     const asked = requests.length;
     harness.scheduler.advance(replicaFetchBackoffMsInitial);
-    await until(() => requests.slice(asked).some((request) => request.fetchOffsets.includes(0n)));
+    await until('a new fetch from offset 0', () => requests.slice(asked).some((request) => request.fetchOffsets.includes(0n)));
     // The next request first tells the leader to forget the partition (so a leader would stop
     // sending the same batch every round to a session that goes on), then adds it again.
     const retried = requests.slice(asked).find((request) => request.fetchOffsets.includes(0n));
     expect(retried?.removed).toBe(1);
     expect(requests.slice(0, asked).filter((request) => request.fetchOffsets.length > 0)).toHaveLength(1);
-    await until(() => warnings.filter((message) => message === 'could not apply fetched records').length === 2);
+    await until('a second such warning', () => warnings.filter((message) => message === 'could not apply fetched records').length === 2);
   });
 });

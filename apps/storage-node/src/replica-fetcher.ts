@@ -22,7 +22,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { PartitionLog, Scheduler } from '@starlane/log';
 import { errorCodeFromProto } from '@starlane/metadata-rpc';
-import { StarlaneError } from '@starlane/model';
+import { StarlaneError, backoffMs, type BackoffBounds } from '@starlane/model';
 import { internalV1 } from '@starlane/proto';
 import { FetchPacing, truncationFor, type EpochEnd } from '@starlane/replication';
 import { formatAddress, grpcFlowControlWindowBytes, grpcMessageBytesMax } from '@starlane/service-host';
@@ -50,9 +50,10 @@ export const replicaFetchBackoffMsInitial = 200;
 export const replicaFetchBackoffMsMax = 2_000;
 /** A partition's repeated truncation answers are logged at most once per this interval. */
 export const repeatedDivergenceLogIntervalMs = 30_000;
-/** Backoff for reopening a broken stream: first and largest. */
+/** Backoff for reopening a broken stream: first and largest; it doubles per break in a row. */
 export const replicaStreamBackoffMsInitial = 100;
 export const replicaStreamBackoffMsMax = 2_000;
+const replicaStreamBackoff: BackoffBounds = { initialMs: replicaStreamBackoffMsInitial, maxMs: replicaStreamBackoffMsMax };
 
 export interface FetcherLogger {
   info(fields: object, message: string): void;
@@ -98,7 +99,8 @@ class LeaderFetcher {
   private client: internalV1.StorageNodeServiceClient;
   private closed = false;
   private running = false;
-  private backoffMs = replicaStreamBackoffMsInitial;
+  /** Streams that broke in a row (for the back-off); reset by a response the leader accepted. */
+  private streamBreaks = 0;
   private wakeIdle: (() => void) | undefined;
 
   constructor(
@@ -148,8 +150,8 @@ class LeaderFetcher {
         } catch (error) {
           if (this.closed) break;
           this.options.logger.warn({ leader: this.leaderId, address: this.address, error: error instanceof Error ? error.message : String(error) }, 'replication stream to the leader failed; reopening');
-          await this.idle(this.backoffMs);
-          this.backoffMs = Math.min(replicaStreamBackoffMsMax, this.backoffMs * 2);
+          await this.idle(backoffMs(this.streamBreaks, replicaStreamBackoff));
+          this.streamBreaks += 1;
         }
       }
     } finally {
@@ -198,7 +200,7 @@ class LeaderFetcher {
           throw new StarlaneError(code ?? 'UNKNOWN_SERVER_ERROR', response.errorMessage || 'the leader refused the replication session');
         }
         // The stream works: a later break starts its back-off over.
-        this.backoffMs = replicaStreamBackoffMsInitial;
+        this.streamBreaks = 0;
         for (const result of response.partitions) await this.apply(result);
       }
     } finally {

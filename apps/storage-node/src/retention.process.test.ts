@@ -6,15 +6,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { v1 } from '@starlane/proto';
 import { buildBatch } from '@starlane/record-batch';
-import { startCluster, waitUntil, type TestCluster } from '@starlane/testing';
+import { startCluster, unaryCall as call, waitUntil, type TestCluster } from '@starlane/testing';
 
 jest.setTimeout(120_000);
-
-type Unary<Req, Res> = (request: Req, metadata: grpc.Metadata, options: Partial<grpc.CallOptions>, callback: (error: grpc.ServiceError | null, response: Res) => void) => grpc.ClientUnaryCall;
-
-function call<Req, Res>(client: grpc.Client, method: Unary<Req, Res>, request: Req): Promise<Res> {
-  return new Promise((resolve, reject) => method.call(client, request, new grpc.Metadata(), { deadline: Date.now() + 30_000 }, (error, response) => (error ? reject(error) : resolve(response))));
-}
 
 const checkIntervalMs = 1000;
 

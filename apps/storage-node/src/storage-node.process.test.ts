@@ -11,19 +11,14 @@ import type { MetadataImage } from '@starlane/metadata';
 import { MetadataWatcher, errorCodeFromProto } from '@starlane/metadata-rpc';
 import { internalV1, v1 } from '@starlane/proto';
 import { BatchField, buildBatch, crc32c, readBatch, scanBatches } from '@starlane/record-batch';
-import { appBundle, freePort, killAll, startApp, type AppProcess } from '@starlane/testing';
+import { appBundle, freePort, killAll, startApp, unaryCall, type AppProcess, type UnaryMethod } from '@starlane/testing';
 
 jest.setTimeout(120_000);
 
 const quiet = { info: () => undefined, warn: () => undefined };
 
-type Unary<Req, Res> = (request: Req, callback: (error: grpc.ServiceError | null, response: Res) => void) => grpc.ClientUnaryCall;
-
-function call<Req, Res>(client: grpc.Client, method: Unary<Req, Res>, request: Req): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    method.call(client, request, (error, response) => (error ? reject(error) : resolve(response)));
-  });
-}
+/** Calls without a deadline. */
+const call = <Req, Res>(client: grpc.Client, method: UnaryMethod<Req, Res>, request: Req): Promise<Res> => unaryCall(client, method, request, Infinity);
 
 function batchOf(tag: string, count: number, options: { valueBytes?: number; timestamp?: bigint } = {}): Promise<Buffer> {
   return buildBatch(

@@ -5,34 +5,9 @@
  */
 import { buildBatch } from '@starlane/record-batch';
 import { defaultLogConfig, type LogConfig } from './config';
-import type { Clock, Scheduler } from './io';
 import { PartitionLog, recoveryCheckpointIntervalMs, retentionCheckIntervalMs, stateFileName } from './log';
 import { MemoryFileSystem } from './memory-fs';
-
-/** A clock and scheduler that move only when the test says so. */
-class ManualTime implements Clock, Scheduler {
-  private now = 1_700_000_000_000;
-  private tasks: { dueMs: number; task: () => void; cancelled: boolean }[] = [];
-  nowMs(): number {
-    return this.now;
-  }
-  schedule(delayMs: number, task: () => void): () => void {
-    const entry = { dueMs: this.now + delayMs, task, cancelled: false };
-    this.tasks.push(entry);
-    return () => {
-      entry.cancelled = true;
-    };
-  }
-  get pending(): number {
-    return this.tasks.filter((entry) => !entry.cancelled).length;
-  }
-  advance(ms: number): void {
-    this.now += ms;
-    const due = this.tasks.filter((entry) => !entry.cancelled && entry.dueMs <= this.now).sort((a, b) => a.dueMs - b.dueMs);
-    this.tasks = this.tasks.filter((entry) => !due.includes(entry) && !entry.cancelled);
-    for (const entry of due) entry.task();
-  }
-}
+import { ManualTime } from '../test/manual-time';
 
 async function openLog(config: Partial<LogConfig> = {}): Promise<{ log: PartitionLog; time: ManualTime; fs: MemoryFileSystem }> {
   const time = new ManualTime();

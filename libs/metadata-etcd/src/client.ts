@@ -11,7 +11,7 @@
  * retry, three attempts, for errors etcd3 deems recoverable).
  */
 import { Etcd3, type IOptions, type Namespace } from 'etcd3';
-import { StarlaneError, errorText, transportDetail } from '@starlane/model';
+import { StarlaneError, backoffMs, errorText, transportDetail, type BackoffBounds } from '@starlane/model';
 
 /** Largest etcd response the client accepts. */
 export const etcdResponseBytesMax = 64 * 1024 * 1024;
@@ -36,8 +36,11 @@ const passThrough = {
 } as unknown as HostPolicy;
 
 /** Watch reconnect delays: 100 ms doubling to 1 s. */
-function watchBackoff(durationMs = 100): WatchBackoff {
-  const backoff = { duration: durationMs, next: () => watchBackoff(Math.min(1000, durationMs * 2)) };
+const watchReconnectBackoff: BackoffBounds = { initialMs: 100, maxMs: 1000 };
+
+/** etcd3's back-off object for reconnect number `attempt` (0 first) of a watch. */
+function watchBackoff(attempt = 0): WatchBackoff {
+  const backoff = { duration: backoffMs(attempt, watchReconnectBackoff), next: () => watchBackoff(attempt + 1) };
   return backoff as unknown as WatchBackoff;
 }
 

@@ -23,7 +23,7 @@
  * etcd instead, it would have stepped down at t = 13 s by its own clock.
  */
 import type { IKeyValue, Namespace, Watcher } from 'etcd3';
-import { assert, type StarlaneError } from '@starlane/model';
+import { assert, backoffMs, type BackoffBounds, type StarlaneError } from '@starlane/model';
 import { etcdFailure } from './client';
 import { LeaseKeeper, deferred, monotonicClock, notController, type MonotonicClock } from './lease-keeper';
 import type { StoreFence } from './etcd-store';
@@ -32,8 +32,10 @@ import type { StoreFence } from './etcd-store';
 export const controllerLeaseTtlMsDefault = 3000;
 /** The election key, under the cluster's prefix. */
 export const electionKey = 'controller';
-/** Longest pause between attempts to read or watch the election key while etcd is unreachable. */
+/** First and longest pause between attempts to read or watch the election key while etcd is unreachable; doubling in between. */
+const observeRetryMsInitial = 100;
 const observeRetryMsMax = 2000;
+const observeRetryBackoff: BackoffBounds = { initialMs: observeRetryMsInitial, maxMs: observeRetryMsMax };
 
 /** Where a controller is reached. */
 export interface ControllerEndpoint {
@@ -71,8 +73,16 @@ export function encodeLeader(leader: ElectedController): string {
   return JSON.stringify({ controllerId: leader.controllerId, host: leader.host, port: leader.port, controllerEpoch: leader.controllerEpoch });
 }
 
-/** The leader an election key's value names, or undefined if it is not one of ours. */
-export function decodeLeader(value: Buffer): ElectedController | undefined {
+/** Whether `n` is a non-negative safe integer. */
+export function isCount(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+}
+
+/**
+ * The controller endpoint a key's JSON value names (election and registration values both
+ * start with one), with the value's fields for the rest; undefined if it is not one of ours.
+ */
+export function decodeEndpoint(value: Buffer): { readonly endpoint: ControllerEndpoint; readonly fields: Readonly<Record<string, unknown>> } | undefined {
   let json: unknown;
   try {
     json = JSON.parse(value.toString('utf8'));
@@ -80,10 +90,18 @@ export function decodeLeader(value: Buffer): ElectedController | undefined {
     return undefined;
   }
   if (typeof json !== 'object' || json === null) return undefined;
-  const { controllerId, host, port, controllerEpoch } = json as Record<string, unknown>;
-  const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
-  if (!isCount(controllerId) || typeof host !== 'string' || !isCount(port) || port > 65_535 || !isCount(controllerEpoch)) return undefined;
-  return { controllerId, host, port, controllerEpoch };
+  const fields = json as Record<string, unknown>;
+  const { controllerId, host, port } = fields;
+  if (!isCount(controllerId) || typeof host !== 'string' || !isCount(port) || port > 65_535) return undefined;
+  return { endpoint: { controllerId, host, port }, fields };
+}
+
+/** The leader an election key's value names, or undefined if it is not one of ours. */
+export function decodeLeader(value: Buffer): ElectedController | undefined {
+  const decoded = decodeEndpoint(value);
+  const controllerEpoch = decoded?.fields['controllerEpoch'];
+  if (decoded === undefined || !isCount(controllerEpoch)) return undefined;
+  return { ...decoded.endpoint, controllerEpoch };
 }
 
 /**
@@ -281,7 +299,8 @@ export class ControllerElection {
   }
 
   private async observe(): Promise<void> {
-    let retryMs = 100;
+    /** Failed reads or watches in a row; reset by a watch that starts. */
+    let failures = 0;
     while (!this.closed) {
       try {
         const response = await this.namespace.get(electionKey).exec();
@@ -297,7 +316,7 @@ export class ControllerElection {
           return;
         }
         this.observer = watcher;
-        retryMs = 100;
+        failures = 0;
         await new Promise<void>((resolve) => {
           watcher.on('put', (kv) => this.observed(kv, kv.mod_revision));
           watcher.on('delete', (kv) => this.observed(undefined, kv.mod_revision));
@@ -312,9 +331,10 @@ export class ControllerElection {
         await watcher.cancel().catch(() => undefined);
       } catch (error) {
         if (this.closed) return;
+        const retryMs = backoffMs(failures, observeRetryBackoff);
+        failures += 1;
         this.logger.warn({ event: 'election-observe-failed', error: String(error), retryMs }, 'cannot read the controller election key; retrying');
         await Promise.race([new Promise((resolve) => setTimeout(resolve, retryMs)), this.closing.promise]);
-        retryMs = Math.min(observeRetryMsMax, retryMs * 2);
       }
     }
   }

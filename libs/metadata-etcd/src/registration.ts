@@ -22,9 +22,9 @@
  * once etcd answers; if another live process has taken the id meanwhile, `displaced` reports it.
  */
 import type { IKeyValue, Namespace } from 'etcd3';
-import { StarlaneError } from '@starlane/model';
+import { StarlaneError, backoffMs, type BackoffBounds } from '@starlane/model';
 import { etcdFailure } from './client';
-import { controllerLeaseTtlMsDefault, type ControllerEndpoint, type ElectionLogger } from './election';
+import { controllerLeaseTtlMsDefault, decodeEndpoint, isCount, type ControllerEndpoint, type ElectionLogger } from './election';
 import { LeaseKeeper, deferred, monotonicClock, notController, type MonotonicClock } from './lease-keeper';
 
 /** Registration keys, under the cluster's prefix: `controllers/<controller id>`. */
@@ -37,8 +37,10 @@ export const registrationPrefix = 'controllers/';
 export const registrationExpirySlackMs = 1500;
 /** Most registrations DescribeCluster lists (controllers are a handful; the bound keeps a stray prefix from flooding an answer). */
 export const registrationsListedMax = 1000;
-/** Longest pause between attempts to claim while etcd is unreachable. */
+/** First and longest pause between attempts to claim while etcd is unreachable; doubling in between. */
+const claimRetryMsInitial = 100;
 const claimRetryMsMax = 2000;
+const claimRetryBackoff: BackoffBounds = { initialMs: claimRetryMsInitial, maxMs: claimRetryMsMax };
 
 /** A controller as its registration says. */
 export interface RegisteredController extends ControllerEndpoint {
@@ -66,17 +68,11 @@ export function encodeRegistration(registration: RegisteredController): string {
 
 /** The registration a key's value holds, or undefined if it is not one of ours. */
 export function decodeRegistration(value: Buffer): RegisteredController | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(value.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  if (typeof json !== 'object' || json === null) return undefined;
-  const { controllerId, host, port, incarnationId, leaseTtlMs } = json as Record<string, unknown>;
-  const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
-  if (!isCount(controllerId) || typeof host !== 'string' || !isCount(port) || port > 65_535 || typeof incarnationId !== 'string' || !isCount(leaseTtlMs)) return undefined;
-  return { controllerId, host, port, incarnationId, leaseTtlMs };
+  const decoded = decodeEndpoint(value);
+  if (decoded === undefined) return undefined;
+  const { incarnationId, leaseTtlMs } = decoded.fields;
+  if (typeof incarnationId !== 'string' || !isCount(leaseTtlMs)) return undefined;
+  return { ...decoded.endpoint, incarnationId, leaseTtlMs };
 }
 
 const silentLogger: ElectionLogger = { info: () => undefined, warn: () => undefined };
@@ -134,7 +130,6 @@ export class ControllerRegistration {
   }
 
   private async claimUntilHeld(): Promise<void> {
-    let retryMs = 100;
     for (let attempt = 1; ; attempt++) {
       if (this.closed) throw notController('the controller registration is closed');
       try {
@@ -143,8 +138,7 @@ export class ControllerRegistration {
       } catch (error) {
         if (error instanceof StarlaneError && (error.code === 'CONFIG_INVALID' || error.code === 'NOT_CONTROLLER')) throw error;
         if (attempt === 1 || attempt % 20 === 0) this.logger.warn({ event: 'controller-registration-failed', attempt, err: error }, 'cannot register this controller in etcd; retrying');
-        await Promise.race([new Promise((resolve) => setTimeout(resolve, retryMs)), this.closing.promise]);
-        retryMs = Math.min(claimRetryMsMax, retryMs * 2);
+        await Promise.race([new Promise((resolve) => setTimeout(resolve, backoffMs(attempt - 1, claimRetryBackoff))), this.closing.promise]);
       }
     }
   }

@@ -26,7 +26,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { Clock, Scheduler } from '@starlane/log';
-import { StarlaneError } from '@starlane/model';
+import { StarlaneError, backoffMs } from '@starlane/model';
 import type { internalV1, v1 } from '@starlane/proto';
 import { errorCodeFromProto } from './codec';
 import { ControllerChannel, type CallResult, type UnaryInvoker } from './controller-channel';
@@ -174,7 +174,7 @@ export class NodeSession {
     for (let attempt = 0; attempt <= this.options.controllers.length + redirectsInARowMax; attempt += 1) {
       if (attempt > 0) {
         // Every retry waits, doubling: a redirect loop or a refusing address is not hammered.
-        const waitMs = Math.min(this.backoffMs(attempt), deadlineMs - clock.nowMs());
+        const waitMs = Math.min(this.retryDelayMs(attempt), deadlineMs - clock.nowMs());
         if (waitMs <= 0) return undefined;
         await this.sleep(waitMs);
       }
@@ -270,14 +270,14 @@ export class NodeSession {
     if (this.phase !== 'registering' || this.stopping) return;
     if (!result.ok) {
       this.unreachable(address, result.error, 'register');
-      this.schedule(this.backoffMs(), () => this.register());
+      this.schedule(this.retryDelayMs(), () => this.register());
       return;
     }
     const response = result.value;
     const code = errorCodeFromProto(response.errorCode);
     if (code === 'NOT_CONTROLLER') {
       this.redirected(response.activeController);
-      this.schedule(this.backoffMs(), () => this.register());
+      this.schedule(this.retryDelayMs(), () => this.register());
       return;
     }
     if (code === 'INCONSISTENT_CLUSTER_ID' || code === 'INVALID_REQUEST') {
@@ -288,7 +288,7 @@ export class NodeSession {
       // DUPLICATE_BROKER_REGISTRATION: the previous incarnation's session has not expired yet
       // (a restart right after a crash); it will, so keep trying.
       this.logFailure({ address, errorCode: code, errorMessage: response.errorMessage }, 'registration refused; retrying');
-      this.schedule(this.backoffMs(), () => this.register());
+      this.schedule(this.retryDelayMs(), () => this.register());
       return;
     }
     if (this.clusterIdInUse !== '' && response.clusterId !== this.clusterIdInUse) {
@@ -341,7 +341,7 @@ export class NodeSession {
     if (this.phase !== 'registered' || this.registration !== registration) return;
     if (!result.ok) {
       this.unreachable(address, result.error, 'heartbeat');
-      this.schedule(Math.min(this.backoffMs(), registration.heartbeatIntervalMs), () => this.heartbeat());
+      this.schedule(Math.min(this.retryDelayMs(), registration.heartbeatIntervalMs), () => this.heartbeat());
       return;
     }
     const response = result.value;
@@ -365,14 +365,14 @@ export class NodeSession {
       this.schedule(caughtUpSince || this.heartbeatAtOnce ? 0 : registration.heartbeatIntervalMs, () => this.heartbeat());
     } else if (code === 'NOT_CONTROLLER') {
       this.redirected(response.activeController);
-      this.schedule(this.backoffMs(), () => this.heartbeat());
+      this.schedule(this.retryDelayMs(), () => this.heartbeat());
     } else if (code === 'STALE_BROKER_EPOCH' || code === 'BROKER_ID_NOT_REGISTERED') {
       this.options.logger.warn({ event: 'node-session-lost', errorCode: code, errorMessage: response.errorMessage }, 'the controller no longer knows this registration; registering again');
       this.registration = undefined;
       this.isFenced = true;
       this.phase = 'registering';
       this.failures++;
-      this.schedule(this.backoffMs(), () => this.register());
+      this.schedule(this.retryDelayMs(), () => this.register());
     } else {
       this.logFailure({ address, errorCode: code, errorMessage: response.errorMessage }, 'heartbeat refused; retrying');
       this.schedule(registration.heartbeatIntervalMs, () => this.heartbeat());
@@ -395,7 +395,7 @@ export class NodeSession {
       let pauseMs = controlledShutdownRetryMs;
       if (!result.ok) {
         this.unreachable(address, result.error, 'controlled shutdown');
-        pauseMs = this.backoffMs();
+        pauseMs = this.retryDelayMs();
       } else {
         const code = errorCodeFromProto(result.value.errorCode);
         if (code === undefined) {
@@ -406,7 +406,7 @@ export class NodeSession {
           }
         } else if (code === 'NOT_CONTROLLER') {
           this.redirected(result.value.activeController);
-          pauseMs = this.backoffMs();
+          pauseMs = this.retryDelayMs();
         } else {
           // STALE_BROKER_EPOCH, BROKER_ID_NOT_REGISTERED: the controller no longer counts this
           // session, so it has nothing to move on its behalf.
@@ -440,11 +440,10 @@ export class NodeSession {
     this.logFailure({ address, code: error.code, details: error.details }, `controller unreachable (${what}); retrying`);
   }
 
-  /** The delay before the next retry after `failures` failures in a row: doubling, bounded. */
-  private backoffMs(failures: number = this.failures): number {
-    const initial = this.options.retryBackoffMsInitial ?? controllerRetryBackoffMsInitial;
-    const max = this.options.retryBackoffMsMax ?? controllerRetryBackoffMsMax;
-    return Math.min(max, initial * 2 ** Math.min(Math.max(failures - 1, 0), 16));
+  /** The delay before the next retry after `failures` failures in a row (the first waits the least): doubling, bounded. */
+  private retryDelayMs(failures: number = this.failures): number {
+    const bounds = { initialMs: this.options.retryBackoffMsInitial ?? controllerRetryBackoffMsInitial, maxMs: this.options.retryBackoffMsMax ?? controllerRetryBackoffMsMax };
+    return backoffMs(failures - 1, bounds);
   }
 
   /** Counts a failed attempt (for backoff) and logs the first and every 20th. */

@@ -9,6 +9,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { applyDelta, emptyImage, imageFromSnapshot, type MetadataDelta, type MetadataImage, type NodeInfo, type TopicState } from '@starlane/metadata';
+import { backoffMs, transportDetail, type BackoffBounds } from '@starlane/model';
 import { internalV1 } from '@starlane/proto';
 import { controllerFromProto, deltaFromProto, nodeFromProto, topicFromProto } from './codec';
 import { formatAddress, grpcMessageBytesMax } from '@starlane/service-host';
@@ -60,10 +61,10 @@ export interface ReconnectState {
  * dead controller and standbys still naming it, and the one that takes over must be tried
  * again soon after it does, not after a delay grown on them.
  */
-export function reconnectDelayMs(state: ReconnectState, bounds: { readonly initialMs: number; readonly maxMs: number }): number {
+export function reconnectDelayMs(state: ReconnectState, bounds: BackoffBounds): number {
   if (state.handOver) return 0;
   const round = Math.floor((Math.max(1, state.attempt) - 1) / Math.max(1, state.controllers));
-  return Math.min(bounds.maxMs, bounds.initialMs * 2 ** Math.min(round, 16));
+  return backoffMs(round, bounds);
 }
 
 export class MetadataWatcher {
@@ -228,7 +229,7 @@ export class MetadataWatcher {
   /** `servedMs`: how long the stream that ended had served metadata; undefined if it never did. */
   private scheduleReconnect(reason: string, details: object, servedMs: number | undefined): void {
     if (this.closed) return;
-    const bounds = { initialMs: this.options.reconnectBackoffMsInitial ?? reconnectBackoffMsInitialDefault, maxMs: this.options.reconnectBackoffMsMax ?? reconnectBackoffMsMaxDefault };
+    const bounds: BackoffBounds = { initialMs: this.options.reconnectBackoffMsInitial ?? reconnectBackoffMsInitialDefault, maxMs: this.options.reconnectBackoffMsMax ?? reconnectBackoffMsMaxDefault };
     // A stream that served for a while ends the run of failures; one that served a snapshot and
     // ended at once is part of it, so a cycle of such streams backs off like any failure.
     const stable = servedMs !== undefined && servedMs >= bounds.maxMs;
@@ -241,14 +242,11 @@ export class MetadataWatcher {
   }
 }
 
-/** One line saying why a stream ended, without grpc-js's connection boilerplate. */
+/** One line saying why a stream ended, without grpc-js's connection boilerplate (`transportDetail`). */
 function problemText(reason: string, details: object): string {
   const fields = details as { address?: unknown; details?: unknown; errorMessage?: unknown; error?: unknown };
   const raw = [fields.errorMessage, fields.details, fields.error].find((value): value is string => typeof value === 'string' && value !== '') ?? '';
-  const detail = raw
-    .replace(/^No connection established\. Last error: (Error: )?/, '')
-    .replace(/\.?\s*Resolution note:.*$/s, '')
-    .trim();
+  const detail = transportDetail(raw);
   const at = typeof fields.address === 'string' ? ` (${fields.address})` : '';
   return detail === '' ? `${reason}${at}` : `${reason}${at}: ${detail}`;
 }

@@ -25,5 +25,6 @@ export {
   type ProducerEpoch,
   type ProducerId,
 } from './ids';
+export { backoffDoublingsMax, backoffMs, type BackoffBounds } from './backoff';
 export { errorText, transportDetail } from './error-text';
 export { topicNameLengthMax, validateTopicName } from './topic-name';

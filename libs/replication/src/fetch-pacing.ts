@@ -14,6 +14,7 @@
  *
  * Pure and clock-free: the caller passes the time.
  */
+import { backoffMs } from '@starlane/model';
 
 export interface FetchPacingBounds {
   /** First delay after a failure. */
@@ -60,7 +61,7 @@ export class FetchPacing {
    * again. Delays run initial, 2 x initial, 4 x initial, ... up to the maximum.
    */
   failed(nowMs: number): number {
-    const delayMs = Math.min(this.bounds.backoffMsMax, this.bounds.backoffMsInitial * 2 ** Math.min(this.failuresInRow, 30));
+    const delayMs = backoffMs(this.failuresInRow, { initialMs: this.bounds.backoffMsInitial, maxMs: this.bounds.backoffMsMax });
     this.failuresInRow += 1;
     return nowMs + delayMs;
   }

@@ -12,6 +12,7 @@
  *   `min.insync.replicas` members. A record is never shown to consumers (or acknowledged to
  *   acks=all producers) while fewer replicas than the topic asks for have it.
  */
+import { backoffMs, type BackoffBounds } from '@starlane/model';
 
 /** A leader's view of one follower, learned from its fetches. */
 export interface FollowerProgress {
@@ -101,6 +102,7 @@ export type ProposalAnswer =
  */
 export const isrProposalBackoffMsInitial = 500;
 export const isrProposalBackoffMsMax = 8_000;
+const isrProposalBackoff: BackoffBounds = { initialMs: isrProposalBackoffMsInitial, maxMs: isrProposalBackoffMsMax };
 
 /** A refused kind of change: when it may be proposed again, and how many refusals in a row. */
 interface Refusals {
@@ -238,8 +240,7 @@ export class LeaderReplicaState {
     this.pending = undefined;
     if (settled !== undefined && answer.outcome === 'refused') {
       const count = (this.refusals.get(settled.kind)?.count ?? 0) + 1;
-      const backoffMs = Math.min(isrProposalBackoffMsMax, isrProposalBackoffMsInitial * 2 ** Math.min(count - 1, 16));
-      this.refusals.set(settled.kind, { count, retryAtMs: nowMs + backoffMs });
+      this.refusals.set(settled.kind, { count, retryAtMs: nowMs + backoffMs(count - 1, isrProposalBackoff) });
     } else if (settled !== undefined && answer.outcome === 'accepted') {
       this.refusals.delete(settled.kind);
     }

@@ -12,7 +12,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { freePort, workspaceRoot } from '@starlane/testing';
+import { freePort, waitUntil, workspaceRoot } from '@starlane/testing';
 import { layoutPorts, portSpanMax } from './layout';
 
 jest.setTimeout(300_000);
@@ -27,6 +27,8 @@ const cliRunMsMax = 30_000;
 const outputLinesMax = 2_000;
 /** How long the cluster may take to reach a state the test waits for (shared CPU: generous). */
 const stateWaitMs = 90_000;
+/** Pause between two looks at the cluster's state (each may run the CLI). */
+const probeIntervalMs = 200;
 
 interface Supervised {
   readonly child: ChildProcess;
@@ -82,24 +84,39 @@ function isFree(port: number): Promise<boolean> {
   });
 }
 
+/** The supervisor's last lines, for a failure message. */
+function lastOutput(): string {
+  return `last output:\n${cluster?.tail.slice(-60).join('\n')}`;
+}
+
+/** The supervisor's exit code or signal once it has exited; undefined while it runs. */
+function supervisorExit(): number | NodeJS.Signals | undefined {
+  return cluster?.child.exitCode ?? cluster?.child.signalCode ?? undefined;
+}
+
+/** Waits until `probe` gives a value (not undefined); a supervisor that exits ends the wait, as everything waited for here needs the cluster. */
 async function until<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = stateWaitMs): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    // Everything waited for here needs the cluster: a supervisor that has exited ends the wait.
-    if (cluster !== undefined && (cluster.child.exitCode !== null || cluster.child.signalCode !== null)) {
-      throw new Error(`${what}: the supervisor exited (${cluster.child.exitCode ?? cluster.child.signalCode})\nlast output:\n${cluster.tail.slice(-60).join('\n')}`);
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms\nlast output:\n${cluster?.tail.slice(-60).join('\n')}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  const outcome = await waitUntil(
+    what,
+    async () => {
+      const exit = supervisorExit();
+      if (exit !== undefined) return { exit };
+      const value = await probe();
+      return value === undefined ? undefined : { value };
+    },
+    timeoutMs,
+    probeIntervalMs,
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}\n${lastOutput()}`, { cause: error });
+  });
+  if ('exit' in outcome) throw new Error(`${what}: the supervisor exited (${outcome.exit})\n${lastOutput()}`);
+  return outcome.value;
 }
 
 async function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${timeoutMs} ms\nlast output:\n${cluster?.tail.slice(-60).join('\n')}`)), timeoutMs);
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${timeoutMs} ms\n${lastOutput()}`)), timeoutMs);
   });
   try {
     return await Promise.race([promise, timeout]);

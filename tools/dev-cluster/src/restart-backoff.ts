@@ -10,6 +10,7 @@
  * within a minute each time, the next restarts wait 2, 4, 8, 16, 30, 30, ... s; once one run
  * lasts a minute, the next failure waits 1 s again.
  */
+import { backoffMs, type BackoffBounds } from '@starlane/model';
 
 /** Delay before the first restart after a run that lasted (or a process that had not failed before). */
 export const restartBackoffMsMin = 1_000;
@@ -17,6 +18,9 @@ export const restartBackoffMsMin = 1_000;
 export const restartBackoffMsMax = 30_000;
 /** A run at least this long ends the failure streak: the next failure waits restartBackoffMsMin again. */
 export const stableUptimeMs = 60_000;
+
+/** The bounds of the back-off rule (`backoffMs`): the first failure in a row waits the least. */
+const restartBackoff: BackoffBounds = { initialMs: restartBackoffMsMin, maxMs: restartBackoffMsMax };
 
 export interface RestartDecision {
   /** How long to wait before starting the process again. */
@@ -34,12 +38,7 @@ export class RestartBackoff {
   onExit(uptimeMs: number): RestartDecision {
     if (uptimeMs >= stableUptimeMs) this.failuresInARow = 0;
     this.failuresInARow += 1;
-    // Capped before exponentiation, so a process failing for days never overflows the delay.
-    const doublings = Math.min(this.failuresInARow - 1, doublingsMax);
-    const delayMs = Math.min(restartBackoffMsMax, restartBackoffMsMin * 2 ** doublings);
+    const delayMs = backoffMs(this.failuresInARow - 1, restartBackoff);
     return { delayMs, failuresInARow: this.failuresInARow, crashLooping: delayMs >= restartBackoffMsMax };
   }
 }
-
-/** Enough doublings to pass any ceiling above; more would only grow a number that is capped anyway. */
-const doublingsMax = 20;

@@ -4,8 +4,9 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { v1 } from '@starlane/proto';
-import { killAll, startCluster, type TestCluster } from '@starlane/testing';
-import { attempt, call, errorCodeOf, publicClients, type PublicClients } from './clients';
+import type { TestCluster } from '@starlane/testing';
+import { attempt, call, errorCodeOf, type PublicClients } from './clients';
+import { startWithClients, stopWithClients } from './test-cluster';
 import { createTopic, readPartition } from './workload';
 
 jest.setTimeout(120_000);
@@ -14,17 +15,12 @@ let cluster: TestCluster;
 let clients: PublicClients;
 
 beforeAll(async () => {
-  cluster = await startCluster({ storageNodes: 1 });
-  clients = publicClients(cluster.gatewayAddress);
+  ({ cluster, clients } = await startWithClients({ storageNodes: 1 }));
   await createTopic(clients, 'small', 1, { 'max.message.bytes': '1024' });
   await cluster.waitForLeaders('small');
 });
 
-afterAll(async () => {
-  clients?.close();
-  await cluster?.stop();
-  await killAll();
-});
+afterAll(() => stopWithClients({ cluster, clients }));
 
 function valueRecord(value: Buffer): v1.Record {
   return { nullableKey: undefined, nullableValue: { $case: 'value', value }, headers: [], timestampMs: 0n, offset: 0n, timestampType: 0, leaderEpoch: 0 };

@@ -3,6 +3,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { v1 } from '@starlane/proto';
+import { unaryAttempt, unaryCall } from '@starlane/testing';
 
 export interface PublicClients {
   readonly admin: v1.AdminServiceClient;
@@ -34,28 +35,11 @@ export function publicClients(address: string): PublicClients {
   };
 }
 
-type UnaryMethod<Req, Res> = (request: Req, metadata: grpc.Metadata, options: Partial<grpc.CallOptions>, callback: (error: grpc.ServiceError | null, response: Res) => void) => grpc.ClientUnaryCall;
-
-/** Calls a unary method with a deadline; rejects with the ServiceError. */
-export function call<Req, Res>(client: grpc.Client, method: UnaryMethod<Req, Res>, request: Req, timeoutMs = 30_000): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    method.call(client, request, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (error, response) => (error ? reject(error) : resolve(response)));
-  });
-}
+/** Calls a unary method with a deadline; rejects with the ServiceError (the testing library's, under the name the tests use). */
+export const call = unaryCall;
 
 /** The outcome of a unary call, error included, for tests that expect failures. */
-export async function attempt<Req, Res>(
-  client: grpc.Client,
-  method: UnaryMethod<Req, Res>,
-  request: Req,
-  timeoutMs = 30_000,
-): Promise<{ response?: Res; error?: grpc.ServiceError }> {
-  try {
-    return { response: await call(client, method, request, timeoutMs) };
-  } catch (error) {
-    return { error: error as grpc.ServiceError };
-  }
-}
+export const attempt = unaryAttempt;
 
 /** The catalogue error code a failed call carries in its trailers. */
 export function errorCodeOf(error: grpc.ServiceError | undefined): string | undefined {

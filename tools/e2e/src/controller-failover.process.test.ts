@@ -4,9 +4,10 @@
  * the storage node stays in the cluster and the gateway keeps serving, admin calls included.
  */
 import { v1 } from '@starlane/proto';
-import { killAll, startCluster, type TestCluster } from '@starlane/testing';
-import { call, publicClients, type PublicClients } from './clients';
-import { createTopic, produceKeyed, readPartition } from './workload';
+import type { TestCluster } from '@starlane/testing';
+import { call, type PublicClients } from './clients';
+import { startWithClients, stopWithClients } from './test-cluster';
+import { createTopic, produceKeyed, readPartition, sameKeyRecords, type KeyedRecord } from './workload';
 
 jest.setTimeout(120_000);
 
@@ -18,19 +19,12 @@ let cluster: TestCluster;
 let clients: PublicClients;
 
 beforeAll(async () => {
-  cluster = await startCluster({ storageNodes: 1, controllers: 3, metadataStore: 'etcd', controllerArgs: [`--controller-lease-ttl-ms=${leaseTtlMs}`] });
-  clients = publicClients(cluster.gatewayAddress);
+  ({ cluster, clients } = await startWithClients({ storageNodes: 1, controllers: 3, metadataStore: 'etcd', controllerArgs: [`--controller-lease-ttl-ms=${leaseTtlMs}`] }));
 });
 
-afterAll(async () => {
-  clients?.close();
-  await cluster?.stop();
-  await killAll();
-});
+afterAll(() => stopWithClients({ cluster, clients }));
 
-function records(prefix: string, count: number): { key: string; value: string }[] {
-  return Array.from({ length: count }, (_unused, index) => ({ key: 'k', value: `${prefix}-${index}` }));
-}
+const records = (prefix: string, count: number): KeyedRecord[] => sameKeyRecords(0, count, prefix);
 
 async function produce(topic: string, values: { key: string; value: string }[]): Promise<void> {
   await produceKeyed(clients, topic, values, { recordsPerRequest: 5, inflightMax: 2, acks: v1.Acks.ALL });

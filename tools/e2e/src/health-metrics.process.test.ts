@@ -5,9 +5,11 @@
  * min ISR, the shrink counted, the follower's lag); once SIGCONTed the follower catches up
  * and rejoins, and the count returns to 0 with the expansion counted.
  */
+import type { PartitionState } from '@starlane/metadata';
 import { v1 } from '@starlane/proto';
-import { killAll, metricValue, scrapeMetrics, startCluster, type MetricSample, type TestCluster } from '@starlane/testing';
-import { publicClients, type PublicClients } from './clients';
+import { metricValue, scrapeMetrics, type MetricSample, type TestCluster } from '@starlane/testing';
+import type { PublicClients } from './clients';
+import { startWithClients, stopWithClients } from './test-cluster';
 import { createTopic, produceKeyed } from './workload';
 
 jest.setTimeout(180_000);
@@ -23,16 +25,13 @@ let clients: PublicClients;
 let stopped: number | undefined;
 
 beforeAll(async () => {
-  cluster = await startCluster({ storageNodes: 3, storageNodeArgs: [`--replica-lag-time-max-ms=${replicaLagTimeMaxMs}`] });
-  clients = publicClients(cluster.gatewayAddress);
+  ({ cluster, clients } = await startWithClients({ storageNodes: 3, storageNodeArgs: [`--replica-lag-time-max-ms=${replicaLagTimeMaxMs}`] }));
 });
 
 afterAll(async () => {
   // A failed test must not leave a node stopped: it could not stop cleanly.
   if (stopped !== undefined) cluster?.storageNode(stopped).child.kill('SIGCONT');
-  clients?.close();
-  await cluster?.stop();
-  await killAll();
+  await stopWithClients({ cluster, clients });
 });
 
 async function metricsOf(name: string): Promise<MetricSample[]> {
@@ -51,14 +50,20 @@ async function scrapeUntil(member: string, what: string, accept: (samples: Metri
   }
 }
 
-const value = (samples: MetricSample[], name: string, labels: Record<string, string> = {}): number => metricValue(samples, name, labels) ?? Number.NaN;
-
-it('counts a follower held out of the ISR as under-replicated on its leader, and 0 again once it rejoins', async () => {
-  const topic = 'health';
+/** Creates `topic` with one partition on three replicas (min.insync.replicas 2) and waits for its whole ISR; returns the partition. */
+async function replicatedTopic(topic: string): Promise<PartitionState> {
   await createTopic(clients, topic, 1, { 'min.insync.replicas': '2' }, 3);
   const image = await cluster.metadata().waitFor((current) => current.topics.get(topic)?.partitions[0]?.isr.length === 3, settleMsMax);
   const partition = image?.topics.get(topic)?.partitions[0];
   if (partition === undefined) throw new Error(`${topic} did not get a full ISR`);
+  return partition;
+}
+
+const value = (samples: MetricSample[], name: string, labels: Record<string, string> = {}): number => metricValue(samples, name, labels) ?? Number.NaN;
+
+it('counts a follower held out of the ISR as under-replicated on its leader, and 0 again once it rejoins', async () => {
+  const topic = 'health';
+  const partition = await replicatedTopic(topic);
   const leader = `storage-node-${partition.leader}`;
   const follower = partition.replicas.find((id) => id !== partition.leader) as number;
 
@@ -104,10 +109,7 @@ it('counts a follower held out of the ISR as under-replicated on its leader, and
 
 it('counts a failover as a clean election on the active controller, with no partition left offline', async () => {
   const topic = 'failover';
-  await createTopic(clients, topic, 1, { 'min.insync.replicas': '2' }, 3);
-  const image = await cluster.metadata().waitFor((current) => current.topics.get(topic)?.partitions[0]?.isr.length === 3, settleMsMax);
-  const partition = image?.topics.get(topic)?.partitions[0];
-  if (partition === undefined) throw new Error(`${topic} did not get a full ISR`);
+  const partition = await replicatedTopic(topic);
   const before = await metricsOf('controller');
   expect(value(before, 'starlane_controller_active')).toBe(1);
   expect(value(before, 'starlane_controller_metadata_write_duration_seconds_count', { store: 'file' })).toBeGreaterThan(0);

@@ -12,9 +12,10 @@
 import { join } from 'node:path';
 import { readFile, stat } from 'node:fs/promises';
 import { v1 } from '@starlane/proto';
-import { killAll, startCluster, type TestCluster } from '@starlane/testing';
-import { call, publicClients, type PublicClients } from './clients';
-import { createTopic, produceKeyed } from './workload';
+import type { TestCluster } from '@starlane/testing';
+import { call, type PublicClients } from './clients';
+import { startWithClients, stopWithClients } from './test-cluster';
+import { createTopic, produceKeyed, sameKeyRecords } from './workload';
 
 jest.setTimeout(240_000);
 
@@ -26,15 +27,10 @@ let cluster: TestCluster;
 let clients: PublicClients;
 
 beforeAll(async () => {
-  cluster = await startCluster({ storageNodes: 3, controllerArgs });
-  clients = publicClients(cluster.gatewayAddress);
+  ({ cluster, clients } = await startWithClients({ storageNodes: 3, controllerArgs }));
 });
 
-afterAll(async () => {
-  clients?.close();
-  await cluster?.stop();
-  await killAll();
-});
+afterAll(() => stopWithClients({ cluster, clients }));
 
 /** Polls `check` until it returns a value (not undefined), for at most `timeoutMs`. */
 async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
@@ -72,8 +68,7 @@ async function latest(): Promise<v1.ListOffsetsPartitionResult> {
 }
 
 async function produce(prefix: string, count: number): Promise<void> {
-  const records = Array.from({ length: count }, (_unused, index) => ({ key: 'k', value: `${prefix}-${index}` }));
-  await produceKeyed(clients, topic, records, { recordsPerRequest: 10, inflightMax: 1, acks: v1.Acks.ALL });
+  await produceKeyed(clients, topic, sameKeyRecords(0, count, prefix), { recordsPerRequest: 10, inflightMax: 1, acks: v1.Acks.ALL });
 }
 
 describe('LATEST across a restart from a lagging checkpoint', () => {

@@ -10,9 +10,10 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { v1 } from '@starlane/proto';
-import { killAll, startCluster, type TestCluster } from '@starlane/testing';
-import { publicClients, type PublicClients } from './clients';
-import { createTopic, produceKeyed, readPartition, type KeyedRecord } from './workload';
+import type { TestCluster } from '@starlane/testing';
+import type { PublicClients } from './clients';
+import { quickFailureSettings, startWithClients, stopWithClients } from './test-cluster';
+import { createTopic, produceKeyed, readPartition, sameKeyRecords as records } from './workload';
 
 jest.setTimeout(120_000);
 
@@ -20,24 +21,10 @@ let cluster: TestCluster;
 let clients: PublicClients;
 
 beforeAll(async () => {
-  cluster = await startCluster({
-    storageNodes: 3,
-    controllerArgs: ['--node-heartbeat-interval-ms=200', '--node-session-timeout-ms=1500'],
-    storageNodeArgs: ['--replica-lag-time-max-ms=2000'],
-  });
-  clients = publicClients(cluster.gatewayAddress);
-  await cluster.waitForActiveNodes(3);
+  ({ cluster, clients } = await startWithClients({ storageNodes: 3, ...quickFailureSettings }));
 });
 
-afterAll(async () => {
-  clients?.admin.close();
-  clients?.producer.close();
-  clients?.consumer.close();
-  await cluster?.stop();
-  await killAll();
-});
-
-const records = (from: number, count: number): KeyedRecord[] => Array.from({ length: count }, (_, index) => ({ key: 'k', value: `r-${from + index}` }));
+afterAll(() => stopWithClients({ cluster, clients }));
 
 it('moves the leadership of a node whose log fails to another in-sync replica, and writes go on', async () => {
   const topic = 'disk';

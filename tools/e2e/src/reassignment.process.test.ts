@@ -8,9 +8,10 @@
 import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { v1 } from '@starlane/proto';
-import { killAll, startCluster, type TestCluster } from '@starlane/testing';
+import type { TestCluster } from '@starlane/testing';
 import { Producer, type Ack } from './producer';
-import { call, publicClients, type PublicClients } from './clients';
+import { call, type PublicClients } from './clients';
+import { startWithClients, stopWithClients } from './test-cluster';
 import { readPartition } from './workload';
 
 jest.setTimeout(120_000);
@@ -19,20 +20,14 @@ let cluster: TestCluster;
 let clients: PublicClients;
 
 beforeAll(async () => {
-  cluster = await startCluster({
+  ({ cluster, clients } = await startWithClients({
     storageNodes: 4,
     controllerArgs: ['--node-heartbeat-interval-ms=250', '--node-session-timeout-ms=2000'],
     storageNodeArgs: ['--replica-lag-time-max-ms=2000'],
-  });
-  clients = publicClients(cluster.gatewayAddress);
-  await cluster.waitForActiveNodes(4);
+  }));
 });
 
-afterAll(async () => {
-  clients?.close();
-  await cluster?.stop();
-  await killAll();
-});
+afterAll(() => stopWithClients({ cluster, clients }));
 
 /** Partition directories of `topic` under a storage node's data directory. */
 async function partitionDirs(nodeId: number, topic: string): Promise<string[]> {

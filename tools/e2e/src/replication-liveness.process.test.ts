@@ -17,9 +17,10 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { MetadataImage, PartitionState } from '@starlane/metadata';
 import { v1 } from '@starlane/proto';
-import { killAll, startCluster, type AppProcess, type TestCluster } from '@starlane/testing';
-import { call, publicClients, type PublicClients } from './clients';
-import { createTopic, produceKeyed, readPartition, type KeyedRecord } from './workload';
+import type { AppProcess, TestCluster } from '@starlane/testing';
+import { call, type PublicClients } from './clients';
+import { startWithClients, stopWithClients } from './test-cluster';
+import { createTopic, produceKeyed, readPartition, sameKeyRecords as records } from './workload';
 
 jest.setTimeout(180_000);
 
@@ -35,22 +36,15 @@ let cluster: TestCluster;
 let clients: PublicClients;
 
 beforeAll(async () => {
-  cluster = await startCluster({
+  ({ cluster, clients } = await startWithClients({
     storageNodes: 3,
     // No preferred-leader balancing: the test decides where leadership goes.
     controllerArgs: ['--node-heartbeat-interval-ms=200', `--node-session-timeout-ms=${sessionTimeoutMs}`, '--leader-imbalance-check-interval-ms=0'],
     storageNodeArgs: [`--replica-lag-time-max-ms=${replicaLagTimeMaxMs}`],
-  });
-  clients = publicClients(cluster.gatewayAddress);
+  }));
 });
 
-afterAll(async () => {
-  clients?.close();
-  await cluster?.stop();
-  await killAll();
-});
-
-const records = (from: number, count: number): KeyedRecord[] => Array.from({ length: count }, (_, index) => ({ key: 'k', value: `r-${from + index}` }));
+afterAll(() => stopWithClients({ cluster, clients }));
 
 async function partitionState(topic: string, accept: (state: PartitionState, image: MetadataImage) => boolean, what: string, timeoutMs = 30_000): Promise<PartitionState> {
   const image = await cluster.metadata().waitFor((current) => {

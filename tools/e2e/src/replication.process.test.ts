@@ -5,9 +5,10 @@
  * order, and writes go on; the old leader comes back as a follower and catches up.
  */
 import { v1 } from '@starlane/proto';
-import { killAll, startCluster, type TestCluster } from '@starlane/testing';
-import { publicClients, type PublicClients } from './clients';
-import { createTopic, produceKeyed, readPartition, type KeyedRecord, type StoredRecord } from './workload';
+import type { TestCluster } from '@starlane/testing';
+import type { PublicClients } from './clients';
+import { quickFailureSettings, startWithClients, stopWithClients } from './test-cluster';
+import { createTopic, produceKeyed, readPartition, sameKeyRecords as records, type StoredRecord } from './workload';
 
 jest.setTimeout(120_000);
 
@@ -15,25 +16,10 @@ let cluster: TestCluster;
 let clients: PublicClients;
 
 beforeAll(async () => {
-  cluster = await startCluster({
-    storageNodes: 3,
-    // Short sessions and lag limits, so failures are noticed within the test's time.
-    controllerArgs: ['--node-heartbeat-interval-ms=200', '--node-session-timeout-ms=1500'],
-    storageNodeArgs: ['--replica-lag-time-max-ms=2000'],
-  });
-  clients = publicClients(cluster.gatewayAddress);
-  await cluster.waitForActiveNodes(3);
+  ({ cluster, clients } = await startWithClients({ storageNodes: 3, ...quickFailureSettings }));
 });
 
-afterAll(async () => {
-  clients?.admin.close();
-  clients?.producer.close();
-  clients?.consumer.close();
-  await cluster?.stop();
-  await killAll();
-});
-
-const records = (from: number, count: number): KeyedRecord[] => Array.from({ length: count }, (_, index) => ({ key: 'k', value: `r-${from + index}` }));
+afterAll(() => stopWithClients({ cluster, clients }));
 
 /** Reads partition 0 until it holds `count` records (a new leader's high watermark catches up as followers fetch). */
 async function readAtLeast(topic: string, count: number): Promise<StoredRecord[]> {

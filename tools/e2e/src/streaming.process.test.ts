@@ -7,8 +7,9 @@
  */
 import { Partitioners } from 'kafkajs';
 import { v1 } from '@starlane/proto';
-import { killAll, startCluster, type TestCluster } from '@starlane/testing';
-import { call, publicClients, type PublicClients } from './clients';
+import type { TestCluster } from '@starlane/testing';
+import { call, type PublicClients } from './clients';
+import { startWithClients, stopWithClients } from './test-cluster';
 import { createTopic, produceKeyed, readPartition, type KeyedRecord, type StoredRecord } from './workload';
 
 jest.setTimeout(240_000);
@@ -30,15 +31,10 @@ let cluster: TestCluster;
 let clients: PublicClients;
 
 beforeAll(async () => {
-  cluster = await startCluster({ storageNodes: 3 });
-  clients = publicClients(cluster.gatewayAddress);
+  ({ cluster, clients } = await startWithClients({ storageNodes: 3 }));
 });
 
-afterAll(async () => {
-  clients?.close();
-  await cluster?.stop();
-  await killAll();
-});
+afterAll(() => stopWithClients({ cluster, clients }));
 
 async function readAll(): Promise<StoredRecord[][]> {
   const partitions: StoredRecord[][] = [];

@@ -17,6 +17,11 @@ export interface StoredRecord {
   readonly value: string | undefined;
 }
 
+/** `count` records under one key (so in one partition, in order), valued `<prefix>-<from>`, `<prefix>-<from + 1>`, ... */
+export function sameKeyRecords(from: number, count: number, prefix = 'r'): KeyedRecord[] {
+  return Array.from({ length: count }, (_, index) => ({ key: 'k', value: `${prefix}-${from + index}` }));
+}
+
 /** Error codes worth retrying while a cluster is restarting (leaders moving, metadata catching up). */
 const retriableCodes = new Set<v1.ErrorCode>([
   v1.ErrorCode.NOT_LEADER_OR_FOLLOWER,

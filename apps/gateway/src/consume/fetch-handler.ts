@@ -8,9 +8,9 @@
  * partitions' first answers. Partitions that meet a leader change are read again from the new
  * leader within the wait.
  */
-import { StarlaneError, errorCodeFromWire, validateTopicName } from '@starlane/model';
+import { StarlaneError, backoffMs, errorCodeFromWire, validateTopicName } from '@starlane/model';
 import { type internalV1, v1 } from '@starlane/proto';
-import { backoffMs, leaderRetryBackoff } from '../backoff';
+import { leaderRetryBackoff } from '../backoff';
 import { fetchBytesDefault, fetchBytesMax, fetchPartitionBytesDefault, fetchPartitionsMax, fetchWaitMsMax } from '../limits';
 import { asStarlaneError } from '../produce/partition-writer';
 import { isLeaderRetriable, noMetadataError, routeChanged, routePartition, type MetadataSource, type PartitionRoute } from '../routing';

@@ -3,9 +3,9 @@
  * those that meet a leader change are sent again once the metadata names a new leader (or
  * after a backoff), until the deadline.
  */
-import { StarlaneError, errorCodeFromWire, validateTopicName, wireErrorCode } from '@starlane/model';
+import { StarlaneError, backoffMs, errorCodeFromWire, validateTopicName, wireErrorCode } from '@starlane/model';
 import { type internalV1, v1 } from '@starlane/proto';
-import { backoffMs, leaderRetryBackoff } from '../backoff';
+import { leaderRetryBackoff } from '../backoff';
 import { asStarlaneError } from '../produce/partition-writer';
 import { isOffsetLookupRetriable, noMetadataError, routeChanged, routePartition, type MetadataSource, type PartitionRoute } from '../routing';
 import type { StorageTransport } from '../storage/transport';

@@ -12,9 +12,9 @@
  * that fails otherwise (OFFSET_OUT_OF_RANGE, the topic deleted, ...) is reported once and
  * dropped. When every partition has been dropped the stream ends.
  */
-import { StarlaneError, validateTopicName } from '@starlane/model';
+import { StarlaneError, backoffMs, validateTopicName } from '@starlane/model';
 import { v1 } from '@starlane/proto';
-import { backoffMs, leaderRetryBackoff } from '../backoff';
+import { leaderRetryBackoff } from '../backoff';
 import { fetchPartitionsMax, subscribeLeaderWaitMsMax, subscribeMessageBytesDefault, subscribeMessageBytesMax, subscribeReadWaitMs } from '../limits';
 import { asStarlaneError } from '../produce/partition-writer';
 import { noMetadataError, routeChanged, routePartition, type PartitionRoute } from '../routing';

@@ -10,10 +10,10 @@
  * so controllers that name each other, or none reachable, cannot make a call spin.
  */
 import * as grpc from '@grpc/grpc-js';
-import { StarlaneError, errorCodeFromWire, isErrorCode, transportDetail } from '@starlane/model';
+import { StarlaneError, backoffMs, errorCodeFromWire, isErrorCode, transportDetail } from '@starlane/model';
 import { internalV1, v1 } from '@starlane/proto';
 import { errorCodeMetadataKey, formatAddress, grpcMessageBytesMax } from '@starlane/service-host';
-import { backoffMs, controllerRetryBackoff } from '../backoff';
+import { controllerRetryBackoff } from '../backoff';
 import { controllerRedirectsMax } from '../limits';
 import type { MetadataSource } from '../routing';
 

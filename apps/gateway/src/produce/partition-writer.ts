@@ -19,9 +19,9 @@
  * leader that lags), and probes again. Writes are never reordered relative to later writes of
  * the same partition, whichever client stream they came from.
  */
-import { StarlaneError, errorCodeFromWire, wireErrorCode } from '@starlane/model';
+import { StarlaneError, backoffMs, errorCodeFromWire, wireErrorCode } from '@starlane/model';
 import { type internalV1, v1 } from '@starlane/proto';
-import { backoffMs, leaderRetryBackoff } from '../backoff';
+import { leaderRetryBackoff } from '../backoff';
 import { isLeaderRetriable, routeChanged, routePartition, sameRoute, type MetadataSource, type PartitionRoute } from '../routing';
 import { AnswerLostError, type StorageTransport } from '../storage/transport';
 

@@ -1,6 +1,7 @@
 /**
  * Look-ups several commands share: a topic's partitions, and offsets per partition.
  */
+import { backoffMs, type BackoffBounds } from '@starlane/model';
 import { v1 } from '@starlane/proto';
 import { ServerError, itemFailure } from '../errors';
 import type { Gateway } from '../gateway';
@@ -17,6 +18,7 @@ export const lookupRetriedCodes: ReadonlySet<string> = new Set(['OFFSET_NOT_AVAI
 export const lookupRetryBackoffMsInitial = 100;
 /** Longest wait between two look-ups. */
 export const lookupRetryBackoffMsMax = 2000;
+const lookupRetryBackoff: BackoffBounds = { initialMs: lookupRetryBackoffMsInitial, maxMs: lookupRetryBackoffMsMax };
 
 /** Time for look-up retries: the real clock in the CLI, a manual one in tests. */
 export interface RetryClock {
@@ -80,7 +82,7 @@ export async function listOffsets(
     const failures = response.partitions.flatMap((result) => itemFailure(result.errorCode, result.errorMessage, `${topic}/${result.partition}`) ?? []);
     const [first] = failures;
     if (first === undefined) return queries.map((_query, index) => response.partitions.slice(index * partitions.length, (index + 1) * partitions.length).map((result) => result.offset));
-    const waitMs = Math.min(lookupRetryBackoffMsMax, lookupRetryBackoffMsInitial * 2 ** Math.min(attempt, 16));
+    const waitMs = backoffMs(attempt, lookupRetryBackoff);
     if (!failures.every((failure) => lookupRetriedCodes.has(failure.code)) || clock.now() + waitMs >= deadlineMs) throw first;
     await clock.sleep(waitMs);
   }
