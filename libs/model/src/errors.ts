@@ -72,7 +72,9 @@ export const errorCatalogue = {
   UNKNOWN_PRODUCER_ID: { kafkaCode: 59, grpcStatus: S.FAILED_PRECONDITION, retriable: false },
   FENCED_LEADER_EPOCH: { kafkaCode: 74, grpcStatus: S.FAILED_PRECONDITION, retriable: true },
   UNKNOWN_LEADER_EPOCH: { kafkaCode: 75, grpcStatus: S.UNAVAILABLE, retriable: true },
-  MEMBER_ID_REQUIRED: { kafkaCode: 79, grpcStatus: S.FAILED_PRECONDITION, retriable: true },
+  /** JoinGroup with an empty member id (KIP-394): rejoin with the id the answer carries. Not
+   * retriable unchanged (Kafka's MemberIdRequiredException is no RetriableException). */
+  MEMBER_ID_REQUIRED: { kafkaCode: 79, grpcStatus: S.FAILED_PRECONDITION, retriable: false },
   BROKER_NOT_AVAILABLE: { kafkaCode: 8, grpcStatus: S.UNAVAILABLE, retriable: true },
   STALE_CONTROLLER_EPOCH: { kafkaCode: 11, grpcStatus: S.FAILED_PRECONDITION, retriable: false },
   OFFSET_METADATA_TOO_LARGE: { kafkaCode: 12, grpcStatus: S.INVALID_ARGUMENT, retriable: false },
