@@ -22,7 +22,7 @@ export const appendPartitionsMax = 10_000;
 export const readInflightRequestsMax = 1024;
 
 /** Requests waiting in one node connection's send queue (append or read); beyond it new ones
- * fail with THROTTLED instead of queueing without bound. */
+ * fail with THROTTLING_QUOTA_EXCEEDED instead of queueing without bound. */
 export const nodeSendQueueMax = 100_000;
 
 /** Bytes of acks=NONE writes answered but not yet settled, gateway-wide; beyond it acks=NONE

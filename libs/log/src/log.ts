@@ -53,7 +53,7 @@ export const producerSnapshotsRetained = 2;
 
 /** Batch bytes one drain writes at most before resolving and starting over. */
 export const appendCoalesceBytesMax = 16 * 1024 * 1024;
-/** Batch bytes that may wait in the append queue; past this an append is refused (THROTTLED). */
+/** Batch bytes that may wait in the append queue; past this an append is refused (THROTTLING_QUOTA_EXCEEDED). */
 export const appendQueueBytesMax = 256 * 1024 * 1024;
 /** Extra bytes a read into a caller's buffer takes beyond maxBytes, to finish a first batch
  * that is slightly larger without another read. */
@@ -482,7 +482,7 @@ export class PartitionLog {
       this.checkOpen();
       const batches = this.splitInput(records, leaderEpoch !== null);
       if (this.queuedBytes + records.length > appendQueueBytesMax) {
-        throw new StarlaneError('THROTTLED', `the append queue holds ${this.queuedBytes} bytes already; retry shortly`);
+        throw new StarlaneError('THROTTLING_QUOTA_EXCEEDED', `the append queue holds ${this.queuedBytes} bytes already; retry shortly`);
       }
       return new Promise<AppendResult>((resolve, reject) => {
         const recordCount = batches.reduce((sum, batch) => sum + batch.header.recordCount, 0);

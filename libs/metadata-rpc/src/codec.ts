@@ -137,12 +137,21 @@ export function deltaFromProto(version: bigint, delta: internalV1.MetadataDelta)
   };
 }
 
-/** The proto enum value for a catalogue code (NONE for undefined). */
+/**
+ * The proto enum value for a catalogue code (NONE for undefined). Total: error-codes.test.ts
+ * proves every catalogue code has an enum value of its name and number; a number the enum
+ * lacked would still leave as UNKNOWN_SERVER_ERROR rather than as a value no peer can name.
+ */
 export function errorCodeToProto(code: ErrorCode | undefined): v1.ErrorCode {
-  return code === undefined ? v1.ErrorCode.NONE : (wireErrorCode(code) as v1.ErrorCode);
+  if (code === undefined) return v1.ErrorCode.NONE;
+  const wire = wireErrorCode(code);
+  return v1.ErrorCode[wire] === undefined ? v1.ErrorCode.UNKNOWN_SERVER_ERROR : (wire as v1.ErrorCode);
 }
 
-/** The catalogue code for a proto enum value (undefined for NONE). */
+/**
+ * The catalogue code for a proto enum value (undefined for NONE). Total: a value this release
+ * does not know (a newer peer's) is UNKNOWN_SERVER_ERROR, as the enum's comment asks.
+ */
 export function errorCodeFromProto(code: v1.ErrorCode): ErrorCode | undefined {
   return errorCodeFromWire(code);
 }

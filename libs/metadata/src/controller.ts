@@ -70,7 +70,7 @@ export interface MetadataControllerOptions {
 
 export type DeltaListener = (delta: MetadataDelta, image: MetadataImage) => void;
 
-/** Pending commands beyond this are refused (THROTTLED) rather than queued without bound. */
+/** Pending commands beyond this are refused (THROTTLING_QUOTA_EXCEEDED) rather than queued without bound. */
 export const pendingCommandsMax = 10_000;
 
 export class MetadataController {
@@ -252,7 +252,7 @@ export class MetadataController {
    */
   private run<T>(command: (state: ControllerState) => CommandOutcome<T>, onSuccess: () => void = () => undefined): Promise<T> {
     if (this.closed) return Promise.reject(new StarlaneError('NOT_CONTROLLER', 'the controller is stopping'));
-    if (this.pending >= pendingCommandsMax) return Promise.reject(new StarlaneError('THROTTLED', `more than ${pendingCommandsMax} controller commands are waiting; retry later`));
+    if (this.pending >= pendingCommandsMax) return Promise.reject(new StarlaneError('THROTTLING_QUOTA_EXCEEDED', `more than ${pendingCommandsMax} controller commands are waiting; retry later`));
     this.pending += 1;
     const result = this.tail.then(async () => {
       if (this.failure !== undefined) throw this.failure;

@@ -1,4 +1,4 @@
-import { GrpcStatus, StarlaneError, assert, errorCatalogue, isErrorCode, AssertionFailure } from './errors';
+import { GrpcStatus, StarlaneError, assert, errorCatalogue, errorCodeFromWire, isErrorCode, wireErrorCode, AssertionFailure, type ErrorCode } from './errors';
 
 describe('error catalogue', () => {
   it('maps every code to a valid gRPC status', () => {
@@ -17,6 +17,16 @@ describe('error catalogue', () => {
     const shared = [...byKafka.values()].filter((codes) => codes.length > 1);
     // NOT_IMPLEMENTED is answered to Kafka clients as UNSUPPORTED_VERSION on purpose.
     expect(shared).toEqual([['UNSUPPORTED_VERSION', 'NOT_IMPLEMENTED']]);
+  });
+
+  it('gives every code its own wire number, Kafka\'s where Kafka has the error', () => {
+    const codes = Object.keys(errorCatalogue) as ErrorCode[];
+    expect(codes.filter((code) => errorCodeFromWire(wireErrorCode(code)) !== code)).toEqual([]);
+    expect(wireErrorCode('MEMBER_ID_REQUIRED')).toBe(79);
+    expect(wireErrorCode('THROTTLING_QUOTA_EXCEEDED')).toBe(89);
+    // Kafka clients get UNSUPPORTED_VERSION (35) for it; the gRPC API keeps it distinct.
+    expect(wireErrorCode('NOT_IMPLEMENTED')).toBeGreaterThanOrEqual(1000);
+    expect(errorCodeFromWire(0)).toBeUndefined();
   });
 
   it('carries a code and its spec on StarlaneError', () => {

@@ -72,7 +72,9 @@ export const errorCatalogue = {
   UNKNOWN_PRODUCER_ID: { kafkaCode: 59, grpcStatus: S.FAILED_PRECONDITION, retriable: false },
   FENCED_LEADER_EPOCH: { kafkaCode: 74, grpcStatus: S.FAILED_PRECONDITION, retriable: true },
   UNKNOWN_LEADER_EPOCH: { kafkaCode: 75, grpcStatus: S.UNAVAILABLE, retriable: true },
-  MEMBER_ID_REQUIRED: { kafkaCode: 79, grpcStatus: S.FAILED_PRECONDITION, retriable: true },
+  /** JoinGroup with an empty member id (KIP-394): rejoin with the id the answer carries. Not
+   * retriable unchanged (Kafka's MemberIdRequiredException is no RetriableException). */
+  MEMBER_ID_REQUIRED: { kafkaCode: 79, grpcStatus: S.FAILED_PRECONDITION, retriable: false },
   BROKER_NOT_AVAILABLE: { kafkaCode: 8, grpcStatus: S.UNAVAILABLE, retriable: true },
   STALE_CONTROLLER_EPOCH: { kafkaCode: 11, grpcStatus: S.FAILED_PRECONDITION, retriable: false },
   OFFSET_METADATA_TOO_LARGE: { kafkaCode: 12, grpcStatus: S.INVALID_ARGUMENT, retriable: false },
@@ -104,8 +106,9 @@ export const errorCatalogue = {
   INELIGIBLE_REPLICA: { kafkaCode: 107, grpcStatus: S.FAILED_PRECONDITION, retriable: false },
   NEW_LEADER_ELECTED: { kafkaCode: 108, grpcStatus: S.ABORTED, retriable: true },
   INVALID_RECORD: { kafkaCode: 87, grpcStatus: S.INVALID_ARGUMENT, retriable: false },
-  /** A queue is full; the client should back off and retry (Kafka's THROTTLING_QUOTA_EXCEEDED). */
-  THROTTLED: { kafkaCode: 89, grpcStatus: S.RESOURCE_EXHAUSTED, retriable: true },
+  /** A quota is exceeded or a bounded queue is full; the client backs off and retries. Kafka's
+   * name is kept (KIP-599 answers it when controller mutations exceed their quota). */
+  THROTTLING_QUOTA_EXCEEDED: { kafkaCode: 89, grpcStatus: S.RESOURCE_EXHAUSTED, retriable: true },
   /** The RPC is part of the contract but this release has no handler for it yet. */
   NOT_IMPLEMENTED: { kafkaCode: 35, grpcStatus: S.UNIMPLEMENTED, retriable: false },
   /** A process was started with a configuration it cannot run with. */
@@ -124,26 +127,61 @@ export const errorCatalogue = {
 
 export type ErrorCode = keyof typeof errorCatalogue;
 
-/** Wire numbers of Starlane-only codes (proto ErrorCode values >= 1000). */
-const starlaneWireCodes: Partial<Record<ErrorCode, number>> = { SESSION_REPLACED: 1000 };
+/** A programmer error: an invariant the code itself broke. Never caught and handled. */
+export class AssertionFailure extends Error {
+  override readonly name = 'AssertionFailure';
+}
+
+export function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new AssertionFailure(message);
+}
+
+/** The codes Kafka has no error for. */
+type StarlaneOnlyCode = {
+  [Code in ErrorCode]: (typeof errorCatalogue)[Code]['kafkaCode'] extends null ? Code : never;
+}[ErrorCode];
 
 /**
- * The number carried in a proto `ErrorCode` field (Kafka's number where Kafka has the error).
- * Codes with no wire number (process-level ones such as CONFIG_INVALID) travel as
- * UNKNOWN_SERVER_ERROR (-1); the message keeps the detail.
+ * Wire numbers (proto `ErrorCode` values >= 1000) of the codes whose proto value is not Kafka's
+ * number: every Starlane-only code (the type makes this total), and NOT_IMPLEMENTED, which
+ * Kafka clients are answered as UNSUPPORTED_VERSION but which must stay distinct on the gRPC API.
+ * Keep in step with proto/starlane/v1/common.proto; a test in libs/metadata-rpc ties the two.
+ */
+const starlaneWireCodes: Readonly<Record<StarlaneOnlyCode | 'NOT_IMPLEMENTED', number>> = {
+  SESSION_REPLACED: 1000,
+  NOT_IMPLEMENTED: 1001,
+  CONFIG_INVALID: 1002,
+  STORAGE_UNAVAILABLE: 1003,
+  METADATA_OUT_OF_SYNC: 1004,
+  CONTROLLER_NOT_AVAILABLE: 1005,
+};
+
+function hasStarlaneWireCode(code: ErrorCode): code is keyof typeof starlaneWireCodes {
+  return Object.prototype.hasOwnProperty.call(starlaneWireCodes, code);
+}
+
+/**
+ * The number carried in a proto `ErrorCode` field: Kafka's number where Kafka has the error,
+ * else the code's Starlane number (>= 1000). Distinct for every code, so each round-trips.
  */
 export function wireErrorCode(code: ErrorCode): number {
-  return starlaneWireCodes[code] ?? errorCatalogue[code].kafkaCode ?? -1;
+  if (hasStarlaneWireCode(code)) return starlaneWireCodes[code];
+  const kafkaCode = errorCatalogue[code].kafkaCode;
+  assert(kafkaCode !== null, `${code} has neither a Kafka nor a Starlane wire number`);
+  return kafkaCode;
 }
 
 const codesByWireNumber = new Map<number, ErrorCode>();
 for (const code of Object.keys(errorCatalogue) as ErrorCode[]) {
   const wire = wireErrorCode(code);
-  // The first name listed for a number wins (NOT_IMPLEMENTED shares 35 with UNSUPPORTED_VERSION).
-  if (!codesByWireNumber.has(wire)) codesByWireNumber.set(wire, code);
+  assert(!codesByWireNumber.has(wire), `${code} and ${codesByWireNumber.get(wire)} share wire number ${wire}`);
+  codesByWireNumber.set(wire, code);
 }
 
-/** The catalogue name for a wire number; unknown numbers are UNKNOWN_SERVER_ERROR, 0 is undefined. */
+/**
+ * The catalogue name for a wire number: undefined for 0 (NONE), UNKNOWN_SERVER_ERROR for a
+ * number this release does not know (a newer peer's code), as proto/starlane/v1/common.proto asks.
+ */
 export function errorCodeFromWire(wire: number): ErrorCode | undefined {
   if (wire === 0) return undefined;
   return codesByWireNumber.get(wire) ?? 'UNKNOWN_SERVER_ERROR';
@@ -168,13 +206,4 @@ export class StarlaneError extends Error {
   get spec(): ErrorSpec {
     return errorCatalogue[this.code];
   }
-}
-
-/** A programmer error: an invariant the code itself broke. Never caught and handled. */
-export class AssertionFailure extends Error {
-  override readonly name = 'AssertionFailure';
-}
-
-export function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new AssertionFailure(message);
 }

@@ -79,7 +79,7 @@ export async function readFromLeader(transport: StorageTransport, entries: reado
     const starlane = asStarlaneError(error);
     // The gateway's own transport refusing (send queue full) or giving up on an answer is
     // transient, like a leader change: retry rather than drop a subscription's partition.
-    const transient = isLeaderRetriable(starlane.code) || starlane.code === 'THROTTLED' || starlane.code === 'REQUEST_TIMED_OUT';
+    const transient = isLeaderRetriable(starlane.code) || starlane.code === 'THROTTLING_QUOTA_EXCEEDED' || starlane.code === 'REQUEST_TIMED_OUT';
     return entries.map(({ route }) => (transient ? { kind: 'retry', error: starlane, route } : { kind: 'error', error: starlane }));
   }
   return entries.map(({ route }, position): ReadOutcome => {

@@ -91,7 +91,7 @@ class TaggedStream<Item, Req extends StreamRequest, Res extends StreamResponse> 
       return;
     }
     if (this.queue.length >= nodeSendQueueMax) {
-      this.fail(item, new StarlaneError('THROTTLED', `${this.name}: ${nodeSendQueueMax} requests already wait to be sent`));
+      this.fail(item, new StarlaneError('THROTTLING_QUOTA_EXCEEDED', `${this.name}: ${nodeSendQueueMax} requests already wait to be sent`));
       return;
     }
     this.queue.push({ item });

@@ -32,7 +32,7 @@ export interface ReadCall {
 /**
  * Calls on storage nodes. Every method rejects with a StarlaneError: BROKER_NOT_AVAILABLE when
  * the node cannot be reached or its stream broke before answering, the node's request-level
- * code when it refused the whole request, THROTTLED when the node's send queue is full.
+ * code when it refused the whole request, THROTTLING_QUOTA_EXCEEDED when the node's send queue is full.
  */
 export interface StorageTransport {
   /**

@@ -140,6 +140,11 @@ export enum ErrorCode {
   STALE_BROKER_EPOCH = 77,
   /** OFFSET_NOT_AVAILABLE - A new leader has not yet caught up its high watermark (retriable). */
   OFFSET_NOT_AVAILABLE = 78,
+  /**
+   * MEMBER_ID_REQUIRED - JoinGroup with an empty member id: the answer carries a generated member id;
+   * rejoin with it (KIP-394).
+   */
+  MEMBER_ID_REQUIRED = 79,
   /** GROUP_MAX_SIZE_REACHED - The group has reached its maximum number of members. */
   GROUP_MAX_SIZE_REACHED = 81,
   /** FENCED_INSTANCE_ID - Another member holds this group instance id. */
@@ -148,7 +153,7 @@ export enum ErrorCode {
   NO_REASSIGNMENT_IN_PROGRESS = 85,
   /** INVALID_RECORD - A record failed validation; see the result's record_errors. */
   INVALID_RECORD = 87,
-  /** THROTTLING_QUOTA_EXCEEDED - A quota was exceeded; retry later. */
+  /** THROTTLING_QUOTA_EXCEEDED - A quota was exceeded or a bounded queue is full; back off and retry. */
   THROTTLING_QUOTA_EXCEEDED = 89,
   /** PRODUCER_FENCED - A newer producer with the same producer id has fenced this one. */
   PRODUCER_FENCED = 90,
@@ -173,6 +178,25 @@ export enum ErrorCode {
    * closed with this code. Two live streams for one member is a client bug.
    */
   SESSION_REPLACED = 1000,
+  /**
+   * NOT_IMPLEMENTED - The RPC is part of the contract but this release has no handler for it
+   * yet. The Kafka listener answers UNSUPPORTED_VERSION (35) instead.
+   */
+  NOT_IMPLEMENTED = 1001,
+  /** CONFIG_INVALID - A process was started with a configuration it cannot run with. */
+  CONFIG_INVALID = 1002,
+  /** STORAGE_UNAVAILABLE - A data or metadata directory cannot be created, written or synced. */
+  STORAGE_UNAVAILABLE = 1003,
+  /**
+   * METADATA_OUT_OF_SYNC - A metadata delta does not follow the receiver's image; resynchronise from
+   * a snapshot (retriable).
+   */
+  METADATA_OUT_OF_SYNC = 1004,
+  /**
+   * CONTROLLER_NOT_AVAILABLE - No controller could be reached (or none is active) to forward an admin
+   * call to; retry later.
+   */
+  CONTROLLER_NOT_AVAILABLE = 1005,
 }
 
 export function errorCodeFromJSON(object: any): ErrorCode {
@@ -333,6 +357,9 @@ export function errorCodeFromJSON(object: any): ErrorCode {
     case 78:
     case "ERROR_CODE_OFFSET_NOT_AVAILABLE":
       return ErrorCode.OFFSET_NOT_AVAILABLE;
+    case 79:
+    case "ERROR_CODE_MEMBER_ID_REQUIRED":
+      return ErrorCode.MEMBER_ID_REQUIRED;
     case 81:
     case "ERROR_CODE_GROUP_MAX_SIZE_REACHED":
       return ErrorCode.GROUP_MAX_SIZE_REACHED;
@@ -378,6 +405,21 @@ export function errorCodeFromJSON(object: any): ErrorCode {
     case 1000:
     case "ERROR_CODE_SESSION_REPLACED":
       return ErrorCode.SESSION_REPLACED;
+    case 1001:
+    case "ERROR_CODE_NOT_IMPLEMENTED":
+      return ErrorCode.NOT_IMPLEMENTED;
+    case 1002:
+    case "ERROR_CODE_CONFIG_INVALID":
+      return ErrorCode.CONFIG_INVALID;
+    case 1003:
+    case "ERROR_CODE_STORAGE_UNAVAILABLE":
+      return ErrorCode.STORAGE_UNAVAILABLE;
+    case 1004:
+    case "ERROR_CODE_METADATA_OUT_OF_SYNC":
+      return ErrorCode.METADATA_OUT_OF_SYNC;
+    case 1005:
+    case "ERROR_CODE_CONTROLLER_NOT_AVAILABLE":
+      return ErrorCode.CONTROLLER_NOT_AVAILABLE;
     default:
       throw new globalThis.Error("Unrecognized enum value " + object + " for enum ErrorCode");
   }
@@ -489,6 +531,8 @@ export function errorCodeToJSON(object: ErrorCode): string {
       return "ERROR_CODE_STALE_BROKER_EPOCH";
     case ErrorCode.OFFSET_NOT_AVAILABLE:
       return "ERROR_CODE_OFFSET_NOT_AVAILABLE";
+    case ErrorCode.MEMBER_ID_REQUIRED:
+      return "ERROR_CODE_MEMBER_ID_REQUIRED";
     case ErrorCode.GROUP_MAX_SIZE_REACHED:
       return "ERROR_CODE_GROUP_MAX_SIZE_REACHED";
     case ErrorCode.FENCED_INSTANCE_ID:
@@ -519,6 +563,16 @@ export function errorCodeToJSON(object: ErrorCode): string {
       return "ERROR_CODE_NEW_LEADER_ELECTED";
     case ErrorCode.SESSION_REPLACED:
       return "ERROR_CODE_SESSION_REPLACED";
+    case ErrorCode.NOT_IMPLEMENTED:
+      return "ERROR_CODE_NOT_IMPLEMENTED";
+    case ErrorCode.CONFIG_INVALID:
+      return "ERROR_CODE_CONFIG_INVALID";
+    case ErrorCode.STORAGE_UNAVAILABLE:
+      return "ERROR_CODE_STORAGE_UNAVAILABLE";
+    case ErrorCode.METADATA_OUT_OF_SYNC:
+      return "ERROR_CODE_METADATA_OUT_OF_SYNC";
+    case ErrorCode.CONTROLLER_NOT_AVAILABLE:
+      return "ERROR_CODE_CONTROLLER_NOT_AVAILABLE";
     default:
       throw new globalThis.Error("Unrecognized enum value " + object + " for enum ErrorCode");
   }
