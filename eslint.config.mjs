@@ -16,6 +16,9 @@ const ioModules = [
 ];
 
 // Layers (type) and scopes. Tests may also use the testing library; production code may not.
+// Anything that does I/O (gRPC, files, sockets, signals, timers; the service host included) is an
+// adapter: only apps, features, other adapters, testing libraries and tools may depend on it.
+// Util libraries (ids, errors, bounds, the I/O ports as interfaces) do none and depend on util only.
 function moduleBoundaries({ tests }) {
   const withTesting = (tags) => (tests ? [...tags, 'type:testing'] : tags);
   return {
