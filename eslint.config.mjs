@@ -6,7 +6,7 @@ import nx from '@nx/eslint-plugin';
 
 // Folders of pure domain code: deterministic, replayable, testable by seeded simulation.
 // Time, randomness and I/O are injected, never reached for.
-const deterministicSources = ['libs/model/src/**/*.ts', 'libs/record-batch/src/**/*.ts', 'libs/log/src/**/*.ts'];
+const deterministicSources = ['libs/model/src/**/*.ts', 'libs/io-ports/src/**/*.ts', 'libs/record-batch/src/**/*.ts', 'libs/log/src/**/*.ts'];
 
 // I/O and framework modules a domain library must never import.
 const ioModules = [
@@ -16,6 +16,9 @@ const ioModules = [
 ];
 
 // Layers (type) and scopes. Tests may also use the testing library; production code may not.
+// Anything that does I/O (gRPC, files, sockets, signals, timers; the service host included) is an
+// adapter: only apps, features, other adapters, testing libraries and tools may depend on it.
+// Util libraries (ids, errors, bounds, the I/O ports as interfaces) do none and depend on util only.
 function moduleBoundaries({ tests }) {
   const withTesting = (tags) => (tests ? [...tags, 'type:testing'] : tags);
   return {

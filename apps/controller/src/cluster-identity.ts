@@ -5,7 +5,7 @@
  * `cluster.json`, which is read once, when the store is still empty.
  */
 import { randomUUID } from 'node:crypto';
-import { joinPath, type LogFileSystem } from '@starlane/log';
+import { joinPath, type LogFileSystem } from '@starlane/io-ports';
 import { StarlaneError } from '@starlane/model';
 
 export const legacyClusterFileName = 'cluster.json';

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { noLeader, type MetadataImage } from '@starlane/metadata';
 import { MetadataWatcher } from '@starlane/metadata-rpc';
+import { systemClock } from '@starlane/node-io';
 import { internalV1, v1 } from '@starlane/proto';
 import { killAll, launchApp, unaryCall, type AppProcess, type UnaryMethod } from '@starlane/testing';
 
@@ -171,7 +172,7 @@ describe('controller process', () => {
     expect([block1.count, block2.firstProducerId - block1.firstProducerId]).toEqual([10, 10n]);
 
     // The node goes silent: it is fenced and its partitions lose their leader.
-    const watcher = new MetadataWatcher({ controllers: [clients.address], nodeId: -1, logger: quiet });
+    const watcher = new MetadataWatcher({ controllers: [clients.address], nodeId: -1, logger: quiet, clock: systemClock });
     watcher.start();
     clearInterval(beating);
     const fenced = await watcher.waitFor(

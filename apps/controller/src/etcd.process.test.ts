@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { startEtcd, type EtcdProcess } from '@starlane/launcher';
 import type { MetadataImage } from '@starlane/metadata';
 import { MetadataWatcher } from '@starlane/metadata-rpc';
+import { systemClock } from '@starlane/node-io';
 import { internalV1, v1 } from '@starlane/proto';
 import { killAll, launchApp, unaryCall, type AppProcess, type UnaryMethod } from '@starlane/testing';
 
@@ -65,7 +66,7 @@ async function startController(id: number, prefix: string): Promise<Controller> 
 }
 
 function follow(controllers: readonly Controller[]): MetadataWatcher {
-  const watcher = new MetadataWatcher({ controllers: controllers.map((controller) => controller.address), nodeId: -1, logger: quiet, reconnectBackoffMsMax: 200 });
+  const watcher = new MetadataWatcher({ controllers: controllers.map((controller) => controller.address), nodeId: -1, logger: quiet, reconnectBackoffMsMax: 200, clock: systemClock });
   watchers.push(watcher);
   watcher.start();
   return watcher;

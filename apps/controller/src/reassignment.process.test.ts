@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MetadataWatcher } from '@starlane/metadata-rpc';
+import { systemClock } from '@starlane/node-io';
 import { internalV1, v1 } from '@starlane/proto';
 import { killAll, launchApp, unaryCall, type UnaryMethod } from '@starlane/testing';
 
@@ -38,7 +39,7 @@ it('starts, lists and watches a move to completion, then balances leadership to 
   const address = (await controller.ready).grpcAddress;
   const admin = new v1.AdminServiceClient(address, grpc.credentials.createInsecure());
   const internal = new internalV1.ControllerServiceClient(address, grpc.credentials.createInsecure());
-  const watcher = new MetadataWatcher({ controllers: [address], nodeId: -1, logger: { info: () => undefined, warn: () => undefined } });
+  const watcher = new MetadataWatcher({ controllers: [address], nodeId: -1, logger: { info: () => undefined, warn: () => undefined }, clock: systemClock });
   watcher.start();
   try {
     const epochs = new Map<number, bigint>();

@@ -1,5 +1,6 @@
 import { MetadataWatcher } from '@starlane/metadata-rpc';
 import { StarlaneError } from '@starlane/model';
+import { systemClock } from '@starlane/node-io';
 import { v1, fileDescriptorSet } from '@starlane/proto';
 import { booleanOption, grpcMessageBytesMax, integerOption, stringOption, withUnimplemented, type ServiceDescription } from '@starlane/service-host';
 import { version } from '../package.json';
@@ -70,13 +71,14 @@ export const gatewayApp: ServiceDescription<typeof gatewayOptions> = {
   fileDescriptorSet,
   async start({ config, logger, metrics, rpc }) {
     const controllers = parseControllers(config.controllers);
-    const now = (): number => Date.now();
-    const metadata = new MetadataWatcher({ controllers, nodeId: -1, logger });
+    const clock = systemClock;
+    const now = (): number => clock.nowMs();
+    const metadata = new MetadataWatcher({ controllers, nodeId: -1, logger, clock });
     registerGatewayMetrics({ registry: metrics, metadata, nowMs: now });
     metadata.start();
     const followed = followedMetadata(metadata, controllers);
-    const transport = new GrpcStorageTransport();
-    const controller = new ControllerClient(controllers, followed);
+    const transport = new GrpcStorageTransport(clock);
+    const controller = new ControllerClient(controllers, followed, clock);
     const writer = new PartitionWriter({ metadata: followed, transport, now });
     const readDeps = { metadata: followed, transport, now };
     const admin = new AdminForwarder({ controller, metadata: followed, offsets: readDeps, now });

@@ -8,7 +8,8 @@
  * is the one its leader last reported, capped by its own log end. Reads and acks=all waiters
  * are woken whenever the high watermark moves.
  */
-import type { AppendResult, LogConfig, PartitionLog, Scheduler } from '@starlane/log';
+import type { Scheduler } from '@starlane/io-ports';
+import type { AppendResult, LogConfig, PartitionLog } from '@starlane/log';
 import { noLeader, type PartitionState } from '@starlane/metadata';
 import { StarlaneError } from '@starlane/model';
 import { LeaderReplicaState, followerHighWatermark, type IsrEligibility, type IsrProposal, type LeaderAssignment, type ReplicaSettings } from '@starlane/replication';

@@ -16,7 +16,7 @@
  * which follows redirects as for heartbeats). A failed request leaves the proposals to be made
  * again on the next round.
  */
-import type { Scheduler } from '@starlane/log';
+import type { Scheduler } from '@starlane/io-ports';
 import type { MetadataImage } from '@starlane/metadata';
 import { errorCodeFromProto, partitionFromProto } from '@starlane/metadata-rpc';
 import type { internalV1 } from '@starlane/proto';

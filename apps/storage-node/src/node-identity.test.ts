@@ -1,4 +1,4 @@
-import { MemoryFileSystem } from '@starlane/log';
+import { MemoryFileSystem } from '@starlane/io-ports';
 import { NodeIdentity, cleanShutdownMarkerName, metaFileName } from './node-identity';
 
 const dataDir = '/data';

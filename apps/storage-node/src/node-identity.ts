@@ -14,7 +14,7 @@
  * cleanly; the controller uses this when it chooses leaders (KIP-966).
  */
 import { StarlaneError } from '@starlane/model';
-import { joinPath, type LogFileSystem } from '@starlane/log';
+import { joinPath, type LogFileSystem } from '@starlane/io-ports';
 
 export const metaFileName = 'meta.json';
 export const cleanShutdownMarkerName = 'clean-shutdown';

@@ -19,18 +19,8 @@
  * Images are applied only when their cluster id is the node's: metadata from another cluster
  * must never decide which data this node deletes.
  */
-import {
-  PartitionLog,
-  defaultLogConfig,
-  joinPath,
-  logConfigNames,
-  parseLogConfig,
-  type BackgroundTask,
-  type Clock,
-  type LogConfig,
-  type LogFileSystem,
-  type Scheduler,
-} from '@starlane/log';
+import { joinPath, type Clock, type LogFileSystem, type Scheduler } from '@starlane/io-ports';
+import { PartitionLog, defaultLogConfig, logConfigNames, parseLogConfig, type BackgroundTask, type LogConfig } from '@starlane/log';
 import { effectiveConfigs, topicById, type MetadataImage, type TopicState } from '@starlane/metadata';
 import { StarlaneError } from '@starlane/model';
 import type { ReplicaSettings } from '@starlane/replication';

@@ -11,7 +11,7 @@
  * returned whole however large, so a reader never stalls on a batch bigger than its limits.
  * Later partitions get nothing once the response is full.
  */
-import type { Scheduler } from '@starlane/log';
+import type { Scheduler } from '@starlane/io-ports';
 import { errorCodeToProto } from '@starlane/metadata-rpc';
 import type { ErrorCode } from '@starlane/model';
 import { v1, type internalV1 } from '@starlane/proto';

@@ -21,7 +21,8 @@
  * repeated until `replicaFetchBackoffMs` has passed, so a follower that fails to act on it
  * costs one answer a second, not a busy loop on both nodes.
  */
-import type { PartitionLog, Scheduler } from '@starlane/log';
+import type { Scheduler } from '@starlane/io-ports';
+import type { PartitionLog } from '@starlane/log';
 import { errorCodeToProto } from '@starlane/metadata-rpc';
 import { StarlaneError, type ErrorCode } from '@starlane/model';
 import type { internalV1 } from '@starlane/proto';

@@ -20,7 +20,8 @@
  * image and whenever a log finishes opening.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { PartitionLog, Scheduler } from '@starlane/log';
+import type { Scheduler } from '@starlane/io-ports';
+import type { PartitionLog } from '@starlane/log';
 import { errorCodeFromProto } from '@starlane/metadata-rpc';
 import { StarlaneError, backoffMs, type BackoffBounds } from '@starlane/model';
 import { internalV1 } from '@starlane/proto';

@@ -89,7 +89,7 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
     await manager.start();
     manager.setClusterId(identity.clusterId);
 
-    const watcher = new MetadataWatcher({ controllers: config.controllers, nodeId: config.nodeId, logger });
+    const watcher = new MetadataWatcher({ controllers: config.controllers, nodeId: config.nodeId, logger, clock: systemClock });
     const nodeMetrics = registerStorageMetrics({ registry: metrics, rpc, manager, nowMs: () => systemClock.nowMs() });
     const service = new StorageService(manager, timerScheduler, logger, nodeMetrics.counters);
 

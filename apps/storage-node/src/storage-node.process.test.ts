@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MetadataImage } from '@starlane/metadata';
 import { MetadataWatcher, errorCodeFromProto } from '@starlane/metadata-rpc';
+import { systemClock } from '@starlane/node-io';
 import { internalV1, v1 } from '@starlane/proto';
 import { BatchField, buildBatch, crc32c, readBatch, scanBatches } from '@starlane/record-batch';
 import { appBundle, freePort, killAll, startApp, unaryCall, type AppProcess, type UnaryMethod } from '@starlane/testing';
@@ -146,7 +147,7 @@ describe('storage node process', () => {
     });
     controllerAddress = (await controller.ready).grpcAddress;
     admin = new v1.AdminServiceClient(controllerAddress, grpc.credentials.createInsecure());
-    watcher = new MetadataWatcher({ controllers: [controllerAddress], nodeId: -1, logger: quiet });
+    watcher = new MetadataWatcher({ controllers: [controllerAddress], nodeId: -1, logger: quiet, clock: systemClock });
     watcher.start();
     await Promise.all([addNode(1), addNode(2)]);
     await waitFor((image) => [1, 2].every((id) => image.nodes.get(id)?.state === 'active'), 'both storage nodes active');

@@ -12,7 +12,7 @@
  * requests are answered.
  */
 import type * as grpc from '@grpc/grpc-js';
-import type { Scheduler } from '@starlane/log';
+import type { Scheduler } from '@starlane/io-ports';
 import { errorCodeToProto } from '@starlane/metadata-rpc';
 import { StarlaneError, type ErrorCode } from '@starlane/model';
 import { internalV1, v1 } from '@starlane/proto';

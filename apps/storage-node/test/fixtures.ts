@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageFromSnapshot, type MetadataImage, type NodeInfo, type PartitionState, type TopicState } from '@starlane/metadata';
-import type { LogFileSystem } from '@starlane/log';
+import type { LogFileSystem } from '@starlane/io-ports';
 import type { StarlaneError } from '@starlane/model';
 import { NodeFileSystem } from '@starlane/node-io';
 import { buildBatch, readBatch, scanBatches } from '@starlane/record-batch';

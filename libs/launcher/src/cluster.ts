@@ -20,6 +20,13 @@ import { freePort } from './ports';
 import { startApp, type AppProcess, type ExitStatus } from './process';
 import { appBundle } from './workspace';
 
+/**
+ * Wall-clock time for the cluster's metadata watcher. (The launcher runs processes for tests
+ * and tools; `systemClock` of `@starlane/node-io` is out of reach, since node-io's tests use
+ * the launcher through `@starlane/testing`.)
+ */
+const wallClock = { nowMs: (): number => Date.now() };
+
 export interface ClusterOptions {
   /** Storage nodes to start (ids 1..n); default 1. */
   readonly storageNodes?: number;
@@ -165,7 +172,7 @@ export class TestCluster {
   /** Metadata as the controller publishes it (a watcher started on first use). */
   metadata(): MetadataWatcher {
     if (this.watcher === undefined) {
-      this.watcher = new MetadataWatcher({ controllers: this.controllerAddresses, nodeId: -1, logger: { info: () => undefined, warn: () => undefined } });
+      this.watcher = new MetadataWatcher({ controllers: this.controllerAddresses, nodeId: -1, logger: { info: () => undefined, warn: () => undefined }, clock: wallClock });
       this.watcher.start();
     }
     return this.watcher;

@@ -1,6 +1,5 @@
 export { LatestOffsets, compactionKeysMax, survivesCompaction } from './compaction';
 export { defaultLogConfig, logConfigNames, parseLogConfig, segmentBytesMax, type CleanupPolicy, type LogConfig } from './config';
-export { joinPath, type Clock, type LogFile, type LogFileSystem, type Scheduler } from './io';
 export {
   LeaderEpochCache,
   leaderEpochEntriesMax,
@@ -33,7 +32,6 @@ export {
   type PartitionLogOptions,
   type ReadResult,
 } from './log';
-export { MemoryFileSystem } from './memory-fs';
 export {
   ProducerStateManager,
   isNextSequence,

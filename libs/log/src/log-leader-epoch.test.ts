@@ -2,8 +2,7 @@
 import { buildBatch } from '@starlane/record-batch';
 import { defaultLogConfig } from './config';
 import { PartitionLog, leaderEpochFileName } from './log';
-import { MemoryFileSystem } from './memory-fs';
-import type { Clock, Scheduler } from './io';
+import { MemoryFileSystem, type Clock, type Scheduler } from '@starlane/io-ports';
 
 /** Time that stands still: no background task runs during these tests. */
 const time: Clock & Scheduler = { nowMs: () => 1_700_000_000_000, schedule: () => () => undefined };

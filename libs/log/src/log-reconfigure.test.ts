@@ -6,7 +6,7 @@
 import { buildBatch } from '@starlane/record-batch';
 import { defaultLogConfig, type LogConfig } from './config';
 import { PartitionLog, recoveryCheckpointIntervalMs, retentionCheckIntervalMs, stateFileName } from './log';
-import { MemoryFileSystem } from './memory-fs';
+import { MemoryFileSystem } from '@starlane/io-ports';
 import { ManualTime } from '../test/manual-time';
 
 async function openLog(config: Partial<LogConfig> = {}): Promise<{ log: PartitionLog; time: ManualTime; fs: MemoryFileSystem }> {

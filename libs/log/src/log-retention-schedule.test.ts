@@ -7,7 +7,7 @@
 import { buildBatch } from '@starlane/record-batch';
 import { defaultLogConfig } from './config';
 import { PartitionLog, retentionCheckIntervalMs, retentionFirstCheckDelayMsMax } from './log';
-import { MemoryFileSystem } from './memory-fs';
+import { MemoryFileSystem } from '@starlane/io-ports';
 import { ManualTime } from '../test/manual-time';
 
 /** Lets the promise callbacks of a task the scheduler started run to completion. */

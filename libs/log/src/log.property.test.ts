@@ -8,9 +8,8 @@
 import fc from 'fast-check';
 import { buildBatch, readBatch, scanBatches } from '@starlane/record-batch';
 import { defaultLogConfig, type LogConfig } from './config';
-import type { Clock, Scheduler } from './io';
 import { PartitionLog } from './log';
-import { MemoryFileSystem } from './memory-fs';
+import { MemoryFileSystem, type Clock, type Scheduler } from '@starlane/io-ports';
 
 interface ModelBatch {
   readonly baseOffset: bigint;

@@ -17,6 +17,7 @@
  *   <20-digit offset>.snapshot                         idempotent-producer state up to that offset
  *   .clean-shutdown                                    present only while the log is closed cleanly
  */
+import { joinPath, type Clock, type LogFileSystem, type Scheduler } from '@starlane/io-ports';
 import { StarlaneError, assert } from '@starlane/model';
 import {
   BatchField,
@@ -35,7 +36,6 @@ import {
   type BatchHeader,
 } from '@starlane/record-batch';
 import { segmentBytesMax, type LogConfig } from './config';
-import { joinPath, type Clock, type LogFileSystem, type Scheduler } from './io';
 import { LeaderEpochCache, parseLeaderEpochs, serializeLeaderEpochs } from './leader-epoch-cache';
 import { ProducerStateManager, type ProducerStateView } from './producer-state';
 import { LatestOffsets, survivesCompaction } from './compaction';

@@ -7,7 +7,7 @@
 import { batchHeaderBytes, batchSize, lastOffset, readBatchHeader, validateBatch, type BatchHeader } from '@starlane/record-batch';
 import { assert } from '@starlane/model';
 import { OffsetIndex, TimeIndex } from './indexes';
-import { joinPath, type LogFile, type LogFileSystem } from './io';
+import { joinPath, type LogFile, type LogFileSystem } from '@starlane/io-ports';
 
 /** Digits of a segment's base offset in its file names, as Kafka pads them. */
 const fileNameDigits = 20;

@@ -3,7 +3,7 @@
  * (The testing library has the same as ManualClock and ManualScheduler, but it depends on this
  * library, so this library's tests cannot use it.)
  */
-import type { Clock, Scheduler } from '../src/io';
+import type { Clock, Scheduler } from '@starlane/io-ports';
 
 export class ManualTime implements Clock, Scheduler {
   private now = 1_700_000_000_000;

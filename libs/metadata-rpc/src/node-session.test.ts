@@ -5,7 +5,7 @@
  * seen and none is waited out.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { Clock, Scheduler } from '@starlane/log';
+import type { Clock, Scheduler } from '@starlane/io-ports';
 import type { StarlaneError } from '@starlane/model';
 import { internalV1, v1 } from '@starlane/proto';
 import { NodeSession, type NodeSessionOptions } from './node-session';

@@ -25,7 +25,7 @@
  * Timers and the clock are injected, so the retry schedule can be driven step by step in tests.
  */
 import type * as grpc from '@grpc/grpc-js';
-import type { Clock, Scheduler } from '@starlane/log';
+import type { Clock, Scheduler } from '@starlane/io-ports';
 import { StarlaneError, backoffMs } from '@starlane/model';
 import type { internalV1, v1 } from '@starlane/proto';
 import { errorCodeFromProto } from './codec';

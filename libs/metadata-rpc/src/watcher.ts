@@ -8,6 +8,7 @@
  * the image in hand keeps being served meanwhile, so a controller restart does not stop traffic.
  */
 import * as grpc from '@grpc/grpc-js';
+import type { Clock } from '@starlane/io-ports';
 import { applyDelta, emptyImage, imageFromSnapshot, type MetadataDelta, type MetadataImage, type NodeInfo, type TopicState } from '@starlane/metadata';
 import { backoffMs, transportDetail, type BackoffBounds } from '@starlane/model';
 import { internalV1 } from '@starlane/proto';
@@ -29,6 +30,8 @@ export interface MetadataWatcherOptions {
   /** First reconnect delay; doubles per failed attempt up to `reconnectBackoffMsMax`. */
   readonly reconnectBackoffMsInitial?: number;
   readonly reconnectBackoffMsMax?: number;
+  /** The time a stream's serving span is measured in (whether it ends a run of failures); `systemClock` of `@starlane/node-io` in production. */
+  readonly clock: Clock;
 }
 
 export type MetadataListener = (image: MetadataImage, delta: MetadataDelta | undefined) => void;
@@ -158,13 +161,13 @@ export class MetadataWatcher {
     let chunkTopics: TopicState[] = [];
     let chunkNodes: NodeInfo[] = [];
     let chunkHead: internalV1.MetadataSnapshot | undefined;
-    /** When this stream applied its first snapshot (Date.now()); undefined before. */
+    /** When this stream applied its first snapshot (the clock's time); undefined before. */
     let servingSinceMs: number | undefined;
     const restart = (reason: string, details: object): void => {
       if (this.call !== call) return;
       this.call = undefined;
       call.cancel();
-      this.scheduleReconnect(reason, { address, ...details }, servingSinceMs === undefined ? undefined : Date.now() - servingSinceMs);
+      this.scheduleReconnect(reason, { address, ...details }, servingSinceMs === undefined ? undefined : this.options.clock.nowMs() - servingSinceMs);
     };
     call.on('data', (message: internalV1.WatchMetadataResponse) => {
       if (this.call !== call) return;
@@ -204,7 +207,7 @@ export class MetadataWatcher {
             restart('refusing a snapshot that goes back', { clusterId: image.clusterId, version: image.version, currentClusterId: this.image.clusterId, currentVersion: this.image.version });
             return;
           }
-          servingSinceMs ??= Date.now();
+          servingSinceMs ??= this.options.clock.nowMs();
           this.publish(image, undefined);
         } else {
           const delta = deltaFromProto(message.metadataVersion, update.value);

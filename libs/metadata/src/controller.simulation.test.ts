@@ -5,7 +5,7 @@
  * failing sequence it finds.
  */
 import fc from 'fast-check';
-import { MemoryFileSystem } from '@starlane/log';
+import { MemoryFileSystem } from '@starlane/io-ports';
 import { MetadataController } from './controller';
 import { snapshotOf, stateFromSnapshot } from './controller-state';
 import { FileMetadataStore } from './file-store';

@@ -12,7 +12,7 @@
  * restart every node that was not fenced gets a full session timeout to heartbeat again.
  */
 import { StarlaneError, assert } from '@starlane/model';
-import type { Clock } from '@starlane/log';
+import type { Clock } from '@starlane/io-ports';
 import {
   allocateProducerIds,
   alterPartition,

@@ -1,4 +1,4 @@
-import { MemoryFileSystem, joinPath } from '@starlane/log';
+import { MemoryFileSystem, joinPath } from '@starlane/io-ports';
 import { MetadataController } from './controller';
 import { applyBatch, emptyControllerState, stateFromSnapshot, type ControllerState } from './controller-state';
 import { FileMetadataStore, frameHeaderBytes, journalFileName, snapshotFileName } from './file-store';

@@ -16,7 +16,7 @@
  * tail. Frames already covered by the snapshot (a crash between writing a snapshot and
  * starting the journal over) are skipped.
  */
-import { joinPath, type LogFile, type LogFileSystem } from '@starlane/log';
+import { joinPath, type LogFile, type LogFileSystem } from '@starlane/io-ports';
 import { StarlaneError } from '@starlane/model';
 import { crc32c } from '@starlane/record-batch';
 import type { MetadataSnapshot } from './controller-state';

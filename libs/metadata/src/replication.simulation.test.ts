@@ -21,7 +21,7 @@
  * - the followed image equals the controller's, and a snapshot recreates the state.
  */
 import fc from 'fast-check';
-import { MemoryFileSystem } from '@starlane/log';
+import { MemoryFileSystem } from '@starlane/io-ports';
 import type { AlterPartitionResult } from './commands';
 import { MetadataController } from './controller';
 import { reassignmentKey, snapshotOf, stateFromSnapshot } from './controller-state';

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MemoryFileSystem } from '@starlane/log';
+import { MemoryFileSystem } from '@starlane/io-ports';
 import { describeLogContract } from '@starlane/testing';
 import { NodeFileSystem } from './node-fs';
 

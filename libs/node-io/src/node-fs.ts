@@ -7,7 +7,7 @@ import { mkdir, open, readFile, readdir, rename, stat, unlink, type FileHandle }
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import { StarlaneError, errorText } from '@starlane/model';
-import type { LogFile, LogFileSystem } from '@starlane/log';
+import type { LogFile, LogFileSystem } from '@starlane/io-ports';
 
 function errnoCode(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;

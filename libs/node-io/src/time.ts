@@ -1,4 +1,4 @@
-import type { Clock, Scheduler } from '@starlane/log';
+import type { Clock, Scheduler } from '@starlane/io-ports';
 
 /** Wall-clock time. */
 export const systemClock: Clock = { nowMs: () => Date.now() };

@@ -4,7 +4,8 @@
  * offline and is reported once through `onFailure`, which is how a storage node learns that its
  * log directory failed.
  */
-import { MemoryFileSystem, PartitionLog, defaultLogConfig, leaderEpochFileName, type LogConfig } from '@starlane/log';
+import { MemoryFileSystem } from '@starlane/io-ports';
+import { PartitionLog, defaultLogConfig, leaderEpochFileName, type LogConfig } from '@starlane/log';
 import type { StarlaneError } from '@starlane/model';
 import { buildBatch } from '@starlane/record-batch';
 import { FaultyFileSystem } from './faulty-fs';

@@ -5,7 +5,7 @@
  * (STORAGE_UNAVAILABLE carrying the errno), until the test heals the disk. The files stay as the
  * wrapped filesystem has them: a refused write writes nothing.
  */
-import type { LogFile, LogFileSystem } from '@starlane/log';
+import type { LogFile, LogFileSystem } from '@starlane/io-ports';
 import { StarlaneError } from '@starlane/model';
 
 /** The filesystem operations a fault can target; file operations carry the file's path. */

@@ -3,7 +3,8 @@
  * implementation (on disk and in memory): what a storage node may rely on whichever store
  * holds the data.
  */
-import { cleanShutdownFileName, defaultLogConfig, leaderEpochFileName, loadedIndexesMax, PartitionLog, retentionCheckIntervalMs, stateFileName, type Clock, type LogConfig, type LogFileSystem, type Scheduler } from '@starlane/log';
+import type { Clock, LogFileSystem, Scheduler } from '@starlane/io-ports';
+import { cleanShutdownFileName, defaultLogConfig, leaderEpochFileName, loadedIndexesMax, PartitionLog, retentionCheckIntervalMs, stateFileName, type LogConfig } from '@starlane/log';
 import { StarlaneError } from '@starlane/model';
 import { buildBatch, crc32c, readBatch, scanBatches, type NewRecord } from '@starlane/record-batch';
 

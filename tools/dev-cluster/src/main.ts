@@ -10,7 +10,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Scheduler } from '@starlane/log';
+import type { Scheduler } from '@starlane/io-ports';
 import { StarlaneError } from '@starlane/model';
 import { systemClock } from '@starlane/node-io';
 import { bundlePath, nodeLauncher } from './child-process';

@@ -21,7 +21,7 @@
  *   stopDeadlineMs after the stop began is killed (SIGKILL); so is every process at a second
  *   stop request.
  */
-import type { Clock, Scheduler } from '@starlane/log';
+import type { Clock, Scheduler } from '@starlane/io-ports';
 import type { ProcessSpec } from './layout';
 import { RestartBackoff, type RestartDecision } from './restart-backoff';
 

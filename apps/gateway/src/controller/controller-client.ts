@@ -10,8 +10,10 @@
  * so controllers that name each other, or none reachable, cannot make a call spin.
  */
 import * as grpc from '@grpc/grpc-js';
+import type { Clock } from '@starlane/io-ports';
 import { StarlaneError, backoffMs, errorCodeFromWire, isErrorCode, transportDetail } from '@starlane/model';
 import { internalV1, v1 } from '@starlane/proto';
+import { systemClock } from '@starlane/node-io';
 import { errorCodeMetadataKey, formatAddress, grpcMessageBytesMax } from '@starlane/service-host';
 import { controllerRetryBackoff } from '../backoff';
 import { controllerRedirectsMax } from '../limits';
@@ -58,6 +60,8 @@ export class ControllerClient {
   constructor(
     private readonly bootstrap: readonly string[],
     private readonly metadata: MetadataSource,
+    /** The time deadlines are measured in; gRPC deadlines are derived from it, so in production it is wall-clock time. */
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** Forwards an admin call; rejects with ControllerCallError (the controller's own status) or StarlaneError CONTROLLER_NOT_AVAILABLE. */
@@ -145,7 +149,7 @@ export class ControllerClient {
   private async withRedirects<T>(deadlineMs: number, attempt: (address: string) => Promise<T>): Promise<T> {
     let lastProblem = 'no controller answered';
     const tried = new Set<string>();
-    for (let tries = 0; tries <= controllerRedirectsMax && Date.now() < deadlineMs; tries++) {
+    for (let tries = 0; tries <= controllerRedirectsMax && this.clock.nowMs() < deadlineMs; tries++) {
       const address = this.target();
       tried.add(address);
       try {
@@ -164,7 +168,7 @@ export class ControllerClient {
         await this.findActive(address, deadlineMs);
         // A controller named for the first time is asked at once; anything else waits.
         const next = this.preferred;
-        if (next === undefined || tried.has(next)) await pause(backoffMs(tries, controllerRetryBackoff), deadlineMs);
+        if (next === undefined || tried.has(next)) await this.pause(backoffMs(tries, controllerRetryBackoff), deadlineMs);
       }
     }
     throw new StarlaneError('CONTROLLER_NOT_AVAILABLE', lastProblem);
@@ -185,7 +189,7 @@ export class ControllerClient {
     for (const address of this.bootstrap) {
       try {
         const client = this.controllerClient(address);
-        const response = await unary<internalV1.GetActiveControllerResponse>(client.getActiveController.bind(client) as unknown as UnaryMethod, {}, Math.min(deadlineMs, Date.now() + 2000));
+        const response = await unary<internalV1.GetActiveControllerResponse>(client.getActiveController.bind(client) as unknown as UnaryMethod, {}, Math.min(deadlineMs, this.clock.nowMs() + 2000));
         const active = response.activeController;
         if (active !== undefined && active.host !== '') {
           const found = formatAddress(active.host, active.port);
@@ -198,6 +202,12 @@ export class ControllerClient {
         // This controller cannot say; ask the next.
       }
     }
+  }
+
+  /** Waits `ms`, but not past `deadlineMs`. */
+  private pause(ms: number, deadlineMs: number): Promise<void> {
+    const wait = Math.max(0, Math.min(ms, deadlineMs - this.clock.nowMs()));
+    return new Promise((resolve) => setTimeout(resolve, wait));
   }
 
   private adminClient(address: string): v1.AdminServiceClient {
@@ -220,12 +230,6 @@ export class ControllerClient {
 }
 
 class Redirect extends Error {}
-
-/** Waits `ms`, but not past `deadlineMs`. */
-function pause(ms: number, deadlineMs: number): Promise<void> {
-  const wait = Math.max(0, Math.min(ms, deadlineMs - Date.now()));
-  return new Promise((resolve) => setTimeout(resolve, wait));
-}
 
 /** A stream failure after messages were relayed: not retried elsewhere, since the client has seen part of a stream. */
 class AfterRelay extends Error {

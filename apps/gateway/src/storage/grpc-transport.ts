@@ -7,8 +7,10 @@
  * fewer, larger messages.
  */
 import * as grpc from '@grpc/grpc-js';
+import type { Clock } from '@starlane/io-ports';
 import type { NodeInfo } from '@starlane/metadata';
 import { errorCodeFromWire, isErrorCode, StarlaneError, transportDetail } from '@starlane/model';
+import { systemClock } from '@starlane/node-io';
 import { type internalV1, type v1 } from '@starlane/proto';
 import { errorCodeMetadataKey, formatAddress, grpcFlowControlWindowBytes, grpcMessageBytesMax } from '@starlane/service-host';
 import { appendInflightRequestsMax, appendPartitionsMax, appendRequestBytesMax, nodeSendQueueMax, readInflightRequestsMax } from '../limits';
@@ -80,6 +82,7 @@ class TaggedStream<Item, Req extends StreamRequest, Res extends StreamResponse> 
     private readonly compose: (queue: readonly Queued<Item>[], requestId: bigint) => { request: Req; taken: number; timeoutMs: number },
     private readonly answer: (items: readonly Item[], response: Res) => void,
     private readonly fail: (item: Item, error: StarlaneError) => void,
+    private readonly clock: Clock,
   ) {
     this.sweep = setInterval(() => this.expire(), sweepIntervalMs);
     this.sweep.unref();
@@ -157,14 +160,14 @@ class TaggedStream<Item, Req extends StreamRequest, Res extends StreamResponse> 
       this.nextRequestId += 1n;
       const { request, taken, timeoutMs } = this.compose(this.queue, requestId);
       const items = this.queue.splice(0, taken).map((queued) => queued.item);
-      this.sent.set(requestId, { items, deadlineMs: Date.now() + timeoutMs + streamAnswerSlackMs });
+      this.sent.set(requestId, { items, deadlineMs: this.clock.nowMs() + timeoutMs + streamAnswerSlackMs });
       this.writable = call.write(request);
     }
   }
 
   private expire(): void {
     if (this.sent.size === 0) return;
-    const now = Date.now();
+    const now = this.clock.nowMs();
     for (const [requestId, message] of this.sent) {
       if (message.deadlineMs > now) continue;
       this.sent.delete(requestId);
@@ -224,6 +227,7 @@ class NodeConnection {
   constructor(
     readonly address: string,
     nodeId: number,
+    clock: Clock,
   ) {
     this.appendClient = new StorageNodeClient(address, grpc.credentials.createInsecure(), channelOptions);
     this.readClient = new StorageNodeClient(address, grpc.credentials.createInsecure(), channelOptions);
@@ -251,6 +255,7 @@ class NodeConnection {
         }
       },
       (item, error) => item.reject(error),
+      clock,
     );
     this.reads = new TaggedStream<ReadItem, internalV1.ReadStreamRequest, internalV1.ReadStreamResponse>(
       `read stream to node ${nodeId} at ${address}`,
@@ -267,6 +272,7 @@ class NodeConnection {
         else item.resolve(response.partitions);
       },
       (item, error) => item.reject(error),
+      clock,
     );
   }
 
@@ -283,6 +289,9 @@ export const nodeConnectionsMax = 1000;
 
 export class GrpcStorageTransport implements StorageTransport {
   private readonly connections = new Map<number, NodeConnection>();
+
+  /** `clock`: the time request deadlines are measured in; gRPC deadlines are derived from it, so in production it is wall-clock time. */
+  constructor(private readonly clock: Clock = systemClock) {}
 
   appendSession(node: NodeInfo): number {
     return this.connection(node).appends.session;
@@ -306,7 +315,7 @@ export class GrpcStorageTransport implements StorageTransport {
       connection.readClient.listOffsets(
         { isolationLevel, partitions: [...lookups] },
         new grpc.Metadata(),
-        { deadline: Date.now() + streamAnswerSlackMs },
+        { deadline: this.clock.nowMs() + streamAnswerSlackMs },
         (error: grpc.ServiceError | null, response?: internalV1.ListOffsetsResponse) => {
           if (error !== null || response === undefined) reject(transportError(node, error));
           else resolve(response.partitions);
@@ -338,7 +347,7 @@ export class GrpcStorageTransport implements StorageTransport {
       oldest.close();
       this.connections.delete(oldestId);
     }
-    connection = new NodeConnection(address, node.nodeId);
+    connection = new NodeConnection(address, node.nodeId, this.clock);
     this.connections.set(node.nodeId, connection);
     return connection;
   }

@@ -1,7 +1,8 @@
 /**
- * What the log needs from the world, as interfaces: a filesystem, a clock and a scheduler.
- * The log's code never touches `fs`, `Date` or timers itself, so the same code runs on disk
- * (libs/node-io), in memory, and under seeded simulation with crashes injected.
+ * The filesystem port: what the partition log and the metadata file store need from a disk.
+ * Code written against it never touches `fs` itself, so the same code runs on disk
+ * (`NodeFileSystem` in libs/node-io), in memory (`MemoryFileSystem`), and under seeded
+ * simulation with crashes injected.
  */
 
 /** An open file. Positions and sizes are bytes; a segment never exceeds 2^31 bytes. */
@@ -36,17 +37,7 @@ export interface LogFileSystem {
   syncDirectory(directory: string): Promise<void>;
 }
 
-export interface Clock {
-  /** Milliseconds since the Unix epoch. */
-  nowMs(): number;
-}
-
-export interface Scheduler {
-  /** Runs `task` once after `delayMs`; the returned function cancels it. */
-  schedule(delayMs: number, task: () => void): () => void;
-}
-
-/** Joins path segments with '/', the only separator the log uses. */
+/** Joins path segments with '/', the only separator the ports use. */
 export function joinPath(...parts: string[]): string {
   return parts.join('/').replace(/\/+/g, '/');
 }

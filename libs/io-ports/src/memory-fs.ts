@@ -8,7 +8,7 @@
  * once; only file contents can be lost.
  */
 import { StarlaneError } from '@starlane/model';
-import type { LogFile, LogFileSystem } from './io';
+import type { LogFile, LogFileSystem } from './file-system';
 
 interface StoredFile {
   data: Buffer;

@@ -1,0 +1,1 @@
+module.exports = { displayName: 'io-ports', preset: '../../jest.preset.cjs' };
