@@ -7,6 +7,7 @@
 import { StarlaneError } from '@starlane/model';
 import { BatchField, batchHeaderBytes, batchLogOverheadBytes, lastOffset, validateBatch, type BatchHeader } from '@starlane/record-batch';
 import type { LogConfig } from './config';
+import { storageError } from './partition-files';
 import type { Segment } from './segment';
 
 /** Batch bytes one drain writes at most before resolving and starting over. */
@@ -122,4 +123,53 @@ export class SerialLane {
     );
     return run;
   }
+}
+
+/**
+ * Batches bound for one segment, written with one gathered positional write at the segment's
+ * end. `bytes` is the running size of `buffers`: summing them per batch would be quadratic.
+ */
+export class GatheredWrite {
+  readonly position: number;
+  bytes = 0;
+  private readonly buffers: Buffer[] = [];
+  private readonly headers: BatchHeader[] = [];
+  private readonly positions: number[] = [];
+
+  constructor(readonly segment: Segment) {
+    this.position = segment.size;
+  }
+
+  get empty(): boolean {
+    return this.buffers.length === 0;
+  }
+
+  add(bytes: Buffer, header: BatchHeader): void {
+    this.positions.push(this.position + this.bytes);
+    this.buffers.push(bytes);
+    this.bytes += bytes.length;
+    this.headers.push(header);
+  }
+
+  /** Writes the batches, then indexes them and moves the segment's end past them. */
+  async write(indexIntervalBytes: number, nowMs: number): Promise<void> {
+    const { segment, position, bytes, buffers, headers, positions } = this;
+    try {
+      await segment.file.write(buffers, position);
+    } catch (error) {
+      throw storageError(`cannot write ${segment.logPath}`, error);
+    }
+    headers.forEach((header, index) => segment.indexBatch(header, positions[index] ?? 0, indexIntervalBytes));
+    segment.size = position + bytes;
+    segment.dirty = true;
+    segment.firstAppendMs ??= nowMs;
+  }
+}
+
+/** An append whose batches were placed: its offsets and the headers as written. */
+export interface AcceptedAppend {
+  readonly item: PendingAppend;
+  readonly baseOffset: bigint;
+  readonly lastOffset: bigint;
+  readonly headers: readonly BatchHeader[];
 }

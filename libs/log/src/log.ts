@@ -25,17 +25,20 @@ import { joinPath, type Clock, type LogFileSystem, type Scheduler } from '@starl
 import { StarlaneError, assert } from '@starlane/model';
 import { lastOffset, setBaseOffset, setPartitionLeaderEpoch, type BatchHeader } from '@starlane/record-batch';
 import {
+  GatheredWrite,
   SerialLane,
   appendQueueBytesMax,
   followerDiscontinuity,
   shouldRoll,
   splitInput,
   takeCoalesced,
+  type AcceptedAppend,
   type AppendResult,
   type PendingAppend,
 } from './append-queue';
 import { batchesOf, cleanBatches, compactionCandidates, latestOffsetsOf, writeCleanedCopy } from './cleaner';
 import type { LogConfig } from './config';
+import { GroupCommit } from './group-commit';
 import { IndexCache } from './index-cache';
 import type { LeaderEpochCache } from './leader-epoch-cache';
 import { compactionIntervalMs, recoveryCheckpointIntervalMs, repeatTask, retentionCheckIntervalMs, retentionFirstCheckDelayMsMax, type BackgroundTask } from './log-schedule';
@@ -116,13 +119,12 @@ export class PartitionLog {
   private drainScheduled = false;
   private logStart: bigint;
   private logEnd: bigint;
-  private durableEnd: bigint;
   private compacted: boolean;
   /** Offset after the last batch whose write completed (ahead of logEnd inside a drain). */
   private writtenEnd: bigint;
   private persistedRecoveryPoint: bigint;
-  private unflushedRecords = 0;
-  private sync: Promise<void> | null = null;
+  /** Group commit: what is durable, and the fsyncs that make it so. */
+  private readonly commit: GroupCommit;
   private failure: StarlaneError | null = null;
   private closed = false;
   /** Cancels the timers that follow the settings (flush, retention, cleaner). */
@@ -144,12 +146,17 @@ export class PartitionLog {
     this.segments = segments;
     this.logStart = state.logStartOffset;
     this.logEnd = this.active.nextOffset;
-    this.durableEnd = state.recoveryPoint;
     this.writtenEnd = this.logEnd;
     this.compacted = state.compacted;
     this.persistedRecoveryPoint = state.recoveryPoint;
     this.currentConfig = options.config;
     this.indexCache = new IndexCache(this.segments);
+    this.commit = new GroupCommit(this.segments, state.recoveryPoint, {
+      writtenEnd: () => this.writtenEnd,
+      checkHealthy: () => this.checkHealthy(),
+      fail: (error) => this.fail(error),
+      failure: () => this.failure,
+    });
   }
 
   get logStartOffset(): bigint {
@@ -163,7 +170,7 @@ export class PartitionLog {
 
   /** Every offset below this is on disk (fsynced). */
   get recoveryPoint(): bigint {
-    return this.durableEnd;
+    return this.commit.durableEnd;
   }
 
   get segmentCount(): number {
@@ -381,26 +388,20 @@ export class PartitionLog {
     }
   }
 
+  /**
+   * Assigns offsets (a leader's batches) or checks them (a follower's), writes the batches with
+   * one gathered write per segment, rolling where needed, then completes the appends.
+   */
   private async writeAppends(items: PendingAppend[]): Promise<void> {
     const nowMs = this.options.clock.nowMs();
     let next = this.logEnd;
-    // `bytes` is the running size of `buffers`: summing them per batch would be quadratic.
-    let group: { segment: Segment; position: number; bytes: number; buffers: Buffer[]; headers: BatchHeader[]; positions: number[] } | null = null;
-    const accepted: { item: PendingAppend; baseOffset: bigint; lastOffset: bigint; headers: BatchHeader[] }[] = [];
+    let group: GatheredWrite | null = null;
+    const accepted: AcceptedAppend[] = [];
 
     const writeGroup = async (): Promise<void> => {
-      if (group === null || group.buffers.length === 0) return;
-      const { segment, position, bytes, buffers, headers, positions } = group;
-      try {
-        await segment.file.write(buffers, position);
-      } catch (error) {
-        throw storageError(`cannot write ${segment.logPath}`, error);
-      }
-      headers.forEach((header, index) => segment.indexBatch(header, positions[index] ?? 0, this.config.indexIntervalBytes));
-      segment.size = position + bytes;
-      this.writtenEnd = segment.nextOffset;
-      segment.dirty = true;
-      segment.firstAppendMs ??= nowMs;
+      if (group === null || group.empty) return;
+      await group.write(this.config.indexIntervalBytes, nowMs);
+      this.writtenEnd = group.segment.nextOffset;
       group = null;
     };
 
@@ -421,16 +422,12 @@ export class PartitionLog {
           setPartitionLeaderEpoch(batch.bytes, item.leaderEpoch);
         }
         const header = item.leaderEpoch === null ? batch.header : { ...batch.header, baseOffset: next, partitionLeaderEpoch: item.leaderEpoch };
-        const size = batch.bytes.length;
-        if (shouldRoll(this.active, this.config, size, lastOffset(header), nowMs, group?.bytes ?? 0)) {
+        if (shouldRoll(this.active, this.config, batch.bytes.length, lastOffset(header), nowMs, group?.bytes ?? 0)) {
           await writeGroup();
           await this.roll(next);
         }
-        group ??= { segment: this.active, position: this.active.size, bytes: 0, buffers: [], headers: [], positions: [] };
-        group.positions.push(group.position + group.bytes);
-        group.buffers.push(batch.bytes);
-        group.bytes += size;
-        group.headers.push(header);
+        group ??= new GatheredWrite(this.active);
+        group.add(batch.bytes, header);
         itemHeaders.push(header);
         next = lastOffset(header) + 1n;
       }
@@ -443,20 +440,24 @@ export class PartitionLog {
       for (const { item } of accepted) item.reject(this.failure);
       return;
     }
+    await this.completeAppends(accepted, next, nowMs);
+  }
 
+  /** After the write: epochs and producer state learn the batches, the log end moves, appends resolve. */
+  private async completeAppends(accepted: readonly AcceptedAppend[], next: bigint, nowMs: number): Promise<void> {
     let epochsChanged = false;
     for (const { item, headers } of accepted) {
       for (const header of headers) {
         if (this.epochs.assign(header.partitionLeaderEpoch, header.baseOffset)) epochsChanged = true;
         this.producers.update(header);
       }
-      this.unflushedRecords += item.records;
+      this.commit.unflushedRecords += item.records;
     }
     this.logEnd = next;
     // Only a new epoch rewrites the checkpoint: once per leader change, not per append.
     if (epochsChanged) await this.persistEpochs();
 
-    const mustSync = this.config.flushMessages > 0 && this.unflushedRecords >= this.config.flushMessages;
+    const mustSync = this.config.flushMessages > 0 && this.commit.unflushedRecords >= this.config.flushMessages;
     const target = this.logEnd;
     for (const { item, baseOffset, lastOffset: last } of accepted) {
       const result = { baseOffset, lastOffset: last, appendTimeMs: nowMs };
@@ -493,80 +494,21 @@ export class PartitionLog {
     await this.flushTo(this.writtenEnd);
   }
 
-  /**
-   * Group commit: resolves once every offset below `offset` is durable. If an fsync is already
-   * running, waits for it and then starts at most one more, which covers every write that
-   * completed meanwhile, so N waiting appends cost one or two fsyncs, not N.
-   */
-  private async flushTo(offset: bigint): Promise<void> {
-    for (;;) {
-      // Only written bytes can be made durable (a caller never asks past them, but waiting for
-      // them would spin), and a truncation may have moved the end since the call.
-      const wanted = offset < this.writtenEnd ? offset : this.writtenEnd;
-      if (this.durableEnd >= wanted) return;
-      this.checkHealthy();
-      if (this.sync !== null) {
-        await this.sync;
-        continue;
-      }
-      const target = this.writtenEnd;
-      const records = this.unflushedRecords;
-      const generation = this.truncations;
-      this.sync = this.syncAll().then(
-        () => {
-          // A truncation during the fsync voids its target: offsets below it may now be new,
-          // unsynced data. The loop simply syncs again.
-          if (generation === this.truncations && target > this.durableEnd) this.durableEnd = target;
-          this.unflushedRecords = Math.max(0, this.unflushedRecords - records);
-          this.sync = null;
-        },
-        (error: unknown) => {
-          this.sync = null;
-          this.fail(error);
-          throw this.failure ?? error;
-        },
-      );
-      await this.sync;
-    }
+  private flushTo(offset: bigint): Promise<void> {
+    return this.commit.flushTo(offset);
   }
-
-  /** Bumped by every truncation, so an fsync that straddles one does not vouch for new data. */
-  private truncations = 0;
-  /** fsyncs run one after another: `dirty` is cleared when one starts, so a second caller must
-   * wait for it rather than skip a segment whose fsync has not finished. */
-  private syncChain: Promise<void> = Promise.resolve();
 
   private syncAll(): Promise<void> {
-    const run = this.syncChain.then(() => this.syncDirtySegments());
-    this.syncChain = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
-  }
-
-  private async syncDirtySegments(): Promise<void> {
-    for (const segment of [...this.segments]) {
-      if (!segment.dirty) continue;
-      segment.dirty = false;
-      try {
-        await segment.file.sync();
-      } catch (error) {
-        // Truncation or retention may have deleted the segment meanwhile: nothing to sync then.
-        if (!this.segments.includes(segment)) continue;
-        segment.dirty = true;
-        throw storageError(`cannot fsync ${segment.logPath}`, error);
-      }
-    }
+    return this.commit.syncAll();
   }
 
   /** Lets a running fsync finish before segment files are deleted or cut under it. */
-  private async quiesceSync(): Promise<void> {
-    if (this.sync !== null) await this.sync.catch(() => undefined);
+  private quiesceSync(): Promise<void> {
+    return this.commit.quiesce();
   }
 
   private async checkpointRecoveryPoint(): Promise<void> {
-    if (this.durableEnd === this.persistedRecoveryPoint) return;
+    if (this.commit.durableEnd === this.persistedRecoveryPoint) return;
     await this.inLane(async () => {
       await this.active.persistIndexes();
       await this.persistState();
@@ -574,7 +516,7 @@ export class PartitionLog {
   }
 
   private async persistState(): Promise<void> {
-    const recoveryPoint = this.durableEnd;
+    const recoveryPoint = this.commit.durableEnd;
     await writeState(this.fs, this.directory, { logStartOffset: this.logStart, recoveryPoint, compacted: this.compacted });
     this.persistedRecoveryPoint = recoveryPoint;
   }
@@ -757,11 +699,9 @@ export class PartitionLog {
   }
 
   private async afterTruncation(): Promise<void> {
-    this.truncations++;
     this.logEnd = this.active.nextOffset;
     this.writtenEnd = this.logEnd;
-    if (this.durableEnd > this.logEnd) this.durableEnd = this.logEnd;
-    this.unflushedRecords = 0;
+    this.commit.truncated(this.logEnd);
     this.epochs.truncateFromEnd(this.logEnd);
     // The state of producers whose batches were cut is found again from the last snapshot
     // below the new end and the batches after it.
@@ -931,7 +871,7 @@ export class PartitionLog {
         }
         await this.quiesceSync();
         await this.syncAll();
-        this.durableEnd = this.logEnd;
+        this.commit.durableEnd = this.logEnd;
         for (const segment of this.segments) {
           segment.sealTimeIndex();
           await segment.persistIndexes();
