@@ -46,9 +46,10 @@ import { cleanShutdownFileName, storageError, storedBatchBytesMax, writeEpochs, 
 import { loadProducerState, removeProducerSnapshots, writeProducerSnapshot } from './producer-snapshots';
 import type { ProducerStateManager, ProducerStateView } from './producer-state';
 import { recoverLog, type OpenReport } from './recovery';
-import { segmentsToDelete } from './retention';
+import { boundRetention, segmentsToDelete } from './retention';
 import { Segment, segmentFileName } from './segment';
 import { findOffsetForTimestamp, readFromSegment, segmentIndexFor } from './segment-read';
+import { cutSegmentsAt, startEmptyAt } from './truncation';
 
 // The bounds and names the log's modules define, exported from here as before.
 export { appendCoalesceBytesMax, appendQueueBytesMax, relativeOffsetMax, type AppendResult } from './append-queue';
@@ -668,11 +669,7 @@ export class PartitionLog {
         await this.replaceWithEmpty(offset);
         return;
       }
-      const keep = segmentIndexFor(this.segments, offset);
-      const doomed = this.segments.splice(keep + 1);
-      // Newest first: a crash part-way leaves a shorter log, never a hole.
-      for (const segment of doomed.reverse()) await this.deleteSegment(segment);
-      await this.active.truncateTo(offset, storedBatchBytesMax, this.config.indexIntervalBytes);
+      await cutSegmentsAt(this.segments, offset, this.config.indexIntervalBytes, (segment) => this.deleteSegment(segment));
       await this.afterTruncation();
     });
   }
@@ -688,12 +685,10 @@ export class PartitionLog {
 
   /** Runs in the lane. */
   private async replaceWithEmpty(offset: bigint): Promise<void> {
-    const doomed = this.segments.splice(0);
-    for (const segment of doomed) await this.deleteSegment(segment);
+    for (const segment of this.segments.splice(0)) await this.deleteSegment(segment);
     // Nothing of the old log carries over: its epochs and producers described data now gone.
     this.epochs.clear();
-    await removeProducerSnapshots(this.fs, this.directory);
-    this.segments.push(await Segment.create(this.options.fs, this.options.directory, offset));
+    await startEmptyAt(this.fs, this.directory, this.segments, offset);
     this.logStart = offset;
     await this.afterTruncation();
   }
@@ -718,14 +713,9 @@ export class PartitionLog {
    */
   deleteOldSegments(): Promise<number> {
     return this.mutate(async () => {
-      let count = segmentsToDelete(
-        this.segments.map((segment) => ({ baseOffset: segment.baseOffset, sizeBytes: segment.size, maxTimestamp: segment.maxTimestamp })),
-        this.config,
-        this.options.clock.nowMs(),
-      );
-      // A segment may go only if every offset in it lies below the bound: the next one starts there or before.
-      const bound = this.options.retainFrom?.();
-      while (bound !== undefined && count > 0 && (this.segments[count] as Segment).baseOffset > bound) count -= 1;
+      const summaries = this.segments.map((segment) => ({ baseOffset: segment.baseOffset, sizeBytes: segment.size, maxTimestamp: segment.maxTimestamp }));
+      // Never past the replica's high watermark (retainFrom), as Kafka bounds it.
+      const count = boundRetention(summaries, segmentsToDelete(summaries, this.config, this.options.clock.nowMs()), this.options.retainFrom?.());
       if (count === 0) return 0;
       await this.quiesceSync();
       const kept = this.segments[count] as Segment;
