@@ -7,7 +7,7 @@ import type { LogFileSystem } from '@starlane/io-ports';
 import { readBatch, rebuildBatch } from '@starlane/record-batch';
 import { LatestOffsets, survivesCompaction } from './compaction';
 import { storedBatchBytesMax } from './partition-files';
-import type { Segment } from './segment';
+import { Segment } from './segment';
 
 /** Closed segments, oldest first, whose every record is older than the lag horizon. */
 export function compactionCandidates(segments: readonly Segment[], lagHorizon: bigint): Segment[] {
@@ -78,4 +78,26 @@ export async function writeCleanedCopy(fs: LogFileSystem, path: string, kept: re
   } finally {
     await cleaned.close();
   }
+}
+
+/**
+ * Replaces `segment`'s log file with the cleaned copy at `cleanedPath` and opens the result as
+ * a new Segment (indexes rebuilt from the batches). The caller has checked that the segment did
+ * not change since it was read, and runs this in the log's lane.
+ */
+export async function installCleanedCopy(fs: LogFileSystem, directory: string, segment: Segment, cleanedPath: string, indexIntervalBytes: number): Promise<Segment> {
+  // The old indexes go first: a crash after the rename then finds a segment without
+  // index files, which is rebuilt from the batches, never one with stale indexes.
+  for (const path of [segment.indexPath('.index'), segment.indexPath('.timeindex')]) {
+    if (await fs.exists(path)) await fs.remove(path);
+  }
+  await fs.rename(cleanedPath, segment.logPath);
+  await fs.syncDirectory(directory);
+  const { segment: replacement } = await Segment.open(fs, directory, segment.baseOffset, {
+    trusted: false,
+    indexIntervalBytes,
+    batchBytesMax: storedBatchBytesMax,
+    offsetGapsAllowed: true,
+  });
+  return replacement;
 }

@@ -36,13 +36,13 @@ import {
   type AppendResult,
   type PendingAppend,
 } from './append-queue';
-import { batchesOf, cleanBatches, compactionCandidates, latestOffsetsOf, writeCleanedCopy } from './cleaner';
+import { batchesOf, cleanBatches, compactionCandidates, installCleanedCopy, latestOffsetsOf, writeCleanedCopy } from './cleaner';
 import type { LogConfig } from './config';
 import { GroupCommit } from './group-commit';
 import { IndexCache } from './index-cache';
 import type { LeaderEpochCache } from './leader-epoch-cache';
 import { compactionIntervalMs, recoveryCheckpointIntervalMs, repeatTask, retentionCheckIntervalMs, retentionFirstCheckDelayMsMax, type BackgroundTask } from './log-schedule';
-import { cleanShutdownFileName, storageError, storedBatchBytesMax, writeEpochs, writeState, type PartitionState } from './partition-files';
+import { cleanShutdownFileName, storageError, writeEpochs, writeState, type PartitionState } from './partition-files';
 import { loadProducerState, removeProducerSnapshots, writeProducerSnapshot } from './producer-snapshots';
 import type { ProducerStateManager, ProducerStateView } from './producer-state';
 import { recoverLog, type OpenReport } from './recovery';
@@ -813,19 +813,7 @@ export class PartitionLog {
       await this.fs.remove(cleanedPath);
       return false;
     }
-    // The old indexes go first: a crash after the rename then finds a segment without
-    // index files, which is rebuilt from the batches, never one with stale indexes.
-    for (const path of [segment.indexPath('.index'), segment.indexPath('.timeindex')]) {
-      if (await this.fs.exists(path)) await this.fs.remove(path);
-    }
-    await this.fs.rename(cleanedPath, segment.logPath);
-    await this.fs.syncDirectory(this.directory);
-    const { segment: replacement } = await Segment.open(this.fs, this.directory, segment.baseOffset, {
-      trusted: false,
-      indexIntervalBytes: this.config.indexIntervalBytes,
-      batchBytesMax: storedBatchBytesMax,
-      offsetGapsAllowed: true,
-    });
+    const replacement = await installCleanedCopy(this.fs, this.directory, segment, cleanedPath, this.config.indexIntervalBytes);
     this.segments[index] = replacement;
     this.indexCache.forget(segment);
     this.indexCache.add(replacement);
