@@ -31,3 +31,14 @@ export function segmentsToDelete(segments: readonly SegmentSummary[], config: Pi
   }
   return count;
 }
+
+/**
+ * `count` (from segmentsToDelete) cut back so that no segment holding an offset at or past
+ * `retainFrom` goes: a segment may go only if every offset in it lies below the bound, that is,
+ * if the next one starts there or before. Unbounded when `retainFrom` is undefined.
+ */
+export function boundRetention(segments: readonly SegmentSummary[], count: number, retainFrom: bigint | undefined): number {
+  let bounded = count;
+  while (retainFrom !== undefined && bounded > 0 && (segments[bounded] as SegmentSummary).baseOffset > retainFrom) bounded -= 1;
+  return bounded;
+}
