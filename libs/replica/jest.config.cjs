@@ -1,0 +1,1 @@
+module.exports = { displayName: 'replica', preset: '../../jest.preset.cjs' };
