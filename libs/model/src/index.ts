@@ -11,20 +11,6 @@ export {
   type ErrorSpec,
   type GrpcStatusCode,
 } from './errors';
-export {
-  leaderEpoch,
-  nodeId,
-  offset,
-  partitionId,
-  producerEpoch,
-  producerId,
-  type LeaderEpoch,
-  type NodeId,
-  type Offset,
-  type PartitionId,
-  type ProducerEpoch,
-  type ProducerId,
-} from './ids';
 export { backoffDoublingsMax, backoffMs, type BackoffBounds } from './backoff';
 export { errorText, transportDetail } from './error-text';
 export { topicNameLengthMax, validateTopicName } from './topic-name';
