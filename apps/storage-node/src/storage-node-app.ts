@@ -60,7 +60,6 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
     logger.info({ event: 'data-directory', dataDir, nodeId: identity.nodeId, clusterId: identity.clusterId, cleanShutdown: identity.cleanShutdown }, 'data directory ready');
 
     let session: NodeSession | undefined;
-    let nodeMetrics: ReturnType<typeof registerStorageMetrics> | undefined;
     // The replica code (hosted partitions, fetchers, ISR updater, checkpoints) over the disk,
     // gRPC streams to leaders and the node session.
     const replica = new ReplicaNode({
@@ -76,7 +75,8 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
       streams: new GrpcReplicaStreams(),
       alterPartition: (changes, timeoutMs) => alterPartitionThrough(session, changes, timeoutMs, logger),
       logger,
-      onDivergence: (outcome) => nodeMetrics?.divergence(outcome),
+      // Fetching starts only once metadata arrives, after the metrics below exist.
+      onDivergence: (outcome) => nodeMetrics.divergence(outcome),
       // The data directory failed: tell the controller at once.
       onDirectoryFailure: () => session?.logDirsChanged(),
     });
@@ -85,7 +85,7 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
     manager.setClusterId(identity.clusterId);
 
     const watcher = new MetadataWatcher({ controllers: config.controllers, nodeId: config.nodeId, logger, clock: systemClock });
-    nodeMetrics = registerStorageMetrics({ registry: metrics, rpc, manager, nowMs: () => systemClock.nowMs() });
+    const nodeMetrics = registerStorageMetrics({ registry: metrics, rpc, manager, nowMs: () => systemClock.nowMs() });
     const service = new StorageService(replica, timerScheduler, logger, nodeMetrics.counters);
 
     const advertisedHost = config.advertisedHost !== '' ? config.advertisedHost : (host.listenHost ?? '127.0.0.1');
@@ -131,7 +131,7 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
     watcher.onChange((image) => {
       const before = manager.metadata;
       replica.applyMetadata(image);
-      nodeMetrics?.metadataApplied(before, manager.metadata);
+      nodeMetrics.metadataApplied(before, manager.metadata);
       session?.metadataApplied();
     });
 
