@@ -64,6 +64,8 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
     // gRPC streams to leaders and the node session.
     const replica = new ReplicaNode({
       nodeId: config.nodeId,
+      // Empty for new data: the session learns it at registration (`storeClusterId`).
+      clusterId: identity.clusterId,
       directory: join(dataDir, partitionsFolderName),
       fs,
       clock: systemClock,
@@ -82,7 +84,6 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
     });
     const manager = replica.manager;
     await replica.start();
-    manager.setClusterId(identity.clusterId);
 
     const watcher = new MetadataWatcher({ controllers: config.controllers, nodeId: config.nodeId, logger, clock: systemClock });
     const nodeMetrics = registerStorageMetrics({ registry: metrics, rpc, manager, nowMs: () => systemClock.nowMs() });

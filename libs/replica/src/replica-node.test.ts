@@ -44,6 +44,7 @@ async function cluster(metadata: MetadataImage): Promise<Map<number, ReplicaNode
     const fs = new MemoryFileSystem();
     const node = new ReplicaNode({
       nodeId,
+      clusterId,
       directory: '/data/partitions',
       fs,
       clock,
@@ -56,7 +57,6 @@ async function cluster(metadata: MetadataImage): Promise<Map<number, ReplicaNode
       logger: new RecordingLogger(),
     });
     await node.start();
-    node.manager.setClusterId(clusterId);
     nodes.set(nodeId, node);
   }
   for (const node of nodes.values()) node.applyMetadata(metadata);

@@ -18,6 +18,12 @@ import type { ResultError, ReplicaStreamPort } from './replica-messages';
 
 export interface ReplicaNodeOptions {
   readonly nodeId: number;
+  /**
+   * The cluster this node's data belongs to, when known at start. Metadata images are applied
+   * only once it is set (here or later through `manager.setClusterId`) and only when theirs
+   * matches: metadata of another cluster never decides which data is deleted.
+   */
+  readonly clusterId?: string;
   /** The folder holding one directory per partition (`<data-dir>/partitions`). */
   readonly directory: string;
   readonly fs: LogFileSystem;
@@ -100,6 +106,7 @@ export class ReplicaNode {
   /** Lists the partition directories, reads the high-watermark checkpoint and starts the ISR updater. */
   async start(): Promise<void> {
     await this.manager.start();
+    if (this.options.clusterId !== undefined) this.manager.setClusterId(this.options.clusterId);
     this.isrUpdater.start();
   }
 
