@@ -1,24 +1,14 @@
 /**
- * Append requests: the checks made once per request, and the append of one partition's
- * batches as leader. Batches are handed to the log as received: the log checks framing, size
- * and CRC, rewrites baseOffset and the leader epoch in place, and never re-encodes.
+ * Append requests: the checks made once per request, and the wire form of one partition's
+ * append as leader, whose decisions are the replica's (`appendAsLeader` in `@starlane/replica`).
  */
 import { errorCodeToProto } from '@starlane/metadata-rpc';
 import type { ErrorCode } from '@starlane/model';
 import { v1, type internalV1 } from '@starlane/proto';
-import type { AppendResult } from '@starlane/log';
-import { lookupPartition, resultCode } from './partition-checks';
-import type { PartitionManager } from './partition-manager';
+import { appendAsLeader, appendTimeoutMs, type AckLevel, type PartitionManager } from '@starlane/replica';
 
-/** How long an append may wait (for its log to open, or for acks=all) when the request says 0. */
-export const appendTimeoutMsDefault = 30_000;
-/** Longest wait a request may ask for. */
-export const appendTimeoutMsMax = 300_000;
 /** Partitions one append request may name. */
 export const appendPartitionsMax = 10_000;
-
-/** How a write is acknowledged once it reached the leader's log: at once, or once committed. */
-export type AckLevel = 'leader' | 'all';
 
 export type AppendRequestCheck =
   | { readonly ok: true; readonly acks: AckLevel; readonly timeoutMs: number }
@@ -51,8 +41,7 @@ export function checkAppendRequest(acks: v1.Acks, timeoutMs: number, partitions:
       seen.add(key);
     }
   }
-  const timeout = timeoutMs <= 0 ? appendTimeoutMsDefault : Math.min(timeoutMs, appendTimeoutMsMax);
-  return { ok: true, acks: level, timeoutMs: timeout };
+  return { ok: true, acks: level, timeoutMs: appendTimeoutMs(timeoutMs) };
 }
 
 export function appendFailure(data: internalV1.AppendPartitionData, code: ErrorCode, message: string): v1.ProducePartitionResult {
@@ -68,43 +57,26 @@ export function appendFailure(data: internalV1.AppendPartitionData, code: ErrorC
   };
 }
 
-/** Appends one partition's batches as leader; never rejects (failures are in the result). */
+/**
+ * Appends one partition's batches as leader (the replica's `appendAsLeader`, which the cluster
+ * simulator drives too) and answers in the wire's terms; never rejects.
+ */
 export async function appendPartition(manager: PartitionManager, data: internalV1.AppendPartitionData, acks: AckLevel, timeoutMs: number): Promise<v1.ProducePartitionResult> {
-  const lookup = lookupPartition(manager, data, true);
-  if (!lookup.ok) return appendFailure(data, lookup.code, lookup.message);
-  const partition = lookup.partition;
-  const batches = data.recordBatches;
-  // Kafka refuses a write larger than a whole segment before looking at its batches.
-  if (batches.length > partition.config.segmentBytes) {
-    return appendFailure(data, 'RECORD_LIST_TOO_LARGE', `${batches.length} bytes of batches exceed segment.bytes (${partition.config.segmentBytes})`);
+  const outcome = await appendAsLeader(manager, data, data.recordBatches, acks, timeoutMs);
+  if ('error' in outcome) {
+    const failure = appendFailure(data, outcome.error.code, outcome.error.message);
+    // Written here but not committed: the result says where the records went (see `ProduceFailure`).
+    return outcome.baseOffset === undefined ? failure : { ...failure, baseOffset: outcome.baseOffset };
   }
-  // Kafka checks the ISR before an acks=all write: with fewer in-sync replicas than the topic
-  // asks for, the write is refused rather than left waiting.
-  const leader = partition.leaderState;
-  if (acks === 'all' && leader !== undefined && !leader.enoughReplicas) {
-    return appendFailure(data, 'NOT_ENOUGH_REPLICAS', `${data.topic}-${data.partition} has ${leader.isr.length} in-sync replicas, fewer than min.insync.replicas (${partition.replicaSettings.minInsyncReplicas})`);
-  }
-  let appended: AppendResult | undefined;
-  try {
-    appended = await partition.append(batches, timeoutMs, partition.state.leaderEpoch);
-    if (acks === 'all') await partition.whenCommitted(appended.lastOffset + 1n, timeoutMs);
-    return {
-      topic: data.topic,
-      partition: data.partition,
-      baseOffset: appended.baseOffset,
-      // CreateTime only for now: the producer's timestamps stand.
-      logAppendTimeMs: -1n,
-      logStartOffset: partition.onlineLog?.logStartOffset ?? -1n,
-      recordErrors: [],
-      errorCode: v1.ErrorCode.NONE,
-      errorMessage: '',
-    };
-  } catch (error) {
-    const { code, message } = resultCode(error);
-    // Written here but not committed (leadership moved, the ISR shrank, time ran out): the
-    // records may yet survive on the new leader, so the result says where they went. A sender
-    // must not write them again on its own, or they could be stored twice.
-    if (appended !== undefined) return { ...appendFailure(data, code, message), baseOffset: appended.baseOffset };
-    return appendFailure(data, code, message);
-  }
+  return {
+    topic: data.topic,
+    partition: data.partition,
+    baseOffset: outcome.baseOffset,
+    // CreateTime only for now: the producer's timestamps stand.
+    logAppendTimeMs: -1n,
+    logStartOffset: outcome.logStartOffset,
+    recordErrors: [],
+    errorCode: v1.ErrorCode.NONE,
+    errorMessage: '',
+  };
 }

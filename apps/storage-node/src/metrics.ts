@@ -6,11 +6,10 @@
  */
 import { changedPartitions, isrChange, type MetadataImage } from '@starlane/metadata';
 import { countRecords } from '@starlane/record-batch';
+import type { DivergenceOutcome, PartitionManager } from '@starlane/replica';
 import { BoundedLabels, type RpcMetrics } from '@starlane/service-host';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { nodeHealth, type NodeHealth, type TopicLogTotals } from './node-health';
-import type { PartitionManager } from './partition-manager';
-import type { DivergenceOutcome } from './replica-fetcher';
 import type { ServiceCounters } from './storage-service';
 
 /**

@@ -6,8 +6,8 @@
  * each scrape) from the partitions' current state, so nothing is updated on the hot path.
  */
 import type { PartitionState } from '@starlane/metadata';
+import type { PartitionStatus } from '@starlane/replica';
 import type { FollowerProgress, ReplicaSettings } from '@starlane/replication';
-import type { PartitionStatus } from './hosted-partition';
 
 /** What the summary reads of a hosted partition (a `HostedPartition` has all of it). */
 export interface ReplicaView {

@@ -5,8 +5,7 @@
 import { errorCodeToProto } from '@starlane/metadata-rpc';
 import type { ErrorCode } from '@starlane/model';
 import { v1, type internalV1 } from '@starlane/proto';
-import { lookupPartition, resultCode } from './partition-checks';
-import type { PartitionManager } from './partition-manager';
+import { latestOffset, lookupPartition, offsetNotAvailable, resultCode, type PartitionManager } from '@starlane/replica';
 
 /** Lookups one request may carry. */
 export const offsetLookupsMax = 10_000;
@@ -16,8 +15,8 @@ function listFailure(lookup: internalV1.OffsetLookup, code: ErrorCode, message: 
 }
 
 /**
- * EARLIEST is the log start offset, LATEST the high watermark (also the last stable offset:
- * there are no transactions yet), MAX_TIMESTAMP the first record with the largest timestamp, a
+ * EARLIEST is the log start offset, LATEST the high watermark (`latestOffset` of
+ * `@starlane/replica`, also the last stable offset: there are no transactions yet), MAX_TIMESTAMP the first record with the largest timestamp, a
  * timestamp the first record at or after it (-1 when every record is older). Exact offsets are
  * not a ListOffsets form: INVALID_REQUEST.
  *
@@ -28,6 +27,7 @@ function listFailure(lookup: internalV1.OffsetLookup, code: ErrorCode, message: 
  * EARLIEST does not depend on the high watermark and is answered.
  */
 export async function listOffset(manager: PartitionManager, lookup: internalV1.OffsetLookup): Promise<v1.ListOffsetsPartitionResult> {
+  const spec = lookup.spec?.spec;
   const found = lookupPartition(manager, lookup, true);
   if (!found.ok) return listFailure(lookup, found.code, found.message);
   const partition = found.partition;
@@ -42,24 +42,24 @@ export async function listOffset(manager: PartitionManager, lookup: internalV1.O
     errorCode: v1.ErrorCode.NONE,
     errorMessage: '',
   });
-  const spec = lookup.spec?.spec;
   const epochStart = partition.epochStartAheadOfHighWatermark;
-  const notAvailable = (): v1.ListOffsetsPartitionResult =>
-    listFailure(
-      lookup,
-      'OFFSET_NOT_AVAILABLE',
-      `${lookup.topic}-${lookup.partition}: the new leader's high watermark ${partition.highWatermark} has not reached the start of its epoch at offset ${epochStart} yet; retry`,
-    );
-  /** A lookup whose answer lies at or past the high watermark: nothing while the high watermark is settled, unknown while it is not. */
-  const beyondHighWatermark = (): v1.ListOffsetsPartitionResult => (epochStart === undefined ? answer(-1n, -1n, -1) : notAvailable());
+  /** A lookup whose answer lies at or past the high watermark: nothing while the high watermark is settled, unknown while it is not (KIP-207). */
+  const beyondHighWatermark = (): v1.ListOffsetsPartitionResult => {
+    if (epochStart === undefined) return answer(-1n, -1n, -1);
+    const unavailable = offsetNotAvailable(lookup, partition.highWatermark, epochStart);
+    return listFailure(lookup, unavailable.code, unavailable.message);
+  };
   try {
     if (spec?.$case === 'boundary') {
       switch (spec.value) {
         case v1.OffsetBoundary.EARLIEST:
           return answer(log.logStartOffset, -1n, log.leaderEpochAt(log.logStartOffset));
-        case v1.OffsetBoundary.LATEST:
-          if (epochStart !== undefined) return notAvailable();
-          return answer(partition.highWatermark, -1n, log.latestEpoch);
+        case v1.OffsetBoundary.LATEST: {
+          // The replica's own decision (checks included), which the cluster simulator drives too.
+          const latest = latestOffset(manager, lookup);
+          if ('error' in latest) return listFailure(lookup, latest.error.code, latest.error.message);
+          return answer(latest.offset, -1n, latest.leaderEpoch);
+        }
         case v1.OffsetBoundary.MAX_TIMESTAMP: {
           const max = await log.offsetForMaxTimestamp();
           if (max === null || max.offset >= partition.highWatermark) return beyondHighWatermark();

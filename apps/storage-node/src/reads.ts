@@ -15,9 +15,7 @@ import type { Scheduler } from '@starlane/io-ports';
 import { errorCodeToProto } from '@starlane/metadata-rpc';
 import type { ErrorCode } from '@starlane/model';
 import { v1, type internalV1 } from '@starlane/proto';
-import type { HostedPartition } from './hosted-partition';
-import { lookupPartition, resultCode } from './partition-checks';
-import type { PartitionManager } from './partition-manager';
+import { lookupPartition, resultCode, type HostedPartition, type PartitionManager } from '@starlane/replica';
 
 /** Bytes per partition when a request says 0 (Kafka's max.partition.fetch.bytes default). */
 export const readPartitionBytesDefault = 1024 * 1024;

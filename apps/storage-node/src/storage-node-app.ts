@@ -5,6 +5,7 @@ import { retentionCheckIntervalMs } from '@starlane/log';
 import { MetadataWatcher, NodeSession } from '@starlane/metadata-rpc';
 import { NodeFileSystem, systemClock, timerScheduler } from '@starlane/node-io';
 import { fileDescriptorSet } from '@starlane/proto';
+import { ReplicaNode, partitionsFolderName } from '@starlane/replica';
 import {
   durationMsOption,
   ensureWritableDirectory,
@@ -17,12 +18,10 @@ import {
   type ServiceDescription,
 } from '@starlane/service-host';
 import { version } from '../package.json';
+import { alterPartitionThrough } from './alter-partition';
 import { NodeIdentity } from './node-identity';
-import { partitionsFolderName } from './partition-dirs';
-import { IsrUpdater } from './isr-updater';
 import { registerStorageMetrics } from './metrics';
-import { PartitionManager } from './partition-manager';
-import { ReplicaFetchers } from './replica-fetcher';
+import { GrpcReplicaStreams } from './replica-streams';
 import { StorageService } from './storage-service';
 import { storageNodeServiceDefinition } from './wire-codec';
 
@@ -60,9 +59,13 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
     const identity = await NodeIdentity.load(fs, dataDir, config.nodeId, randomUUID);
     logger.info({ event: 'data-directory', dataDir, nodeId: identity.nodeId, clusterId: identity.clusterId, cleanShutdown: identity.cleanShutdown }, 'data directory ready');
 
-    let syncQueued = false;
-    const manager = new PartitionManager({
+    let session: NodeSession | undefined;
+    // The replica code (hosted partitions, fetchers, ISR updater, checkpoints) over the disk,
+    // gRPC streams to leaders and the node session.
+    const replica = new ReplicaNode({
       nodeId: config.nodeId,
+      // Empty for new data: the session learns it at registration (`storeClusterId`).
+      clusterId: identity.clusterId,
       directory: join(dataDir, partitionsFolderName),
       fs,
       clock: systemClock,
@@ -70,33 +73,22 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
       removeTree: (path) => rm(path, { recursive: true, force: true }),
       replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
       retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
+      nodeEpoch: () => session?.current?.nodeEpoch,
+      streams: new GrpcReplicaStreams(),
+      alterPartition: (changes, timeoutMs) => alterPartitionThrough(session, changes, timeoutMs, logger),
       logger,
-      // Logs open a few at a time at start: one re-plan of the fetchers per turn, not per log.
-      onOpened: () => {
-        if (syncQueued) return;
-        syncQueued = true;
-        queueMicrotask(() => {
-          syncQueued = false;
-          fetchers.sync();
-        });
-      },
-      // The data directory failed: stop fetching into it and tell the controller at once.
-      onDirectoryFailure: () => {
-        fetchers.sync();
-        session?.logDirsChanged();
-      },
+      // Fetching starts only once metadata arrives, after the metrics below exist.
+      onDivergence: (outcome) => nodeMetrics.divergence(outcome),
+      // The data directory failed: tell the controller at once.
+      onDirectoryFailure: () => session?.logDirsChanged(),
     });
-    await manager.start();
-    manager.setClusterId(identity.clusterId);
+    const manager = replica.manager;
+    await replica.start();
 
     const watcher = new MetadataWatcher({ controllers: config.controllers, nodeId: config.nodeId, logger, clock: systemClock });
     const nodeMetrics = registerStorageMetrics({ registry: metrics, rpc, manager, nowMs: () => systemClock.nowMs() });
-    const service = new StorageService(manager, timerScheduler, logger, nodeMetrics.counters);
+    const service = new StorageService(replica, timerScheduler, logger, nodeMetrics.counters);
 
-    let session: NodeSession | undefined;
-    const nodeEpoch = (): bigint | undefined => session?.current?.nodeEpoch;
-    const fetchers = new ReplicaFetchers({ manager, nodeEpoch, scheduler: timerScheduler, nowMs: () => systemClock.nowMs(), logger, onDivergence: (outcome) => nodeMetrics.divergence(outcome) });
-    const isrUpdater = new IsrUpdater({ manager, send: async (partitions, timeoutMs) => session?.alterPartition(partitions, timeoutMs), scheduler: timerScheduler, logger });
     const advertisedHost = config.advertisedHost !== '' ? config.advertisedHost : (host.listenHost ?? '127.0.0.1');
     // Registration waits for the bound port: with --grpc-port=0 it is known only then.
     const register = (boundPort: number): void => {
@@ -117,7 +109,7 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
           manager.setClusterId(clusterId);
           // Metadata that arrived before the cluster id was known was held back until now (the
           // session heartbeats once this returns, reporting the version applied here).
-          if (watcher.ready) manager.apply(watcher.current());
+          if (watcher.ready) replica.applyMetadata(watcher.current());
         },
         metadataVersion: () => manager.appliedVersion,
         offlineLogDirIds: () => (manager.directoryFailure === undefined ? [] : [identity.directoryId]),
@@ -139,9 +131,8 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
 
     watcher.onChange((image) => {
       const before = manager.metadata;
-      manager.apply(image);
+      replica.applyMetadata(image);
       nodeMetrics.metadataApplied(before, manager.metadata);
-      fetchers.sync();
       session?.metadataApplied();
     });
 
@@ -163,7 +154,6 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
     process.once('SIGINT', onSignal);
 
     watcher.start();
-    isrUpdater.start();
 
     return {
       services: [
@@ -179,10 +169,8 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
         process.removeListener('SIGTERM', onSignal);
         process.removeListener('SIGINT', onSignal);
         await beginShutdown();
-        isrUpdater.close();
-        fetchers.close();
         watcher.close();
-        const clean = await manager.close();
+        const clean = await replica.close();
         if (clean) await identity.markCleanShutdown();
         logger.info({ event: 'partitions-closed', clean }, clean ? 'every partition log closed cleanly' : 'some partition logs did not close cleanly');
       },

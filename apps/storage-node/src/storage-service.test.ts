@@ -6,6 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { errorCodeFromProto } from '@starlane/metadata-rpc';
 import { internalV1, v1 } from '@starlane/proto';
+import { ReplicaFetchSession } from '@starlane/replica';
 import { errorCodeMetadataKey, withUnimplemented } from '@starlane/service-host';
 import { batch, image, managerHarness, recordsOf, settled, topic, type ManagerHarness } from '../test/fixtures';
 import { StorageService, appendStreamInflightRequestsMax } from './storage-service';
@@ -22,7 +23,8 @@ beforeEach(async () => {
   harness = await managerHarness();
   harness.manager.apply(image(1, [topic({ name: 'orders', topicId: ordersId, partitions: [{ leaderEpoch: 2 }, { leaderEpoch: 2 }] })]));
   await settled(harness.manager);
-  service = new StorageService(harness.manager, harness.scheduler, { warn: () => undefined, error: () => undefined });
+  const { manager, scheduler } = harness;
+  service = new StorageService({ manager, openFetchSession: () => new ReplicaFetchSession(manager, scheduler) }, scheduler, { warn: () => undefined, error: () => undefined });
   server = new grpc.Server();
   server.addService(storageNodeServiceDefinition, withUnimplemented(storageNodeServiceDefinition, service.handlers()));
   const port = await new Promise<number>((resolve, reject) =>

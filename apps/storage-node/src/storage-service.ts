@@ -17,11 +17,11 @@ import { errorCodeToProto } from '@starlane/metadata-rpc';
 import { StarlaneError, type ErrorCode } from '@starlane/model';
 import { internalV1, v1 } from '@starlane/proto';
 import { failedResultCodes, methodLabel, toGrpcError, type RpcMetrics } from '@starlane/service-host';
+import type { PartitionManager, ReplicaFetchRequest, ReplicaFetchResponse, ReplicaFetchSession } from '@starlane/replica';
 import { appendFailure, appendPartition, checkAppendRequest } from './appends';
 import { listOffset, offsetForLeaderEpoch, offsetLookupsMax } from './offsets';
-import type { PartitionManager } from './partition-manager';
 import { checkReadRequest, ReadOperation, type ReadSpec } from './reads';
-import { ReplicaFetchSession } from './replica-fetch';
+import type { StorageNodeHandlers } from './wire-codec';
 
 /** Unanswered requests one AppendStream may hold. */
 export const appendStreamInflightRequestsMax = 128;
@@ -63,6 +63,19 @@ const methods = {
   replicaFetch: methodLabel(internalV1.StorageNodeServiceService.replicaFetch.path),
 };
 
+/** The replica code the service answers from: the hosted partitions and the leader side of ReplicaFetch. */
+export interface ServedReplica {
+  readonly manager: PartitionManager;
+  openFetchSession(): ReplicaFetchSession;
+}
+
+/** The codes of the partitions a replica fetch answer refused, for the request metrics. */
+function fetchErrorCodes(response: ReplicaFetchResponse): string[] {
+  const codes: string[] = [];
+  for (const partition of response.partitions) if (partition.error !== undefined) codes.push(partition.error.code);
+  return codes;
+}
+
 /** A stream the service can wind down on stop. */
 interface OpenStream {
   drain(): void;
@@ -73,12 +86,16 @@ export class StorageService {
   private readonly streams = new Set<OpenStream>();
   private readonly waitingReads = new Set<ReadOperation>();
 
+  private readonly manager: PartitionManager;
+
   constructor(
-    private readonly manager: PartitionManager,
+    private readonly replica: ServedReplica,
     private readonly scheduler: Scheduler,
     private readonly logger: ServiceLogger,
     private readonly counters: ServiceCounters = uncounted,
-  ) {}
+  ) {
+    this.manager = replica.manager;
+  }
 
   /** Winds down for a stop: see the file comment. Idempotent. */
   drain(): void {
@@ -88,7 +105,7 @@ export class StorageService {
     for (const stream of [...this.streams]) stream.drain();
   }
 
-  handlers(): Partial<internalV1.StorageNodeServiceServer> {
+  handlers(): StorageNodeHandlers {
     return {
       append: (call, callback) => this.append(call, callback),
       appendStream: (call) => this.appendStream(call),
@@ -357,9 +374,9 @@ export class StorageService {
    * session-level failure is sent as the last response and ends the stream; draining for a
    * stop ends it after the fetch in progress, and the follower reconnects to the next leader.
    */
-  private replicaFetch(call: grpc.ServerDuplexStream<internalV1.ReplicaFetchRequest, internalV1.ReplicaFetchResponse>): void {
-    const session = new ReplicaFetchSession(this.manager, this.scheduler);
-    const queue: internalV1.ReplicaFetchRequest[] = [];
+  private replicaFetch(call: grpc.ServerDuplexStream<ReplicaFetchRequest, ReplicaFetchResponse>): void {
+    const session = this.replica.openFetchSession();
+    const queue: ReplicaFetchRequest[] = [];
     let busy = false;
     let finished = false;
     let clientDone = false;
@@ -370,7 +387,7 @@ export class StorageService {
       session.close();
       this.streams.delete(stream);
       if (!end) return;
-      if (last !== undefined) call.write({ partitions: [], errorCode: errorCodeToProto(last.code), errorMessage: last.message });
+      if (last !== undefined) call.write({ partitions: [], error: { code: last.code, message: last.message } });
       call.end();
     };
     const stream: OpenStream = { drain: () => (busy ? session.close() : finish()) };
@@ -387,7 +404,7 @@ export class StorageService {
       session.fetch(request).then(
         (response) => {
           busy = false;
-          done(response.errorCode !== 0 ? failedResultCodes([response]) : failedResultCodes(response.partitions));
+          done(response.error !== undefined ? [response.error.code] : fetchErrorCodes(response));
           if (finished) return;
           call.write(response);
           next();
@@ -400,7 +417,7 @@ export class StorageService {
         },
       );
     };
-    call.on('data', (request: internalV1.ReplicaFetchRequest) => {
+    call.on('data', (request: ReplicaFetchRequest) => {
       if (finished) return;
       if (queue.length >= replicaFetchQueuedMax) return finish(new StarlaneError('INVALID_REQUEST', `a follower keeps one fetch outstanding; ${queue.length + 1} arrived unanswered`));
       queue.push(request);

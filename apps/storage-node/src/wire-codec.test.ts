@@ -1,6 +1,17 @@
 import fc from 'fast-check';
+import { errorCodeFromProto, errorCodeToProto } from '@starlane/metadata-rpc';
+import { errorCatalogue, type ErrorCode } from '@starlane/model';
 import { internalV1 } from '@starlane/proto';
-import { decodeAppendRequest, decodeAppendStreamRequest, decodeReplicaFetchResponse, encodeReadStreamResponse, encodeReplicaFetchResponse } from './wire-codec';
+import type { ReplicaFetchRequest, ReplicaFetchResponse } from '@starlane/replica';
+import {
+  decodeAppendRequest,
+  decodeAppendStreamRequest,
+  decodeReplicaFetchRequest,
+  decodeReplicaFetchResponse,
+  encodeReadStreamResponse,
+  encodeReplicaFetchRequest,
+  encodeReplicaFetchResponse,
+} from './wire-codec';
 
 const int32 = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
 const partitionData = fc.record({
@@ -90,55 +101,124 @@ describe('append request decoders', () => {
 });
 
 const int64 = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n });
-const replicaFetchResponse = fc.record({
-  partitions: fc.array(
-    fc.record({
-      topic: fc.string({ maxLength: 20 }),
-      topicId: fc.string({ maxLength: 40 }),
-      partition: int32,
-      highWatermark: int64,
-      logStartOffset: int64,
-      recordBatches: fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
-      divergingEpoch: fc.option(fc.record({ epoch: int32, endOffset: int64 }), { nil: undefined }),
-      // Zero included: a oneof member is written even when it is 0.
-      leaderLogEnd: fc.option(fc.record({ $case: fc.constant('logEndOffset' as const), value: fc.oneof(fc.constant(0n), int64) }), { nil: undefined }),
-      errorCode: fc.integer({ min: 0, max: 120 }),
-      errorMessage: fc.string({ maxLength: 30 }),
-    }),
-    { maxLength: 4 },
-  ),
-  errorCode: fc.integer({ min: 0, max: 120 }),
-  errorMessage: fc.string({ maxLength: 30 }),
-});
+/** Catalogue codes, each with its message (an error with an empty message is still an error). */
+const resultError = fc.option(fc.record({ code: fc.constantFrom(...(Object.keys(errorCatalogue) as ErrorCode[])), message: fc.string({ maxLength: 30 }) }), { nil: undefined });
+
+/** Leaves out the optional fields that are undefined, as the decoder leaves them unset. */
+function defined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T;
+}
+
+const replicaFetchResponse: fc.Arbitrary<ReplicaFetchResponse> = fc
+  .record({
+    partitions: fc.array(
+      fc
+        .record({
+          topic: fc.string({ maxLength: 20 }),
+          topicId: fc.string({ maxLength: 40 }),
+          partition: int32,
+          highWatermark: int64,
+          logStartOffset: int64,
+          recordBatches: fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
+          divergingEpoch: fc.option(fc.record({ epoch: int32, endOffset: int64 }), { nil: undefined }),
+          // Zero included: a oneof member is written even when it is 0.
+          leaderLogEnd: fc.option(fc.oneof(fc.constant(0n), int64), { nil: undefined }),
+          error: resultError,
+        })
+        .map(defined),
+      { maxLength: 4 },
+    ),
+    error: resultError,
+  })
+  .map(defined);
+
+/** The proto message the generated code encodes for a domain response. */
+function toProto(response: ReplicaFetchResponse): internalV1.ReplicaFetchResponse {
+  return {
+    partitions: response.partitions.map((partition) => ({
+      topic: partition.topic,
+      topicId: partition.topicId,
+      partition: partition.partition,
+      highWatermark: partition.highWatermark,
+      logStartOffset: partition.logStartOffset,
+      recordBatches: partition.recordBatches,
+      divergingEpoch: partition.divergingEpoch,
+      leaderLogEnd: partition.leaderLogEnd === undefined ? undefined : { $case: 'logEndOffset', value: partition.leaderLogEnd },
+      errorCode: errorCodeToProto(partition.error?.code),
+      errorMessage: partition.error?.message ?? '',
+    })),
+    errorCode: errorCodeToProto(response.error?.code),
+    errorMessage: response.error?.message ?? '',
+  };
+}
+
+/** The domain response for what the generated decoder read. */
+function fromProto(response: internalV1.ReplicaFetchResponse): ReplicaFetchResponse {
+  const errorOf = (code: number, message: string) => {
+    const known = errorCodeFromProto(code);
+    return known === undefined ? undefined : { code: known, message };
+  };
+  return defined({
+    partitions: response.partitions.map((partition) =>
+      defined({
+        topic: partition.topic,
+        topicId: partition.topicId,
+        partition: partition.partition,
+        highWatermark: partition.highWatermark,
+        logStartOffset: partition.logStartOffset,
+        recordBatches: partition.recordBatches,
+        divergingEpoch: partition.divergingEpoch,
+        leaderLogEnd: partition.leaderLogEnd?.value,
+        error: errorOf(partition.errorCode, partition.errorMessage),
+      }),
+    ),
+    error: errorOf(response.errorCode, response.errorMessage),
+  });
+}
 
 describe('replica fetch codecs', () => {
-  it('encode ReplicaFetchResponse byte for byte as the generated encoder does, and decode it as the generated decoder does, batches as a view', () => {
+  it('encode the domain ReplicaFetchResponse byte for byte as the generated encoder does its proto form, and decode it back to the domain message, batches as a view', () => {
     fc.assert(
       fc.property(replicaFetchResponse, (response) => {
         const bytes = encodeReplicaFetchResponse(response);
-        expect(internalV1.ReplicaFetchResponse.decode(bytes)).toEqual(response);
-        expect(Buffer.compare(bytes, Buffer.from(internalV1.ReplicaFetchResponse.encode(response).finish()))).toBe(0);
-        expect(decodeReplicaFetchResponse(bytes)).toEqual(internalV1.ReplicaFetchResponse.decode(bytes));
+        expect(Buffer.compare(bytes, Buffer.from(internalV1.ReplicaFetchResponse.encode(toProto(response)).finish()))).toBe(0);
+        expect(decodeReplicaFetchResponse(bytes)).toEqual(response);
+        expect(decodeReplicaFetchResponse(bytes)).toEqual(fromProto(internalV1.ReplicaFetchResponse.decode(bytes)));
         const first = decodeReplicaFetchResponse(bytes).partitions[0];
         if (first !== undefined && first.recordBatches.length > 0) expect(first.recordBatches.buffer).toBe(bytes.buffer);
       }),
     );
   });
 
+  it('decode a ReplicaFetchRequest into the domain request the follower encoded', () => {
+    const request: ReplicaFetchRequest = {
+      replicaNodeId: 3,
+      replicaNodeEpoch: 12n,
+      maxWaitMs: 500,
+      minBytes: 1,
+      maxBytes: 1024,
+      partitions: [{ topic: 't', topicId: 'id', partition: 2, fetchOffset: 40n, lastFetchedEpoch: 4, currentLeaderEpoch: 5, logStartOffset: 0n, maxBytes: 64 }],
+      removedPartitions: [{ topic: 'u', partition: 1 }],
+    };
+    expect(decodeReplicaFetchRequest(encodeReplicaFetchRequest(request))).toEqual(request);
+  });
+
   it('skip unknown fields and refuse truncated input', () => {
-    const bytes = encodeReplicaFetchResponse({ partitions: [{ topic: 't', topicId: 'id', partition: 2, highWatermark: 5n, logStartOffset: 0n, recordBatches: Buffer.alloc(20, 3), divergingEpoch: { epoch: 1, endOffset: 4n }, leaderLogEnd: { $case: 'logEndOffset', value: 9n }, errorCode: 0, errorMessage: '' }], errorCode: 0, errorMessage: '' });
+    const bytes = encodeReplicaFetchResponse({
+      partitions: [{ topic: 't', topicId: 'id', partition: 2, highWatermark: 5n, logStartOffset: 0n, recordBatches: Buffer.alloc(20, 3), divergingEpoch: { epoch: 1, endOffset: 4n }, leaderLogEnd: 9n, error: { code: 'OFFSET_OUT_OF_RANGE', message: 'out' } }],
+    });
     const withUnknown = Buffer.concat([unknownFields, bytes, unknownFields]);
-    expect(decodeReplicaFetchResponse(withUnknown)).toEqual(internalV1.ReplicaFetchResponse.decode(withUnknown));
+    expect(decodeReplicaFetchResponse(withUnknown)).toEqual(fromProto(internalV1.ReplicaFetchResponse.decode(withUnknown)));
     for (let cut = 1; cut < bytes.length; cut++) {
       const prefix = bytes.subarray(0, cut);
-      let generated: unknown;
+      let generated: internalV1.ReplicaFetchResponse | undefined;
       try {
         generated = internalV1.ReplicaFetchResponse.decode(prefix);
       } catch {
         generated = undefined;
       }
       if (generated === undefined) expect(() => decodeReplicaFetchResponse(prefix)).toThrow();
-      else expect(decodeReplicaFetchResponse(prefix)).toEqual(generated);
+      else expect(decodeReplicaFetchResponse(prefix)).toEqual(fromProto(generated));
     }
   });
 });

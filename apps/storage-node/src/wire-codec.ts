@@ -7,15 +7,20 @@
  *
  * Read and replica fetch responses are encoded by the generated encoder, minus the copy its
  * serializer adds (`Buffer.from` of the encoded array): a response carries up to tens of MiB
- * of batches. A follower decodes replica fetch responses here too, keeping the batches a view.
+ * of batches. ReplicaFetch messages are decoded into and encoded from the domain messages of
+ * `@starlane/replica` directly (errors as catalogue codes); a follower decodes responses here,
+ * keeping the batches a view.
  *
  * Everything else decodes as the generated code does: the last value of a scalar wins,
  * repeated messages accumulate, fields with an unexpected wire type and unknown fields are
  * skipped. Malformed input throws, which the gRPC server answers as a failed call.
  * `wire-codec.test.ts` checks these against the generated decoders.
  */
-import { StarlaneError } from '@starlane/model';
+import type * as grpc from '@grpc/grpc-js';
+import { errorCodeFromProto, errorCodeToProto } from '@starlane/metadata-rpc';
+import { StarlaneError, type ErrorCode } from '@starlane/model';
 import { internalV1 } from '@starlane/proto';
+import type { ReplicaFetchPartitionResult, ReplicaFetchRequest, ReplicaFetchResponse, ResultError } from '@starlane/replica';
 
 const wireVarint = 0;
 const wireFixed64 = 1;
@@ -152,10 +157,10 @@ export function decodeAppendRequest(bytes: Buffer): internalV1.AppendRequest {
   return request;
 }
 
-function decodeEpochEnd(reader: Reader): internalV1.EpochEndOffset {
+function decodeEpochEnd(reader: Reader): { epoch: number; endOffset: bigint } {
   const { start, end } = reader.span();
   const inner = new Reader(reader.buffer, start, end);
-  const epochEnd: internalV1.EpochEndOffset = { epoch: 0, endOffset: 0n };
+  const epochEnd = { epoch: 0, endOffset: 0n };
   while (inner.pos < inner.end) {
     const tag = inner.int32();
     const field = tag >>> 3;
@@ -167,21 +172,18 @@ function decodeEpochEnd(reader: Reader): internalV1.EpochEndOffset {
   return epochEnd;
 }
 
-function decodeReplicaFetchPartitionResult(reader: Reader): internalV1.ReplicaFetchPartitionResult {
+/** The catalogue error for a wire error code and message; undefined for NONE. */
+function errorFromWire(code: number, message: string): ResultError | undefined {
+  const known: ErrorCode | undefined = errorCodeFromProto(code);
+  return known === undefined ? undefined : { code: known, message };
+}
+
+function decodeReplicaFetchPartitionResult(reader: Reader): ReplicaFetchPartitionResult {
   const { start, end } = reader.span();
   const inner = new Reader(reader.buffer, start, end);
-  const result: internalV1.ReplicaFetchPartitionResult = {
-    topic: '',
-    topicId: '',
-    partition: 0,
-    highWatermark: 0n,
-    logStartOffset: 0n,
-    recordBatches: Buffer.alloc(0),
-    divergingEpoch: undefined,
-    leaderLogEnd: undefined,
-    errorCode: 0,
-    errorMessage: '',
-  };
+  const result: ReplicaFetchPartitionResult = { topic: '', topicId: '', partition: 0, highWatermark: 0n, logStartOffset: 0n, recordBatches: Buffer.alloc(0) };
+  let errorCode = 0;
+  let errorMessage = '';
   while (inner.pos < inner.end) {
     const tag = inner.int32();
     const field = tag >>> 3;
@@ -193,31 +195,37 @@ function decodeReplicaFetchPartitionResult(reader: Reader): internalV1.ReplicaFe
     else if (field === 5 && wireType === wireVarint) result.logStartOffset = BigInt.asIntN(64, inner.uint64());
     else if (field === 6 && wireType === wireLengthDelimited) result.recordBatches = inner.bytesView();
     else if (field === 7 && wireType === wireLengthDelimited) result.divergingEpoch = decodeEpochEnd(inner);
-    else if (field === 8 && wireType === wireVarint) result.leaderLogEnd = { $case: 'logEndOffset', value: BigInt.asIntN(64, inner.uint64()) };
-    else if (field === 14 && wireType === wireVarint) result.errorCode = inner.int32();
-    else if (field === 15 && wireType === wireLengthDelimited) result.errorMessage = inner.string();
+    else if (field === 8 && wireType === wireVarint) result.leaderLogEnd = BigInt.asIntN(64, inner.uint64());
+    else if (field === 14 && wireType === wireVarint) errorCode = inner.int32();
+    else if (field === 15 && wireType === wireLengthDelimited) errorMessage = inner.string();
     else inner.skip(wireType);
   }
+  const error = errorFromWire(errorCode, errorMessage);
+  if (error !== undefined) result.error = error;
   return result;
 }
 
 /**
- * ReplicaFetchResponse, as a follower receives it: record_batches stays a view of the
- * received message (the follower appends those bytes unchanged). partitions 1, error_code 14,
- * error_message 15.
+ * ReplicaFetchResponse, as a follower receives it, straight into the domain message:
+ * record_batches stays a view of the received message (the follower appends those bytes
+ * unchanged). partitions 1, error_code 14, error_message 15.
  */
-export function decodeReplicaFetchResponse(bytes: Buffer): internalV1.ReplicaFetchResponse {
+export function decodeReplicaFetchResponse(bytes: Buffer): ReplicaFetchResponse {
   const reader = new Reader(bytes, 0, bytes.length);
-  const response: internalV1.ReplicaFetchResponse = { partitions: [], errorCode: 0, errorMessage: '' };
+  const response: ReplicaFetchResponse = { partitions: [] };
+  let errorCode = 0;
+  let errorMessage = '';
   while (reader.pos < reader.end) {
     const tag = reader.int32();
     const field = tag >>> 3;
     const wireType = tag & 7;
     if (field === 1 && wireType === wireLengthDelimited) response.partitions.push(decodeReplicaFetchPartitionResult(reader));
-    else if (field === 14 && wireType === wireVarint) response.errorCode = reader.int32();
-    else if (field === 15 && wireType === wireLengthDelimited) response.errorMessage = reader.string();
+    else if (field === 14 && wireType === wireVarint) errorCode = reader.int32();
+    else if (field === 15 && wireType === wireLengthDelimited) errorMessage = reader.string();
     else reader.skip(wireType);
   }
+  const error = errorFromWire(errorCode, errorMessage);
+  if (error !== undefined) response.error = error;
   return response;
 }
 
@@ -276,11 +284,12 @@ class Pieces {
 }
 
 /**
- * ReplicaFetchResponse as the generated encoder writes it, with each record batch payload
- * copied once (into the returned buffer) instead of three times: a leader sends every
- * appended byte to each follower, so these copies are a large share of its work.
+ * ReplicaFetchResponse from the domain message, as the generated encoder would write the
+ * proto one, with each record batch payload copied once (into the returned buffer) instead of
+ * three times: a leader sends every appended byte to each follower, so these copies are a
+ * large share of its work.
  */
-export function encodeReplicaFetchResponse(response: internalV1.ReplicaFetchResponse): Buffer {
+export function encodeReplicaFetchResponse(response: ReplicaFetchResponse): Buffer {
   const out = new Pieces();
   for (const partition of response.partitions) {
     const inner = new Pieces();
@@ -296,29 +305,68 @@ export function encodeReplicaFetchResponse(response: internalV1.ReplicaFetchResp
       epoch.int(2, partition.divergingEpoch.endOffset);
       inner.delimited(7, epoch.parts, epoch.bytes);
     }
-    if (partition.leaderLogEnd !== undefined) inner.int(8, partition.leaderLogEnd.value, true);
-    inner.int(14, partition.errorCode);
-    inner.string(15, partition.errorMessage);
+    if (partition.leaderLogEnd !== undefined) inner.int(8, partition.leaderLogEnd, true);
+    if (partition.error !== undefined) {
+      inner.int(14, errorCodeToProto(partition.error.code));
+      inner.string(15, partition.error.message);
+    }
     out.delimited(1, inner.parts, inner.bytes);
   }
-  out.int(14, response.errorCode);
-  out.string(15, response.errorMessage);
+  if (response.error !== undefined) {
+    out.int(14, errorCodeToProto(response.error.code));
+    out.string(15, response.error.message);
+  }
   return Buffer.concat(out.parts, out.bytes);
 }
 
-export function encodeReplicaFetchRequest(request: internalV1.ReplicaFetchRequest): Buffer {
+/** ReplicaFetchRequest from the domain message (its fields are the proto message's). */
+export function encodeReplicaFetchRequest(request: ReplicaFetchRequest): Buffer {
   return asBuffer(internalV1.ReplicaFetchRequest.encode(request).finish());
 }
 
+/** ReplicaFetchRequest as the leader's session takes it (no record bytes: the generated decoder). */
+export function decodeReplicaFetchRequest(bytes: Buffer): ReplicaFetchRequest {
+  const request = internalV1.ReplicaFetchRequest.decode(bytes);
+  return {
+    replicaNodeId: request.replicaNodeId,
+    replicaNodeEpoch: request.replicaNodeEpoch,
+    maxWaitMs: request.maxWaitMs,
+    minBytes: request.minBytes,
+    maxBytes: request.maxBytes,
+    partitions: request.partitions,
+    removedPartitions: request.removedPartitions,
+  };
+}
+
+/** The ReplicaFetch method with domain messages on both sides (see `encodeReplicaFetchResponse`). */
+export type ReplicaFetchMethod = Omit<typeof internalV1.StorageNodeServiceService.replicaFetch, 'requestSerialize' | 'requestDeserialize' | 'responseSerialize' | 'responseDeserialize'> & {
+  readonly requestSerialize: (request: ReplicaFetchRequest) => Buffer;
+  readonly requestDeserialize: (bytes: Buffer) => ReplicaFetchRequest;
+  readonly responseSerialize: (response: ReplicaFetchResponse) => Buffer;
+  readonly responseDeserialize: (bytes: Buffer) => ReplicaFetchResponse;
+};
+
+/** The service's handlers, with ReplicaFetch speaking the replica's domain messages. */
+export type StorageNodeHandlers = Partial<Pick<internalV1.StorageNodeServiceServer, 'append' | 'appendStream' | 'read' | 'readStream' | 'listOffsets' | 'offsetsForLeaderEpoch'>> & {
+  replicaFetch?: (call: grpc.ServerDuplexStream<ReplicaFetchRequest, ReplicaFetchResponse>) => void;
+};
+
 /**
  * StorageNodeService with the append requests decoded and the read responses encoded by the
- * functions above; everything else is the generated definition.
+ * functions above, and ReplicaFetch carrying the replica's domain messages; everything else is
+ * the generated definition.
  */
-export const storageNodeServiceDefinition: typeof internalV1.StorageNodeServiceService = {
+export const storageNodeServiceDefinition: Omit<typeof internalV1.StorageNodeServiceService, 'replicaFetch'> & { readonly replicaFetch: ReplicaFetchMethod } = {
   ...internalV1.StorageNodeServiceService,
   append: { ...internalV1.StorageNodeServiceService.append, requestDeserialize: decodeAppendRequest },
   appendStream: { ...internalV1.StorageNodeServiceService.appendStream, requestDeserialize: decodeAppendStreamRequest },
   read: { ...internalV1.StorageNodeServiceService.read, responseSerialize: encodeReadResponse },
   readStream: { ...internalV1.StorageNodeServiceService.readStream, responseSerialize: encodeReadStreamResponse },
-  replicaFetch: { ...internalV1.StorageNodeServiceService.replicaFetch, responseSerialize: encodeReplicaFetchResponse },
+  replicaFetch: {
+    ...internalV1.StorageNodeServiceService.replicaFetch,
+    requestSerialize: encodeReplicaFetchRequest,
+    requestDeserialize: decodeReplicaFetchRequest,
+    responseSerialize: encodeReplicaFetchResponse,
+    responseDeserialize: decodeReplicaFetchResponse,
+  },
 };

@@ -11,7 +11,7 @@ import type { StarlaneError } from '@starlane/model';
 import { NodeFileSystem } from '@starlane/node-io';
 import { buildBatch, readBatch, scanBatches } from '@starlane/record-batch';
 import { ManualClock, ManualScheduler } from '@starlane/testing';
-import { PartitionManager, type ManagerLogger } from '../src/partition-manager';
+import { PartitionManager, type ManagerLogger } from '@starlane/replica';
 
 export const clusterId = 'cluster-test';
 export const thisNode = 1;

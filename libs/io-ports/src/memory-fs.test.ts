@@ -32,6 +32,18 @@ describe('MemoryFileSystem', () => {
     await expect(file.size()).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
   });
 
+  it('removes a directory tree and nothing beside it', async () => {
+    const fs = new MemoryFileSystem();
+    await fs.makeDirectory('/data/a/b');
+    await fs.makeDirectory('/data/ab');
+    await fs.writeFileAtomic('/data/a/b/f', Buffer.from('x'));
+    await fs.writeFileAtomic('/data/ab/g', Buffer.from('y'));
+    await fs.removeTree('/data/a');
+    expect(await fs.list('/data')).toEqual(['ab']);
+    expect(await fs.exists('/data/a/b/f')).toBe(false);
+    expect(await fs.readFile('/data/ab/g')).toEqual(Buffer.from('y'));
+  });
+
   it('joins paths with single separators', () => {
     expect(joinPath('/data/', '/p0', 'x.log')).toBe('/data/p0/x.log');
   });

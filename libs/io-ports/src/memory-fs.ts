@@ -82,6 +82,13 @@ export class MemoryFileSystem implements LogFileSystem {
     this.files.set(to, file);
   }
 
+  /** Removes a directory and everything under it, as `rm -r` does (durable at once, like every directory operation here). */
+  async removeTree(path: string): Promise<void> {
+    const prefix = path.endsWith('/') ? path : `${path}/`;
+    for (const file of [...this.files.keys()]) if (file === path || file.startsWith(prefix)) this.files.delete(file);
+    for (const directory of [...this.directories]) if (directory !== '/' && (directory === path || directory.startsWith(prefix))) this.directories.delete(directory);
+  }
+
   async syncDirectory(directory: string): Promise<void> {
     if (!this.directories.has(directory)) throw notFound(directory);
   }

@@ -12,14 +12,12 @@
  * where the previous round stopped, so when more than `alterPartitionBatchMax` have proposals,
  * every one gets its turn instead of the first ones in every round.
  *
- * The request goes to the active controller through the node's session (`NodeSession`,
- * which follows redirects as for heartbeats). A failed request leaves the proposals to be made
- * again on the next round.
+ * The request goes to the active controller through an injected `alterPartition` (in the
+ * storage node the node's session, which follows redirects as for heartbeats). A failed
+ * request leaves the proposals to be made again on the next round.
  */
 import type { Scheduler } from '@starlane/io-ports';
-import type { MetadataImage } from '@starlane/metadata';
-import { errorCodeFromProto, partitionFromProto } from '@starlane/metadata-rpc';
-import type { internalV1 } from '@starlane/proto';
+import type { AlterPartitionResult, IsrChangeInput, MetadataImage } from '@starlane/metadata';
 import { isrEligible, type IsrEligibility } from '@starlane/replication';
 import type { HostedPartition, IsrProposalAnswer } from './hosted-partition';
 import type { PartitionManager } from './partition-manager';
@@ -39,10 +37,11 @@ export interface IsrUpdaterLogger {
 export interface IsrUpdaterOptions {
   readonly manager: PartitionManager;
   /**
-   * Sends the proposals to the active controller (`NodeSession.alterPartition`); undefined when
-   * the node is not registered or no controller took them.
+   * Sends the proposals to the active controller and resolves with one result per change, in
+   * order; undefined when the node is not registered, no controller took them, or the request
+   * as a whole was refused (the caller says why).
    */
-  readonly send: (partitions: readonly internalV1.PartitionIsrChange[], timeoutMs: number) => Promise<internalV1.AlterPartitionResponse | undefined>;
+  readonly alterPartition: (changes: readonly IsrChangeInput[], timeoutMs: number) => Promise<readonly AlterPartitionResult[] | undefined>;
   readonly scheduler: Scheduler;
   readonly logger: IsrUpdaterLogger;
   /** Partitions per request; `alterPartitionBatchMax` unless a test wants a small batch. */
@@ -85,7 +84,7 @@ export class IsrUpdater {
     // The manager lists partitions in a stable order (when they were first hosted), so a
     // cursor into it moves every partition to the front in turn.
     const hosted = this.options.manager.partitions();
-    const proposals: { hosted: HostedPartition; change: internalV1.PartitionIsrChange }[] = [];
+    const proposals: { hosted: HostedPartition; change: IsrChangeInput }[] = [];
     let visited = 0;
     for (; visited < hosted.length && proposals.length < batchMax; visited += 1) {
       const partition = hosted[(this.cursor + visited) % hosted.length] as HostedPartition;
@@ -95,36 +94,31 @@ export class IsrUpdater {
         hosted: partition,
         change: {
           topicId: partition.topicId,
-          topic: partition.topic,
           partition: partition.partition,
           leaderEpoch: proposal.leaderEpoch,
           partitionEpoch: proposal.partitionEpoch,
-          newIsr: proposal.isr.map((member) => ({ nodeId: member.nodeId, nodeEpoch: member.nodeEpoch })),
+          newIsr: proposal.isr.map((member) => ({ nodeId: member.nodeId, nodeEpoch: Number(member.nodeEpoch) })),
         },
       });
     }
     this.cursor = hosted.length === 0 ? 0 : (this.cursor + visited) % hosted.length;
     if (proposals.length === 0) return;
-    const response = await this.options.send(
+    const results = await this.options.alterPartition(
       proposals.map((proposal) => proposal.change),
       alterPartitionTimeoutMs,
     );
-    if (response !== undefined && response.errorCode !== 0) {
-      this.options.logger.warn({ errorCode: errorCodeFromProto(response.errorCode), error: response.errorMessage }, 'the controller refused an ISR change request');
-    }
     proposals.forEach(({ hosted: partition, change }, index) => {
-      const result = response?.errorCode === 0 ? response.partitions[index] : undefined;
-      partition.isrProposalSettled(this.answerOf(partition, change, result));
+      partition.isrProposalSettled(this.answerOf(partition, change, results?.[index]));
     });
   }
 
-  private answerOf(partition: HostedPartition, change: internalV1.PartitionIsrChange, result: internalV1.AlterPartitionResult | undefined): IsrProposalAnswer {
+  private answerOf(partition: HostedPartition, change: IsrChangeInput, result: AlterPartitionResult | undefined): IsrProposalAnswer {
     if (result === undefined) return { outcome: 'unanswered' };
-    const state = result.state === undefined ? undefined : partitionFromProto(result.state);
-    if (result.errorCode === 0 && state !== undefined) return { outcome: 'accepted', state };
-    if (result.errorCode !== 0) {
+    const state = result.state;
+    if (result.error === undefined && state !== undefined) return { outcome: 'accepted', state };
+    if (result.error !== undefined) {
       this.options.logger.info(
-        { topic: partition.topic, partition: partition.partition, proposedIsr: change.newIsr.map((member) => member.nodeId), errorCode: errorCodeFromProto(result.errorCode), error: result.errorMessage },
+        { topic: partition.topic, partition: partition.partition, proposedIsr: change.newIsr.map((member) => member.nodeId), errorCode: result.error.code, error: result.error.message },
         'the controller refused an ISR change',
       );
     }

@@ -1,7 +1,8 @@
 /**
- * The follower side of replication against a scripted leader that records what it is sent and
- * answers as a test says: a real gRPC server on loopback, a real partition manager and log on
- * disk, and a manual clock and scheduler for the fetcher's back-off.
+ * The follower side of replication (`ReplicaFetchers` of `@starlane/replica`) over the gRPC
+ * stream port and codec, against a scripted leader that records what it is sent and answers
+ * as a test says: a real gRPC server on loopback, a real partition manager and log on disk,
+ * and a manual clock and scheduler for the fetcher's back-off.
  */
 import * as grpc from '@grpc/grpc-js';
 import { errorCodeToProto } from '@starlane/metadata-rpc';
@@ -10,8 +11,8 @@ import { buildBatch } from '@starlane/record-batch';
 import { withUnimplemented } from '@starlane/service-host';
 import { waitUntil } from '@starlane/testing';
 import { image, managerHarness, settled, thisNode, topic, type ManagerHarness } from '../test/fixtures';
-import type { HostedPartition } from './hosted-partition';
-import { ReplicaFetchers, replicaFetchBackoffMsInitial, type DivergenceOutcome } from './replica-fetcher';
+import { ReplicaFetchers, replicaFetchBackoffMsInitial, type DivergenceOutcome, type HostedPartition } from '@starlane/replica';
+import { GrpcReplicaStreams } from './replica-streams';
 
 const ordersId = '5f0c1a7e-8d1b-4b6e-9a57-0d9c2f6b1e42';
 const leader = 2;
@@ -79,7 +80,7 @@ describe('replica fetcher', () => {
     await settled(harness.manager);
     let nodeEpoch = 5n;
     const quiet = { info: () => undefined, warn: () => undefined };
-    fetchers = new ReplicaFetchers({ manager: harness.manager, nodeEpoch: () => nodeEpoch, scheduler: harness.scheduler, nowMs: () => harness.clock.nowMs(), logger: quiet });
+    fetchers = new ReplicaFetchers({ manager: harness.manager, streams: new GrpcReplicaStreams(), nodeEpoch: () => nodeEpoch, scheduler: harness.scheduler, nowMs: () => harness.clock.nowMs(), logger: quiet });
     fetchers.sync();
 
     await until('two requests quoting node epoch 5', () => seen.filter((request) => request.nodeEpoch === 5n).length >= 2);
@@ -147,7 +148,7 @@ async function follower(port: number): Promise<{ partition: HostedPartition; out
     outcomes,
     warnings,
     start() {
-      fetchers = new ReplicaFetchers({ manager: harness.manager, nodeEpoch: () => 5n, scheduler: harness.scheduler, nowMs: () => harness.clock.nowMs(), logger, onDivergence: (outcome) => outcomes.push(outcome) });
+      fetchers = new ReplicaFetchers({ manager: harness.manager, streams: new GrpcReplicaStreams(), nodeEpoch: () => 5n, scheduler: harness.scheduler, nowMs: () => harness.clock.nowMs(), logger, onDivergence: (outcome) => outcomes.push(outcome) });
       fetchers.sync();
     },
   };

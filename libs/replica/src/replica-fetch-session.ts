@@ -23,14 +23,13 @@
  */
 import type { Scheduler } from '@starlane/io-ports';
 import type { PartitionLog } from '@starlane/log';
-import { errorCodeToProto } from '@starlane/metadata-rpc';
 import { StarlaneError, type ErrorCode } from '@starlane/model';
-import type { internalV1 } from '@starlane/proto';
 import { divergingEpoch } from '@starlane/replication';
 import type { HostedPartition } from './hosted-partition';
 import { lookupPartition, resultCode } from './partition-checks';
 import { partitionKey as keyOf } from './partition-dirs';
 import type { PartitionManager } from './partition-manager';
+import type { ReplicaFetchPartitionResult, ReplicaFetchRequest, ReplicaFetchResponse } from './replica-messages';
 
 /** Longest a fetch may wait for something to report. */
 export const replicaFetchWaitMsMax = 10_000;
@@ -89,7 +88,7 @@ export class ReplicaFetchSession {
   }
 
   /** Answers one fetch. A session-level problem throws a StarlaneError (the stream then ends with it). */
-  async fetch(request: internalV1.ReplicaFetchRequest): Promise<internalV1.ReplicaFetchResponse> {
+  async fetch(request: ReplicaFetchRequest): Promise<ReplicaFetchResponse> {
     this.applyRequest(request);
     const replica = this.replica as { nodeId: number; nodeEpoch: bigint };
     // This request is a fetch of every partition at its remembered offset, if it can be served.
@@ -107,13 +106,13 @@ export class ReplicaFetchSession {
         await change.wait(Math.min(request.maxWaitMs, replicaFetchWaitMsMax));
         results = await this.collect(responseBytesMax);
       }
-      return { partitions: results, errorCode: 0, errorMessage: '' };
+      return { partitions: results };
     } finally {
       change.stop();
     }
   }
 
-  private applyRequest(request: internalV1.ReplicaFetchRequest): void {
+  private applyRequest(request: ReplicaFetchRequest): void {
     if (this.replica === undefined) {
       if (request.replicaNodeId < 0) throw new StarlaneError('INVALID_REQUEST', 'the first fetch of a session names the follower (replica_node_id)');
       this.replica = { nodeId: request.replicaNodeId, nodeEpoch: request.replicaNodeEpoch };
@@ -151,13 +150,13 @@ export class ReplicaFetchSession {
   }
 
   /** Results for partitions with something to report, within the response budget. */
-  private async collect(responseBytesMax: number): Promise<internalV1.ReplicaFetchPartitionResult[]> {
-    const results: internalV1.ReplicaFetchPartitionResult[] = [];
+  private async collect(responseBytesMax: number): Promise<ReplicaFetchPartitionResult[]> {
+    const results: ReplicaFetchPartitionResult[] = [];
     let budget = responseBytesMax;
     for (const [key, state] of this.partitions) {
       const result = await this.collectOne(state, budget);
       if (result === undefined || this.heldBack(key, state, result)) continue;
-      if (result.errorCode !== 0) this.partitions.delete(key);
+      if (result.error !== undefined) this.partitions.delete(key);
       budget -= result.recordBatches.length;
       results.push(result);
     }
@@ -169,13 +168,13 @@ export class ReplicaFetchSession {
    * than replicaFetchBackoffMs ago, and waits. Otherwise a fruitless answer (an error or a
    * divergence) is remembered and the back-off starts; any other answer clears it.
    */
-  private heldBack(key: string, state: SessionPartition, result: internalV1.ReplicaFetchPartitionResult): boolean {
-    if (result.errorCode === 0 && result.divergingEpoch === undefined) {
+  private heldBack(key: string, state: SessionPartition, result: ReplicaFetchPartitionResult): boolean {
+    if (result.error === undefined && result.divergingEpoch === undefined) {
       this.forgetFruitless(key);
       return false;
     }
     const diverging = result.divergingEpoch;
-    const fingerprint = [state.fetchOffset, state.lastFetchedEpoch, state.currentLeaderEpoch, result.errorCode, diverging?.epoch, diverging?.endOffset].join(' ');
+    const fingerprint = [state.fetchOffset, state.lastFetchedEpoch, state.currentLeaderEpoch, result.error?.code, diverging?.epoch, diverging?.endOffset].join(' ');
     const previous = this.fruitless.get(key);
     if (previous !== undefined && previous.fingerprint === fingerprint && !previous.expired) return true;
     this.forgetFruitless(key);
@@ -196,7 +195,7 @@ export class ReplicaFetchSession {
     this.fruitless.delete(key);
   }
 
-  private async collectOne(state: SessionPartition, budget: number): Promise<internalV1.ReplicaFetchPartitionResult | undefined> {
+  private async collectOne(state: SessionPartition, budget: number): Promise<ReplicaFetchPartitionResult | undefined> {
     const lookup = lookupPartition(this.manager, state, true);
     if (!lookup.ok) return failure(state, lookup.code, lookup.message);
     const partition: HostedPartition = lookup.partition;
@@ -206,7 +205,7 @@ export class ReplicaFetchSession {
     if (log === undefined) return undefined;
     const highWatermark = partition.highWatermark;
     const logStartOffset = log.logStartOffset;
-    const base = { topic: state.topic, topicId: state.topicId, partition: state.partition, highWatermark, logStartOffset, leaderLogEnd: undefined, errorCode: 0, errorMessage: '' };
+    const base = { topic: state.topic, topicId: state.topicId, partition: state.partition, highWatermark, logStartOffset };
     const diverging = divergingEpoch(log, state.lastFetchedEpoch, state.fetchOffset);
     if (diverging !== undefined) {
       return { ...base, recordBatches: Buffer.alloc(0), divergingEpoch: { epoch: diverging.epoch, endOffset: diverging.endOffset } };
@@ -229,7 +228,7 @@ export class ReplicaFetchSession {
     if (records.length === 0 && highWatermark === state.reportedHighWatermark && logStartOffset === state.reportedLogStartOffset) return undefined;
     state.reportedHighWatermark = highWatermark;
     state.reportedLogStartOffset = logStartOffset;
-    return { ...base, recordBatches: records, divergingEpoch: undefined };
+    return { ...base, recordBatches: records };
   }
 
   /**
@@ -283,17 +282,16 @@ function failure(
   code: ErrorCode,
   message: string,
   bounds: { highWatermark: bigint; logStartOffset: bigint; logEndOffset?: bigint } = { highWatermark: -1n, logStartOffset: -1n },
-): internalV1.ReplicaFetchPartitionResult {
-  return {
+): ReplicaFetchPartitionResult {
+  const result: ReplicaFetchPartitionResult = {
     topic: state.topic,
     topicId: state.topicId,
     partition: state.partition,
     highWatermark: bounds.highWatermark,
     logStartOffset: bounds.logStartOffset,
     recordBatches: Buffer.alloc(0),
-    divergingEpoch: undefined,
-    leaderLogEnd: bounds.logEndOffset === undefined ? undefined : { $case: 'logEndOffset', value: bounds.logEndOffset },
-    errorCode: errorCodeToProto(code),
-    errorMessage: message,
+    error: { code, message },
   };
+  if (bounds.logEndOffset !== undefined) result.leaderLogEnd = bounds.logEndOffset;
+  return result;
 }

@@ -1,17 +1,15 @@
 /**
- * The ISR updater on real logs, with a fake controller behind `send` that decides as
+ * The ISR updater on real logs, with a fake controller behind `alterPartition` that decides as
  * AlterPartition does (a replica may join only while its node is active in the controller's
  * metadata) and publishes what it records back to the node as metadata.
  */
-import type { PartitionState } from '@starlane/metadata';
-import { errorCodeToProto, partitionToProto } from '@starlane/metadata-rpc';
+import type { AlterPartitionResult, IsrChangeInput, PartitionState } from '@starlane/metadata';
 import type { ErrorCode } from '@starlane/model';
-import type { internalV1 } from '@starlane/proto';
 import { batch, image, managerHarness, settled, thisNode, topic, type ManagerHarness } from '../test/fixtures';
-import { appendPartition } from './appends';
 import type { HostedPartition } from './hosted-partition';
 import { IsrUpdater } from './isr-updater';
-import { ReplicaFetchSession } from './replica-fetch';
+import { appendAsLeader } from './produce';
+import { ReplicaFetchSession } from './replica-fetch-session';
 
 const ordersId = '5f0c1a7e-8d1b-4b6e-9a57-0d9c2f6b1e42';
 const lagging = 2;
@@ -29,7 +27,7 @@ afterEach(async () => {
  * active, and every request it received. `refuse` makes it refuse chosen partitions outright.
  */
 class FakeController {
-  readonly requests: internalV1.PartitionIsrChange[][] = [];
+  readonly requests: IsrChangeInput[][] = [];
   readonly active = new Set<number>([thisNode, lagging]);
   refuse: (partition: number) => ErrorCode | undefined = () => undefined;
   private version = 1;
@@ -50,20 +48,19 @@ class FakeController {
   }
 
   /** AlterPartition: a joining member must be active and quote its current node epoch. */
-  readonly send = async (changes: readonly internalV1.PartitionIsrChange[]): Promise<internalV1.AlterPartitionResponse> => {
+  readonly alterPartition = async (changes: readonly IsrChangeInput[]): Promise<AlterPartitionResult[]> => {
     this.requests.push([...changes]);
-    const results = changes.map((change) => {
+    return changes.map((change): AlterPartitionResult => {
       const current = this.partitions[change.partition] as PartitionState;
       const joining = change.newIsr.filter((member) => !current.isr.includes(member.nodeId));
       const ineligible = joining.find((member) => !this.active.has(member.nodeId) || Number(member.nodeEpoch) !== epochs[member.nodeId]);
       const code: ErrorCode | undefined =
         this.refuse(change.partition) ?? (change.partitionEpoch !== current.partitionEpoch ? 'INVALID_UPDATE_VERSION' : ineligible !== undefined ? 'INELIGIBLE_REPLICA' : undefined);
-      if (code !== undefined) return { topicId: change.topicId, topic: change.topic, partition: change.partition, state: partitionToProto(current), errorCode: errorCodeToProto(code), errorMessage: code };
+      if (code !== undefined) return { topicId: change.topicId, topic: 'orders', partition: change.partition, state: current, error: { code, message: code } };
       const next: PartitionState = { ...current, isr: change.newIsr.map((member) => member.nodeId), partitionEpoch: current.partitionEpoch + 1 };
       this.partitions[change.partition] = next;
-      return { topicId: change.topicId, topic: change.topic, partition: change.partition, state: partitionToProto(next), errorCode: 0, errorMessage: '' };
+      return { topicId: change.topicId, topic: 'orders', partition: change.partition, state: next };
     });
-    return { partitions: results, activeController: undefined, errorCode: 0, errorMessage: '' };
   };
 
   partition(index = 0): PartitionState {
@@ -72,7 +69,7 @@ class FakeController {
 }
 
 /** The ISRs a request proposed, by partition. */
-const proposed = (request: readonly internalV1.PartitionIsrChange[] | undefined) => request?.map((change) => [change.partition, change.newIsr.map((member) => member.nodeId)]);
+const proposed = (request: readonly IsrChangeInput[] | undefined) => request?.map((change) => [change.partition, change.newIsr.map((member) => member.nodeId)]);
 
 async function leading(partitionCount: number, state: Partial<PartitionState>, configs: Record<string, string> = {}): Promise<{ controller: FakeController; updater: IsrUpdater; partitions: HostedPartition[] }> {
   harness = await managerHarness();
@@ -94,7 +91,7 @@ async function leading(partitionCount: number, state: Partial<PartitionState>, c
   const hosted = harness.manager.partitions();
   // Taking over records the epoch in each log first.
   for (let i = 0; i < 200 && hosted.some((partition) => partition.leaderState === undefined); i += 1) await new Promise<void>((resolve) => setTimeout(resolve, 5));
-  const updater = new IsrUpdater({ manager: harness.manager, send: controller.send, scheduler: harness.scheduler, logger: harness.logger, batchMax: 2 });
+  const updater = new IsrUpdater({ manager: harness.manager, alterPartition: controller.alterPartition, scheduler: harness.scheduler, logger: harness.logger, batchMax: 2 });
   return { controller, updater, partitions: hosted };
 }
 
@@ -109,15 +106,15 @@ async function fetchAt(session: ReplicaFetchSession, nodeId: number, offset: big
     partitions: [{ topic: 'orders', topicId: ordersId, partition: 0, fetchOffset: offset, lastFetchedEpoch: offset === 0n ? -1 : 1, currentLeaderEpoch: 1, logStartOffset: 0n, maxBytes: 0 }],
     removedPartitions: [],
   });
-  expect(response.partitions[0]?.errorCode ?? 0).toBe(0);
+  expect(response.partitions[0]?.error).toBeUndefined();
 }
 
 describe('ISR updater', () => {
   it('removes a lagging member while a fenced replica keeps fetching at the log end, and lets the replica join once its node is active', async () => {
     const { controller, updater, partitions } = await leading(1, {}, { 'min.insync.replicas': '1' });
     const [orders] = partitions as [HostedPartition];
-    const write = await appendPartition(harness.manager, { topic: 'orders', topicId: ordersId, partition: 0, currentLeaderEpoch: 1, recordBatches: await batch('a', 2) }, 'leader', 5_000);
-    expect(write.errorCode).toBe(0);
+    const write = await appendAsLeader(harness.manager, { topic: 'orders', topicId: ordersId, partition: 0, currentLeaderEpoch: 1 }, await batch('a', 2), 'leader', 5_000);
+    expect(write).not.toHaveProperty('error');
     // Node 3 is cut off from the controller (fenced there) but still fetches from the leader;
     // node 2 stopped fetching.
     const session = new ReplicaFetchSession(harness.manager, harness.scheduler);
@@ -137,8 +134,8 @@ describe('ISR updater', () => {
     expect(orders.state.isr).toEqual([thisNode]);
     // The high watermark is no longer pinned by the lagging member: acks=all writes commit.
     expect(orders.highWatermark).toBe(2n);
-    const acked = appendPartition(harness.manager, { topic: 'orders', topicId: ordersId, partition: 0, currentLeaderEpoch: 1, recordBatches: await batch('b', 1) }, 'all', 5_000);
-    await expect(acked).resolves.toMatchObject({ errorCode: 0, baseOffset: 2n });
+    const acked = appendAsLeader(harness.manager, { topic: 'orders', topicId: ordersId, partition: 0, currentLeaderEpoch: 1 }, await batch('b', 1), 'all', 5_000);
+    await expect(acked).resolves.toEqual({ baseOffset: 2n, logEndOffset: 3n, leaderEpoch: 1, logStartOffset: 0n });
 
     // The controller hears from node 3 again: the leader's metadata says so, and it joins.
     controller.active.add(cutOff);

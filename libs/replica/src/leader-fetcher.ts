@@ -1,6 +1,7 @@
 /**
  * The follower side of replication: for every leader this node follows partitions of, one
- * ReplicaFetch stream (the session) with one fetch outstanding at a time.
+ * ReplicaFetch stream (the session) with one fetch outstanding at a time. Streams come from a
+ * `ReplicaStreamPort` (gRPC in the storage node, the seeded network under simulation).
  *
  * A fetch lists only partitions that are new to the session or whose fetch state moved (log
  * end, last epoch, or the leader epoch the metadata shows). The answer is applied partition by
@@ -16,23 +17,16 @@
  * until its leader epoch changes; a repeated answer is logged at warn, rate-limited, and
  * counted. A broken stream is reopened with back-off too, and every partition added again.
  *
- * Which partitions follow which leader is recomputed from the metadata (`sync`), after every
- * image and whenever a log finishes opening.
+ * Which partitions follow which leader is recomputed from the metadata by `ReplicaFetchers`.
  */
-import * as grpc from '@grpc/grpc-js';
 import type { Scheduler } from '@starlane/io-ports';
 import type { PartitionLog } from '@starlane/log';
-import { errorCodeFromProto } from '@starlane/metadata-rpc';
-import { StarlaneError, backoffMs, type BackoffBounds } from '@starlane/model';
-import { internalV1 } from '@starlane/proto';
+import { StarlaneError, backoffMs, type BackoffBounds, type ErrorCode } from '@starlane/model';
 import { FetchPacing, truncationFor, type EpochEnd } from '@starlane/replication';
-import { formatAddress, grpcFlowControlWindowBytes, grpcMessageBytesMax } from '@starlane/service-host';
 import type { HostedPartition } from './hosted-partition';
 import { partitionKey } from './partition-dirs';
 import type { PartitionManager } from './partition-manager';
-import { decodeReplicaFetchResponse, encodeReplicaFetchRequest } from './wire-codec';
-
-const replicaFetchPath = internalV1.StorageNodeServiceService.replicaFetch.path;
+import type { ReplicaFetchPartition, ReplicaFetchPartitionResult, ReplicaFetchRequest, ReplicaFetchResponse, ReplicaStreamPort } from './replica-messages';
 
 /** Longest the leader holds a fetch with nothing to report: bounds how late a follower sees new metadata. */
 export const replicaFetchWaitMs = 500;
@@ -70,6 +64,8 @@ export type DivergenceOutcome = 'truncated' | 'restarted' | 'repeated';
 
 export interface ReplicaFetcherOptions {
   readonly manager: PartitionManager;
+  /** Streams to leaders (gRPC in the storage node, the seeded network in the simulator). */
+  readonly streams: ReplicaStreamPort;
   /** This node's current registration epoch; undefined until registered. */
   readonly nodeEpoch: () => bigint | undefined;
   readonly scheduler: Scheduler;
@@ -93,11 +89,17 @@ const pacingBounds = { backoffMsInitial: replicaFetchBackoffMsInitial, backoffMs
 
 const keyOf = (hosted: HostedPartition): string => partitionKey(hosted.topicId, hosted.partition);
 
+/** Where a leader is reached, as the metadata lists it. */
+export interface LeaderAddress {
+  readonly nodeId: number;
+  readonly host: string;
+  readonly port: number;
+}
+
 /** Follows every partition led by one node, over one stream to it. */
-class LeaderFetcher {
+export class LeaderFetcher {
   private readonly followed = new Map<string, Followed>();
   private readonly dropped: { topic: string; partition: number }[] = [];
-  private client: internalV1.StorageNodeServiceClient;
   private closed = false;
   private running = false;
   /** Streams that broke in a row (for the back-off); reset by a response the leader accepted. */
@@ -105,15 +107,12 @@ class LeaderFetcher {
   private wakeIdle: (() => void) | undefined;
 
   constructor(
-    readonly leaderId: number,
-    readonly address: string,
+    readonly leader: LeaderAddress,
     private readonly options: ReplicaFetcherOptions,
-  ) {
-    this.client = new internalV1.StorageNodeServiceClient(address, grpc.credentials.createInsecure(), {
-      'grpc.max_receive_message_length': grpcMessageBytesMax,
-      'grpc.max_send_message_length': grpcMessageBytesMax,
-      'grpc-node.flow_control_window': grpcFlowControlWindowBytes,
-    });
+  ) {}
+
+  get leaderId(): number {
+    return this.leader.nodeId;
   }
 
   /** Makes `partitions` the set this fetcher follows. */
@@ -131,10 +130,10 @@ class LeaderFetcher {
     this.wakeIdle?.();
   }
 
+  /** Stops fetching; a fetch in flight is left to finish, and its stream then closes. */
   close(): void {
     this.closed = true;
     this.wakeIdle?.();
-    this.client.close();
   }
 
   private async run(): Promise<void> {
@@ -150,7 +149,7 @@ class LeaderFetcher {
           await this.session(nodeEpoch);
         } catch (error) {
           if (this.closed) break;
-          this.options.logger.warn({ leader: this.leaderId, address: this.address, error: error instanceof Error ? error.message : String(error) }, 'replication stream to the leader failed; reopening');
+          this.options.logger.warn({ leader: this.leaderId, address: `${this.leader.host}:${this.leader.port}`, error: error instanceof Error ? error.message : String(error) }, 'replication stream to the leader failed; reopening');
           await this.idle(backoffMs(this.streamBreaks, replicaStreamBackoff));
           this.streamBreaks += 1;
         }
@@ -162,26 +161,11 @@ class LeaderFetcher {
 
   /** One stream: fetch, apply, repeat, until closed, empty, or broken. */
   private async session(nodeEpoch: bigint): Promise<void> {
-    const call = this.client.makeBidiStreamRequest(replicaFetchPath, encodeReplicaFetchRequest, decodeReplicaFetchResponse);
+    const stream = this.options.streams.open(this.leader);
     for (const entry of this.followed.values()) entry.sent = undefined;
     this.dropped.length = 0;
-    let pending: { resolve(response: internalV1.ReplicaFetchResponse): void; reject(error: Error): void } | undefined;
-    let failure: Error | undefined;
-    const fail = (error: Error): void => {
-      failure ??= error;
-      pending?.reject(error);
-      pending = undefined;
-    };
-    call.on('data', (response: internalV1.ReplicaFetchResponse) => {
-      const waiting = pending;
-      pending = undefined;
-      waiting?.resolve(response);
-    });
-    call.on('error', (error) => fail(error));
-    call.on('end', () => fail(new StarlaneError('BROKER_NOT_AVAILABLE', 'the leader ended the replication stream')));
     try {
       while (!this.closed && this.followed.size > 0) {
-        if (failure !== undefined) throw failure;
         // The leader quotes the epoch a stream opened with in ISR proposals, and the controller
         // refuses a stale one: after this node registers again, only a new stream gets it back in.
         if (this.options.nodeEpoch() !== nodeEpoch) return;
@@ -191,22 +175,16 @@ class LeaderFetcher {
           await this.idle(this.untilFirstRetryMs());
           continue;
         }
-        const response = await new Promise<internalV1.ReplicaFetchResponse>((resolve, reject) => {
-          if (failure !== undefined) return reject(failure);
-          pending = { resolve, reject };
-          call.write(request);
-        });
-        if (response.errorCode !== 0) {
-          const code = errorCodeFromProto(response.errorCode);
-          throw new StarlaneError(code ?? 'UNKNOWN_SERVER_ERROR', response.errorMessage || 'the leader refused the replication session');
+        const response: ReplicaFetchResponse = await stream.fetch(request);
+        if (response.error !== undefined) {
+          throw new StarlaneError(response.error.code, response.error.message || 'the leader refused the replication session');
         }
         // The stream works: a later break starts its back-off over.
         this.streamBreaks = 0;
         for (const result of response.partitions) await this.apply(result);
       }
     } finally {
-      call.end();
-      call.cancel();
+      stream.close();
     }
   }
 
@@ -223,9 +201,9 @@ class LeaderFetcher {
     return Math.max(1, first - now);
   }
 
-  private nextRequest(nodeEpoch: bigint): internalV1.ReplicaFetchRequest | undefined {
+  private nextRequest(nodeEpoch: bigint): ReplicaFetchRequest | undefined {
     const now = this.options.nowMs();
-    const partitions: internalV1.ReplicaFetchPartition[] = [];
+    const partitions: ReplicaFetchPartition[] = [];
     let fetchable = 0;
     for (const entry of this.followed.values()) {
       const log = entry.hosted.onlineLog;
@@ -260,7 +238,7 @@ class LeaderFetcher {
     };
   }
 
-  private async apply(result: internalV1.ReplicaFetchPartitionResult): Promise<void> {
+  private async apply(result: ReplicaFetchPartitionResult): Promise<void> {
     const entry = this.followed.get(partitionKey(result.topicId, result.partition));
     if (entry === undefined) return;
     const { hosted } = entry;
@@ -268,7 +246,7 @@ class LeaderFetcher {
     // Leadership may have moved while the answer was on its way: it no longer applies.
     if (log === undefined || !hosted.isFollower || hosted.state.leader !== this.leaderId) return;
     try {
-      if (result.errorCode !== 0) return await this.applyError(entry, log, result);
+      if (result.error !== undefined) return await this.applyError(entry, log, result, result.error.code);
       if (result.divergingEpoch !== undefined) return await this.applyDivergence(entry, log, result.divergingEpoch, result.logStartOffset);
       if (result.recordBatches.length > 0) await hosted.appendAsFollower(result.recordBatches);
       hosted.setFollowerHighWatermark(result.highWatermark);
@@ -282,11 +260,10 @@ class LeaderFetcher {
   }
 
   /** The leader refused the partition, and dropped it from the session with its answer. */
-  private async applyError(entry: Followed, log: PartitionLog, result: internalV1.ReplicaFetchPartitionResult): Promise<void> {
+  private async applyError(entry: Followed, log: PartitionLog, result: ReplicaFetchPartitionResult, code: ErrorCode): Promise<void> {
     const { hosted } = entry;
     entry.sent = undefined;
-    const code = errorCodeFromProto(result.errorCode);
-    const leaderEnd = result.leaderLogEnd?.value;
+    const leaderEnd = result.leaderLogEnd;
     if (code === 'OFFSET_OUT_OF_RANGE' && leaderEnd !== undefined && leaderEnd >= 0n && leaderEnd < log.logEndOffset) {
       // This replica holds records past the leader's end (an unclean election, or a leader that
       // lost what it had not flushed): keep what can agree and fetch on from the leader's end,
@@ -361,51 +338,5 @@ class LeaderFetcher {
       const cancel = this.options.scheduler.schedule(ms, done);
       this.wakeIdle = done;
     });
-  }
-}
-
-/** Keeps one `LeaderFetcher` per leader this node follows partitions of. */
-export class ReplicaFetchers {
-  private readonly fetchers = new Map<number, LeaderFetcher>();
-  private closed = false;
-
-  constructor(private readonly options: ReplicaFetcherOptions) {}
-
-  /** Recomputes which partitions follow which leader from the metadata and the open logs. */
-  sync(): void {
-    if (this.closed) return;
-    const image = this.options.manager.metadata;
-    const byLeader = new Map<number, HostedPartition[]>();
-    if (image !== undefined) {
-      for (const hosted of this.options.manager.partitions()) {
-        if (!hosted.isFollower || hosted.onlineLog === undefined) continue;
-        const list = byLeader.get(hosted.state.leader) ?? [];
-        list.push(hosted);
-        byLeader.set(hosted.state.leader, list);
-      }
-    }
-    for (const [leaderId, fetcher] of this.fetchers) {
-      const node = image?.nodes.get(leaderId);
-      const address = node === undefined ? undefined : formatAddress(node.host, node.port);
-      if (byLeader.has(leaderId) && address === fetcher.address) continue;
-      fetcher.close();
-      this.fetchers.delete(leaderId);
-    }
-    for (const [leaderId, partitions] of byLeader) {
-      const node = image?.nodes.get(leaderId);
-      if (node === undefined) continue;
-      let fetcher = this.fetchers.get(leaderId);
-      if (fetcher === undefined) {
-        fetcher = new LeaderFetcher(leaderId, formatAddress(node.host, node.port), this.options);
-        this.fetchers.set(leaderId, fetcher);
-      }
-      fetcher.setPartitions(partitions);
-    }
-  }
-
-  close(): void {
-    this.closed = true;
-    for (const fetcher of this.fetchers.values()) fetcher.close();
-    this.fetchers.clear();
   }
 }

@@ -1,17 +1,15 @@
 /**
- * A failing disk under the partition manager (a faulty filesystem over real files): a log that
+ * A failing disk under the partition manager (a faulty filesystem over the in-memory one): a log that
  * fails at run time takes the whole data directory offline, as Kafka's log-directory failure
  * handling does, and the node is told once so its heartbeats report it.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { NodeFileSystem } from '@starlane/node-io';
+import { joinPath } from '@starlane/io-ports';
 import { FaultyFileSystem, type FileOperation } from '@starlane/testing';
 import { batch, image, managerHarness, settled, thisNode, topic, type ManagerHarness } from '../test/fixtures';
-import { appendPartition } from './appends';
 import { highWatermarkCheckpointFileName, highWatermarkCheckpointIntervalMs } from './hw-checkpoint';
 import { eligibilityIn } from './isr-updater';
 import { partitionDirectoryName } from './partition-dirs';
+import { appendAsLeader } from './produce';
 
 const ordersId = '5f0c1a7e-8d1b-4b6e-9a57-0d9c2f6b1e42';
 const paymentsId = '0b7e4e3c-4c55-4d6f-8a2a-1f1b9c2d3e4f';
@@ -28,15 +26,13 @@ const leaderOf = (name: string, topicId: string) =>
   topic({ name, topicId, partitions: [{ leader: thisNode, leaderEpoch: 1, partitionEpoch: 1, replicas: [thisNode, follower], isr: [thisNode, follower] }] });
 
 async function twoLeaderships(): Promise<void> {
-  fs = new FaultyFileSystem(new NodeFileSystem());
-  harness = await managerHarness({ fs });
+  harness = await managerHarness({ fs: (disk) => (fs = new FaultyFileSystem(disk)) });
   harness.manager.apply(image(1, [leaderOf('orders', ordersId), leaderOf('payments', paymentsId)], { otherNodes: [follower] }));
   await settled(harness.manager);
   for (let i = 0; i < 200 && harness.manager.partitions().some((partition) => partition.leaderState === undefined); i += 1) await new Promise<void>((resolve) => setTimeout(resolve, 5));
 }
 
-const append = async (topicName: string, topicId: string, tag: string) =>
-  appendPartition(harness.manager, { topic: topicName, topicId, partition: 0, currentLeaderEpoch: 1, recordBatches: await batch(tag) }, 'leader', 5_000);
+const append = async (topicName: string, topicId: string, tag: string) => appendAsLeader(harness.manager, { topic: topicName, topicId, partition: 0, currentLeaderEpoch: 1 }, await batch(tag), 'leader', 5_000);
 
 /** Fails `operation` on the files of orders-0 with `errno`. */
 function failOrders(operation: FileOperation, errno: string): void {
@@ -50,10 +46,10 @@ describe('a failed log directory', () => {
     ['an fsync fails (EIO)', 'sync', 'EIO'],
   ] as const)('goes offline, every partition in it, when %s', async (_what, operation, errno) => {
     await twoLeaderships();
-    expect((await append('orders', ordersId, 'fine')).errorCode).toBe(0);
+    expect(await append('orders', ordersId, 'fine')).not.toHaveProperty('error');
     failOrders(operation, errno);
     if (operation === 'sync') await harness.manager.partition(ordersId, 0)?.onlineLog?.flush().catch(() => undefined);
-    else expect(await append('orders', ordersId, 'lost')).toMatchObject({ errorCode: expect.any(Number) });
+    else expect(await append('orders', ordersId, 'lost')).toHaveProperty('error');
 
     expect(harness.directoryFailures).toHaveLength(1);
     expect(harness.manager.directoryFailure?.message).toContain(errno);
@@ -64,15 +60,15 @@ describe('a failed log directory', () => {
       expect(partition.isrProposal(eligibilityIn(harness.manager.metadata))).toBeUndefined();
     }
     const refused = await append('payments', paymentsId, 'other-partition');
-    expect(refused.errorCode).toBe(56 /* KAFKA_STORAGE_ERROR */);
+    expect(refused).toMatchObject({ error: { code: 'KAFKA_STORAGE_ERROR' } });
     expect(harness.logger.lines.filter((line) => line.level === 'error' && /data directory is offline/.test(line.message))).toHaveLength(1);
   });
 
   it('stays offline for partitions assigned later, writes no checkpoint and does not close cleanly', async () => {
     await twoLeaderships();
     await harness.manager.checkpointHighWatermarks();
-    const checkpointPath = join(harness.partitionsDir, highWatermarkCheckpointFileName);
-    const before = await readFile(checkpointPath, 'utf8');
+    const checkpointPath = joinPath(harness.partitionsDir, highWatermarkCheckpointFileName);
+    const before = (await harness.disk.readFile(checkpointPath))?.toString('utf8');
     failOrders('write', 'EIO');
     await append('orders', ordersId, 'lost');
     expect(harness.manager.directoryFailure).toBeDefined();
@@ -82,7 +78,7 @@ describe('a failed log directory', () => {
     expect(harness.manager.partition('7d1c2b3a-1111-4222-8333-444455556666', 0)?.status).toBe('offline');
     harness.scheduler.advance(highWatermarkCheckpointIntervalMs);
     await new Promise<void>((resolve) => setImmediate(resolve));
-    expect(await readFile(checkpointPath, 'utf8')).toBe(before);
+    expect((await harness.disk.readFile(checkpointPath))?.toString('utf8')).toBe(before);
     await expect(harness.manager.close()).resolves.toBe(false);
     expect(harness.directoryFailures).toHaveLength(1);
   });

@@ -1,18 +1,15 @@
 /**
  * Replication on one node, in process: the leader side of ReplicaFetch (sessions, high
  * watermark from followers' fetches, divergence, long polls) and a replica's role changes,
- * on real logs in a temporary directory with a manual clock.
+ * on real logs over the in-memory filesystem with a manual clock.
  */
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { errorCodeFromProto } from '@starlane/metadata-rpc';
-import { v1, type internalV1 } from '@starlane/proto';
+import { joinPath } from '@starlane/io-ports';
 import { batch, image, managerHarness, recordsOf, settled, thisNode, topic, type ManagerHarness } from '../test/fixtures';
-import { appendPartition } from './appends';
 import type { HostedPartition } from './hosted-partition';
-import { listOffset } from './offsets';
 import { highWatermarkCheckpointFileName } from './hw-checkpoint';
-import { ReplicaFetchSession, replicaFetchBackoffMs } from './replica-fetch';
+import { appendAsLeader, latestOffset } from './produce';
+import { ReplicaFetchSession, replicaFetchBackoffMs } from './replica-fetch-session';
+import type { ReplicaFetchRequest } from './replica-messages';
 
 const ordersId = '5f0c1a7e-8d1b-4b6e-9a57-0d9c2f6b1e42';
 const follower = 2;
@@ -54,7 +51,7 @@ async function waitUntil(condition: () => boolean, partition: HostedPartition | 
   if (!condition()) throw new Error('condition not reached');
 }
 
-function fetchRequest(fetchOffset: bigint, lastFetchedEpoch: number, options: { maxWaitMs?: number; nodeId?: number; list?: boolean } = {}): internalV1.ReplicaFetchRequest {
+function fetchRequest(fetchOffset: bigint, lastFetchedEpoch: number, options: { maxWaitMs?: number; nodeId?: number; list?: boolean } = {}): ReplicaFetchRequest {
   return {
     replicaNodeId: options.nodeId ?? follower,
     replicaNodeEpoch: 5n,
@@ -70,17 +67,17 @@ function fetchRequest(fetchOffset: bigint, lastFetchedEpoch: number, options: { 
 }
 
 const produce = async (tag: string, count: number, acks: 'leader' | 'all' = 'leader') =>
-  appendPartition(harness.manager, { topic: 'orders', topicId: ordersId, partition: 0, currentLeaderEpoch: 1, recordBatches: await batch(tag, count) }, acks, 5_000);
+  appendAsLeader(harness.manager, { topic: 'orders', topicId: ordersId, partition: 0, currentLeaderEpoch: 1 }, await batch(tag, count), acks, 5_000);
 
 describe('leader side of replication', () => {
   it('serves records to a follower from its log end and commits them once it fetches past them', async () => {
     const partition = await leaderOfOrders();
-    expect((await produce('a', 3)).errorCode).toBe(0);
+    expect(await produce('a', 3)).not.toHaveProperty('error');
     expect(partition.highWatermark).toBe(0n);
     const session = new ReplicaFetchSession(harness.manager, harness.scheduler);
     const first = await session.fetch(fetchRequest(0n, -1));
     const result = first.partitions[0];
-    expect(result?.errorCode).toBe(0);
+    expect(result?.error).toBeUndefined();
     expect((await recordsOf(result?.recordBatches ?? Buffer.alloc(0))).map((record) => [record.offset, record.value, record.epoch])).toEqual([
       [0n, 'a-0', 1],
       [1n, 'a-1', 1],
@@ -100,12 +97,12 @@ describe('leader side of replication', () => {
     await waitUntil(() => partition.onlineLog?.logEndOffset === 2n);
     await session.fetch(fetchRequest(0n, -1));
     await session.fetch(fetchRequest(2n, 1));
-    expect((await write).errorCode).toBe(0);
+    expect(await write).not.toHaveProperty('error');
     // The controller took the follower out of the ISR.
     harness.manager.apply(image(2, [orders({ isr: [thisNode], partitionEpoch: 2 }, { 'min.insync.replicas': '2' })], { otherNodes: [follower] }));
-    expect(errorCodeFromProto((await produce('c', 1, 'all')).errorCode)).toBe('NOT_ENOUGH_REPLICAS');
+    expect(await produce('c', 1, 'all')).toMatchObject({ error: { code: 'NOT_ENOUGH_REPLICAS' } });
     // acks=leader still writes, but the high watermark waits for the ISR to grow back.
-    expect((await produce('d', 1)).errorCode).toBe(0);
+    expect(await produce('d', 1)).not.toHaveProperty('error');
     expect(partition.highWatermark).toBe(2n);
   });
 
@@ -115,9 +112,8 @@ describe('leader side of replication', () => {
     await waitUntil(() => partition.onlineLog?.logEndOffset === 2n);
     harness.manager.apply(image(2, [orders({ leader: follower, leaderEpoch: 2, partitionEpoch: 2 })], { otherNodes: [follower] }));
     const result = await write;
-    expect(errorCodeFromProto(result.errorCode)).toBe('NOT_LEADER_OR_FOLLOWER');
     // Written here at 0: whoever sent it must not write it again on its own.
-    expect(result.baseOffset).toBe(0n);
+    expect(result).toEqual({ error: { code: 'NOT_LEADER_OR_FOLLOWER', message: expect.any(String) }, baseOffset: 0n });
   });
 
   it('fails a commit wait at once when the partition left this node between the append and the wait', async () => {
@@ -175,8 +171,8 @@ describe('leader side of replication', () => {
     // A follower with no epoch history left past this log's end (an unclean election lost its records).
     const answer = await session.fetch(fetchRequest(9n, -1));
     const result = answer.partitions[0];
-    expect(errorCodeFromProto(result?.errorCode ?? 0)).toBe('OFFSET_OUT_OF_RANGE');
-    expect(result?.leaderLogEnd).toEqual({ $case: 'logEndOffset', value: 2n });
+    expect(result?.error?.code).toBe('OFFSET_OUT_OF_RANGE');
+    expect(result?.leaderLogEnd).toBe(2n);
     // Kafka never updates a follower's state from a read that failed: it is not caught up, and commits nothing.
     expect(partition.leaderState?.follower(follower)?.logEndOffset).toBe(-1n);
     expect(partition.highWatermark).toBe(0n);
@@ -206,12 +202,12 @@ describe('leader side of replication', () => {
     await leaderOfOrders();
     const session = new ReplicaFetchSession(harness.manager, harness.scheduler);
     const refused = await session.fetch(fetchRequest(9n, -1));
-    expect(errorCodeFromProto(refused.partitions[0]?.errorCode ?? 0)).toBe('OFFSET_OUT_OF_RANGE');
+    expect(refused.partitions[0]?.error?.code).toBe('OFFSET_OUT_OF_RANGE');
     // Added again unchanged right away: nothing to report yet.
     expect((await session.fetch(fetchRequest(9n, -1))).partitions).toEqual([]);
     harness.scheduler.advance(replicaFetchBackoffMs);
     const repeated = await session.fetch(fetchRequest(9n, -1, { list: false }));
-    expect(errorCodeFromProto(repeated.partitions[0]?.errorCode ?? 0)).toBe('OFFSET_OUT_OF_RANGE');
+    expect(repeated.partitions[0]?.error?.code).toBe('OFFSET_OUT_OF_RANGE');
   });
 
   it('refuses sessions from unknown nodes and partitions this node does not lead', async () => {
@@ -220,7 +216,7 @@ describe('leader side of replication', () => {
     await expect(session.fetch(fetchRequest(0n, -1, { nodeId: 9 }))).rejects.toMatchObject({ code: 'BROKER_ID_NOT_REGISTERED' });
     harness.manager.apply(image(2, [orders({ leader: follower, leaderEpoch: 2, partitionEpoch: 2 })], { otherNodes: [follower] }));
     const moved = await new ReplicaFetchSession(harness.manager, harness.scheduler).fetch({ ...fetchRequest(0n, -1), partitions: [{ ...fetchRequest(0n, -1).partitions[0]!, currentLeaderEpoch: 2 }] });
-    expect(errorCodeFromProto(moved.partitions[0]?.errorCode ?? 0)).toBe('NOT_LEADER_OR_FOLLOWER');
+    expect(moved.partitions[0]?.error?.code).toBe('NOT_LEADER_OR_FOLLOWER');
   });
 });
 
@@ -259,8 +255,7 @@ describe('replica roles', () => {
 });
 
 describe('a new leader whose high watermark is behind the start of its epoch (KIP-207)', () => {
-  const lookup = (spec: v1.OffsetSpec['spec']): internalV1.OffsetLookup => ({ topic: 'orders', topicId: ordersId, partition: 0, currentLeaderEpoch: 4, spec: { spec } });
-  const latest = lookup({ $case: 'boundary', value: v1.OffsetBoundary.LATEST });
+  const latest = () => latestOffset(harness.manager, { topic: 'orders', topicId: ordersId, partition: 0, currentLeaderEpoch: 4 });
 
   /** A follower holding 2 records it was never told are committed, then made leader in epoch 4 with the old leader still in the ISR. */
   async function promotedFollower(): Promise<HostedPartition> {
@@ -275,24 +270,17 @@ describe('a new leader whose high watermark is behind the start of its epoch (KI
     return partition;
   }
 
-  it('answers LATEST and lookups past the high watermark with OFFSET_NOT_AVAILABLE until a follower brings it to the epoch start', async () => {
+  it('answers LATEST with OFFSET_NOT_AVAILABLE until a follower brings it to the epoch start', async () => {
     const partition = await promotedFollower();
     expect(partition.highWatermark).toBe(0n);
     expect(partition.epochStartAheadOfHighWatermark).toBe(2n);
-    const code = async (request: internalV1.OffsetLookup) => errorCodeFromProto((await listOffset(harness.manager, request)).errorCode);
-    expect(await code(latest)).toBe('OFFSET_NOT_AVAILABLE');
-    expect((await listOffset(harness.manager, latest)).errorMessage).toMatch(/high watermark 0 has not reached the start of its epoch at offset 2/);
-    expect(await code(lookup({ $case: 'timestampMs', value: 0n }))).toBe('OFFSET_NOT_AVAILABLE');
-    expect(await code(lookup({ $case: 'boundary', value: v1.OffsetBoundary.MAX_TIMESTAMP }))).toBe('OFFSET_NOT_AVAILABLE');
-    // EARLIEST does not depend on the high watermark.
-    expect(await listOffset(harness.manager, lookup({ $case: 'boundary', value: v1.OffsetBoundary.EARLIEST }))).toMatchObject({ offset: 0n, errorCode: v1.ErrorCode.NONE });
+    expect(latest()).toEqual({ error: { code: 'OFFSET_NOT_AVAILABLE', message: expect.stringMatching(/high watermark 0 has not reached the start of its epoch at offset 2/) } });
 
     const session = new ReplicaFetchSession(harness.manager, harness.scheduler);
     await session.fetch({ ...fetchRequest(2n, 3), partitions: [{ topic: 'orders', topicId: ordersId, partition: 0, fetchOffset: 2n, lastFetchedEpoch: 3, currentLeaderEpoch: 4, logStartOffset: 0n, maxBytes: 0 }] });
     expect(partition.highWatermark).toBe(2n);
     expect(partition.epochStartAheadOfHighWatermark).toBeUndefined();
-    expect(await listOffset(harness.manager, latest)).toMatchObject({ offset: 2n, errorCode: v1.ErrorCode.NONE });
-    expect(await listOffset(harness.manager, lookup({ $case: 'timestampMs', value: 0n }))).toMatchObject({ offset: 0n, errorCode: v1.ErrorCode.NONE });
+    expect(latest()).toEqual({ offset: 2n, leaderEpoch: 4 });
   });
 
   it('a sole in-sync leader commits its log as it takes over and answers at once', async () => {
@@ -304,7 +292,7 @@ describe('a new leader whose high watermark is behind the start of its epoch (KI
     await partition.appendAsFollower(await batch('h', 2));
     harness.manager.apply(image(2, [orders({ leaderEpoch: 4, partitionEpoch: 4, isr: [thisNode] })], { otherNodes: [follower] }));
     await waitUntil(() => partition.leaderState !== undefined);
-    expect(await listOffset(harness.manager, latest)).toMatchObject({ offset: 2n, errorCode: v1.ErrorCode.NONE });
+    expect(latest()).toMatchObject({ offset: 2n });
   });
 });
 
@@ -339,7 +327,7 @@ describe('high-watermark checkpoint', () => {
 
   it('an unreadable checkpoint is ignored with a warning: the partition opens and its high watermark waits for followers', async () => {
     await committedThenStopped();
-    await writeFile(join(harness.partitionsDir, highWatermarkCheckpointFileName), '0\n7\nnot a checkpoint\n');
+    await harness.disk.writeFileAtomic(joinPath(harness.partitionsDir, highWatermarkCheckpointFileName), Buffer.from('0\n7\nnot a checkpoint\n'));
     const partition = await restartedLeader();
     expect(partition.highWatermark).toBe(0n);
     expect(harness.logger.lines.some((line) => line.message === 'ignoring an unreadable high-watermark checkpoint')).toBe(true);

@@ -1,7 +1,8 @@
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { joinPath } from '@starlane/io-ports';
 import { defaultLogConfig } from '@starlane/log';
+import { FaultyFileSystem } from '@starlane/testing';
 import { batch, image, managerHarness, settled, thisNode, topic, type ManagerHarness } from '../test/fixtures';
+import { highWatermarkCheckpointFileName } from './hw-checkpoint';
 import { deletionMarkerFileName, parsePartitionDirectoryName, partitionDirectoryName } from './partition-dirs';
 
 const ordersId = '5f0c1a7e-8d1b-4b6e-9a57-0d9c2f6b1e42';
@@ -17,10 +18,7 @@ afterEach(async () => {
 
 /** The partition directories (the high-watermark checkpoint file beside them left out). */
 async function directories(): Promise<string[]> {
-  return (await readdir(harness.partitionsDir, { withFileTypes: true }))
-    .filter((entry) => entry.isDirectory())
-    .map((entry) => entry.name)
-    .sort();
+  return (await harness.disk.list(harness.partitionsDir)).filter((name) => name !== highWatermarkCheckpointFileName).sort();
 }
 
 describe('partition directories', () => {
@@ -125,10 +123,13 @@ describe('PartitionManager', () => {
   });
 
   it('takes the data directory offline when a log cannot be opened, as Kafka does on an I/O error', async () => {
+    await harness.cleanUp();
+    let faulty: FaultyFileSystem | undefined;
+    harness = await managerHarness({ fs: (disk) => (faulty = new FaultyFileSystem(disk)) });
     const { manager } = harness;
-    await mkdir(harness.partitionsDir, { recursive: true });
-    // A plain file where the partition's directory should be: the log cannot open there.
-    await writeFile(join(harness.partitionsDir, partitionDirectoryName('orders', ordersId, 1)), 'not a directory');
+    // The partition's directory cannot be read: the log cannot open there.
+    const broken = partitionDirectoryName('orders', ordersId, 1);
+    faulty?.failWhen((_operation, path) => path.includes(broken), 'ENOTDIR');
     manager.apply(image(1, [topic({ name: 'orders', topicId: ordersId, partitions: [{}, {}, {}] })]));
     await settled(manager);
     expect(manager.partitions().map((partition) => partition.status)).toEqual(['offline', 'offline', 'offline']);
@@ -143,9 +144,9 @@ describe('PartitionManager', () => {
     manager.apply(image(1, [topic({ name: 'orders', topicId: ordersId }), topic({ name: 'payments', topicId: paymentsId })]));
     await settled(manager);
     await manager.close();
-    const interrupted = join(harness.partitionsDir, partitionDirectoryName('gone', 'dead0000-0000-4000-8000-000000000000', 0));
-    await mkdir(interrupted);
-    await writeFile(join(interrupted, deletionMarkerFileName), '');
+    const interrupted = joinPath(harness.partitionsDir, partitionDirectoryName('gone', 'dead0000-0000-4000-8000-000000000000', 0));
+    await harness.disk.makeDirectory(interrupted);
+    await harness.disk.writeFileAtomic(joinPath(interrupted, deletionMarkerFileName), Buffer.alloc(0));
 
     const restarted = await harness.restart();
     // The interrupted deletion is finished at start; strays wait for metadata.

@@ -1,0 +1,102 @@
+/**
+ * Two `ReplicaNode`s wired to each other through an in-memory `ReplicaStreamPort` (the
+ * follower's stream calls the leader's fetch session directly), each on its own in-memory
+ * disk, with manual time: the whole replica as the storage node runs it, without gRPC or files.
+ */
+import { MemoryFileSystem } from '@starlane/io-ports';
+import type { MetadataImage } from '@starlane/metadata';
+import { ManualClock, ManualScheduler } from '@starlane/testing';
+import { RecordingLogger, batch, clusterId, image, recordsOf, topic } from '../test/fixtures';
+import type { ReplicaStreamPort } from './replica-messages';
+import { ReplicaNode } from './replica-node';
+
+const ordersId = '5f0c1a7e-8d1b-4b6e-9a57-0d9c2f6b1e42';
+const leader = 1;
+const follower = 2;
+
+/** Waits for background work (log opens, appends, fetches) between event-loop turns; no time passes. */
+async function until(condition: () => boolean, turnsMax = 10_000): Promise<void> {
+  for (let turn = 0; turn < turnsMax && !condition(); turn += 1) await new Promise<void>((resolve) => setImmediate(resolve));
+  if (!condition()) throw new Error(`condition not reached after ${turnsMax} event-loop turns`);
+}
+
+let nodes: Map<number, ReplicaNode>;
+afterEach(async () => {
+  for (const node of nodes.values()) await node.close();
+});
+
+/** Each node's fetch streams go straight to the leader node's fetch sessions. */
+const streams: ReplicaStreamPort = {
+  open(target) {
+    const session = nodes.get(target.nodeId)?.openFetchSession();
+    return {
+      fetch: (request) => (session === undefined ? Promise.reject(new Error(`node ${target.nodeId} is down`)) : session.fetch(request)),
+      close: () => session?.close(),
+    };
+  },
+};
+
+async function cluster(metadata: MetadataImage): Promise<Map<number, ReplicaNode>> {
+  const clock = new ManualClock();
+  const scheduler = new ManualScheduler(clock);
+  nodes = new Map();
+  for (const nodeId of [leader, follower]) {
+    const fs = new MemoryFileSystem();
+    const node = new ReplicaNode({
+      nodeId,
+      clusterId,
+      directory: '/data/partitions',
+      fs,
+      clock,
+      scheduler,
+      removeTree: (path) => fs.removeTree(path),
+      replicaLagTimeMaxMs: 30_000,
+      nodeEpoch: () => 1n,
+      streams,
+      alterPartition: async () => undefined,
+      logger: new RecordingLogger(),
+    });
+    await node.start();
+    nodes.set(nodeId, node);
+  }
+  for (const node of nodes.values()) node.applyMetadata(metadata);
+  return nodes;
+}
+
+const orders = topic({
+  name: 'orders',
+  topicId: ordersId,
+  configs: { 'min.insync.replicas': '2' },
+  partitions: [{ leader, leaderEpoch: 3, partitionEpoch: 3, replicas: [leader, follower], isr: [leader, follower] }],
+});
+
+describe('ReplicaNode', () => {
+  it('acknowledges an acks=all write once the follower fetched it, and shows it as LATEST', async () => {
+    const [first, second] = [...(await cluster(image(1, [orders], { otherNodes: [follower] }))).values()] as [ReplicaNode, ReplicaNode];
+    await until(() => first.manager.partition(ordersId, 0)?.leaderState !== undefined);
+
+    const written = await first.produce({ topicId: ordersId, partition: 0, leaderEpoch: 3, records: await batch('a', 2), acks: -1, timeoutMs: 5_000 });
+    expect(written).toEqual({ baseOffset: 0n, logEndOffset: 2n, leaderEpoch: 3, logStartOffset: 0n });
+    expect(first.latestOffset(ordersId, 0)).toEqual({ offset: 2n, leaderEpoch: 3 });
+    const copy = second.manager.partition(ordersId, 0)?.onlineLog;
+    expect(copy?.logEndOffset).toBe(2n);
+    const read = await copy?.read(0n, { maxBytes: 1 << 20, maxOffset: 2n });
+    expect((await recordsOf(read?.records ?? Buffer.alloc(0))).map((record) => [record.offset, record.value, record.epoch])).toEqual([
+      [0n, 'a-0', 3],
+      [1n, 'a-1', 3],
+    ]);
+  });
+
+  it('refuses writes and LATEST where it does not lead, and writes quoting another leader epoch', async () => {
+    const [first, second] = [...(await cluster(image(1, [orders], { otherNodes: [follower] }))).values()] as [ReplicaNode, ReplicaNode];
+    await until(() => first.manager.partition(ordersId, 0)?.leaderState !== undefined);
+    const records = await batch('b', 1);
+    expect(await second.produce({ topicId: ordersId, partition: 0, records, acks: 1, timeoutMs: 1_000 })).toMatchObject({ error: { code: 'NOT_LEADER_OR_FOLLOWER' } });
+    expect(second.latestOffset(ordersId, 0)).toMatchObject({ error: { code: 'NOT_LEADER_OR_FOLLOWER' } });
+    expect(await first.produce({ topicId: ordersId, partition: 0, leaderEpoch: 2, records, acks: 1, timeoutMs: 1_000 })).toMatchObject({ error: { code: 'FENCED_LEADER_EPOCH' } });
+    expect(await first.produce({ topicId: ordersId, partition: 0, leaderEpoch: 4, records, acks: 0, timeoutMs: 1_000 })).toMatchObject({ error: { code: 'UNKNOWN_LEADER_EPOCH' } });
+    expect(await first.produce({ topicId: 'unknown', partition: 0, records, acks: 1, timeoutMs: 1_000 })).toMatchObject({ error: { code: 'UNKNOWN_TOPIC_ID' } });
+    // acks=1 answers once the leader wrote, before any follower fetched.
+    expect(await first.produce({ topicId: ordersId, partition: 0, records, acks: 1, timeoutMs: 1_000 })).toMatchObject({ baseOffset: 0n, logEndOffset: 1n });
+  });
+});
