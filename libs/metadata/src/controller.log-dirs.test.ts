@@ -3,7 +3,7 @@
  * moves the node's leaderships to other in-sync replicas and takes it out of ISRs, as KRaft
  * handles offline log directories, until a new incarnation registers.
  */
-import { offlineLogDirIdsMax } from './commands';
+import { offlineLogDirIdsMax } from './node-commands';
 import { MetadataController } from './controller';
 import { noLeader, type MetadataImage, type PartitionState } from './image';
 import { seededRandom } from './placement';

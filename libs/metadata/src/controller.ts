@@ -13,27 +13,10 @@
  */
 import { StarlaneError, assert } from '@starlane/model';
 import type { Clock } from '@starlane/io-ports';
-import {
-  allocateProducerIds,
-  alterPartition,
-  controlledShutdown,
-  electPreferredLeaders,
-  fenceExpiredNodes,
-  heartbeat,
-  reassignPartitions,
-  registerNode,
-  type AlterPartitionInput,
-  type AlterPartitionResult,
-  type CommandOutcome,
-  type ControlledShutdownResult,
-  type HeartbeatInput,
-  type HeartbeatResult,
-  type NodeSessions,
-  type PartitionReassignmentInput,
-  type PartitionReassignmentResult,
-  type PreferredLeadersResult,
-  type RegisterNodeInput,
-} from './commands';
+import { type CommandOutcome, type NodeSessions } from './commands';
+import { controlledShutdown, fenceExpiredNodes, heartbeat, registerNode, type ControlledShutdownResult, type HeartbeatInput, type HeartbeatResult, type RegisterNodeInput } from './node-commands';
+import { alterPartition, electPreferredLeaders, reassignPartitions, type AlterPartitionInput, type AlterPartitionResult, type PartitionReassignmentInput, type PartitionReassignmentResult, type PreferredLeadersResult } from './partition-commands';
+import { allocateProducerIds } from './producer-id-commands';
 import {
   alterTopicConfigs,
   createPartitions,

@@ -17,34 +17,40 @@ export {
   type TopicState,
 } from './image';
 export {
-  allocateProducerIds,
-  alterPartition,
+  type CommandOutcome,
+  type ItemError,
+  type NodeSessions,
+} from './commands';
+export {
   controlledShutdown,
-  electPreferredLeaders,
   fenceExpiredNodes,
   heartbeat,
   offlineLogDirIdsMax,
-  preferredLeaderElectionsPerPassMax,
-  producerIdBlockSizeDefault,
-  producerIdBlockSizeMax,
-  reassignPartitions,
   registerNode,
-  type AlterPartitionInput,
-  type AlterPartitionResult,
-  type CommandOutcome,
   type ControlledShutdownResult,
   type HeartbeatInput,
   type HeartbeatResult,
+  type RegisterNodeInput,
+} from './node-commands';
+export {
+  alterPartition,
+  electPreferredLeaders,
+  preferredLeaderElectionsPerPassMax,
+  reassignPartitions,
+  type AlterPartitionInput,
+  type AlterPartitionResult,
   type IsrChangeInput,
   type IsrMemberInput,
-  type ItemError,
-  type NodeSessions,
   type PartitionReassignmentInput,
   type PartitionReassignmentResult,
   type PreferredLeadersResult,
-  type RegisterNodeInput,
   type TopicPartitionRef,
-} from './commands';
+} from './partition-commands';
+export {
+  allocateProducerIds,
+  producerIdBlockSizeDefault,
+  producerIdBlockSizeMax,
+} from './producer-id-commands';
 export {
   alterTopicConfigs,
   builtInTopicDefaults,

@@ -4,7 +4,7 @@
  * reassignment to fewer replicas are refused with a reason naming the topic, the value and
  * the replication factor.
  */
-import { reassignPartitions } from './commands';
+import { reassignPartitions } from './partition-commands';
 import { applyBatch, emptyControllerState, nextBatch, type ControllerState } from './controller-state';
 import { noLeader, type ConfigMap, type PartitionState } from './image';
 import { seededRandom } from './placement';

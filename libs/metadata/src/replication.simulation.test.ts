@@ -22,7 +22,7 @@
  */
 import fc from 'fast-check';
 import { MemoryFileSystem } from '@starlane/io-ports';
-import type { AlterPartitionResult } from './commands';
+import type { AlterPartitionResult } from './partition-commands';
 import { MetadataController } from './controller';
 import { reassignmentKey, snapshotOf, stateFromSnapshot } from './controller-state';
 import { FileMetadataStore } from './file-store';

@@ -1,15 +1,5 @@
-import {
-  alterPartition,
-  controlledShutdown,
-  electPreferredLeaders,
-  fenceExpiredNodes,
-  heartbeat,
-  reassignPartitions,
-  registerNode,
-  type AlterPartitionResult,
-  type IsrChangeInput,
-  type PartitionReassignmentInput,
-} from './commands';
+import { controlledShutdown, fenceExpiredNodes, heartbeat, registerNode } from './node-commands';
+import { alterPartition, electPreferredLeaders, reassignPartitions, type AlterPartitionResult, type IsrChangeInput, type PartitionReassignmentInput } from './partition-commands';
 import { alterTopicConfigs } from './topic-commands';
 import { applyBatch, emptyControllerState, nextBatch, snapshotOf, stateFromSnapshot, type ControllerState } from './controller-state';
 import { noLeader, type ConfigMap, type NodeState, type PartitionState } from './image';

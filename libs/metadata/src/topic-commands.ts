@@ -4,7 +4,8 @@
  * carry it out, one result per topic, a failing topic never stopping the others.
  */
 import { StarlaneError, validateTopicName } from '@starlane/model';
-import { activeNodes, electLeaderless, electorate, itemError, originalReplicas, racksOf, type CommandOutcome, type ItemError } from './commands';
+import { activeNodes, electLeaderless, electorate, itemError, racksOf, type CommandOutcome, type ItemError } from './commands';
+import { originalReplicas } from './partition-commands';
 import type { ControllerState } from './controller-state';
 import { noLeader, topicById, type ConfigMap, type TopicState } from './image';
 import { placeReplicas, type MetadataRandom } from './placement';
