@@ -4,3 +4,16 @@
  * runs in the storage node and under the seeded cluster simulator.
  */
 export {};
+
+// The node's lifecycle with the controller (registration, heartbeats, controlled shutdown, ISR change requests) over the controller port.
+export { type ControllerPort, type IsrChange, type NodeHeartbeat, type NodeRegistration, type NodeRegistrationRequest } from './controller-port';
+export {
+  NodeLifecycle,
+  controlledShutdownRetryMs,
+  controllerRetryBackoffMsInitial,
+  controllerRetryBackoffMsMax,
+  isrChangeAttemptsMaxDefault,
+  type ControlledShutdownOutcome,
+  type NodeLifecycleLogger,
+  type NodeLifecycleOptions,
+} from './node-lifecycle';
