@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { retentionCheckIntervalMs } from '@starlane/log';
-import { MetadataWatcher, NodeSession } from '@starlane/metadata-rpc';
+import { MetadataWatcher } from '@starlane/metadata-rpc';
 import { NodeFileSystem, systemClock, timerScheduler } from '@starlane/node-io';
 import { fileDescriptorSet } from '@starlane/proto';
 import {
@@ -20,6 +20,7 @@ import { version } from '../package.json';
 import { NodeIdentity } from './node-identity';
 import { partitionsFolderName } from './partition-dirs';
 import { IsrUpdater } from './isr-updater';
+import { NodeSession } from './node-session';
 import { registerStorageMetrics } from './metrics';
 import { PartitionManager } from './partition-manager';
 import { ReplicaFetchers } from './replica-fetcher';

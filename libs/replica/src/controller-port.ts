@@ -13,39 +13,17 @@
  * INCONSISTENT_CLUSTER_ID, INVALID_REQUEST, ...), or CONTROLLER_NOT_AVAILABLE when no answer
  * came (unreachable, deadline passed). An implementation that learned where the active
  * controller is from a NOT_CONTROLLER answer calls it next; the lifecycle only waits.
+ *
+ * The messages are the domain types of `@starlane/metadata`, which the gRPC implementation
+ * speaks too without depending on this library (the launcher and the testing library depend on
+ * the gRPC adapter, and this library's tests may depend on them).
  */
-import type { AlterPartitionResult, HeartbeatResult, IsrChangeInput, RegisterNodeInput } from '@starlane/metadata';
+import type { AlterPartitionResult, HeartbeatResult, IsrChangeInput, NodeHeartbeat, NodeRegistrationRequest, NodeRegistrationResult } from '@starlane/metadata';
 
-/** RegisterNode as the node sends it: the controller's `RegisterNodeInput` and what only the wire carries. */
-export interface NodeRegistrationRequest extends RegisterNodeInput {
-  /** The node's online log directories (failed ones are reported by heartbeats). */
-  readonly logDirs: readonly { readonly dirId: string; readonly path: string }[];
-  readonly softwareVersion: string;
-}
+export type { NodeHeartbeat, NodeRegistrationRequest } from '@starlane/metadata';
 
-/** What a successful registration established. */
-export interface NodeRegistration {
-  /** The node's epoch for this incarnation; quoted in every later request. */
-  readonly nodeEpoch: bigint;
-  readonly clusterId: string;
-  readonly heartbeatIntervalMs: number;
-  readonly sessionTimeoutMs: number;
-}
-
-/** One heartbeat (Kafka's BrokerHeartbeat). */
-export interface NodeHeartbeat {
-  readonly nodeId: number;
-  readonly nodeEpoch: bigint;
-  /** Highest metadata version the node has applied. */
-  readonly metadataVersion: number;
-  /** dir_ids of the node's log directories that failed since it started. */
-  readonly offlineLogDirIds: readonly string[];
-}
-
-/** A proposed ISR change, with the topic name the wire carries for the controller's logs. */
-export interface IsrChange extends IsrChangeInput {
-  readonly topic?: string;
-}
+/** What a successful registration established (`NodeRegistrationResult` of `@starlane/metadata`). */
+export type NodeRegistration = NodeRegistrationResult;
 
 export interface ControllerPort {
   registerNode(input: NodeRegistrationRequest): Promise<NodeRegistration>;
@@ -57,7 +35,7 @@ export interface ControllerPort {
   ): Promise<{ readonly remainingLeaderships: readonly { readonly topic: string; readonly partition: number }[] }>;
   /** One result per change, in order (AlterPartition, KIP-497); a request-level refusal rejects. */
   alterPartition(
-    input: { readonly nodeId: number; readonly nodeEpoch: bigint; readonly partitions: readonly IsrChange[] },
+    input: { readonly nodeId: number; readonly nodeEpoch: bigint; readonly partitions: readonly IsrChangeInput[] },
     timeoutMs: number,
   ): Promise<readonly AlterPartitionResult[]>;
 }

@@ -6,7 +6,7 @@
 export {};
 
 // The node's lifecycle with the controller (registration, heartbeats, controlled shutdown, ISR change requests) over the controller port.
-export { type ControllerPort, type IsrChange, type NodeHeartbeat, type NodeRegistration, type NodeRegistrationRequest } from './controller-port';
+export { type ControllerPort, type NodeHeartbeat, type NodeRegistration, type NodeRegistrationRequest } from './controller-port';
 export {
   NodeLifecycle,
   controlledShutdownRetryMs,

@@ -96,7 +96,8 @@ describe('NodeLifecycle registration and heartbeats', () => {
     await time.advance(1);
     expect(controller.heartbeats).toHaveLength(2);
     await time.advance(40);
-    expect(controller.heartbeatCalls.map((call) => call.atMs - controller.heartbeatCalls[0]!.atMs)).toEqual([0, 20, 40, 60]);
+    const firstMs = controller.heartbeatCalls[0]?.atMs ?? Number.NaN;
+    expect(controller.heartbeatCalls.map((call) => call.atMs - firstMs)).toEqual([0, 20, 40, 60]);
   });
 
   it('quotes a stored cluster id and does not store it again', async () => {
@@ -281,7 +282,7 @@ describe('NodeLifecycle controlled shutdown', () => {
       { nodeId: 7, nodeEpoch: 100n },
       { nodeId: 7, nodeEpoch: 100n },
     ]);
-    const startedMs = controller.shutdownCalls[0]!.atMs;
+    const startedMs = controller.shutdownCalls[0]?.atMs ?? Number.NaN;
     expect(controller.shutdownCalls.map((call) => call.atMs - startedMs)).toEqual([0, 100, 200]);
     expect(controller.shutdownCalls.map((call) => call.timeoutMs)).toEqual([5000, 4900, 4800]);
     // Heartbeats went on every 20 ms while leaderships moved.

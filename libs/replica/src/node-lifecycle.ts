@@ -24,9 +24,9 @@
  * controller accepted resets it. The node keeps serving meanwhile (nothing here stops it).
  */
 import type { Clock, Scheduler } from '@starlane/io-ports';
-import type { AlterPartitionResult, HeartbeatResult } from '@starlane/metadata';
+import type { AlterPartitionResult, HeartbeatResult, IsrChangeInput, NodeRegistrationRequest } from '@starlane/metadata';
 import { StarlaneError, backoffMs, errorText } from '@starlane/model';
-import type { ControllerPort, IsrChange, NodeRegistration, NodeRegistrationRequest } from './controller-port';
+import type { ControllerPort, NodeRegistration } from './controller-port';
 
 export interface NodeLifecycleLogger {
   info(fields: object, message: string): void;
@@ -180,7 +180,7 @@ export class NodeLifecycle {
    * The results, or undefined when the node is not registered, no controller took the request
    * or it was refused as a whole (the leader proposes again later).
    */
-  async alterPartition(partitions: readonly IsrChange[], timeoutMs: number): Promise<readonly AlterPartitionResult[] | undefined> {
+  async alterPartition(partitions: readonly IsrChangeInput[], timeoutMs: number): Promise<readonly AlterPartitionResult[] | undefined> {
     const { clock } = this.options;
     const deadlineMs = clock.nowMs() + timeoutMs;
     const attemptsMax = this.options.isrChangeAttemptsMax ?? isrChangeAttemptsMaxDefault;
@@ -364,28 +364,23 @@ export class NodeLifecycle {
   }
 
   private heartbeatFailed(registration: NodeRegistration, failure: StarlaneError): void {
-    switch (failure.code) {
-      case 'CONTROLLER_NOT_AVAILABLE':
-        this.logFailure(failure, 'controller unreachable (heartbeat); retrying');
-        // Failed heartbeats are retried at least once per heartbeat interval.
-        this.schedule(Math.min(this.retryDelayMs(), registration.heartbeatIntervalMs), () => this.heartbeat());
-        return;
-      case 'NOT_CONTROLLER':
-        this.failures++;
-        this.schedule(this.retryDelayMs(), () => this.heartbeat());
-        return;
-      case 'STALE_BROKER_EPOCH':
-      case 'BROKER_ID_NOT_REGISTERED':
-        this.options.logger.warn({ event: 'node-session-lost', errorCode: failure.code, errorMessage: failure.message }, 'the controller no longer knows this registration; registering again');
-        this.registration = undefined;
-        this.isFenced = true;
-        this.phase = 'registering';
-        this.failures++;
-        this.schedule(this.retryDelayMs(), () => this.register());
-        return;
-      default:
-        this.logFailure(failure, 'heartbeat refused; retrying');
-        this.schedule(registration.heartbeatIntervalMs, () => this.heartbeat());
+    if (failure.code === 'CONTROLLER_NOT_AVAILABLE') {
+      this.logFailure(failure, 'controller unreachable (heartbeat); retrying');
+      // Failed heartbeats are retried at least once per heartbeat interval.
+      this.schedule(Math.min(this.retryDelayMs(), registration.heartbeatIntervalMs), () => this.heartbeat());
+    } else if (failure.code === 'NOT_CONTROLLER') {
+      this.failures++;
+      this.schedule(this.retryDelayMs(), () => this.heartbeat());
+    } else if (failure.code === 'STALE_BROKER_EPOCH' || failure.code === 'BROKER_ID_NOT_REGISTERED') {
+      this.options.logger.warn({ event: 'node-session-lost', errorCode: failure.code, errorMessage: failure.message }, 'the controller no longer knows this registration; registering again');
+      this.registration = undefined;
+      this.isFenced = true;
+      this.phase = 'registering';
+      this.failures++;
+      this.schedule(this.retryDelayMs(), () => this.register());
+    } else {
+      this.logFailure(failure, 'heartbeat refused; retrying');
+      this.schedule(registration.heartbeatIntervalMs, () => this.heartbeat());
     }
   }
 

@@ -4,9 +4,9 @@
  * returns a promise the test settles later (an answer still on its way).
  */
 import type { Clock } from '@starlane/io-ports';
-import type { AlterPartitionResult, HeartbeatResult } from '@starlane/metadata';
+import type { AlterPartitionResult, HeartbeatResult, IsrChangeInput, NodeHeartbeat, NodeRegistrationRequest } from '@starlane/metadata';
 import { StarlaneError, type ErrorCode } from '@starlane/model';
-import type { ControllerPort, IsrChange, NodeHeartbeat, NodeRegistration, NodeRegistrationRequest } from '../controller-port';
+import type { ControllerPort, NodeRegistration } from '../controller-port';
 
 type Script<Req, Res> = (request: Req, index: number) => Res | Promise<Res>;
 
@@ -24,7 +24,7 @@ export interface ShutdownRequest {
 export interface IsrChangeRequest {
   readonly nodeId: number;
   readonly nodeEpoch: bigint;
-  readonly partitions: readonly IsrChange[];
+  readonly partitions: readonly IsrChangeInput[];
 }
 
 /** A refusal with `code`, as the port rejects. */
