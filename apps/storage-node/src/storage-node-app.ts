@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { retentionCheckIntervalMs } from '@starlane/log';
-import { MetadataWatcher, NodeSession } from '@starlane/metadata-rpc';
+import { MetadataWatcher } from '@starlane/metadata-rpc';
 import { NodeFileSystem, systemClock, timerScheduler } from '@starlane/node-io';
 import { fileDescriptorSet } from '@starlane/proto';
 import { ReplicaNode, partitionsFolderName } from '@starlane/replica';
@@ -18,8 +18,8 @@ import {
   type ServiceDescription,
 } from '@starlane/service-host';
 import { version } from '../package.json';
-import { alterPartitionThrough } from './alter-partition';
 import { NodeIdentity } from './node-identity';
+import { NodeSession } from './node-session';
 import { registerStorageMetrics } from './metrics';
 import { GrpcReplicaStreams } from './replica-streams';
 import { StorageService } from './storage-service';
@@ -75,7 +75,7 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
       retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
       nodeEpoch: () => session?.current?.nodeEpoch,
       streams: new GrpcReplicaStreams(),
-      alterPartition: (changes, timeoutMs) => alterPartitionThrough(session, changes, timeoutMs, logger),
+      alterPartition: (changes, timeoutMs) => session?.lifecycle.alterPartition(changes, timeoutMs) ?? Promise.resolve(undefined),
       logger,
       // Fetching starts only once metadata arrives, after the metrics below exist.
       onDivergence: (outcome) => nodeMetrics.divergence(outcome),

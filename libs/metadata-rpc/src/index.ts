@@ -17,13 +17,4 @@ export {
 } from './codec';
 export { MetadataWatcher, snapshotTopicsMax, type ClientLogger, type MetadataListener, type MetadataWatcherOptions } from './watcher';
 export { controllerRequestTimeoutMsDefault } from './controller-channel';
-export {
-  NodeSession,
-  controlledShutdownRetryMs,
-  controllerRetryBackoffMsInitial,
-  controllerRetryBackoffMsMax,
-  redirectsInARowMax,
-  type ControlledShutdownOutcome,
-  type NodeRegistration,
-  type NodeSessionOptions,
-} from './node-session';
+export { GrpcControllerPort, alterPartitionResultFromProto, isrChangeFromProto, isrChangeToProto, redirectsInARowMax } from './grpc-controller-port';

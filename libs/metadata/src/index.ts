@@ -65,6 +65,7 @@ export {
   type NewTopicInput,
   type TopicResult,
 } from './topic-commands';
+export { type NodeHeartbeat, type NodeRegistrationRequest, type NodeRegistrationResult } from './node-messages';
 export { MetadataController, pendingCommandsMax, type DeltaListener, type MetadataControllerOptions } from './controller';
 export {
   applyBatch,

@@ -25,6 +25,8 @@ export interface IsrMemberInput {
 /** One partition's proposed ISR (PartitionIsrChange). */
 export interface IsrChangeInput {
   readonly topicId: string;
+  /** The topic's name, for logs (PartitionIsrChange.topic); the topic id is what is checked. */
+  readonly topic?: string;
   readonly partition: number;
   /** The proposer's leader epoch. */
   readonly leaderEpoch: number;

@@ -68,3 +68,15 @@ export {
   type ProduceSuccess,
 } from './produce';
 // End of the replica's own exports.
+// The node's lifecycle with the controller (registration, heartbeats, controlled shutdown, ISR change requests) over the controller port.
+export { type ControllerPort, type NodeHeartbeat, type NodeRegistration, type NodeRegistrationRequest } from './controller-port';
+export {
+  NodeLifecycle,
+  controlledShutdownRetryMs,
+  controllerRetryBackoffMsInitial,
+  controllerRetryBackoffMsMax,
+  isrChangeAttemptsMaxDefault,
+  type ControlledShutdownOutcome,
+  type NodeLifecycleLogger,
+  type NodeLifecycleOptions,
+} from './node-lifecycle';
