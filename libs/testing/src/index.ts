@@ -21,3 +21,4 @@ export {
   type ExitStatus,
   type ReadyEvent,
 } from '@starlane/launcher';
+export * from './simulator';
