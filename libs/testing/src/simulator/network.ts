@@ -226,6 +226,7 @@ export class SimNetwork {
     const pending = new Set<{ reject: (error: Error) => void }>();
     let server: StreamServer<Req, Res> | undefined;
     let serverHost: HostScheduler | undefined;
+    let serverTail: Promise<unknown> = Promise.resolve();
     let broken = false;
     // The last delivery time each way: a later message never arrives before an earlier one.
     let lastToServerMs = 0;
@@ -274,7 +275,10 @@ export class SimNetwork {
               handle.break(`${to} refused the stream`);
               return;
             }
-            server.handle(request).then(
+            // The server takes one request at a time and answers in order, as a service that
+            // reads its request stream in a loop does: answer n always belongs to request n.
+            const current = server;
+            serverTail = serverTail.then(() => current.handle(request)).then(
               (answer) => {
                 if (broken) return;
                 if (serverHost === undefined || serverHost.isDead) return handle.break(`${to} is down`);

@@ -213,9 +213,22 @@ export async function runSimulation<Req, Res>(options: SimulationOptions<Req, Re
   } catch (error) {
     const message = error instanceof RunFailure ? error.message : `the simulation itself failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
     trace.record(`FAILED: ${message}`);
+    for (const line of describeCluster()) trace.record(line);
     return result(false, { step, message, report: failureReport({ seed: options.seed, step, steps: settings.steps, failure: message, trace }) });
   }
   return result(true);
+
+  /** The state the failure left: each node's status and replicas, for the report. */
+  function describeCluster(): string[] {
+    const current = image();
+    const lines = [`controller ${controller.isUp ? 'up' : 'down'}, metadata v${current?.version ?? '?'}`];
+    for (const host of hosts.values()) {
+      const registration = current?.nodes.get(host.nodeId);
+      const replicas = (host.node?.replicas() ?? []).map((r) => `${r.topicId.slice(0, 8)}-${r.partition} e${r.leaderEpoch}${r.isLeader ? ' leader' : ''} hw ${r.highWatermark} leo ${r.logEndOffset}`);
+      lines.push(`${host.endpoint} ${host.status} (${registration?.state ?? 'unregistered'}, metadata v${host.node?.metadataVersion ?? '-'}): ${replicas.join('; ')}`);
+    }
+    return lines;
+  }
 
   function result(ok: boolean, failure?: SimulationResult['failure']): SimulationResult {
     return {
