@@ -1,4 +1,4 @@
-import { StarlaneError } from '@starlane/model';
+import type { StarlaneError } from '@starlane/model';
 import { seededRandom } from '../random';
 import { SimNetwork, type StreamServer } from './network';
 import { HostScheduler, SimClock, SimScheduler, simulatedEpochMs } from './sim-time';

@@ -222,7 +222,6 @@ export class SimNetwork {
    */
   openStream<Req, Res>(from: EndpointId, to: EndpointId, label: string, accept: () => StreamServer<Req, Res> | undefined): SimStream<Req, Res> {
     const caller = this.hosts.get(from);
-    const network = this;
     const pending = new Set<{ reject: (error: Error) => void }>();
     let server: StreamServer<Req, Res> | undefined;
     let serverHost: HostScheduler | undefined;
@@ -235,18 +234,18 @@ export class SimNetwork {
     const handle: OpenStream = {
       from,
       to,
-      break(reason: string): void {
+      break: (reason: string): void => {
         if (broken) return;
         broken = true;
-        network.streams.delete(handle);
-        network.stats.streamBreaks += 1;
-        network.trace.record(`stream ${label} ${from}->${to} broke: ${reason}`);
+        this.streams.delete(handle);
+        this.stats.streamBreaks += 1;
+        this.trace.record(`stream ${label} ${from}->${to} broke: ${reason}`);
         server?.close();
         server = undefined;
         const waiting = [...pending];
         pending.clear();
         if (waiting.length === 0 || caller === undefined) return;
-        const noticeMs = 1 + Math.floor(network.random() * network.settings.breakNoticeMsMax);
+        const noticeMs = 1 + Math.floor(this.random() * this.settings.breakNoticeMsMax);
         caller.schedule(noticeMs, () => {
           for (const call of waiting) call.reject(new StarlaneError('BROKER_NOT_AVAILABLE', `stream ${label} to ${to} broke: ${reason}`));
         });
