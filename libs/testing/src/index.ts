@@ -27,7 +27,7 @@ export { clientDeadlineMarginMs, clientSettingsDefault, produceTimeoutMs, SimCli
 export { ControllerHost, controllerDirectory, controllerEndpoint, type ControllerSettings, type MetadataPull } from './simulator/controller-host';
 export { FaultInjector, faultKinds, faultSettingsDefault, type FaultKind, type FaultSettings, type FaultTargets } from './simulator/faults';
 export { networkSettingsDefault, SimNetwork, type EndpointId, type NetworkSettings, type NetworkStats, type SimStream, type StreamServer } from './simulator/network';
-export { controllerCallDeadlineMs, fencedFileSystem, metadataReconnectMs, NodeHost, nodeEndpoint, type NodeStatus } from './simulator/node-host';
+export { controllerCallDeadlineMs, DeadProcessError, fencedFileSystem, metadataReconnectMs, NodeHost, nodeEndpoint, type NodeStatus } from './simulator/node-host';
 export type {
   SimControllerLink,
   SimError,

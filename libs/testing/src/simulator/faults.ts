@@ -27,7 +27,7 @@ export const faultKinds: readonly FaultKind[] = ['node-crash', 'node-pause', 'no
 export interface FaultSettings {
   /** Chance that a step starts a fault (when the limits allow one). */
   readonly faultProbabilityPerStep: number;
-  /** How long a fault lasts, drawn uniformly. */
+  /** How long a fault lasts, drawn log-uniformly between the two (both > 0). */
   readonly durationMsMin: number;
   readonly durationMsMax: number;
   /** Nodes impaired at once at most (see the module comment). */
@@ -86,7 +86,9 @@ export class FaultInjector {
   maybeInject(): void {
     if (this.random() >= this.settings.faultProbabilityPerStep) return;
     const kind = faultKinds[Math.floor(this.random() * faultKinds.length)] ?? 'loss-burst';
-    const durationMs = this.settings.durationMsMin + Math.floor(this.random() * (this.settings.durationMsMax - this.settings.durationMsMin + 1));
+    // Log-uniform: most faults are short (many of them per run), some outlast the session timeout.
+    const { durationMsMin, durationMsMax } = this.settings;
+    const durationMs = Math.round(durationMsMin * (durationMsMax / durationMsMin) ** this.random());
     if (kind === 'loss-burst') return this.lossBurst(durationMs);
     if (kind === 'controller-crash') return this.controllerCrash(durationMs);
     if (this.impaired.size >= this.settings.nodesImpairedMax) return;

@@ -26,10 +26,20 @@ export function nodeEndpoint(nodeId: number): string {
   return `node-${nodeId}`;
 }
 
+/**
+ * What a dead incarnation's code gets from its disk. A dead process runs nothing, so the
+ * simulation ignores this error wherever it surfaces (an unhandled rejection included).
+ */
+export class DeadProcessError extends StarlaneError {
+  constructor() {
+    super('STORAGE_UNAVAILABLE', 'the process that opened this file is dead');
+  }
+}
+
 /** A filesystem that stops working for good once `alive()` is false (a dead process's handles). */
 export function fencedFileSystem(fs: LogFileSystem, alive: () => boolean): LogFileSystem {
   const check = (): void => {
-    if (!alive()) throw new StarlaneError('STORAGE_UNAVAILABLE', 'the process that opened this file is dead');
+    if (!alive()) throw new DeadProcessError();
   };
   const guard =
     <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>

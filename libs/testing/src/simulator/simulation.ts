@@ -15,7 +15,7 @@ import { clientSettingsDefault, SimClients, type ClientSettings } from './client
 import { ControllerHost, controllerEndpoint, type ControllerSettings } from './controller-host';
 import { FaultInjector, faultSettingsDefault, type FaultKind, type FaultSettings } from './faults';
 import { networkSettingsDefault, SimNetwork, type NetworkSettings, type NetworkStats } from './network';
-import { NodeHost, nodeEndpoint } from './node-host';
+import { DeadProcessError, NodeHost, nodeEndpoint } from './node-host';
 import type { SimNodeFactory } from './sim-node';
 import { SimClock, SimScheduler, simulatedEpochMs } from './sim-time';
 import { failureReport, SimTrace, traceEventsMax } from './trace';
@@ -185,6 +185,13 @@ export async function runSimulation<Req, Res>(options: SimulationOptions<Req, Re
     }
   };
 
+  // A rejection nobody handles would end a real process (Node's default): a defect of the code
+  // under test, unless it comes from a dead incarnation, which in reality runs nothing. (Under
+  // jest, jest takes unhandled rejections first and fails the test itself.)
+  const onUnhandled = (reason: unknown): void => {
+    if (!(reason instanceof DeadProcessError)) fail(`unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
+  };
+  process.on('unhandledRejection', onUnhandled);
   try {
     startController();
     await until(() => controller.isUp, settings.formationMsMax, 'the controller did not open');
@@ -215,6 +222,8 @@ export async function runSimulation<Req, Res>(options: SimulationOptions<Req, Re
     trace.record(`FAILED: ${message}`);
     for (const line of describeCluster()) trace.record(line);
     return result(false, { step, message, report: failureReport({ seed: options.seed, step, steps: settings.steps, failure: message, trace }) });
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
   }
   return result(true);
 
