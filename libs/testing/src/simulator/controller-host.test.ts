@@ -50,7 +50,7 @@ describe('simulated controller host', () => {
     const feed = controller.openFeed();
     if (feed === undefined) throw new Error('controller not up');
     const seen: number[] = [];
-    const pull = (): void => void feed.handle({ afterVersion: 0 }).then((image: MetadataImage) => (seen.push(image.version), pull()));
+    const pull = (): void => void feed.fetch({ afterVersion: 0 }).then((image: MetadataImage) => (seen.push(image.version), pull()));
     pull();
     const registered = register(controller, network);
     await scheduler.advance(100);
@@ -61,7 +61,7 @@ describe('simulated controller host', () => {
     expect(seen).toEqual([...seen].sort((a, b) => a - b));
     expect(new Set(seen).size).toBe(seen.length);
     const late = controller.openFeed();
-    const first = await late?.handle({ afterVersion: 0 });
+    const first = await late?.fetch({ afterVersion: 0 });
     expect(first?.version).toBe(controller.active?.image().version);
     feed.close();
     late?.close();

@@ -135,7 +135,7 @@ export class ControllerHost {
     };
     this.feeds.add(feed);
     return {
-      handle: () => {
+      fetch: () => {
         const next = queue.shift();
         if (next !== undefined) return Promise.resolve(next);
         return new Promise<MetadataImage>((resolve) => (waiting = resolve));

@@ -30,7 +30,7 @@ function outcome<T>(promise: Promise<T>): { value?: T; error?: StarlaneError } {
 /** A stream server that answers each request with its text upper-cased, some after a wait. */
 function echo(scheduler: HostScheduler, log: string[]): StreamServer<string, string> {
   return {
-    handle: (request) => new Promise((resolve) => scheduler.schedule(request.startsWith('slow') ? 30 : 0, () => resolve(request.toUpperCase()))),
+    fetch: (request) => new Promise((resolve) => scheduler.schedule(request.startsWith('slow') ? 30 : 0, () => resolve(request.toUpperCase()))),
     close: () => log.push('server closed'),
   };
 }

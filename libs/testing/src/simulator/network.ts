@@ -43,9 +43,9 @@ export interface NetworkStats {
   answersLostAfterHandling: number;
 }
 
-/** The server end of a stream, made on the receiving host when the first request arrives. */
+/** The server end of a stream, made on the receiving host when the first request arrives (shaped as ReplicaFetchSession). */
 export interface StreamServer<Req, Res> {
-  handle(request: Req): Promise<Res>;
+  fetch(request: Req): Promise<Res>;
   close(): void;
 }
 
@@ -277,7 +277,7 @@ export class SimNetwork {
             // The server takes one request at a time and answers in order, as a service that
             // reads its request stream in a loop does: answer n always belongs to request n.
             const current = server;
-            serverTail = serverTail.then(() => current.handle(request)).then(
+            serverTail = serverTail.then(() => current.fetch(request)).then(
               (answer) => {
                 if (broken) return;
                 if (serverHost === undefined || serverHost.isDead) return handle.break(`${to} is down`);

@@ -148,7 +148,7 @@ export class NodeHost<Req, Res> {
         call: (method, body, deadlineMs) => network.unary(endpoint, controllerEndpoint, method, () => controller.handle(body), deadlineMs > 0 ? deadlineMs : controllerCallDeadlineMs),
       },
       streams: {
-        open: (leaderNodeId) => network.openStream<Req, Res>(endpoint, nodeEndpoint(leaderNodeId), 'replica-fetch', () => this.nodes(leaderNodeId)?.node?.openFetchSession()),
+        open: (leader) => network.openStream<Req, Res>(endpoint, nodeEndpoint(leader.nodeId), 'replica-fetch', () => this.nodes(leader.nodeId)?.node?.openFetchSession()),
       },
       removeTree: (path) => removeTree(fs, path),
       logger,

@@ -22,9 +22,9 @@ export interface SimControllerLink {
   call<T>(method: string, body: (controller: MetadataController) => Promise<T>, deadlineMs: number): Promise<T>;
 }
 
-/** Opens fetch streams to other nodes (the follower side of ReplicaStreamPort). */
+/** Opens fetch streams to other nodes: shaped as ReplicaStreamPort (host and port are not needed here). */
 export interface SimStreamPort<Req, Res> {
-  open(leaderNodeId: number): SimStream<Req, Res>;
+  open(leader: { readonly nodeId: number }): SimStream<Req, Res>;
 }
 
 export interface SimLogger {

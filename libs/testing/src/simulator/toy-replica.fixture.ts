@@ -85,7 +85,7 @@ export function toyReplica(env: SimNodeEnvironment<ToyFetch, ToyAnswer>, defects
 
   const fetchLoop = (p: ToyPartition, leader: number): void => {
     p.fetching = leader;
-    const stream = env.streams.open(leader);
+    const stream = env.streams.open({ nodeId: leader });
     const next = (): void => {
       if (p.leader !== leader || p.fetching !== leader) {
         if (p.fetching === leader) p.fetching = undefined;
@@ -126,7 +126,7 @@ export function toyReplica(env: SimNodeEnvironment<ToyFetch, ToyAnswer>, defects
   };
 
   const session: () => StreamServer<ToyFetch, ToyAnswer> = () => ({
-    handle: async (request) => {
+    fetch: async (request) => {
       const p = parts.get(key(request.topicId, request.partition));
       if (p === undefined || !isLeader(p) || request.leaderEpoch !== p.leaderEpoch) return { fenced: true };
       if (request.fetchOffset > p.log.length || (request.fetchOffset > 0 && p.log[request.fetchOffset - 1]?.value !== request.previous)) {
