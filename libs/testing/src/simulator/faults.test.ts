@@ -50,6 +50,7 @@ describe('fault schedule', () => {
     expect(first.total).toBeGreaterThan(20);
     expect(first.impairedMax).toBe(1);
     expect(first.events.some((e) => e.includes('fault node-crash'))).toBe(true);
+    expect(first.events.some((e) => e.includes('fault node-kill'))).toBe(true);
     expect(first.events.some((e) => e.includes('fault controller-crash'))).toBe(true);
     expect(first.events.some((e) => e.includes('net loss burst'))).toBe(true);
   });

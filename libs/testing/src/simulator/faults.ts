@@ -4,6 +4,7 @@
  * acknowledged write, and recover from once it is over:
  *
  * - node-crash: power loss of one node (unsynced writes lost but for a torn tail), restart later;
+ * - node-kill: SIGKILL of one node's process (the OS keeps every write it took), restart later;
  * - node-pause: SIGSTOP of one node (a GC pause, a stalled VM), SIGCONT later — often longer
  *   than the session timeout, so the node comes back fenced with stale state;
  * - node-isolated: one node cut off from everyone (controller included), healed later;
@@ -21,8 +22,8 @@ import type { EndpointId, SimNetwork } from './network';
 import type { SimScheduler } from './sim-time';
 import type { SimTrace } from './trace';
 
-export type FaultKind = 'node-crash' | 'node-pause' | 'node-isolated' | 'node-controller-cut' | 'loss-burst' | 'controller-crash';
-export const faultKinds: readonly FaultKind[] = ['node-crash', 'node-pause', 'node-isolated', 'node-controller-cut', 'loss-burst', 'controller-crash'];
+export type FaultKind = 'node-crash' | 'node-kill' | 'node-pause' | 'node-isolated' | 'node-controller-cut' | 'loss-burst' | 'controller-crash';
+export const faultKinds: readonly FaultKind[] = ['node-crash', 'node-kill', 'node-pause', 'node-isolated', 'node-controller-cut', 'loss-burst', 'controller-crash'];
 
 export interface FaultSettings {
   /** Chance that a step starts a fault (when the limits allow one). */
@@ -51,6 +52,9 @@ export interface FaultTargets {
   crashController(tornBytes: (path: string, unsyncedBytes: number) => number): void;
   startController(): void;
 }
+
+/** A killed process loses nothing the OS already took: the page cache survives. */
+const keepEverything = (_path: string, unsyncedBytes: number): number => unsyncedBytes;
 
 export class FaultInjector {
   private readonly impaired = new Set<number>();
@@ -106,6 +110,9 @@ export class FaultInjector {
     switch (kind) {
       case 'node-crash':
         this.targets.crashNode(nodeId, this.tornBytes);
+        return end(() => this.targets.startNode(nodeId));
+      case 'node-kill':
+        this.targets.crashNode(nodeId, keepEverything);
         return end(() => this.targets.startNode(nodeId));
       case 'node-pause':
         this.targets.pauseNode(nodeId);

@@ -83,6 +83,11 @@ async function removeTree(fs: LogFileSystem, path: string): Promise<void> {
   for (const name of names) await removeTree(fs, `${path}/${name}`);
 }
 
+/** Log fields as one line of JSON (bigints as numbers' text). */
+function traceFields(fields: object): string {
+  return JSON.stringify(fields, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+}
+
 export type NodeStatus = 'down' | 'starting' | 'up' | 'paused';
 
 export class NodeHost<Req, Res> {
@@ -131,11 +136,9 @@ export class NodeHost<Req, Res> {
     const network = this.network;
     const controller = this.controller;
     const trace = this.trace;
-    const logger: SimLogger = {
-      info: () => undefined,
-      warn: (fields, message) => trace.record(`${endpoint} warn: ${message}`),
-      error: (fields, message) => trace.record(`${endpoint} error: ${message}`),
-    };
+    // The node's log lines go to the trace (a bounded ring): they are what explains a failure.
+    const line = (level: string) => (fields: object, message: string) => trace.record(`${endpoint} ${level}: ${message} ${traceFields(fields)}`);
+    const logger: SimLogger = { info: line('info'), warn: line('warn'), error: line('error') };
     const fs = fencedFileSystem(this.disk, alive);
     const node = this.factory({
       nodeId: this.nodeId,

@@ -28,7 +28,7 @@ export interface SimulationOptions<Req, Res> {
   readonly nodeCount?: number;
   readonly topics?: readonly NewTopicInput[];
   readonly stepMs?: number;
-  /** Steps at the end without new faults (the liveness check's window). */
+  /** Steps at the end without new faults (the liveness check's window); at most half the run. */
   readonly quietSteps?: number;
   /** Read every replica's records for the log checks every this many steps (and at the end). */
   readonly recordChecksEverySteps?: number;
@@ -204,7 +204,8 @@ export async function runSimulation<Req, Res>(options: SimulationOptions<Req, Re
     trace.record(`cluster formed: ${nodeIds.length} nodes, ${targets.length} partitions`);
     clients.start();
 
-    const faultSteps = Math.max(0, settings.steps - settings.quietSteps);
+    // A short run keeps at least half its steps for faults.
+    const faultSteps = settings.steps - Math.min(settings.quietSteps, Math.floor(settings.steps / 2));
     for (step = 1; step <= settings.steps; step++) {
       trace.step = step;
       if (step <= faultSteps) faults.maybeInject();
