@@ -1,0 +1,261 @@
+/**
+ * One seeded run of a simulated cluster: the real MetadataController on its file store, N
+ * nodes (SimNode: the replica code under test), clients, a faulty network and a fault schedule,
+ * all on one simulated clock. The run forms the cluster, creates the topics, then moves time
+ * in steps; every step may start a fault, and after every step the safety checks run. Faults
+ * stop for the last part of the run so the liveness check always gets its chance.
+ *
+ * Everything random is drawn from the seed, each part from its own stream (a change in how
+ * one part draws does not reshuffle the others), so a seed replays the same run.
+ */
+import type { MetadataImage, NewTopicInput } from '@starlane/metadata';
+import { seededRandom } from '../random';
+import { checkAcknowledgedWrites, checkCommittedPrefixes, partitionsNotRecovered, type ReplicaSnapshot } from './checks';
+import { clientSettingsDefault, SimClients, type ClientSettings } from './clients';
+import { ControllerHost, controllerEndpoint, type ControllerSettings } from './controller-host';
+import { FaultInjector, faultSettingsDefault, type FaultKind, type FaultSettings } from './faults';
+import { networkSettingsDefault, SimNetwork, type NetworkSettings, type NetworkStats } from './network';
+import { DeadProcessError, NodeHost, nodeEndpoint } from './node-host';
+import type { SimNodeFactory } from './sim-node';
+import { SimClock, SimScheduler, simulatedEpochMs } from './sim-time';
+import { failureReport, SimTrace, traceEventsMax } from './trace';
+
+export interface SimulationOptions<Req, Res> {
+  readonly seed: number;
+  /** Steps of `stepMs` simulated milliseconds after the cluster formed. */
+  readonly steps: number;
+  readonly nodeFactory: SimNodeFactory<Req, Res>;
+  readonly nodeCount?: number;
+  readonly topics?: readonly NewTopicInput[];
+  readonly stepMs?: number;
+  /** Steps at the end without new faults (the liveness check's window); at most half the run. */
+  readonly quietSteps?: number;
+  /** Read every replica's records for the log checks every this many steps (and at the end). */
+  readonly recordChecksEverySteps?: number;
+  /** After every fault is over: simulated time and messages within which every partition is back to its full ISR. */
+  readonly livenessBoundMs?: number;
+  readonly livenessMessagesMax?: number;
+  readonly controller?: ControllerSettings;
+  readonly network?: NetworkSettings;
+  readonly faults?: FaultSettings;
+  readonly clients?: ClientSettings;
+  readonly traceEventsMax?: number;
+}
+
+export const simulationDefaults = {
+  nodeCount: 3,
+  stepMs: 10,
+  quietSteps: 1500,
+  recordChecksEverySteps: 5,
+  livenessBoundMs: 12_000,
+  livenessMessagesMax: 100_000,
+  /** How long the cluster may take to form (register, create topics, fill the ISRs). */
+  formationMsMax: 30_000,
+  controller: { heartbeatIntervalMs: 100, sessionTimeoutMs: 600 } satisfies ControllerSettings,
+  topics: [
+    { name: 'sim-a', partitionCount: 2, replicationFactor: 3, replicaAssignments: [], configs: { 'min.insync.replicas': '2' } },
+    { name: 'sim-b', partitionCount: 1, replicationFactor: 3, replicaAssignments: [], configs: { 'min.insync.replicas': '2' } },
+  ] satisfies NewTopicInput[],
+};
+
+export interface SimulationResult {
+  readonly seed: number;
+  readonly ok: boolean;
+  /** The failing step and a report with the trace (absent when ok). */
+  readonly failure?: { readonly step: number; readonly message: string; readonly report: string };
+  readonly stepsRun: number;
+  readonly faults: number;
+  readonly faultsByKind: ReadonlyMap<FaultKind, number>;
+  readonly simulatedMs: number;
+  readonly network: NetworkStats;
+  readonly acknowledgedAll: number;
+  /** Digest of the whole trace: the same seed must give the same digest. */
+  readonly traceDigest: string;
+}
+
+/** Stream ids of the parts' PRNGs (xored into the seed). */
+const streams = { network: 0x1001, faults: 0x2002, clients: 0x3003, controller: 0x4004 };
+
+class RunFailure extends Error {}
+
+export async function runSimulation<Req, Res>(options: SimulationOptions<Req, Res>): Promise<SimulationResult> {
+  const settings = { ...simulationDefaults, ...options };
+  const failures: string[] = [];
+  const fail = (message: string): void => {
+    failures.push(message);
+  };
+  const clock = new SimClock();
+  const scheduler = new SimScheduler(clock, (error) => fail(`a task threw: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`));
+  const trace = new SimTrace(clock, options.traceEventsMax ?? traceEventsMax);
+  const random = (stream: number): (() => number) => seededRandom((options.seed ^ stream) >>> 0);
+  const network = new SimNetwork(clock, random(streams.network), trace, settings.network ?? networkSettingsDefault);
+  const controller = new ControllerHost(clock, scheduler, network, trace, random(streams.controller), settings.controller, fail);
+  const nodeIds = Array.from({ length: settings.nodeCount }, (_, i) => i + 1);
+  const hosts = new Map<number, NodeHost<Req, Res>>();
+  for (const id of nodeIds) hosts.set(id, new NodeHost(id, settings.nodeFactory, clock, scheduler, network, controller, (n) => hosts.get(n), trace, fail));
+  let lastImage: MetadataImage | undefined;
+  const image = (): MetadataImage | undefined => (lastImage = controller.active?.image() ?? lastImage);
+  let targets: { topicId: string; partition: number }[] = [];
+  const clients = new SimClients(scheduler, network, trace, random(streams.clients), image, (id) => hosts.get(id)?.node, () => targets, settings.clients ?? clientSettingsDefault);
+  const startController = (): void => {
+    controller.start().catch((error: unknown) => fail(`controller failed to open: ${error instanceof Error ? error.message : String(error)}`));
+  };
+  const faults = new FaultInjector(
+    scheduler,
+    random(streams.faults),
+    {
+      nodeIds,
+      network,
+      endpoints: () => [controllerEndpoint, ...nodeIds.map(nodeEndpoint), ...clientEndpoints(settings.clients ?? clientSettingsDefault)],
+      nodeEndpoint,
+      crashNode: (id, torn) => hosts.get(id)?.crash(torn),
+      startNode: (id) => hosts.get(id)?.start(),
+      pauseNode: (id) => hosts.get(id)?.pause(),
+      resumeNode: (id) => hosts.get(id)?.resume(),
+      crashController: (torn) => controller.crash(torn),
+      startController,
+    },
+    trace,
+    settings.faults ?? faultSettingsDefault,
+  );
+
+  const history = new Map<string, Map<bigint, string>>();
+  let step = 0;
+  const check = (): void => {
+    if (failures.length > 0) throw new RunFailure(failures[0]);
+    if (clients.violations.length > 0) throw new RunFailure(clients.violations[0]);
+  };
+  const until = async (done: () => boolean, withinMs: number, what: string): Promise<void> => {
+    const deadline = clock.nowMs() + withinMs;
+    while (!done()) {
+      if (clock.nowMs() >= deadline) throw new RunFailure(`${what} within ${withinMs} ms`);
+      await scheduler.advance(settings.stepMs);
+      check();
+    }
+  };
+
+  const snapshot = async (withRecords: boolean): Promise<ReplicaSnapshot[]> => {
+    const replicas: ReplicaSnapshot[] = [];
+    for (const host of hosts.values()) {
+      const node = host.node;
+      if (node === undefined || (host.status !== 'up' && host.status !== 'paused')) continue;
+      for (const state of node.replicas()) {
+        const records = withRecords ? await node.readRecords(state.topicId, state.partition, state.logStartOffset) : undefined;
+        replicas.push({ ...state, nodeId: host.nodeId, records });
+      }
+    }
+    return replicas;
+  };
+  const checkLogs = async (): Promise<void> => {
+    const replicas = await snapshot(true);
+    const { violations, additions } = checkCommittedPrefixes(history, replicas);
+    for (const [key, added] of additions) {
+      let known = history.get(key);
+      if (known === undefined) history.set(key, (known = new Map()));
+      for (const [offset, value] of added) known.set(offset, value);
+    }
+    const current = image();
+    if (current !== undefined) violations.push(...checkAcknowledgedWrites(clients.ledger, history, current, replicas));
+    if (violations.length > 0) throw new RunFailure(violations[0]);
+  };
+
+  let quietSinceMs: number | undefined;
+  let quietSinceMessages = 0;
+  const checkLiveness = (): void => {
+    const allUp = [...hosts.values()].every((host) => host.status === 'up') && controller.isUp;
+    if (faults.active || !allUp || !network.healthy) {
+      quietSinceMs = undefined;
+      return;
+    }
+    const current = image();
+    const lagging = current === undefined ? ['no metadata'] : partitionsNotRecovered(current);
+    if (lagging.length === 0) {
+      quietSinceMs = undefined;
+      return;
+    }
+    if (quietSinceMs === undefined) {
+      quietSinceMs = clock.nowMs();
+      quietSinceMessages = network.stats.delivered;
+      return;
+    }
+    const quietMs = clock.nowMs() - quietSinceMs;
+    const messages = network.stats.delivered - quietSinceMessages;
+    if (quietMs > settings.livenessBoundMs || messages > settings.livenessMessagesMax) {
+      throw new RunFailure(`liveness: ${quietMs} ms and ${messages} messages after the last fault healed, not recovered: ${lagging.join('; ')}`);
+    }
+  };
+
+  // A rejection nobody handles would end a real process (Node's default): a defect of the code
+  // under test, unless it comes from a dead incarnation, which in reality runs nothing. (Under
+  // jest, jest takes unhandled rejections first and fails the test itself.)
+  const onUnhandled = (reason: unknown): void => {
+    if (!(reason instanceof DeadProcessError)) fail(`unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
+  };
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    startController();
+    await until(() => controller.isUp, settings.formationMsMax, 'the controller did not open');
+    for (const host of hosts.values()) host.start();
+    await until(() => nodeIds.every((id) => image()?.nodes.get(id)?.state === 'active'), settings.formationMsMax, 'the nodes did not register');
+    const created = await controller.active?.createTopics({ topics: settings.topics, validateOnly: false });
+    for (const result of created ?? []) if (result.error !== undefined) throw new RunFailure(`topic ${result.name} not created: ${result.error.message}`);
+    await until(() => image() !== undefined && partitionsNotRecovered(image() as MetadataImage).length === 0, settings.formationMsMax, 'the partitions did not form');
+    targets = [...(image()?.topics.values() ?? [])].flatMap((topic) => topic.partitions.map((p) => ({ topicId: topic.topicId, partition: p.partition })));
+    trace.record(`cluster formed: ${nodeIds.length} nodes, ${targets.length} partitions`);
+    clients.start();
+
+    // A short run keeps at least half its steps for faults.
+    const faultSteps = settings.steps - Math.min(settings.quietSteps, Math.floor(settings.steps / 2));
+    for (step = 1; step <= settings.steps; step++) {
+      trace.step = step;
+      if (step <= faultSteps) faults.maybeInject();
+      await scheduler.advance(settings.stepMs);
+      check();
+      if (step % settings.recordChecksEverySteps === 0 || step === settings.steps) await checkLogs();
+      checkLiveness();
+    }
+    step = settings.steps;
+    // The run ends recovered: no fault may still be in effect, and every partition at its full ISR.
+    await until(() => !faults.active && partitionsNotRecovered(image() as MetadataImage).length === 0, settings.livenessBoundMs, 'liveness: not recovered at the end of the run');
+    await checkLogs();
+  } catch (error) {
+    const message = error instanceof RunFailure ? error.message : `the simulation itself failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
+    trace.record(`FAILED: ${message}`);
+    for (const line of describeCluster()) trace.record(line);
+    return result(false, { step, message, report: failureReport({ seed: options.seed, step, steps: settings.steps, failure: message, trace }) });
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+  return result(true);
+
+  /** The state the failure left: each node's status and replicas, for the report. */
+  function describeCluster(): string[] {
+    const current = image();
+    const lines = [`controller ${controller.isUp ? 'up' : 'down'}, metadata v${current?.version ?? '?'}`];
+    for (const host of hosts.values()) {
+      const registration = current?.nodes.get(host.nodeId);
+      const replicas = (host.node?.replicas() ?? []).map((r) => `${r.topicId.slice(0, 8)}-${r.partition} e${r.leaderEpoch}${r.isLeader ? ' leader' : ''} hw ${r.highWatermark} leo ${r.logEndOffset}`);
+      lines.push(`${host.endpoint} ${host.status} (${registration?.state ?? 'unregistered'}, metadata v${host.node?.metadataVersion ?? '-'}): ${replicas.join('; ')}`);
+    }
+    return lines;
+  }
+
+  function result(ok: boolean, failure?: SimulationResult['failure']): SimulationResult {
+    return {
+      seed: options.seed,
+      ok,
+      failure,
+      stepsRun: step,
+      faults: faults.total,
+      faultsByKind: new Map(faults.counts),
+      simulatedMs: clock.nowMs() - simulatedEpochMs,
+      network: { ...network.stats },
+      acknowledgedAll: clients.stats.acknowledgedAll,
+      traceDigest: trace.digest,
+    };
+  }
+}
+
+function clientEndpoints(settings: ClientSettings): string[] {
+  return [...Array.from({ length: settings.producers }, (_, i) => `producer-${i}`), ...Array.from({ length: settings.readers }, (_, i) => `reader-${i}`)];
+}
