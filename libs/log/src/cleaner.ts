@@ -1,13 +1,108 @@
 /**
- * The reading and rewriting half of a log-cleaner pass (`cleanup.policy` compact): which
- * segments may be cleaned, the newest offset of every key in them, and each segment's cleaned
- * copy written beside the original. The swap of a finished copy into the log is the log's.
+ * A log-cleaner pass (`cleanup.policy` compact): which segments may be cleaned, the newest
+ * offset of every key in them, each segment's cleaned copy written beside the original while
+ * appends go on, and the swap of a finished copy into the segment list, which alone takes the
+ * lane, briefly. `compaction.ts` holds the pure rule, `survivesCompaction`.
  */
 import type { LogFileSystem } from '@starlane/io-ports';
 import { readBatch, rebuildBatch } from '@starlane/record-batch';
 import { LatestOffsets, survivesCompaction } from './compaction';
+import type { LogState } from './log-state';
 import { storedBatchBytesMax } from './partition-files';
-import { Segment } from './segment';
+import { Segment, segmentFileName } from './segment';
+
+export interface CompactionReport {
+  readonly segmentsCleaned: number;
+  readonly recordsRemoved: number;
+  readonly bytesBefore: number;
+  readonly bytesAfter: number;
+}
+
+/** How long a replaced segment's old file stays open for reads already under way. */
+export const replacedSegmentCloseDelayMs = 5_000;
+
+/** `PartitionLog.compact`: one pass over the closed segments old enough to clean. */
+export async function runCleanerPass(state: LogState): Promise<CompactionReport> {
+  const report = { segmentsCleaned: 0, recordsRemoved: 0, bytesBefore: 0, bytesAfter: 0 };
+  if (state.config.cleanupPolicy === 'delete' || state.compacting !== null) return report;
+  state.checkOpen();
+  let finished = (): void => undefined;
+  state.compacting = new Promise<void>((resolve) => (finished = resolve));
+  try {
+    const nowMs = state.options.clock.nowMs();
+    const candidates = compactionCandidates(state.segments, BigInt(nowMs - state.config.minCompactionLagMs));
+    const { latest, cleanable } = await latestOffsetsOf(state.segments, candidates);
+    const tombstoneHorizon = BigInt(nowMs - state.config.deleteRetentionMs);
+    for (const segment of candidates.slice(0, cleanable)) {
+      if (state.closed) break;
+      const cleaned = await cleanSegment(state, segment, latest, tombstoneHorizon);
+      if (cleaned === 'closed') break;
+      if (cleaned === null) continue;
+      report.segmentsCleaned++;
+      report.recordsRemoved += cleaned.recordsRemoved;
+      report.bytesBefore += cleaned.bytesBefore;
+      report.bytesAfter += cleaned.bytesAfter;
+    }
+    return report;
+  } finally {
+    state.compacting = null;
+    finished();
+  }
+}
+
+/**
+ * Cleans one segment: its cleaned copy written, then swapped in. Null when nothing was removed
+ * or the copy went stale; 'closed' when the log closed while the copy was written.
+ */
+async function cleanSegment(
+  state: LogState,
+  segment: Segment,
+  latest: LatestOffsets,
+  tombstoneHorizon: bigint,
+): Promise<{ recordsRemoved: number; bytesBefore: number; bytesAfter: number } | null | 'closed'> {
+  const sizeBefore = segment.size;
+  const nextBefore = segment.nextOffset;
+  const batches = await batchesOf(state.segments, segment);
+  if (batches === null) return null;
+  const { kept, removed } = await cleanBatches(batches, latest, tombstoneHorizon);
+  if (removed === 0) return null;
+  const cleanedPath = state.path(`${segmentFileName(segment.baseOffset, '.log')}.cleaned`);
+  await writeCleanedCopy(state.fs, cleanedPath, kept);
+  if (state.closed) {
+    await state.fs.remove(cleanedPath);
+    return 'closed';
+  }
+  const swapped = await state.mutate(() => swapCleaned(state, segment, cleanedPath, sizeBefore, nextBefore));
+  if (!swapped) return null;
+  return { recordsRemoved: removed, bytesBefore: sizeBefore, bytesAfter: kept.reduce((sum, batch) => sum + batch.length, 0) };
+}
+
+/**
+ * Puts the cleaned copy at `cleanedPath` in place of `segment`, unless truncation or retention
+ * changed the segment since it was read (then the copy is stale and goes). Runs in the lane.
+ */
+async function swapCleaned(state: LogState, segment: Segment, cleanedPath: string, sizeBefore: number, nextBefore: bigint): Promise<boolean> {
+  const index = state.segments.indexOf(segment);
+  // Truncation or retention got there first: the cleaned copy is stale.
+  if (index < 0 || index === state.segments.length - 1 || segment.size !== sizeBefore || segment.nextOffset !== nextBefore) {
+    await state.fs.remove(cleanedPath);
+    return false;
+  }
+  const replacement = await installCleanedCopy(state.fs, state.directory, segment, cleanedPath, state.config.indexIntervalBytes);
+  state.segments[index] = replacement;
+  state.indexCache.forget(segment);
+  state.indexCache.add(replacement);
+  await state.indexCache.trim();
+  // Reads that started before the swap still hold the old segment: close it later.
+  segment.retired = true;
+  state.retired.add(segment);
+  if (!state.compacted) {
+    state.compacted = true;
+    await state.persistState();
+  }
+  state.options.scheduler.schedule(replacedSegmentCloseDelayMs, () => state.closeRetired(segment));
+  return true;
+}
 
 /** Closed segments, oldest first, whose every record is older than the lag horizon. */
 export function compactionCandidates(segments: readonly Segment[], lagHorizon: bigint): Segment[] {

@@ -1,8 +1,10 @@
 /**
  * The log's own periodic work: flushes by `flush.ms`, retention checks, cleaner passes and the
- * recovery-point checkpoint, each a task repeated on the injected scheduler.
+ * recovery-point checkpoint, each a task repeated on the injected scheduler. `LogTimers` decides
+ * which run under the settings in force and restarts them when the settings change.
  */
 import type { Scheduler } from '@starlane/io-ports';
+import type { BackgroundTask, LogState } from './log-state';
 
 /** How often retention runs by itself unless the opener says (Kafka's log.retention.check.interval.ms default). */
 export const retentionCheckIntervalMs = 300_000;
@@ -17,8 +19,6 @@ export const retentionFirstCheckDelayMsMax = 30_000;
 export const compactionIntervalMs = 15_000;
 /** How often the recovery point is written to partition.checkpoint (Kafka's default). */
 export const recoveryCheckpointIntervalMs = 60_000;
-
-export type BackgroundTask = 'retention' | 'compaction';
 
 /**
  * Runs `task` every `intervalMs` (the first time after `firstDelayMs`) while `live()`; returns
@@ -49,4 +49,84 @@ export function repeatTask(
   };
   cancel = scheduler.schedule(firstDelayMs, tick);
   return () => cancel();
+}
+
+/** The periodic tasks themselves, which are the log's operations. */
+export interface LogTasks {
+  flush(): Promise<void>;
+  retention(): Promise<void>;
+  compaction(): Promise<void>;
+}
+
+/**
+ * The log's timers, from open to close. The recovery-point checkpoint always runs; flushes,
+ * retention and the cleaner follow the settings, and `restart` replaces them when the settings
+ * change (switching to `compact` starts the cleaner, to `delete` stops it).
+ */
+export class LogTimers {
+  /** Cancels the timers that follow the settings (flush, retention, cleaner). */
+  private readonly settingsTimers: (() => void)[] = [];
+  /** Cancels the recovery-point checkpoint timer, which runs from open to close whatever the settings. */
+  private cancelCheckpointTimer: () => void = () => undefined;
+  /** Bumped when the settings timers restart, so a tick of the old set does not reschedule itself. */
+  private generation = 0;
+
+  constructor(
+    private readonly state: LogState,
+    private readonly tasks: LogTasks,
+  ) {}
+
+  start(): void {
+    const state = this.state;
+    this.cancelCheckpointTimer = this.every(recoveryCheckpointIntervalMs, () => state.checkpointRecoveryPoint(), () => !state.closed);
+    this.startSettingsTimers();
+  }
+
+  /** The settings changed: the timers they decide start over on the new schedule and policy. */
+  restart(): void {
+    for (const cancel of this.settingsTimers.splice(0)) cancel();
+    this.generation++;
+    this.startSettingsTimers();
+  }
+
+  stop(): void {
+    for (const cancel of this.settingsTimers) cancel();
+    this.cancelCheckpointTimer();
+  }
+
+  /** The timers whose period or existence the settings decide. */
+  private startSettingsTimers(): void {
+    const { state, tasks } = this;
+    const config = state.config;
+    const generation = this.generation;
+    const live = (): boolean => !state.closed && generation === this.generation;
+    const every = (intervalMs: number, task: () => Promise<void>, housekeeping?: BackgroundTask, firstDelayMs?: number): void => {
+      this.settingsTimers.push(this.every(intervalMs, task, live, housekeeping, firstDelayMs));
+    };
+    if (config.flushMs > 0) every(config.flushMs, () => tasks.flush());
+    // Kafka's retention checker and log cleaner run on their own; so do these.
+    if (config.cleanupPolicy !== 'compact') {
+      const intervalMs = state.options.retentionCheckIntervalMs ?? retentionCheckIntervalMs;
+      every(intervalMs, () => tasks.retention(), 'retention', Math.min(intervalMs, retentionFirstCheckDelayMsMax));
+    }
+    if (config.cleanupPolicy !== 'delete') every(compactionIntervalMs, () => tasks.compaction(), 'compaction');
+  }
+
+  /**
+   * Runs `task` every `intervalMs` (the first time after `firstDelayMs`, by default the
+   * interval) while `live()`; returns the function that cancels it. Durability tasks that fail
+   * take the log offline; housekeeping that fails (a damaged batch the cleaner cannot decode,
+   * say) is reported and tried again next time.
+   */
+  private every(intervalMs: number, task: () => Promise<void>, live: () => boolean, housekeeping?: BackgroundTask, firstDelayMs = intervalMs): () => void {
+    const state = this.state;
+    return repeatTask(state.options.scheduler, intervalMs, firstDelayMs, task, live, (error) => {
+      if (housekeeping === undefined || state.failure !== null) {
+        state.fail(error);
+        return false;
+      }
+      state.options.onBackgroundError?.(housekeeping, error);
+      return true;
+    });
+  }
 }
