@@ -111,6 +111,8 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
           // session heartbeats once this returns, reporting the version applied here).
           if (watcher.ready) replica.applyMetadata(watcher.current());
         },
+        // Metadata waits for the image that shows this registration (`ReplicaNode.registered`).
+        onRegistered: () => replica.registered(),
         metadataVersion: () => manager.appliedVersion,
         offlineLogDirIds: () => (manager.directoryFailure === undefined ? [] : [identity.directoryId]),
         clock: systemClock,

@@ -36,10 +36,14 @@ const streams: ReplicaStreamPort = {
   },
 };
 
-async function cluster(metadata: MetadataImage): Promise<Map<number, ReplicaNode>> {
+/** Each node's registration epoch as its lifecycle would give it (undefined: not registered yet); the fixture images show epoch 0. */
+let nodeEpochs: Map<number, bigint | undefined>;
+
+async function cluster(metadata: MetadataImage, epochs: Readonly<Record<number, bigint | undefined>> = {}): Promise<Map<number, ReplicaNode>> {
   const clock = new ManualClock();
   const scheduler = new ManualScheduler(clock);
   nodes = new Map();
+  nodeEpochs = new Map([leader, follower].map((nodeId) => [nodeId, nodeId in epochs ? epochs[nodeId] : 0n]));
   for (const nodeId of [leader, follower]) {
     const fs = new MemoryFileSystem();
     const node = new ReplicaNode({
@@ -51,7 +55,7 @@ async function cluster(metadata: MetadataImage): Promise<Map<number, ReplicaNode
       scheduler,
       removeTree: (path) => fs.removeTree(path),
       replicaLagTimeMaxMs: 30_000,
-      nodeEpoch: () => 1n,
+      nodeEpoch: () => nodeEpochs.get(nodeId),
       streams,
       alterPartition: async () => undefined,
       logger: new RecordingLogger(),
@@ -98,5 +102,35 @@ describe('ReplicaNode', () => {
     expect(await first.produce({ topicId: 'unknown', partition: 0, records, acks: 1, timeoutMs: 1_000 })).toMatchObject({ error: { code: 'UNKNOWN_TOPIC_ID' } });
     // acks=1 answers once the leader wrote, before any follower fetched.
     expect(await first.produce({ topicId: ordersId, partition: 0, records, acks: 1, timeoutMs: 1_000 })).toMatchObject({ baseOffset: 0n, logEndOffset: 1n });
+  });
+
+  it('acts on no metadata until an image shows its registration in force, then on the newest it was given', async () => {
+    // A restarted process (registration not yet answered, or the image older than it) is
+    // handed an image that still names it leader in its previous process's epoch.
+    const [first] = [...(await cluster(image(1, [orders], { otherNodes: [follower] }), { [leader]: undefined })).values()] as [ReplicaNode, ReplicaNode];
+    expect(first.manager.appliedVersion).toBe(0);
+    expect(first.manager.partition(ordersId, 0)).toBeUndefined();
+    expect(await first.produce({ topicId: ordersId, partition: 0, records: await batch('c', 1), acks: 1, timeoutMs: 1_000 })).toMatchObject({ error: { code: 'NOT_LEADER_OR_FOLLOWER' } });
+
+    // Registered with epoch 7, but the image still shows the previous registration (epoch 0).
+    nodeEpochs.set(leader, 7n);
+    first.registered();
+    expect(first.manager.partition(ordersId, 0)).toBeUndefined();
+
+    // The image that carries the registration moved the leadership away; the node follows it.
+    const moved = topic({ ...orders, partitions: [{ leader: follower, leaderEpoch: 4, partitionEpoch: 4, replicas: [leader, follower], isr: [follower] }] });
+    first.applyMetadata(image(2, [moved], { otherNodes: [follower], nodes: { [leader]: { nodeEpoch: 7 } } }));
+    expect(first.manager.appliedVersion).toBe(2);
+    expect(first.manager.partition(ordersId, 0)?.isLeader).toBe(false);
+    expect(first.manager.partition(ordersId, 0)?.isFollower).toBe(true);
+  });
+
+  it('applies an image held while unregistered as soon as the registration it shows is answered', async () => {
+    const [first] = [...(await cluster(image(1, [orders], { otherNodes: [follower], nodes: { [leader]: { nodeEpoch: 7 } } }), { [leader]: undefined })).values()] as [ReplicaNode, ReplicaNode];
+    expect(first.manager.appliedVersion).toBe(0);
+    nodeEpochs.set(leader, 7n);
+    first.registered();
+    expect(first.manager.appliedVersion).toBe(1);
+    await until(() => first.manager.partition(ordersId, 0)?.leaderState !== undefined);
   });
 });

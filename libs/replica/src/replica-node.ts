@@ -66,6 +66,8 @@ export class ReplicaNode {
   private readonly fetchers: ReplicaFetchers;
   private readonly isrUpdater: IsrUpdater;
   private syncQueued = false;
+  /** The newest image, while it does not show this node's registration in force (see `registeredIn`). */
+  private held: MetadataImage | undefined;
 
   constructor(private readonly options: ReplicaNodeOptions) {
     this.manager = new PartitionManager({
@@ -112,8 +114,38 @@ export class ReplicaNode {
 
   /** Brings the hosted partitions in line with `image`, and the fetchers with them. */
   applyMetadata(image: MetadataImage): void {
+    if (!this.registeredIn(image)) {
+      this.held = image;
+      return;
+    }
+    this.held = undefined;
     this.manager.apply(image);
     this.fetchers.sync();
+  }
+
+  /**
+   * The node registered (or registered again, with a new epoch): metadata held back until it
+   * showed that registration is applied now, if it does.
+   */
+  registered(): void {
+    if (this.held !== undefined) this.applyMetadata(this.held);
+  }
+
+  /**
+   * Whether `image` already has this node's registration in force. Until it does, the node acts
+   * on no metadata: an image from before the registration can still name this node leader in
+   * an epoch its previous process held, and a process that restarted after losing unflushed
+   * records (a power loss) would lead with a shorter log, and its followers would truncate
+   * committed records to match it. The controller moves a new incarnation's leaderships away
+   * in the same batch as its registration (`registerNode`), so from that image on the node
+   * only follows where it led. Kafka's broker likewise waits for its registration and for the
+   * metadata that carries it (the lifecycle manager's initial catch-up) before its replica
+   * manager acts on the image.
+   */
+  private registeredIn(image: MetadataImage): boolean {
+    const epoch = this.options.nodeEpoch();
+    const node = image.nodes.get(this.options.nodeId);
+    return epoch !== undefined && node !== undefined && BigInt(node.nodeEpoch) === epoch;
   }
 
   /** The leader side of one follower's ReplicaFetch stream. */

@@ -97,6 +97,7 @@ export const replicaNodeFactory: SimNodeFactory<ReplicaFetchRequest, ReplicaFetc
           node.manager.setClusterId(id);
           if (latest !== undefined) node.applyMetadata(latest);
         },
+        onRegistered: () => node.registered(),
         metadataVersion: () => node.manager.appliedVersion,
         offlineLogDirIds: () => (node.manager.directoryFailure === undefined ? [] : [`dir-${env.nodeId}`]),
         clock: env.clock,
