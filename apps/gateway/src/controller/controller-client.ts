@@ -10,10 +10,10 @@
  * so controllers that name each other, or none reachable, cannot make a call spin.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { Clock } from '@starlane/io-ports';
+import type { Clock, Scheduler } from '@starlane/io-ports';
 import { StarlaneError, backoffMs, errorCodeFromWire, isErrorCode, transportDetail } from '@starlane/model';
 import { internalV1, v1 } from '@starlane/proto';
-import { systemClock } from '@starlane/node-io';
+import { systemClock, timerScheduler } from '@starlane/node-io';
 import { errorCodeMetadataKey, formatAddress, grpcMessageBytesMax } from '@starlane/service-host';
 import { controllerRetryBackoff } from '../backoff';
 import { controllerRedirectsMax } from '../limits';
@@ -62,6 +62,8 @@ export class ControllerClient {
     private readonly metadata: MetadataSource,
     /** The time deadlines are measured in; gRPC deadlines are derived from it, so in production it is wall-clock time. */
     private readonly clock: Clock = systemClock,
+    /** Runs the waits between retries. */
+    private readonly scheduler: Scheduler = timerScheduler,
   ) {}
 
   /** Forwards an admin call; rejects with ControllerCallError (the controller's own status) or StarlaneError CONTROLLER_NOT_AVAILABLE. */
@@ -207,7 +209,7 @@ export class ControllerClient {
   /** Waits `ms`, but not past `deadlineMs`. */
   private pause(ms: number, deadlineMs: number): Promise<void> {
     const wait = Math.max(0, Math.min(ms, deadlineMs - this.clock.nowMs()));
-    return new Promise((resolve) => setTimeout(resolve, wait));
+    return new Promise((resolve) => void this.scheduler.schedule(wait, resolve));
   }
 
   private adminClient(address: string): v1.AdminServiceClient {
