@@ -1,13 +1,13 @@
 /**
  * ListOffsets on a new leader whose high watermark is still behind the start of its epoch
  * (KIP-207): LATEST comes from the replica (`latestOffset`), the lookups that depend on the
- * high watermark are held back the same way, and EARLIEST is answered. On a real log in a
- * temporary directory.
+ * high watermark are held back the same way, and EARLIEST is answered. On a real log over the
+ * in-memory filesystem, so the takeover's file work is promise work that `settle()` finishes.
  */
 import { errorCodeFromProto } from '@starlane/metadata-rpc';
 import { v1, type internalV1 } from '@starlane/proto';
 import type { HostedPartition } from '@starlane/replica';
-import { waitUntil } from '@starlane/testing';
+import { settle } from '@starlane/testing';
 import { batch, image, managerHarness, settled, thisNode, topic, type ManagerHarness } from '../test/fixtures';
 import { listOffset } from './offsets';
 
@@ -26,15 +26,16 @@ const latest = lookup({ $case: 'boundary', value: v1.OffsetBoundary.LATEST });
 
 /** A follower holding 2 records it was never told are committed, then made leader in epoch 4 with the old leader still in the ISR. */
 async function promotedFollower(): Promise<HostedPartition> {
-  harness = await managerHarness();
+  harness = await managerHarness({ inMemory: true });
   harness.manager.apply(image(1, [orders({ leader: follower, leaderEpoch: 3, partitionEpoch: 3 })], { otherNodes: [follower] }));
   await settled(harness.manager);
   const partition = harness.manager.partition(ordersId, 0);
   if (partition === undefined) throw new Error('orders-0 not hosted');
   await partition.appendAsFollower(await batch('h', 2, { timestamp: 1_000n }));
   harness.manager.apply(image(2, [orders({ leaderEpoch: 4, partitionEpoch: 4 })], { otherNodes: [follower] }));
-  // Taking over records the epoch in the log first (file work on the real disk).
-  await waitUntil('orders-0 leads', () => partition.leaderState !== undefined, 5_000, 5);
+  // Taking over records the epoch in the log first.
+  await settle();
+  if (partition.leaderState === undefined) throw new Error('orders-0 did not take over the leadership');
   return partition;
 }
 

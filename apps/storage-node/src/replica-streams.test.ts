@@ -180,8 +180,8 @@ describe('replica fetcher back-off', () => {
     let backoffMs = replicaFetchBackoffMsInitial;
     for (let round = 0; round < 4; round += 1) {
       const asked = requests.length;
-      harness.scheduler.advance(backoffMs - 1);
-      harness.scheduler.advance(1);
+      await harness.scheduler.advance(backoffMs - 1);
+      await harness.scheduler.advance(1);
       await until(`${3 + round} divergence outcomes`, () => outcomes.length === 3 + round);
       // The paused partition was added again (after being removed from the session) and answered once more.
       expect(requests.slice(asked).filter((request) => request.fetchOffsets.length > 0)).toHaveLength(1);
@@ -229,7 +229,7 @@ describe('replica fetcher back-off', () => {
 
     await until('a warning that fetched records could not be applied', () => warnings.includes('could not apply fetched records'));
     const asked = requests.length;
-    harness.scheduler.advance(replicaFetchBackoffMsInitial);
+    await harness.scheduler.advance(replicaFetchBackoffMsInitial);
     await until('a new fetch from offset 0', () => requests.slice(asked).some((request) => request.fetchOffsets.includes(0n)));
     // The next request first tells the leader to forget the partition (so a leader would stop
     // sending the same batch every round to a session that goes on), then adds it again.

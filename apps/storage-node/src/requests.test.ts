@@ -1,12 +1,14 @@
 /**
  * The request checks and the append, read and offset lookups, driven by metadata images built
- * from plain values over real partition logs on a temporary directory. Time is manual: a read
- * that must wait waits until the test advances the scheduler or appends.
+ * from plain values over real partition logs on the in-memory filesystem. Time is manual: a read
+ * that must wait waits until the test advances the scheduler or appends, and since all the
+ * work is promise continuations, `settle()` finishes it; no test sleeps.
  */
 import { BatchField, crc32c } from '@starlane/record-batch';
 import { errorCodeFromProto } from '@starlane/metadata-rpc';
 import { StarlaneError } from '@starlane/model';
 import { v1, type internalV1 } from '@starlane/proto';
+import { settle } from '@starlane/testing';
 import { batch, image, managerHarness, recordsOf, settled, thisNode, topic, type ManagerHarness } from '../test/fixtures';
 import { appendPartition, checkAppendRequest } from './appends';
 import { listOffset, offsetForLeaderEpoch } from './offsets';
@@ -28,7 +30,7 @@ function ordersTopic(configs: Record<string, string> = {}): ReturnType<typeof to
 }
 
 beforeEach(async () => {
-  harness = await managerHarness();
+  harness = await managerHarness({ inMemory: true });
   harness.manager.apply(image(1, [ordersTopic()]));
   await settled(harness.manager);
 });
@@ -73,11 +75,6 @@ function startRead(spec: ReadSpec): { result: Promise<v1.FetchPartitionResult[]>
 
 async function read(spec: ReadSpec): Promise<v1.FetchPartitionResult[]> {
   return startRead(spec).result;
-}
-
-/** Lets pending I/O and promise callbacks run. */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 10; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
 function payload(result: v1.FetchPartitionResult | undefined): Buffer {
@@ -225,11 +222,10 @@ describe('read', () => {
 
   it('answers with nothing once max_wait_ms has passed', async () => {
     const waiting = startRead(readSpec([{ offset: 6n }], { minBytes: 1, maxWaitMs: 500 }));
-    await settle();
-    harness.scheduler.advance(499);
-    await settle();
+    await harness.scheduler.advance(499);
     expect(waiting.answered()).toBe(false);
-    harness.scheduler.advance(1);
+    await harness.scheduler.advance(1);
+    expect(waiting.answered()).toBe(true);
     const [result] = await waiting.result;
     expect(result).toMatchObject({ errorCode: v1.ErrorCode.NONE, nextOffset: 6n, payload: undefined, highWatermark: 6n });
   });
@@ -262,8 +258,7 @@ describe('read', () => {
     await settle();
     cancelled.operation.cancel();
     await append(await batch('d', 1));
-    harness.scheduler.advance(10_000);
-    await settle();
+    await harness.scheduler.advance(10_000);
     expect(cancelled.answered()).toBe(false);
   });
 

@@ -1,12 +1,13 @@
 /**
  * Test fixtures for the storage node: metadata images built from plain values, and a partition
- * manager on a real temporary directory driven by a manual clock and scheduler.
+ * manager on a real temporary directory (or the in-memory filesystem) driven by a manual clock
+ * and scheduler.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageFromSnapshot, type MetadataImage, type NodeInfo, type PartitionState, type TopicState } from '@starlane/metadata';
-import type { LogFileSystem } from '@starlane/io-ports';
+import { MemoryFileSystem, type LogFileSystem } from '@starlane/io-ports';
 import type { StarlaneError } from '@starlane/model';
 import { NodeFileSystem } from '@starlane/node-io';
 import { buildBatch, readBatch, scanBatches } from '@starlane/record-batch';
@@ -94,10 +95,18 @@ export interface ManagerHarness {
   cleanUp(): Promise<void>;
 }
 
-/** `fs`: the filesystem the managers use instead of a plain NodeFileSystem (a faulty wrapper, say). */
-export async function managerHarness(options: { fs?: LogFileSystem } = {}): Promise<ManagerHarness> {
-  const root = await mkdtemp(join(tmpdir(), 'starlane-storage-node-'));
+/**
+ * `fs`: the filesystem the managers use instead of a plain NodeFileSystem (a faulty wrapper, say).
+ * `inMemory`: the managers use a MemoryFileSystem instead, so that every file operation is
+ * promise work that `settle()` finishes (a test that waits for a read or a timer without
+ * sleeping needs that; real disk I/O completes when the threadpool says).
+ */
+export async function managerHarness(options: { fs?: LogFileSystem; inMemory?: boolean } = {}): Promise<ManagerHarness> {
+  const memory = options.inMemory === true ? new MemoryFileSystem() : undefined;
+  const root = memory === undefined ? await mkdtemp(join(tmpdir(), 'starlane-storage-node-')) : '/data';
   const partitionsDir = join(root, 'partitions');
+  const fs = memory ?? options.fs ?? new NodeFileSystem();
+  const removeTree = (path: string): Promise<void> => (memory === undefined ? rm(path, { recursive: true, force: true }) : memory.removeTree(path));
   const clock = new ManualClock();
   const scheduler = new ManualScheduler(clock);
   const logger = new RecordingLogger();
@@ -106,10 +115,10 @@ export async function managerHarness(options: { fs?: LogFileSystem } = {}): Prom
     const manager = new PartitionManager({
       nodeId: thisNode,
       directory: partitionsDir,
-      fs: options.fs ?? new NodeFileSystem(),
+      fs,
       clock,
       scheduler,
-      removeTree: (path) => rm(path, { recursive: true, force: true }),
+      removeTree,
       replicaLagTimeMaxMs: 30_000,
       logger,
       onDirectoryFailure: (error) => directoryFailures.push(error),
@@ -134,7 +143,7 @@ export async function managerHarness(options: { fs?: LogFileSystem } = {}): Prom
     },
     async cleanUp() {
       for (const manager of managers) await manager.close();
-      await rm(root, { recursive: true, force: true });
+      if (memory === undefined) await rm(root, { recursive: true, force: true });
     },
   };
 }

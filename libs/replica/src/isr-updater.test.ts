@@ -5,6 +5,7 @@
  */
 import type { AlterPartitionResult, IsrChangeInput, PartitionState } from '@starlane/metadata';
 import type { ErrorCode } from '@starlane/model';
+import { settle } from '@starlane/testing';
 import { batch, image, managerHarness, settled, thisNode, topic, type ManagerHarness } from '../test/fixtures';
 import type { HostedPartition } from './hosted-partition';
 import { IsrUpdater } from './isr-updater';
@@ -89,8 +90,9 @@ async function leading(partitionCount: number, state: Partial<PartitionState>, c
   controller.publish();
   await settled(harness.manager);
   const hosted = harness.manager.partitions();
-  // Taking over records the epoch in each log first.
-  for (let i = 0; i < 200 && hosted.some((partition) => partition.leaderState === undefined); i += 1) await new Promise<void>((resolve) => setTimeout(resolve, 5));
+  // Taking over records the epoch in each log first: promise work over the in-memory disk.
+  await settle();
+  expect(hosted.filter((partition) => partition.leaderState === undefined).map((partition) => partition.partition)).toEqual([]);
   const updater = new IsrUpdater({ manager: harness.manager, alterPartition: controller.alterPartition, scheduler: harness.scheduler, logger: harness.logger, batchMax: 2 });
   return { controller, updater, partitions: hosted };
 }

@@ -5,9 +5,9 @@
  * when it would have.
  */
 import type { StarlaneError } from '@starlane/model';
+import { ManualScheduler, settle } from '@starlane/testing';
 import { NodeLifecycle, type NodeLifecycleOptions } from './node-lifecycle';
 import { ScriptedControllerPort, held, refuse } from './test/scripted-controller-port';
-import { SteppedTime } from './test/stepped-time';
 
 interface LogLine {
   readonly level: 'info' | 'warn';
@@ -18,7 +18,7 @@ interface LogLine {
 interface Harness {
   readonly node: NodeLifecycle;
   readonly controller: ScriptedControllerPort;
-  readonly time: SteppedTime;
+  readonly time: ManualScheduler;
   readonly stored: string[];
   readonly fatal: StarlaneError[];
   readonly registered: bigint[];
@@ -27,8 +27,8 @@ interface Harness {
 
 /** A lifecycle of node 7 on simulated time, backing off from 10 ms to at most 80 ms. */
 function lifecycle(overrides: Partial<NodeLifecycleOptions> = {}, setUp: (controller: ScriptedControllerPort) => void = () => undefined): Harness {
-  const time = new SteppedTime();
-  const controller = new ScriptedControllerPort(time);
+  const time = new ManualScheduler();
+  const controller = new ScriptedControllerPort(time.clock);
   setUp(controller);
   const stored: string[] = [];
   const fatal: StarlaneError[] = [];
@@ -55,7 +55,7 @@ function lifecycle(overrides: Partial<NodeLifecycleOptions> = {}, setUp: (contro
     onRegistered: (registration) => registered.push(registration.nodeEpoch),
     retryBackoffMsInitial: 10,
     retryBackoffMsMax: 80,
-    clock: time,
+    clock: time.clock,
     scheduler: time,
     ...overrides,
   });
@@ -335,7 +335,7 @@ describe('NodeLifecycle controlled shutdown', () => {
     node.start();
     await time.advance(0);
     const stopped = node.stop(5000);
-    await time.settle();
+    await settle();
     await expect(stopped).resolves.toEqual({ completed: false, remainingLeaderships: [] });
     expect(controller.shutdownCalls).toHaveLength(1);
   });
@@ -347,7 +347,7 @@ describe('NodeLifecycle controlled shutdown', () => {
     node.start();
     await time.advance(100);
     const stopped = node.stop(5000);
-    await time.settle();
+    await settle();
     await expect(stopped).resolves.toEqual({ completed: false, remainingLeaderships: [] });
     expect(controller.shutdownCalls).toHaveLength(0);
     const attempts = controller.registrations.length;
@@ -401,7 +401,7 @@ describe('NodeLifecycle retries', () => {
     await time.advance(30);
     expect(node.current?.nodeEpoch).toBe(101n);
     const answer = node.alterPartition([change], 2000);
-    await time.settle();
+    await settle();
     await expect(answer).resolves.toHaveLength(1);
     expect(controller.isrChangeCalls.map((call) => [call.request, call.timeoutMs])).toEqual([
       [{ nodeId: 7, nodeEpoch: 100n, partitions: [change] }, 2000],
@@ -454,7 +454,7 @@ describe('NodeLifecycle retries', () => {
     node.start();
     await time.advance(0);
     const answer = node.alterPartition([change], 10_000);
-    await time.settle();
+    await settle();
     await expect(answer).resolves.toBeUndefined();
     expect(controller.isrChangeCalls).toHaveLength(1);
     expect(time.pending()).toEqual([60_000]);

@@ -2,10 +2,11 @@
  * Two `ReplicaNode`s wired to each other through an in-memory `ReplicaStreamPort` (the
  * follower's stream calls the leader's fetch session directly), each on its own in-memory
  * disk, with manual time: the whole replica as the storage node runs it, without gRPC or files.
+ * All of it is promise work, so `settle()` finishes what an action set off; no test waits on real time.
  */
 import { MemoryFileSystem } from '@starlane/io-ports';
 import type { MetadataImage } from '@starlane/metadata';
-import { ManualClock, ManualScheduler } from '@starlane/testing';
+import { manualTime, settle } from '@starlane/testing';
 import { RecordingLogger, batch, clusterId, image, recordsOf, topic } from '../test/fixtures';
 import type { ReplicaStreamPort } from './replica-messages';
 import { ReplicaNode } from './replica-node';
@@ -13,12 +14,6 @@ import { ReplicaNode } from './replica-node';
 const ordersId = '5f0c1a7e-8d1b-4b6e-9a57-0d9c2f6b1e42';
 const leader = 1;
 const follower = 2;
-
-/** Waits for background work (log opens, appends, fetches) between event-loop turns; no time passes. */
-async function until(condition: () => boolean, turnsMax = 10_000): Promise<void> {
-  for (let turn = 0; turn < turnsMax && !condition(); turn += 1) await new Promise<void>((resolve) => setImmediate(resolve));
-  if (!condition()) throw new Error(`condition not reached after ${turnsMax} event-loop turns`);
-}
 
 let nodes: Map<number, ReplicaNode>;
 afterEach(async () => {
@@ -40,8 +35,7 @@ const streams: ReplicaStreamPort = {
 let nodeEpochs: Map<number, bigint | undefined>;
 
 async function cluster(metadata: MetadataImage, epochs: Readonly<Record<number, bigint | undefined>> = {}): Promise<Map<number, ReplicaNode>> {
-  const clock = new ManualClock();
-  const scheduler = new ManualScheduler(clock);
+  const { clock, scheduler } = manualTime();
   nodes = new Map();
   nodeEpochs = new Map([leader, follower].map((nodeId) => [nodeId, nodeId in epochs ? epochs[nodeId] : 0n]));
   for (const nodeId of [leader, follower]) {
@@ -77,7 +71,9 @@ const orders = topic({
 describe('ReplicaNode', () => {
   it('acknowledges an acks=all write once the follower fetched it, and shows it as LATEST', async () => {
     const [first, second] = [...(await cluster(image(1, [orders], { otherNodes: [follower] }))).values()] as [ReplicaNode, ReplicaNode];
-    await until(() => first.manager.partition(ordersId, 0)?.leaderState !== undefined);
+    // The takeover (its epoch recorded in the log) is promise work over the in-memory disk.
+    await settle();
+    expect(first.manager.partition(ordersId, 0)?.leaderState).toBeDefined();
 
     const written = await first.produce({ topicId: ordersId, partition: 0, leaderEpoch: 3, records: await batch('a', 2), acks: -1, timeoutMs: 5_000 });
     expect(written).toEqual({ baseOffset: 0n, logEndOffset: 2n, leaderEpoch: 3, logStartOffset: 0n });
@@ -93,7 +89,9 @@ describe('ReplicaNode', () => {
 
   it('refuses writes and LATEST where it does not lead, and writes quoting another leader epoch', async () => {
     const [first, second] = [...(await cluster(image(1, [orders], { otherNodes: [follower] }))).values()] as [ReplicaNode, ReplicaNode];
-    await until(() => first.manager.partition(ordersId, 0)?.leaderState !== undefined);
+    // The takeover (its epoch recorded in the log) is promise work over the in-memory disk.
+    await settle();
+    expect(first.manager.partition(ordersId, 0)?.leaderState).toBeDefined();
     const records = await batch('b', 1);
     expect(await second.produce({ topicId: ordersId, partition: 0, records, acks: 1, timeoutMs: 1_000 })).toMatchObject({ error: { code: 'NOT_LEADER_OR_FOLLOWER' } });
     expect(second.latestOffset(ordersId, 0)).toMatchObject({ error: { code: 'NOT_LEADER_OR_FOLLOWER' } });
@@ -131,6 +129,8 @@ describe('ReplicaNode', () => {
     nodeEpochs.set(leader, 7n);
     first.registered();
     expect(first.manager.appliedVersion).toBe(1);
-    await until(() => first.manager.partition(ordersId, 0)?.leaderState !== undefined);
+    // The takeover (its epoch recorded in the log) is promise work over the in-memory disk.
+    await settle();
+    expect(first.manager.partition(ordersId, 0)?.leaderState).toBeDefined();
   });
 });

@@ -2,8 +2,14 @@
  * Replication on one node, in process: the leader side of ReplicaFetch (sessions, high
  * watermark from followers' fetches, divergence, long polls) and a replica's role changes,
  * on real logs over the in-memory filesystem with a manual clock.
+ *
+ * Everything here is promise work over the in-memory filesystem and the manual scheduler, so
+ * the tests never sleep nor poll: `settle()` finishes what an action set off, and a test that
+ * shows something did not happen moves the manual clock to just short of the bound (a long
+ * poll's max_wait_ms, replica.fetch.backoff.ms), asserts, then crosses it.
  */
 import { joinPath } from '@starlane/io-ports';
+import { settle } from '@starlane/testing';
 import { batch, image, managerHarness, recordsOf, settled, thisNode, topic, type ManagerHarness } from '../test/fixtures';
 import type { HostedPartition } from './hosted-partition';
 import { highWatermarkCheckpointFileName } from './hw-checkpoint';
@@ -30,25 +36,14 @@ async function leaderOfOrders(configs: Record<string, string> = {}, isr = [thisN
   const partition = harness.manager.partition(ordersId, 0);
   if (partition === undefined) throw new Error('orders-0 not hosted');
   // Taking over records the epoch in the log first.
-  await waitUntil(() => partition.leaderState !== undefined);
-  return partition;
+  return tookOver(partition);
 }
 
-/** Waits for background file work (the epoch checkpoint, an append) on `partition` (orders-0 of the harness's manager) to land. */
-async function waitUntil(condition: () => boolean, partition: HostedPartition | undefined = harness.manager.partition(ordersId, 0)): Promise<void> {
-  for (let i = 0; i < 500 && !condition(); i += 1) {
-    await new Promise<void>((resolve) => {
-      const stop = partition?.listen(() => {
-        stop?.();
-        resolve();
-      });
-      setTimeout(() => {
-        stop?.();
-        resolve();
-      }, 10);
-    });
-  }
-  if (!condition()) throw new Error('condition not reached');
+/** Lets the background file work `partition` set off (the epoch checkpoint of a takeover) finish, and checks it took over. */
+async function tookOver(partition: HostedPartition): Promise<HostedPartition> {
+  await settle();
+  if (partition.leaderState === undefined) throw new Error(`${partition.topic}-${partition.partition} did not take over the leadership`);
+  return partition;
 }
 
 function fetchRequest(fetchOffset: bigint, lastFetchedEpoch: number, options: { maxWaitMs?: number; nodeId?: number; list?: boolean } = {}): ReplicaFetchRequest {
@@ -94,7 +89,8 @@ describe('leader side of replication', () => {
     const partition = await leaderOfOrders({ 'min.insync.replicas': '2' });
     const session = new ReplicaFetchSession(harness.manager, harness.scheduler);
     const write = produce('b', 2, 'all');
-    await waitUntil(() => partition.onlineLog?.logEndOffset === 2n);
+    await settle();
+    expect(partition.onlineLog?.logEndOffset).toBe(2n);
     await session.fetch(fetchRequest(0n, -1));
     await session.fetch(fetchRequest(2n, 1));
     expect(await write).not.toHaveProperty('error');
@@ -109,7 +105,8 @@ describe('leader side of replication', () => {
   it('says where a write went when it was appended but leadership moved before it was committed', async () => {
     const partition = await leaderOfOrders();
     const write = produce('w', 2, 'all');
-    await waitUntil(() => partition.onlineLog?.logEndOffset === 2n);
+    await settle();
+    expect(partition.onlineLog?.logEndOffset).toBe(2n);
     harness.manager.apply(image(2, [orders({ leader: follower, leaderEpoch: 2, partitionEpoch: 2 })], { otherNodes: [follower] }));
     const result = await write;
     // Written here at 0: whoever sent it must not write it again on its own.
@@ -143,11 +140,10 @@ describe('leader side of replication', () => {
     let answered = false;
     const waiting = session.fetch(fetchRequest(0n, -1, { maxWaitMs: 500, list: false })).finally(() => (answered = true));
     // The wait is on the manual clock: nothing comes back until it reaches max_wait_ms.
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    harness.scheduler.advance(499);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await harness.scheduler.advance(499);
     expect(answered).toBe(false);
-    harness.scheduler.advance(1);
+    await harness.scheduler.advance(1);
+    expect(answered).toBe(true);
     expect((await waiting).partitions).toEqual([]);
   });
 
@@ -187,11 +183,10 @@ describe('leader side of replication', () => {
     // The follower did not truncate: its next fetch lists nothing new, and gets no answer at once.
     let answered = false;
     const again = session.fetch(fetchRequest(4n, 0, { maxWaitMs: 10_000, list: false })).finally(() => (answered = true));
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    harness.scheduler.advance(replicaFetchBackoffMs - 1);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await harness.scheduler.advance(replicaFetchBackoffMs - 1);
     expect(answered).toBe(false);
-    harness.scheduler.advance(1);
+    await harness.scheduler.advance(1);
+    expect(answered).toBe(true);
     expect((await again).partitions[0]?.divergingEpoch).toEqual({ epoch: 0, endOffset: 0n });
     // A fetch state that moved is answered at once.
     const moved = await session.fetch(fetchRequest(0n, -1));
@@ -205,7 +200,7 @@ describe('leader side of replication', () => {
     expect(refused.partitions[0]?.error?.code).toBe('OFFSET_OUT_OF_RANGE');
     // Added again unchanged right away: nothing to report yet.
     expect((await session.fetch(fetchRequest(9n, -1))).partitions).toEqual([]);
-    harness.scheduler.advance(replicaFetchBackoffMs);
+    await harness.scheduler.advance(replicaFetchBackoffMs);
     const repeated = await session.fetch(fetchRequest(9n, -1, { list: false }));
     expect(repeated.partitions[0]?.error?.code).toBe('OFFSET_OUT_OF_RANGE');
   });
@@ -248,7 +243,7 @@ describe('replica roles', () => {
     const fetched = await batch('h', 2);
     await partition.appendAsFollower(fetched);
     harness.manager.apply(image(2, [orders({ leaderEpoch: 4, partitionEpoch: 4 })], { otherNodes: [follower] }));
-    await waitUntil(() => partition.leaderState !== undefined);
+    await tookOver(partition);
     expect(partition.onlineLog?.endOffsetForEpoch(4)).toEqual({ epoch: 4, endOffset: 2n });
     expect(partition.leaderState?.epochStartOffset).toBe(2n);
   });
@@ -266,8 +261,7 @@ describe('a new leader whose high watermark is behind the start of its epoch (KI
     if (partition === undefined) throw new Error('orders-0 not hosted');
     await partition.appendAsFollower(await batch('h', 2, { timestamp: 1_000n }));
     harness.manager.apply(image(2, [orders({ leaderEpoch: 4, partitionEpoch: 4 })], { otherNodes: [follower] }));
-    await waitUntil(() => partition.leaderState !== undefined);
-    return partition;
+    return tookOver(partition);
   }
 
   it('answers LATEST with OFFSET_NOT_AVAILABLE until a follower brings it to the epoch start', async () => {
@@ -291,7 +285,7 @@ describe('a new leader whose high watermark is behind the start of its epoch (KI
     if (partition === undefined) throw new Error('orders-0 not hosted');
     await partition.appendAsFollower(await batch('h', 2));
     harness.manager.apply(image(2, [orders({ leaderEpoch: 4, partitionEpoch: 4, isr: [thisNode] })], { otherNodes: [follower] }));
-    await waitUntil(() => partition.leaderState !== undefined);
+    await tookOver(partition);
     expect(latest()).toMatchObject({ offset: 2n });
   });
 });
@@ -315,8 +309,7 @@ describe('high-watermark checkpoint', () => {
     await settled(manager);
     const partition = manager.partition(ordersId, 0);
     if (partition === undefined) throw new Error('orders-0 not hosted');
-    await waitUntil(() => partition.leaderState !== undefined, partition);
-    return partition;
+    return tookOver(partition);
   }
 
   it('a restarted leader shows what was committed before, before any follower fetches', async () => {

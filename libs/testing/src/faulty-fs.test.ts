@@ -9,7 +9,7 @@ import { PartitionLog, defaultLogConfig, leaderEpochFileName, type LogConfig } f
 import type { StarlaneError } from '@starlane/model';
 import { buildBatch } from '@starlane/record-batch';
 import { FaultyFileSystem } from './faulty-fs';
-import { ManualClock, ManualScheduler } from './log-contract';
+import { ManualClock, ManualScheduler } from './manual-time';
 
 const batch = (value: string): Promise<Buffer> => buildBatch([{ key: null, value: Buffer.from(value), timestamp: 1_700_000_000_000n }]);
 

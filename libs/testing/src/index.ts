@@ -5,7 +5,8 @@ export { seededRandom } from './random';
 export { unaryAttempt, unaryCall, unaryTimeoutMsDefault, type UnaryMethod } from './unary';
 export { waitUntil } from './wait';
 export { healthStatus, reflectionServices, watchHealth, type HealthWatch } from './grpc-probes';
-export { ManualClock, ManualScheduler, describeLogContract, readAll, recordsFor, type LogContractHarness } from './log-contract';
+export { ManualClock, ManualScheduler, manualEpochMs, manualTime } from './manual-time';
+export { describeLogContract, readAll, recordsFor, type LogContractHarness } from './log-contract';
 export {
   TestCluster,
   appBundle,

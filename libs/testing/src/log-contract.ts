@@ -3,41 +3,11 @@
  * implementation (on disk and in memory): what a storage node may rely on whichever store
  * holds the data.
  */
-import type { Clock, LogFileSystem, Scheduler } from '@starlane/io-ports';
+import type { LogFileSystem } from '@starlane/io-ports';
 import { cleanShutdownFileName, defaultLogConfig, leaderEpochFileName, loadedIndexesMax, PartitionLog, retentionCheckIntervalMs, stateFileName, type LogConfig } from '@starlane/log';
 import { StarlaneError } from '@starlane/model';
 import { buildBatch, crc32c, readBatch, scanBatches, type NewRecord } from '@starlane/record-batch';
-
-/** A clock tests move by hand. */
-export class ManualClock implements Clock {
-  constructor(private now = 1_700_000_000_000) {}
-  nowMs(): number {
-    return this.now;
-  }
-  advance(ms: number): void {
-    this.now += ms;
-  }
-}
-
-/** A scheduler whose tasks run only when a test says so. */
-export class ManualScheduler implements Scheduler {
-  private tasks: { dueMs: number; task: () => void; cancelled: boolean }[] = [];
-  constructor(private readonly clock: ManualClock) {}
-  schedule(delayMs: number, task: () => void): () => void {
-    const entry = { dueMs: this.clock.nowMs() + delayMs, task, cancelled: false };
-    this.tasks.push(entry);
-    return () => {
-      entry.cancelled = true;
-    };
-  }
-  /** Advances the clock and runs every task that fell due, in due order. */
-  advance(ms: number): void {
-    this.clock.advance(ms);
-    const due = this.tasks.filter((entry) => !entry.cancelled && entry.dueMs <= this.clock.nowMs()).sort((a, b) => a.dueMs - b.dueMs);
-    this.tasks = this.tasks.filter((entry) => !due.includes(entry) && !entry.cancelled);
-    for (const entry of due) entry.task();
-  }
-}
+import { ManualClock, ManualScheduler } from './manual-time';
 
 /** An object's methods bound to it, so a test can wrap some and keep the rest. */
 function bindAll<T extends object>(target: T): T {
@@ -459,7 +429,7 @@ export function describeLogContract(name: string, makeHarness: () => Promise<Log
       await log.append(await buildBatch(recordsFor('fresh', 1, BigInt(clock.nowMs()))), 0);
       // Retention also runs by itself on the log's scheduler.
       const start = log.logStartOffset;
-      scheduler.advance(retentionCheckIntervalMs);
+      await scheduler.advance(retentionCheckIntervalMs);
       await log.flush();
       await waitFor(() => log.logStartOffset > start);
       expect((await readAll(log)).map((r) => r.value)).toEqual(['fresh-value-0']);

@@ -1,4 +1,4 @@
-import { ManualClock, ManualScheduler } from '@starlane/testing';
+import { ManualClock, ManualScheduler, settle } from '@starlane/testing';
 import { devClusterLayout } from './layout';
 import { restartBackoffMsMax, restartBackoffMsMin } from './restart-backoff';
 import { stopDeadlineMs, Supervisor, type ChildEvents, type ChildHandle, type ExitStatus, type Launcher, type SupervisorEvent } from './supervisor';
@@ -67,27 +67,24 @@ function harness() {
   return { clock, scheduler, launcher, events, supervisor, started, exitCode: () => exitCode };
 }
 
-/** Lets the promise callbacks of `done` run. */
-const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
 /** Answers every SIGTERM the fakes received with a clean exit, as the real processes do. */
 function exitOnSigterm(launcher: FakeLauncher): void {
   for (const child of launcher.running()) if (child.signals.includes('SIGTERM')) child.exit(clean);
 }
 
 describe('Supervisor', () => {
-  it('restarts a process that exits while the cluster runs, after the back-off, and leaves the others alone', () => {
+  it('restarts a process that exits while the cluster runs, after the back-off, and leaves the others alone', async () => {
     const { scheduler, launcher, events, started } = harness();
     started();
     expect(events.some((event) => event.kind === 'cluster-ready')).toBe(true);
     const victim = launcher.latest('storage-node-2');
-    scheduler.advance(5_000);
+    await scheduler.advance(5_000);
     victim.exit(killed);
 
     expect(events.at(-1)).toMatchObject({ kind: 'exited', name: 'storage-node-2', status: killed, uptimeMs: 5_000, restart: { delayMs: restartBackoffMsMin, failuresInARow: 1 } });
-    scheduler.advance(restartBackoffMsMin - 1);
+    await scheduler.advance(restartBackoffMsMin - 1);
     expect(launcher.latest('storage-node-2')).toBe(victim);
-    scheduler.advance(1);
+    await scheduler.advance(1);
     const replacement = launcher.latest('storage-node-2');
     expect(replacement).not.toBe(victim);
     expect(events.at(-1)).toEqual({ kind: 'started', name: 'storage-node-2', pid: replacement.pid, restarts: 1 });
@@ -98,7 +95,7 @@ describe('Supervisor', () => {
     for (const child of launcher.launched) expect(child.signals).toEqual([]);
   });
 
-  it('backs off a crash-looping process up to the ceiling and keeps retrying it', () => {
+  it('backs off a crash-looping process up to the ceiling and keeps retrying it', async () => {
     const { scheduler, launcher, events, started } = harness();
     started();
     const delays: number[] = [];
@@ -107,7 +104,7 @@ describe('Supervisor', () => {
       const event = events.at(-1);
       if (event?.kind !== 'exited') throw new Error(`expected an exit report, got ${JSON.stringify(event)}`);
       delays.push(event.restart.delayMs);
-      scheduler.advance(event.restart.delayMs);
+      await scheduler.advance(event.restart.delayMs);
     }
     expect(delays).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
     expect(events.filter((event) => event.kind === 'exited' && event.restart.crashLooping)).toHaveLength(3);
@@ -139,7 +136,7 @@ describe('Supervisor', () => {
     supervisor.stop();
     exitOnSigterm(launcher);
     launcher.latest('controller').exit(clean);
-    scheduler.advance(restartBackoffMsMax);
+    await scheduler.advance(restartBackoffMsMax);
     await settle();
     expect(launcher.launched).toHaveLength(5);
     expect(exitCode()).toBe(0);
@@ -173,7 +170,7 @@ describe('Supervisor', () => {
     const slow = harness();
     slow.started();
     slow.supervisor.stop();
-    slow.scheduler.advance(stopDeadlineMs);
+    await slow.scheduler.advance(stopDeadlineMs);
     expect(slow.events).toContainEqual({ kind: 'killed', names: ['controller', 'storage-node-1', 'storage-node-2', 'storage-node-3', 'gateway'], reason: 'deadline' });
     for (const child of slow.launcher.running()) child.exit(killed);
     await settle();
