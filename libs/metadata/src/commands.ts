@@ -12,7 +12,7 @@ import { StarlaneError, assert, type ErrorCode } from '@starlane/model';
 import { reassigning, type ControllerState, type NodeRegistration } from './controller-state';
 import { noLeader, type PartitionState, type TopicState } from './image';
 import { type MetadataRecord, type NodeRecord, type PartitionRecord } from './records';
-import { uncleanLeaderElectionEnabled } from './topic-configs';
+import { effectiveMinInsyncReplicas, uncleanLeaderElectionEnabled } from './topic-configs';
 
 export const producerIdMax = 2n ** 63n - 1n;
 
@@ -107,19 +107,34 @@ export function electLeader(partition: PartitionState, isr: readonly number[], e
   );
 }
 
+/** A leader and ISR to propose; `elr`, when set, replaces the eligible leader replicas outright. */
+export interface Election {
+  readonly leader: number;
+  readonly isr: readonly number[];
+  readonly elr?: readonly number[];
+}
+
 /**
  * Leader and ISR of a partition whose leader is chosen from `isr`: an ISR member if one may
- * lead; else, with unclean election enabled, any active replica not being added, as the sole
- * ISR member; else no leader and `isr` unchanged.
+ * lead; else an eligible leader replica (`elr`, KIP-966) that may lead, as the sole ISR member
+ * (it holds every committed record); else, with unclean election enabled, any active replica
+ * not being added, as the sole ISR member, and the ELR is cleared (the log restarts from that
+ * replica's history, so nothing else is known to hold it); else no leader and `isr` unchanged.
  */
-export function elect(partition: PartitionState, isr: readonly number[], electorate: Electorate, uncleanAllowed: boolean): { leader: number; isr: readonly number[] } {
+export function elect(partition: PartitionState, isr: readonly number[], electorate: Electorate, uncleanAllowed: boolean, elr: readonly number[] = partition.elr): Election {
   const leader = electLeader(partition, isr, electorate);
-  if (leader !== noLeader || !uncleanAllowed) return { leader, isr };
+  if (leader !== noLeader) return { leader, isr };
+  const eligible = firstEligible(
+    partition.replicas.filter((id) => elr.includes(id) && !isr.includes(id)),
+    electorate,
+  );
+  if (eligible !== noLeader) return { leader: eligible, isr: [eligible] };
+  if (!uncleanAllowed) return { leader, isr };
   const unclean = firstEligible(
     partition.replicas.filter((id) => !partition.addingReplicas.includes(id)),
     electorate,
   );
-  return unclean === noLeader ? { leader, isr } : { leader: unclean, isr: [unclean] };
+  return unclean === noLeader ? { leader, isr } : { leader: unclean, isr: [unclean], elr: [] };
 }
 
 function sameIds(a: readonly number[], b: readonly number[]): boolean {
@@ -127,12 +142,26 @@ function sameIds(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /** What a change proposes; fields left out keep the partition's. */
-interface PartitionProposal {
-  readonly leader: number;
-  readonly isr: readonly number[];
+interface PartitionProposal extends Election {
   readonly replicas?: readonly number[];
   readonly addingReplicas?: readonly number[];
   readonly removingReplicas?: readonly number[];
+  /** Replicas that may have lost acknowledged records (an unclean restart): never eligible leader replicas. */
+  readonly uncleanReplicas?: readonly number[];
+}
+
+/**
+ * The eligible leader replicas after a partition's ISR becomes `isr` (KIP-966, Kafka's
+ * PartitionChangeBuilder): none once the ISR has at least `minInsyncReplicas` members, since
+ * the high watermark may then advance without the replicas outside it; otherwise the previous
+ * ones plus every replica leaving the ISR, less those in the new ISR (a replica rejoining the
+ * ISR leaves the ELR) and those that may have lost records. While the ISR is below
+ * min.insync.replicas the high watermark stands still, so a replica leaving then holds every
+ * committed record. Kept in `replicas` order and within them.
+ */
+export function nextElr(partition: PartitionState, isr: readonly number[], replicas: readonly number[], minInsyncReplicas: number, unclean: readonly number[] = []): number[] {
+  if (isr.length >= minInsyncReplicas) return [];
+  return replicas.filter((id) => (partition.elr.includes(id) || partition.isr.includes(id)) && !isr.includes(id) && !unclean.includes(id));
 }
 
 /**
@@ -140,9 +169,10 @@ interface PartitionProposal {
  * completes here, whatever the change, once every adding replica is in the ISR and the ISR
  * keeps a member of the target (KIP-455): the replicas become the target (replicas less the
  * removing ones, target order), the ISR loses the removed replicas, and a leader being
- * removed hands over to the next in-sync target replica.
+ * removed hands over to the next in-sync target replica. The eligible leader replicas follow
+ * the final ISR (`nextElr`, or the proposal's own) and stay within the final replicas.
  */
-export function changePartition(partition: PartitionState, proposal: PartitionProposal, electorate: Electorate): PartitionState | undefined {
+export function changePartition(partition: PartitionState, proposal: PartitionProposal, electorate: Electorate, minInsyncReplicas: number): PartitionState | undefined {
   let next: PartitionState = {
     ...partition,
     leader: proposal.leader,
@@ -159,14 +189,19 @@ export function changePartition(partition: PartitionState, proposal: PartitionPr
       next = { ...completed, leader: target.includes(next.leader) ? next.leader : electLeader(completed, isr, electorate) };
     }
   }
+  const final = next;
+  const elr = proposal.elr ?? nextElr(partition, final.isr, final.replicas, minInsyncReplicas, proposal.uncleanReplicas);
+  next = { ...final, elr: final.replicas.filter((id) => elr.includes(id) && !final.isr.includes(id)) };
   const unchanged =
     next.leader === partition.leader &&
     sameIds(next.isr, partition.isr) &&
+    sameIds(next.elr, partition.elr) &&
     sameIds(next.replicas, partition.replicas) &&
     sameIds(next.addingReplicas, partition.addingReplicas) &&
     sameIds(next.removingReplicas, partition.removingReplicas);
   if (unchanged) return undefined;
-  assert(next.isr.length > 0 && next.isr.every((id) => next.replicas.includes(id)), 'an ISR is a non-empty subset of the replicas');
+  assert(next.isr.every((id) => next.replicas.includes(id)), 'an ISR is a subset of the replicas');
+  assert(next.isr.length > 0 || (next.leader === noLeader && next.elr.length > 0), 'an ISR is empty only while an eligible leader replica is awaited');
   assert(next.leader === noLeader || next.isr.includes(next.leader), 'a leader is in the ISR');
   return {
     ...next,
@@ -175,28 +210,46 @@ export function changePartition(partition: PartitionState, proposal: PartitionPr
   };
 }
 
+/** The topic's effective min.insync.replicas, as the ELR rules read it. */
+export function minInsyncOf(state: ControllerState, topic: TopicState): number {
+  return effectiveMinInsyncReplicas(state.image, topic.configs).value;
+}
+
 export function partitionRecord(topic: TopicState, partition: PartitionState): PartitionRecord {
   return { type: 'partition', topicId: topic.topicId, partition };
 }
 
 /**
  * Records taking `nodeId` out of leaderships and ISRs, as when it is fenced, shuts down,
- * registers a new incarnation or reports a failed log directory: a partition it leads gets another leader (`elect`), or none. It
- * leaves every ISR except where it is the last member: that ISR keeps it, since it holds every
- * acknowledged record the controller knows of and is the one to elect when it comes back
- * (unless unclean election gives the partition to another replica first).
+ * registers a new incarnation or reports a failed log directory: a partition it leads gets
+ * another leader (`elect`), or none. It leaves every ISR except where it is the last member:
+ * that ISR keeps it, since it holds every acknowledged record the controller knows of and is
+ * the one to elect when it comes back (unless an eligible leader replica or unclean election
+ * gives the partition to another replica first). Leaving an ISR that falls below
+ * min.insync.replicas makes it an eligible leader replica (`nextElr`).
+ *
+ * `unclean`: a new incarnation registering after an unclean shutdown, which may have lost
+ * records it had acknowledged (KIP-966). It leaves every ELR, and leaves the ISR even as its
+ * last member when the ELR still holds another replica: the partition then has an empty ISR
+ * and no leader, and waits for an ELR member to return. Where it was the last copy of either
+ * (ISR empty and ELR only it, or last ISR member and ELR empty) it is kept in the ISR: its log
+ * is the best the controller knows of.
  */
-export function withdrawNode(state: ControllerState, nodeId: number, active: ReadonlySet<number>): PartitionRecord[] {
+export function withdrawNode(state: ControllerState, nodeId: number, active: ReadonlySet<number>, options: { readonly unclean?: boolean } = {}): PartitionRecord[] {
+  const unclean = options.unclean === true;
   const records: PartitionRecord[] = [];
   const voters = electorate(state, (id) => id !== nodeId && active.has(id));
   for (const topic of state.image.topics.values()) {
     const uncleanAllowed = uncleanLeaderElectionEnabled(state.image, topic);
+    const minInsync = minInsyncOf(state, topic);
     for (const partition of topic.partitions) {
-      if (partition.leader !== nodeId && !partition.isr.includes(nodeId)) continue;
+      const inElr = unclean && partition.elr.includes(nodeId);
+      if (partition.leader !== nodeId && !partition.isr.includes(nodeId) && !inElr) continue;
+      const elr = unclean ? partition.elr.filter((id) => id !== nodeId) : partition.elr;
       const shrunk = partition.isr.filter((id) => id !== nodeId);
-      const isr = shrunk.length > 0 ? shrunk : partition.isr;
-      const proposal = partition.leader === nodeId || partition.leader === noLeader ? elect(partition, isr, voters, uncleanAllowed) : { leader: partition.leader, isr };
-      const changed = changePartition(partition, proposal, voters);
+      const isr = shrunk.length > 0 || (unclean && elr.length > 0) ? shrunk : [nodeId];
+      const proposal: Election = partition.leader === nodeId || partition.leader === noLeader ? elect(partition, isr, voters, uncleanAllowed, elr) : { leader: partition.leader, isr };
+      const changed = changePartition(partition, { ...proposal, uncleanReplicas: unclean ? [nodeId] : [] }, voters, minInsync);
       if (changed !== undefined) records.push(partitionRecord(topic, changed));
     }
   }
@@ -210,7 +263,7 @@ export function electLeaderless(state: ControllerState, topics: Iterable<TopicSt
     const uncleanAllowed = uncleanLeaderElectionEnabled(state.image, topic);
     for (const partition of topic.partitions) {
       if (partition.leader !== noLeader || (replicatedBy !== undefined && !partition.replicas.includes(replicatedBy))) continue;
-      const changed = changePartition(partition, elect(partition, partition.isr, voters, uncleanAllowed), voters);
+      const changed = changePartition(partition, elect(partition, partition.isr, voters, uncleanAllowed), voters, minInsyncOf(state, topic));
       if (changed !== undefined) records.push(partitionRecord(topic, changed));
     }
   }

@@ -9,7 +9,7 @@ const records: MetadataRecord[] = [
   {
     type: 'partition',
     topicId: 'id',
-    partition: { partition: 0, leader: -1, leaderEpoch: 2, partitionEpoch: 3, replicas: [1, 2], isr: [1], offlineReplicas: [], addingReplicas: [], removingReplicas: [] },
+    partition: { partition: 0, leader: -1, leaderEpoch: 2, partitionEpoch: 3, replicas: [1, 2], isr: [1], elr: [], offlineReplicas: [], addingReplicas: [], removingReplicas: [] },
   },
   { type: 'topic-configs', topicId: 'id', configs: {} },
   { type: 'remove-topic', topicId: 'id' },
