@@ -170,7 +170,7 @@ export function nextElr(partition: PartitionState, isr: readonly number[], repli
  * keeps a member of the target (KIP-455): the replicas become the target (replicas less the
  * removing ones, target order), the ISR loses the removed replicas, and a leader being
  * removed hands over to the next in-sync target replica. The eligible leader replicas follow
- * the final ISR (`nextElr`, or the proposal's own) and stay within the final replicas.
+ * the final ISR and replicas (`nextElr`), unless the proposal sets its own.
  */
 export function changePartition(partition: PartitionState, proposal: PartitionProposal, electorate: Electorate, minInsyncReplicas: number): PartitionState | undefined {
   let next: PartitionState = {
@@ -189,9 +189,7 @@ export function changePartition(partition: PartitionState, proposal: PartitionPr
       next = { ...completed, leader: target.includes(next.leader) ? next.leader : electLeader(completed, isr, electorate) };
     }
   }
-  const final = next;
-  const elr = proposal.elr ?? nextElr(partition, final.isr, final.replicas, minInsyncReplicas, proposal.uncleanReplicas);
-  next = { ...final, elr: final.replicas.filter((id) => elr.includes(id) && !final.isr.includes(id)) };
+  next = { ...next, elr: [...(proposal.elr ?? nextElr(partition, next.isr, next.replicas, minInsyncReplicas, proposal.uncleanReplicas))] };
   const unchanged =
     next.leader === partition.leader &&
     sameIds(next.isr, partition.isr) &&
@@ -201,6 +199,7 @@ export function changePartition(partition: PartitionState, proposal: PartitionPr
     sameIds(next.removingReplicas, partition.removingReplicas);
   if (unchanged) return undefined;
   assert(next.isr.every((id) => next.replicas.includes(id)), 'an ISR is a subset of the replicas');
+  assert(next.elr.every((id) => next.replicas.includes(id) && !next.isr.includes(id)), 'eligible leader replicas are replicas outside the ISR');
   assert(next.isr.length > 0 || (next.leader === noLeader && next.elr.length > 0), 'an ISR is empty only while an eligible leader replica is awaited');
   assert(next.leader === noLeader || next.isr.includes(next.leader), 'a leader is in the ISR');
   return {
