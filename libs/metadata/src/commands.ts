@@ -46,18 +46,25 @@ export function itemError(error: unknown): ItemError {
 //
 // - A leader is an ISR member whose node is active (registered, not fenced, not shutting
 //   down, no failed log directory). Candidates are taken in preference order (replicas order, preferred leader first).
+// - Eligible leader replicas (KIP-966, `nextElr`): replicas that left the ISR while it was
+//   below min.insync.replicas hold every committed record (the high watermark stands still
+//   meanwhile). When no ISR member may lead, an active ELR member is elected as the sole ISR
+//   member.
 // - Unclean shutdown: a node whose incarnation registered after an unclean shutdown may have
 //   lost records it had acknowledged. Every new incarnation, clean or not, leaves the ISRs where
 //   other members remain (`withdrawNode` at registration), so its replicas rejoin only when a
-//   leader re-admits them after they caught up (AlterPartition). Where it was the last member
-//   it stays: its log is the best copy the controller knows of. Elections take ISR members of
-//   clean incarnations first and one of an unclean incarnation only when no clean one may lead,
-//   so an unclean replica is never elected ahead of a clean in-sync replica.
+//   leader re-admits them after they caught up (AlterPartition). An unclean one also leaves
+//   every ELR, and the ISR where it is the last member if the ELR holds another replica (the
+//   partition then waits for that replica). Where it is the last copy the controller knows of it
+//   stays: its log is the best there is. Elections take members of clean incarnations first and
+//   one of an unclean incarnation only when no clean one may lead, so an unclean replica is
+//   never elected ahead of a clean in-sync or eligible replica.
 // - Unclean leader election (the topic's unclean.leader.election.enable, default false): when
-//   no ISR member may lead, any active replica that is not still being added by a
-//   reassignment is elected (clean incarnations first) and the ISR becomes that replica alone:
-//   records only the old ISR had are lost, which the setting accepts in exchange for
-//   availability. Without it the partition stays leaderless until an ISR member returns.
+//   no ISR or ELR member may lead, any active replica that is not still being added by a
+//   reassignment is elected (clean incarnations first) and the ISR becomes that replica alone,
+//   the ELR empty: records only the old ISR and ELR had are lost, which the setting accepts in
+//   exchange for availability. Without it the partition stays leaderless until an ISR or ELR
+//   member returns.
 // - Every change bumps the partition epoch; every change of leader (to or from no leader
 //   included) bumps the leader epoch, so a deposed leader's requests are recognisably stale.
 
