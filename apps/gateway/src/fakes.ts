@@ -27,6 +27,7 @@ export function topic(name: string, leaders: readonly number[], options: { topic
       partitionEpoch: 0,
       replicas: leader === noLeader ? [] : [leader],
       isr: leader === noLeader ? [] : [leader],
+      elr: [],
       offlineReplicas: [],
       addingReplicas: [],
       removingReplicas: [],

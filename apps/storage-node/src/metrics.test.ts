@@ -12,6 +12,7 @@ const partition = (index: number, changes: Partial<PartitionState> = {}): Partit
   partitionEpoch: 0,
   replicas: [1, 2, 3],
   isr: [1, 2, 3],
+  elr: [],
   offlineReplicas: [],
   addingReplicas: [],
   removingReplicas: [],

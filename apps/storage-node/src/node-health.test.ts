@@ -12,6 +12,7 @@ function replica(changes: Partial<PartitionState> & { topic?: string; status?: R
     partitionEpoch: 1,
     replicas: [1, 2, 3],
     isr: [1, 2, 3],
+    elr: [],
     offlineReplicas: [],
     addingReplicas: [],
     removingReplicas: [],

@@ -34,6 +34,7 @@ export function topic(spec: TopicSpec): TopicState {
       partitionEpoch: 0,
       replicas: [thisNode],
       isr: [thisNode],
+      elr: [],
       offlineReplicas: [],
       addingReplicas: [],
       removingReplicas: [],

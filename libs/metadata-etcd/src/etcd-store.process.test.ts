@@ -1,5 +1,5 @@
 import { startEtcd, type EtcdProcess } from '@starlane/launcher';
-import { MetadataController, applyBatch, emptyControllerState, seededRandom, stateFromSnapshot, type ControllerState, type LoadedMetadata, type MetadataBatch, type MetadataRecord, type MetadataStore } from '@starlane/metadata';
+import { MetadataController, applyBatch, emptyControllerState, seededRandom, snapshotOf, stateFromSnapshot, type ControllerState, type LoadedMetadata, type MetadataBatch, type MetadataRecord, type MetadataStore } from '@starlane/metadata';
 import type { Etcd3, Namespace } from 'etcd3';
 import { clusterNamespace, connectEtcd } from './client';
 import { ControllerElection, type ControllerLeadership } from './election';
@@ -115,6 +115,28 @@ describe('EtcdMetadataStore', () => {
     expect(loaded.batches.length).toBeLessThan(7);
     expect(replay(loaded)).toEqual(state);
     expect(second.recovery).toEqual({ snapshotVersion: loaded.snapshot?.version, batches: loaded.batches.length, version: state.image.version });
+  });
+
+  it('reads a batch written before eligible leader replicas as having none, and keeps the ones it writes through a snapshot', async () => {
+    const namespace = freshNamespace();
+    const fence = await elect(namespace);
+    const topicId = '33333333-3333-4333-8333-333333333333';
+    const partition = { partition: 0, leader: 1, leaderEpoch: 0, partitionEpoch: 0, replicas: [1, 2], isr: [1, 2], offlineReplicas: [], addingReplicas: [], removingReplicas: [] };
+    // A batch as the store wrote it before partitions had an `elr` field.
+    const old = { baseVersion: 0, version: 3, records: [{ type: 'cluster', clusterId: 'x' }, { type: 'topic', topicId, name: 't', internal: false, configs: {} }, { type: 'partition', topicId, partition }] };
+    await namespace.put(batchKey(3)).value(JSON.stringify(old));
+    await namespace.put(metadataKeys.version).value('3');
+    const writer = await store(namespace, { fence, snapshotIntervalBatches: 2 });
+    const before = replay(await writer.load());
+    expect(before.image.topics.get('t')?.partitions[0]?.elr).toEqual([]);
+    const shrunk: MetadataRecord = { type: 'partition', topicId, partition: { ...partition, isr: [1], elr: [2], partitionEpoch: 1 } };
+    const batch: MetadataBatch = { baseVersion: 3, version: 4, records: [shrunk] };
+    const after = applyBatch(before, batch).state;
+    await writer.append(batch, () => snapshotOf(after));
+    const loaded = await (await store(namespace, { fence })).load();
+    expect(loaded.snapshot?.version).toBe(4);
+    expect(replay(loaded)).toEqual(after);
+    expect(replay(loaded).image.topics.get('t')?.partitions[0]?.elr).toEqual([2]);
   });
 
   it('refuses a batch that does not follow the stored version, and is unusable after', async () => {

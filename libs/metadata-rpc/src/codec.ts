@@ -40,6 +40,7 @@ export function partitionToProto(partition: PartitionState): v1.PartitionInfo {
     offlineReplicas: [...partition.offlineReplicas],
     addingReplicas: [...partition.addingReplicas],
     removingReplicas: [...partition.removingReplicas],
+    eligibleLeaderReplicas: [...partition.elr],
   };
 }
 
@@ -51,6 +52,8 @@ export function partitionFromProto(partition: v1.PartitionInfo): PartitionState 
     partitionEpoch: partition.partitionEpoch,
     replicas: partition.replicas,
     isr: partition.isr,
+    // Empty from a controller that predates eligible leader replicas.
+    elr: partition.eligibleLeaderReplicas,
     offlineReplicas: partition.offlineReplicas,
     addingReplicas: partition.addingReplicas,
     removingReplicas: partition.removingReplicas,

@@ -122,7 +122,7 @@ describe('GrpcControllerPort', () => {
     active.controlledShutdown = () => ({ remainingLeaderships: [{ topic: 'orders', partition: 3 }] });
     active.alterPartition = () => ({
       partitions: [
-        { topicId: 'id-1', topic: 't', partition: 2, state: { partition: 2, leaderId: 7, leaderEpoch: 4, partitionEpoch: 10, replicas: [7, 8], isr: [7], offlineReplicas: [], addingReplicas: [], removingReplicas: [] } },
+        { topicId: 'id-1', topic: 't', partition: 2, state: { partition: 2, leaderId: 7, leaderEpoch: 4, partitionEpoch: 10, replicas: [7, 8], isr: [7], eligibleLeaderReplicas: [8], offlineReplicas: [], addingReplicas: [], removingReplicas: [] } },
         { topicId: 'id-1', topic: 't', partition: 3, errorCode: v1.ErrorCode.INVALID_UPDATE_VERSION, errorMessage: 'partition epoch 9 is stale' },
       ],
     });
@@ -140,7 +140,7 @@ describe('GrpcControllerPort', () => {
         topicId: 'id-1',
         topic: 't',
         partition: 2,
-        state: { partition: 2, leader: 7, leaderEpoch: 4, partitionEpoch: 10, replicas: [7, 8], isr: [7], offlineReplicas: [], addingReplicas: [], removingReplicas: [] },
+        state: { partition: 2, leader: 7, leaderEpoch: 4, partitionEpoch: 10, replicas: [7, 8], isr: [7], elr: [8], offlineReplicas: [], addingReplicas: [], removingReplicas: [] },
       },
       { topicId: 'id-1', topic: 't', partition: 3, error: { code: 'INVALID_UPDATE_VERSION', message: 'partition epoch 9 is stale' } },
     ]);

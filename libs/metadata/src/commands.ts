@@ -12,7 +12,7 @@ import { StarlaneError, assert, type ErrorCode } from '@starlane/model';
 import { reassigning, type ControllerState, type NodeRegistration } from './controller-state';
 import { noLeader, type PartitionState, type TopicState } from './image';
 import { type MetadataRecord, type NodeRecord, type PartitionRecord } from './records';
-import { uncleanLeaderElectionEnabled } from './topic-configs';
+import { effectiveMinInsyncReplicas, uncleanLeaderElectionEnabled } from './topic-configs';
 
 export const producerIdMax = 2n ** 63n - 1n;
 
@@ -46,18 +46,25 @@ export function itemError(error: unknown): ItemError {
 //
 // - A leader is an ISR member whose node is active (registered, not fenced, not shutting
 //   down, no failed log directory). Candidates are taken in preference order (replicas order, preferred leader first).
+// - Eligible leader replicas (KIP-966, `nextElr`): replicas that left the ISR while it was
+//   below min.insync.replicas hold every committed record (the high watermark stands still
+//   meanwhile). When no ISR member may lead, an active ELR member is elected as the sole ISR
+//   member.
 // - Unclean shutdown: a node whose incarnation registered after an unclean shutdown may have
 //   lost records it had acknowledged. Every new incarnation, clean or not, leaves the ISRs where
 //   other members remain (`withdrawNode` at registration), so its replicas rejoin only when a
-//   leader re-admits them after they caught up (AlterPartition). Where it was the last member
-//   it stays: its log is the best copy the controller knows of. Elections take ISR members of
-//   clean incarnations first and one of an unclean incarnation only when no clean one may lead,
-//   so an unclean replica is never elected ahead of a clean in-sync replica.
+//   leader re-admits them after they caught up (AlterPartition). An unclean one also leaves
+//   every ELR, and the ISR where it is the last member if the ELR holds another replica (the
+//   partition then waits for that replica). Where it is the last copy the controller knows of it
+//   stays: its log is the best there is. Elections take members of clean incarnations first and
+//   one of an unclean incarnation only when no clean one may lead, so an unclean replica is
+//   never elected ahead of a clean in-sync or eligible replica.
 // - Unclean leader election (the topic's unclean.leader.election.enable, default false): when
-//   no ISR member may lead, any active replica that is not still being added by a
-//   reassignment is elected (clean incarnations first) and the ISR becomes that replica alone:
-//   records only the old ISR had are lost, which the setting accepts in exchange for
-//   availability. Without it the partition stays leaderless until an ISR member returns.
+//   no ISR or ELR member may lead, any active replica that is not still being added by a
+//   reassignment is elected (clean incarnations first) and the ISR becomes that replica alone,
+//   the ELR empty: records only the old ISR and ELR had are lost, which the setting accepts in
+//   exchange for availability. Without it the partition stays leaderless until an ISR or ELR
+//   member returns.
 // - Every change bumps the partition epoch; every change of leader (to or from no leader
 //   included) bumps the leader epoch, so a deposed leader's requests are recognisably stale.
 
@@ -107,19 +114,34 @@ export function electLeader(partition: PartitionState, isr: readonly number[], e
   );
 }
 
+/** A leader and ISR to propose; `elr`, when set, replaces the eligible leader replicas outright. */
+export interface Election {
+  readonly leader: number;
+  readonly isr: readonly number[];
+  readonly elr?: readonly number[];
+}
+
 /**
  * Leader and ISR of a partition whose leader is chosen from `isr`: an ISR member if one may
- * lead; else, with unclean election enabled, any active replica not being added, as the sole
- * ISR member; else no leader and `isr` unchanged.
+ * lead; else an eligible leader replica (`elr`, KIP-966) that may lead, as the sole ISR member
+ * (it holds every committed record); else, with unclean election enabled, any active replica
+ * not being added, as the sole ISR member, and the ELR is cleared (the log restarts from that
+ * replica's history, so nothing else is known to hold it); else no leader and `isr` unchanged.
  */
-export function elect(partition: PartitionState, isr: readonly number[], electorate: Electorate, uncleanAllowed: boolean): { leader: number; isr: readonly number[] } {
+export function elect(partition: PartitionState, isr: readonly number[], electorate: Electorate, uncleanAllowed: boolean, elr: readonly number[] = partition.elr): Election {
   const leader = electLeader(partition, isr, electorate);
-  if (leader !== noLeader || !uncleanAllowed) return { leader, isr };
+  if (leader !== noLeader) return { leader, isr };
+  const eligible = firstEligible(
+    partition.replicas.filter((id) => elr.includes(id) && !isr.includes(id)),
+    electorate,
+  );
+  if (eligible !== noLeader) return { leader: eligible, isr: [eligible] };
+  if (!uncleanAllowed) return { leader, isr };
   const unclean = firstEligible(
     partition.replicas.filter((id) => !partition.addingReplicas.includes(id)),
     electorate,
   );
-  return unclean === noLeader ? { leader, isr } : { leader: unclean, isr: [unclean] };
+  return unclean === noLeader ? { leader, isr } : { leader: unclean, isr: [unclean], elr: [] };
 }
 
 function sameIds(a: readonly number[], b: readonly number[]): boolean {
@@ -127,12 +149,26 @@ function sameIds(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /** What a change proposes; fields left out keep the partition's. */
-interface PartitionProposal {
-  readonly leader: number;
-  readonly isr: readonly number[];
+interface PartitionProposal extends Election {
   readonly replicas?: readonly number[];
   readonly addingReplicas?: readonly number[];
   readonly removingReplicas?: readonly number[];
+  /** Replicas that may have lost acknowledged records (an unclean restart): never eligible leader replicas. */
+  readonly uncleanReplicas?: readonly number[];
+}
+
+/**
+ * The eligible leader replicas after a partition's ISR becomes `isr` (KIP-966, Kafka's
+ * PartitionChangeBuilder): none once the ISR has at least `minInsyncReplicas` members, since
+ * the high watermark may then advance without the replicas outside it; otherwise the previous
+ * ones plus every replica leaving the ISR, less those in the new ISR (a replica rejoining the
+ * ISR leaves the ELR) and those that may have lost records. While the ISR is below
+ * min.insync.replicas the high watermark stands still, so a replica leaving then holds every
+ * committed record. Kept in `replicas` order and within them.
+ */
+export function nextElr(partition: PartitionState, isr: readonly number[], replicas: readonly number[], minInsyncReplicas: number, unclean: readonly number[] = []): number[] {
+  if (isr.length >= minInsyncReplicas) return [];
+  return replicas.filter((id) => (partition.elr.includes(id) || partition.isr.includes(id)) && !isr.includes(id) && !unclean.includes(id));
 }
 
 /**
@@ -140,9 +176,10 @@ interface PartitionProposal {
  * completes here, whatever the change, once every adding replica is in the ISR and the ISR
  * keeps a member of the target (KIP-455): the replicas become the target (replicas less the
  * removing ones, target order), the ISR loses the removed replicas, and a leader being
- * removed hands over to the next in-sync target replica.
+ * removed hands over to the next in-sync target replica. The eligible leader replicas follow
+ * the final ISR and replicas (`nextElr`), unless the proposal sets its own.
  */
-export function changePartition(partition: PartitionState, proposal: PartitionProposal, electorate: Electorate): PartitionState | undefined {
+export function changePartition(partition: PartitionState, proposal: PartitionProposal, electorate: Electorate, minInsyncReplicas: number): PartitionState | undefined {
   let next: PartitionState = {
     ...partition,
     leader: proposal.leader,
@@ -159,14 +196,18 @@ export function changePartition(partition: PartitionState, proposal: PartitionPr
       next = { ...completed, leader: target.includes(next.leader) ? next.leader : electLeader(completed, isr, electorate) };
     }
   }
+  next = { ...next, elr: [...(proposal.elr ?? nextElr(partition, next.isr, next.replicas, minInsyncReplicas, proposal.uncleanReplicas))] };
   const unchanged =
     next.leader === partition.leader &&
     sameIds(next.isr, partition.isr) &&
+    sameIds(next.elr, partition.elr) &&
     sameIds(next.replicas, partition.replicas) &&
     sameIds(next.addingReplicas, partition.addingReplicas) &&
     sameIds(next.removingReplicas, partition.removingReplicas);
   if (unchanged) return undefined;
-  assert(next.isr.length > 0 && next.isr.every((id) => next.replicas.includes(id)), 'an ISR is a non-empty subset of the replicas');
+  assert(next.isr.every((id) => next.replicas.includes(id)), 'an ISR is a subset of the replicas');
+  assert(next.elr.every((id) => next.replicas.includes(id) && !next.isr.includes(id)), 'eligible leader replicas are replicas outside the ISR');
+  assert(next.isr.length > 0 || (next.leader === noLeader && next.elr.length > 0), 'an ISR is empty only while an eligible leader replica is awaited');
   assert(next.leader === noLeader || next.isr.includes(next.leader), 'a leader is in the ISR');
   return {
     ...next,
@@ -175,28 +216,46 @@ export function changePartition(partition: PartitionState, proposal: PartitionPr
   };
 }
 
+/** The topic's effective min.insync.replicas, as the ELR rules read it. */
+export function minInsyncOf(state: ControllerState, topic: TopicState): number {
+  return effectiveMinInsyncReplicas(state.image, topic.configs).value;
+}
+
 export function partitionRecord(topic: TopicState, partition: PartitionState): PartitionRecord {
   return { type: 'partition', topicId: topic.topicId, partition };
 }
 
 /**
  * Records taking `nodeId` out of leaderships and ISRs, as when it is fenced, shuts down,
- * registers a new incarnation or reports a failed log directory: a partition it leads gets another leader (`elect`), or none. It
- * leaves every ISR except where it is the last member: that ISR keeps it, since it holds every
- * acknowledged record the controller knows of and is the one to elect when it comes back
- * (unless unclean election gives the partition to another replica first).
+ * registers a new incarnation or reports a failed log directory: a partition it leads gets
+ * another leader (`elect`), or none. It leaves every ISR except where it is the last member:
+ * that ISR keeps it, since it holds every acknowledged record the controller knows of and is
+ * the one to elect when it comes back (unless an eligible leader replica or unclean election
+ * gives the partition to another replica first). Leaving an ISR that falls below
+ * min.insync.replicas makes it an eligible leader replica (`nextElr`).
+ *
+ * `unclean`: a new incarnation registering after an unclean shutdown, which may have lost
+ * records it had acknowledged (KIP-966). It leaves every ELR, and leaves the ISR even as its
+ * last member when the ELR still holds another replica: the partition then has an empty ISR
+ * and no leader, and waits for an ELR member to return. Where it was the last copy of either
+ * (ISR empty and ELR only it, or last ISR member and ELR empty) it is kept in the ISR: its log
+ * is the best the controller knows of.
  */
-export function withdrawNode(state: ControllerState, nodeId: number, active: ReadonlySet<number>): PartitionRecord[] {
+export function withdrawNode(state: ControllerState, nodeId: number, active: ReadonlySet<number>, options: { readonly unclean?: boolean } = {}): PartitionRecord[] {
+  const unclean = options.unclean === true;
   const records: PartitionRecord[] = [];
   const voters = electorate(state, (id) => id !== nodeId && active.has(id));
   for (const topic of state.image.topics.values()) {
     const uncleanAllowed = uncleanLeaderElectionEnabled(state.image, topic);
+    const minInsync = minInsyncOf(state, topic);
     for (const partition of topic.partitions) {
-      if (partition.leader !== nodeId && !partition.isr.includes(nodeId)) continue;
+      const inElr = unclean && partition.elr.includes(nodeId);
+      if (partition.leader !== nodeId && !partition.isr.includes(nodeId) && !inElr) continue;
+      const elr = unclean ? partition.elr.filter((id) => id !== nodeId) : partition.elr;
       const shrunk = partition.isr.filter((id) => id !== nodeId);
-      const isr = shrunk.length > 0 ? shrunk : partition.isr;
-      const proposal = partition.leader === nodeId || partition.leader === noLeader ? elect(partition, isr, voters, uncleanAllowed) : { leader: partition.leader, isr };
-      const changed = changePartition(partition, proposal, voters);
+      const isr = shrunk.length > 0 || (unclean && elr.length > 0) ? shrunk : [nodeId];
+      const proposal: Election = partition.leader === nodeId || partition.leader === noLeader ? elect(partition, isr, voters, uncleanAllowed, elr) : { leader: partition.leader, isr };
+      const changed = changePartition(partition, { ...proposal, uncleanReplicas: unclean ? [nodeId] : [] }, voters, minInsync);
       if (changed !== undefined) records.push(partitionRecord(topic, changed));
     }
   }
@@ -210,7 +269,7 @@ export function electLeaderless(state: ControllerState, topics: Iterable<TopicSt
     const uncleanAllowed = uncleanLeaderElectionEnabled(state.image, topic);
     for (const partition of topic.partitions) {
       if (partition.leader !== noLeader || (replicatedBy !== undefined && !partition.replicas.includes(replicatedBy))) continue;
-      const changed = changePartition(partition, elect(partition, partition.isr, voters, uncleanAllowed), voters);
+      const changed = changePartition(partition, elect(partition, partition.isr, voters, uncleanAllowed), voters, minInsyncOf(state, topic));
       if (changed !== undefined) records.push(partitionRecord(topic, changed));
     }
   }

@@ -1,7 +1,8 @@
 import { MemoryFileSystem, joinPath } from '@starlane/io-ports';
 import { MetadataController } from './controller';
-import { applyBatch, emptyControllerState, stateFromSnapshot, type ControllerState } from './controller-state';
-import { FileMetadataStore, frameHeaderBytes, journalFileName, snapshotFileName } from './file-store';
+import { applyBatch, emptyControllerState, snapshotOf, stateFromSnapshot, type ControllerState } from './controller-state';
+import { FileMetadataStore, encodeFrame, frameHeaderBytes, journalFileName, snapshotFileName } from './file-store';
+import type { PartitionRecord } from './records';
 import { seededRandom } from './placement';
 import { MemoryMetadataStore, type LoadedMetadata, type MetadataStore } from './store';
 
@@ -195,6 +196,30 @@ describe('FileMetadataStore', () => {
     expect(defined(fs.rawFile(journalPath)).length).toBeGreaterThan(0);
     await fs.remove(snapshotPath);
     await expect(new FileMetadataStore({ fs, directory }).load()).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE', message: expect.stringMatching(/missing snapshot/) });
+  });
+
+  it('reads a journal written before eligible leader replicas as having none, and keeps the ones it writes through a snapshot', async () => {
+    const fs = new MemoryFileSystem();
+    const topicId = '33333333-3333-4333-8333-333333333333';
+    const partition = { partition: 0, leader: 1, leaderEpoch: 0, partitionEpoch: 0, replicas: [1, 2], isr: [1, 2], offlineReplicas: [], addingReplicas: [], removingReplicas: [] };
+    // A batch as the store wrote it before partitions had an `elr` field.
+    const old = { baseVersion: 0, version: 3, records: [{ type: 'cluster', clusterId: 'x' }, { type: 'topic', topicId, name: 't', internal: false, configs: {} }, { type: 'partition', topicId, partition }] };
+    await fs.makeDirectory(directory);
+    const journal = await fs.open(journalPath, { create: true });
+    await journal.write([encodeFrame(old)], 0);
+    await journal.sync();
+    const store = new FileMetadataStore({ fs, directory, snapshotIntervalRecords: 4 });
+    const before = replay(await store.load());
+    expect(before.image.topics.get('t')?.partitions[0]?.elr).toEqual([]);
+    const shrunk: PartitionRecord = { type: 'partition', topicId, partition: { ...partition, isr: [1], elr: [2], partitionEpoch: 1 } };
+    const batch = { baseVersion: 3, version: 4, records: [shrunk] };
+    const after = applyBatch(before, batch).state;
+    await store.append(batch, () => snapshotOf(after));
+    await store.close();
+    expect(fs.rawFile(snapshotPath)).not.toBeNull();
+    const reloaded = replay(await new FileMetadataStore({ fs, directory }).load());
+    expect(reloaded.image.topics.get('t')?.partitions[0]).toEqual(shrunk.partition);
+    expect(reloaded).toEqual(after);
   });
 
   it('fails every later append once a write failed', async () => {

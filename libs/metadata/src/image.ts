@@ -38,7 +38,19 @@ export interface PartitionState {
   readonly partitionEpoch: number;
   /** Preferred leader first. */
   readonly replicas: readonly number[];
+  /**
+   * In-sync replicas, leader included. Empty only while the partition waits for an eligible
+   * leader replica (`elr`) to return: its last member registered after an unclean shutdown.
+   */
   readonly isr: readonly number[];
+  /**
+   * Eligible leader replicas (KIP-966): replicas that left the ISR while the ISR they left
+   * was below the topic's min.insync.replicas. The high watermark does not advance while the
+   * ISR is below min.insync.replicas, so each holds every committed record and may lead when
+   * no ISR member can. Never overlaps the ISR; empty whenever the ISR has at least
+   * min.insync.replicas members. Absent from metadata written before it existed, read as [].
+   */
+  readonly elr: readonly number[];
   readonly offlineReplicas: readonly number[];
   readonly addingReplicas: readonly number[];
   readonly removingReplicas: readonly number[];

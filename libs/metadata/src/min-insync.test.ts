@@ -32,6 +32,7 @@ function clusterWith(options: { replicas?: readonly number[]; configs?: ConfigMa
         partitionEpoch: 0,
         replicas: [...replicas],
         isr: [...(reassigning.isr ?? replicas)],
+        elr: [],
         offlineReplicas: [],
         addingReplicas: [...(reassigning.addingReplicas ?? [])],
         removingReplicas: [...(reassigning.removingReplicas ?? [])],

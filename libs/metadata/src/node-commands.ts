@@ -31,7 +31,9 @@ export interface RegisterNodeInput {
  * away now: the new process may have lost what the old one had not flushed). A new incarnation
  * is refused while the previous one still has a live session, since then two processes are
  * configured with one id, unless the previous one announced a controlled shutdown. Whether the
- * incarnation follows a clean shutdown is recorded with it for elections (see Leadership).
+ * incarnation follows a clean shutdown is recorded with it for elections (see Leadership); one
+ * that does not leaves every ELR, and the ISR where it is the last member and the ELR holds
+ * another replica (`withdrawNode`, KIP-966).
  */
 export function registerNode(state: ControllerState, input: RegisterNodeInput, sessions: NodeSessions): CommandOutcome<{ nodeEpoch: number }> {
   if (!Number.isInteger(input.nodeId) || input.nodeId < 0) throw new StarlaneError('INVALID_REQUEST', `node id must be >= 0, got ${input.nodeId}`);
@@ -49,7 +51,9 @@ export function registerNode(state: ControllerState, input: RegisterNodeInput, s
       `node ${input.nodeId} is registered by another live process (incarnation ${existing.incarnationId}); two processes may be configured with one node id, or the previous one has not yet timed out`,
     );
   }
-  const partitions = existing === undefined ? [] : withdrawNode(state, input.nodeId, activeNodes(state));
+  // An incarnation after an unclean shutdown may have lost records it had acknowledged: it
+  // leaves the eligible leader replicas, and an ISR it is the last member of when one remains.
+  const partitions = existing === undefined ? [] : withdrawNode(state, input.nodeId, activeNodes(state), { unclean: input.cleanShutdown === false });
   // The node record comes first; the version after the whole batch is the new epoch.
   const nodeEpoch = state.image.version + 1 + partitions.length;
   const record: NodeRecord = {

@@ -8,7 +8,7 @@ import { reassigning, reassignmentKey, type ControllerState } from './controller
 import { noLeader, topicById, type PartitionState } from './image';
 import { batchRecordsMax, type MetadataRecord, type PartitionRecord } from './records';
 import { effectiveMinInsyncReplicas, minInsyncReplicasProblem } from './topic-configs';
-import { activeNodes, changePartition, currentRegistration, electLeader, electorate, itemError, partitionRecord, type CommandOutcome, type ItemError } from './commands';
+import { activeNodes, changePartition, currentRegistration, electLeader, electorate, itemError, minInsyncOf, partitionRecord, type CommandOutcome, type ItemError } from './commands';
 
 // ---------------------------------------------------------------------------
 // Partition state: ISR changes, preferred leaders, reassignment
@@ -127,7 +127,7 @@ export function alterPartition(state: ControllerState, input: AlterPartitionInpu
     } catch (error) {
       return { ...item, state: partition, error: itemError(error) };
     }
-    const changed = changePartition(partition, { leader: partition.leader, isr: change.newIsr.map((member) => member.nodeId) }, voters);
+    const changed = changePartition(partition, { leader: partition.leader, isr: change.newIsr.map((member) => member.nodeId) }, voters, minInsyncOf(state, topic));
     if (changed === undefined) return { ...item, state: partition };
     records.push(partitionRecord(topic, changed));
     changedSoFar.set(key, changed);
@@ -175,7 +175,7 @@ export function electPreferredLeaders(state: ControllerState, input: { readonly 
       const preferred = partition.replicas[0];
       if (preferred === undefined || partition.leader === preferred || !partition.isr.includes(preferred) || !active.has(preferred)) continue;
       if (elected.length === electionsMax) return { result: { elected, more: true }, records };
-      const changed = changePartition(partition, { leader: preferred, isr: partition.isr }, voters);
+      const changed = changePartition(partition, { leader: preferred, isr: partition.isr }, voters, minInsyncOf(state, topic));
       assert(changed !== undefined, 'a new leader is a change');
       records.push(partitionRecord(topic, changed));
       elected.push({ topic: topic.name, partition: partition.partition });
@@ -276,12 +276,14 @@ export function reassignPartitions(
         replicas = [...target, ...removing];
       }
       const isr = partition.isr.filter((id) => replicas.includes(id));
-      if (isr.length === 0) {
-        throw new StarlaneError('INVALID_REPLICA_ASSIGNMENT', `${where}: every in-sync replica [${partition.isr.join(', ')}] would leave; choose a target that keeps one`);
+      // A partition whose ISR is empty waits for an eligible leader replica: one must stay.
+      if (isr.length === 0 && (partition.isr.length > 0 || !partition.elr.some((id) => replicas.includes(id)))) {
+        const copies = partition.isr.length > 0 ? `in-sync replica [${partition.isr.join(', ')}]` : `eligible leader replica [${partition.elr.join(', ')}]`;
+        throw new StarlaneError('INVALID_REPLICA_ASSIGNMENT', `${where}: every ${copies} would leave; choose a target that keeps one`);
       }
       const kept = { ...partition, replicas, addingReplicas: adding, removingReplicas: removing };
       const leader = replicas.includes(partition.leader) ? partition.leader : electLeader(kept, isr, voters);
-      const changed = changePartition(partition, { leader, isr, replicas, addingReplicas: adding, removingReplicas: removing }, voters);
+      const changed = changePartition(partition, { leader, isr, replicas, addingReplicas: adding, removingReplicas: removing }, voters, minInsyncOf(state, topic));
       if (input.validateOnly || changed === undefined) return answer;
       records.push(partitionRecord(topic, changed));
       if (reassigning(changed)) records.push({ type: 'reassignment', topicId: topic.topicId, partition: partition.partition, originalReplicas: [...original], startedAtMs: nowMs });

@@ -38,7 +38,7 @@ describe('lookupTopics', () => {
 
 describe('describePartitions', () => {
   it('lists replicas on fenced or unknown nodes, or on a failed log directory, as offline', () => {
-    const partition = { partition: 0, leader: 1, leaderEpoch: 0, partitionEpoch: 0, replicas: [1, 2, 3, 4], isr: [1], offlineReplicas: [], addingReplicas: [], removingReplicas: [] };
+    const partition = { partition: 0, leader: 1, leaderEpoch: 0, partitionEpoch: 0, replicas: [1, 2, 3, 4], isr: [1], elr: [], offlineReplicas: [], addingReplicas: [], removingReplicas: [] };
     const withNodes = imageFromSnapshot({
       clusterId: 'c',
       version: 1,

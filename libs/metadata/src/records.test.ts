@@ -9,7 +9,7 @@ const records: MetadataRecord[] = [
   {
     type: 'partition',
     topicId: 'id',
-    partition: { partition: 0, leader: -1, leaderEpoch: 2, partitionEpoch: 3, replicas: [1, 2], isr: [1], offlineReplicas: [], addingReplicas: [], removingReplicas: [] },
+    partition: { partition: 0, leader: -1, leaderEpoch: 2, partitionEpoch: 3, replicas: [1, 2], isr: [1], elr: [], offlineReplicas: [], addingReplicas: [], removingReplicas: [] },
   },
   { type: 'topic-configs', topicId: 'id', configs: {} },
   { type: 'remove-topic', topicId: 'id' },
@@ -23,8 +23,17 @@ describe('metadata records', () => {
     expect(batchFromJson(JSON.parse(JSON.stringify(batchToJson(batch))))).toEqual(batch);
   });
 
+  it('keep a partition\'s eligible leader replicas, and read a partition written before them as having none', () => {
+    const partition = { partition: 0, leader: 1, leaderEpoch: 2, partitionEpoch: 3, replicas: [1, 2, 3], isr: [1], elr: [3, 2], offlineReplicas: [], addingReplicas: [], removingReplicas: [] };
+    const record: MetadataRecord = { type: 'partition', topicId: 'id', partition };
+    expect(recordFromJson(JSON.parse(JSON.stringify(recordToJson(record))))).toEqual(record);
+    const { elr: _elr, ...before } = partition;
+    expect(recordFromJson({ type: 'partition', topicId: 'id', partition: before })).toEqual({ ...record, partition: { ...partition, elr: [] } });
+  });
+
   it.each([
     [{ type: 'mystery' }, /unknown record type/],
+    [{ type: 'partition', topicId: 'id', partition: { partition: 0, leader: 1, leaderEpoch: 0, partitionEpoch: 0, replicas: [1], isr: [1], elr: ['2'], offlineReplicas: [], addingReplicas: [], removingReplicas: [] } }, /elr/],
     [{ type: 'node', ...(recordToJson({ type: 'node', nodeId: 1, nodeEpoch: 7, incarnationId: 'x', host: 'h', port: 1, rack: '', state: 'active' }) as object), state: 'sleepy' }, /node state/],
     [{ type: 'node', ...(recordToJson({ type: 'node', nodeId: 1, nodeEpoch: 7, incarnationId: 'x', host: 'h', port: 1, rack: '', state: 'active' }) as object), offlineLogDirIds: [1] }, /offlineLogDirIds/],
     [{ type: 'producer-ids', nextProducerId: '-1' }, /decimal/],

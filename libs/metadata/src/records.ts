@@ -189,6 +189,8 @@ function partitionFromJson(value: unknown): PartitionState {
     partitionEpoch: int(json, 'partitionEpoch', 0),
     replicas: ints(json, 'replicas'),
     isr: ints(json, 'isr'),
+    // Absent in records, snapshots and etcd values written before eligible leader replicas.
+    elr: json['elr'] === undefined ? [] : ints(json, 'elr'),
     offlineReplicas: ints(json, 'offlineReplicas'),
     addingReplicas: ints(json, 'addingReplicas'),
     removingReplicas: ints(json, 'removingReplicas'),

@@ -47,6 +47,7 @@ function clusterWith(nodes: Record<number, NodeState | NodeSpec>, partitions: re
         partitionEpoch: spec.partitionEpoch ?? 0,
         replicas,
         isr,
+        elr: spec.elr ?? [],
         offlineReplicas: [],
         addingReplicas: spec.addingReplicas ?? [],
         removingReplicas: spec.removingReplicas ?? [],

@@ -7,7 +7,7 @@ import { StarlaneError, validateTopicName } from '@starlane/model';
 import { activeNodes, electLeaderless, electorate, itemError, racksOf, type CommandOutcome, type ItemError } from './commands';
 import { originalReplicas } from './partition-commands';
 import type { ControllerState } from './controller-state';
-import { noLeader, topicById, type ConfigMap, type TopicState } from './image';
+import { noLeader, topicById, type ConfigMap, type PartitionState, type TopicState } from './image';
 import { placeReplicas, type MetadataRandom } from './placement';
 import { batchRecordsMax, type MetadataRecord, type PartitionRecord } from './records';
 import { effectiveMinInsyncReplicas, minInsyncReplicasProblem, topicConfigDefaults, uncleanLeaderElectionEnabled, validateTopicConfigs } from './topic-configs';
@@ -65,6 +65,7 @@ function partitionRecords(topicId: string, firstPartition: number, assignments: 
         partitionEpoch: 0,
         replicas: [...replicas],
         isr,
+        elr: [],
         offlineReplicas: [],
         addingReplicas: [],
         removingReplicas: [],
@@ -277,7 +278,9 @@ export function alterTopicConfigs(
       checkMinInsyncChange(state, topic, configs);
       if (!input.validateOnly && !sameConfigs(configs, topic.configs)) {
         records.push({ type: 'topic-configs', topicId: topic.topicId, configs });
-        const changed = { ...topic, configs };
+        const cleared = clearStaleElrs(state, topic, configs);
+        records.push(...cleared.records);
+        const changed = { ...topic, configs, partitions: cleared.partitions };
         if (!uncleanLeaderElectionEnabled(state.image, topic) && uncleanLeaderElectionEnabled(state.image, changed)) records.push(...electLeaderless(state, [changed], voters));
       }
       return { topic: name };
@@ -286,6 +289,26 @@ export function alterTopicConfigs(
     }
   });
   return { result: results, records };
+}
+
+/**
+ * A change of min.insync.replicas re-judges the eligible leader replicas: a partition whose
+ * ISR now has at least the new value may advance its high watermark without them, so its ELR
+ * is cleared in the same batch as the config (before any leader can act on the new value);
+ * a partition whose ISR is still below it keeps its ELR, whose members still hold every
+ * committed record (the high watermark stays where it is). Raising the value clears nothing:
+ * replicas that leave from then on join the ELR.
+ */
+function clearStaleElrs(state: ControllerState, topic: TopicState, configs: ConfigMap): { records: PartitionRecord[]; partitions: PartitionState[] } {
+  const minInsync = effectiveMinInsyncReplicas(state.image, configs).value;
+  const records: PartitionRecord[] = [];
+  const partitions = topic.partitions.map((partition) => {
+    if (partition.elr.length === 0 || partition.isr.length < minInsync) return partition;
+    const cleared: PartitionState = { ...partition, elr: [], partitionEpoch: partition.partitionEpoch + 1 };
+    records.push({ type: 'partition', topicId: topic.topicId, partition: cleared });
+    return cleared;
+  });
+  return { records, partitions };
 }
 
 /**

@@ -8,6 +8,7 @@ const state = (changes: Partial<PartitionState> = {}): PartitionState => ({
   partitionEpoch: 7,
   replicas: [1, 2, 3],
   isr: [1, 2, 3],
+  elr: [],
   offlineReplicas: [],
   addingReplicas: [],
   removingReplicas: [],

@@ -39,10 +39,11 @@ export function isrChange(before: PartitionState, after: PartitionState): { read
 }
 
 /**
- * - `unclean`: the new leader was not in the ISR (unclean.leader.election.enable);
+ * - `unclean`: the new leader was neither in the ISR nor an eligible leader replica
+ *   (unclean.leader.election.enable);
  * - `preferred`: leadership moved to the preferred replica (the first listed) while the old
  *   leader stayed in sync: a move by choice (leader balancing), not after a failure;
- * - `clean`: any other new leader from the ISR (failover, controlled shutdown, a leader
+ * - `clean`: any other new leader from the ISR or the ELR (failover, controlled shutdown, a leader
  *   leaving by reassignment, a leaderless partition getting its leader back).
  */
 export type ElectionKind = 'clean' | 'unclean' | 'preferred';
@@ -52,7 +53,7 @@ export const electionKinds: readonly ElectionKind[] = ['clean', 'unclean', 'pref
 /** The kind of election that took `before` to `after`, or undefined if no leader was elected. */
 export function electionKind(before: PartitionState, after: PartitionState): ElectionKind | undefined {
   if (after.leader === noLeader || after.leaderEpoch === before.leaderEpoch) return undefined;
-  if (!before.isr.includes(after.leader)) return 'unclean';
+  if (!before.isr.includes(after.leader) && !before.elr.includes(after.leader)) return 'unclean';
   if (before.leader !== noLeader && after.leader === after.replicas[0] && after.isr.includes(before.leader)) return 'preferred';
   return 'clean';
 }

@@ -81,6 +81,7 @@ async function leading(partitionCount: number, state: Partial<PartitionState>, c
     partitionEpoch: 1,
     replicas: [thisNode, lagging, cutOff],
     isr: [thisNode, lagging],
+    elr: [],
     offlineReplicas: [],
     addingReplicas: [],
     removingReplicas: [],

@@ -29,6 +29,7 @@ export function topic(spec: TopicSpec): TopicState {
       partitionEpoch: 0,
       replicas: [thisNode],
       isr: [thisNode],
+      elr: [],
       offlineReplicas: [],
       addingReplicas: [],
       removingReplicas: [],

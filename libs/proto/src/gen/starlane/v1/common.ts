@@ -964,6 +964,14 @@ export interface PartitionInfo {
   addingReplicas: number[];
   /** Replicas being removed by an ongoing reassignment. */
   removingReplicas: number[];
+  /**
+   * Eligible leader replicas (KIP-966; Kafka's DescribeTopicPartitions
+   * eligible_leader_replicas): replicas that left the ISR while it was below
+   * min.insync.replicas. They hold every committed record and may be elected
+   * when no ISR member can lead. Empty while the ISR has at least
+   * min.insync.replicas members, and from controllers that predate it.
+   */
+  eligibleLeaderReplicas: number[];
 }
 
 function createBaseTopicPartition(): TopicPartition {
@@ -1752,6 +1760,7 @@ function createBasePartitionInfo(): PartitionInfo {
     offlineReplicas: [],
     addingReplicas: [],
     removingReplicas: [],
+    eligibleLeaderReplicas: [],
   };
 }
 
@@ -1800,6 +1809,13 @@ export const PartitionInfo: MessageFns<PartitionInfo> = {
     if (message.removingReplicas.length !== 0) {
       writer.uint32(74).fork();
       for (const v of message.removingReplicas) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.eligibleLeaderReplicas.length !== 0) {
+      writer.uint32(82).fork();
+      for (const v of message.eligibleLeaderReplicas) {
         writer.int32(v);
       }
       writer.join();
@@ -1942,6 +1958,24 @@ export const PartitionInfo: MessageFns<PartitionInfo> = {
 
             break;
           }
+          case 10: {
+            if (tag === 80) {
+              message.eligibleLeaderReplicas.push(reader.int32());
+
+              continue;
+            }
+
+            if (tag === 82) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.eligibleLeaderReplicas.push(reader.int32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1989,6 +2023,11 @@ export const PartitionInfo: MessageFns<PartitionInfo> = {
         : globalThis.Array.isArray(object?.removing_replicas)
         ? object.removing_replicas.map((e: any) => globalThis.Number(e))
         : [],
+      eligibleLeaderReplicas: globalThis.Array.isArray(object?.eligibleLeaderReplicas)
+        ? object.eligibleLeaderReplicas.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.eligible_leader_replicas)
+        ? object.eligible_leader_replicas.map((e: any) => globalThis.Number(e))
+        : [],
     };
   },
 
@@ -2021,6 +2060,9 @@ export const PartitionInfo: MessageFns<PartitionInfo> = {
     if (message.removingReplicas?.length) {
       obj.removingReplicas = message.removingReplicas.map((e) => Math.round(e));
     }
+    if (message.eligibleLeaderReplicas?.length) {
+      obj.eligibleLeaderReplicas = message.eligibleLeaderReplicas.map((e) => Math.round(e));
+    }
     return obj;
   },
 
@@ -2038,6 +2080,7 @@ export const PartitionInfo: MessageFns<PartitionInfo> = {
     message.offlineReplicas = object.offlineReplicas?.map((e) => e) || [];
     message.addingReplicas = object.addingReplicas?.map((e) => e) || [];
     message.removingReplicas = object.removingReplicas?.map((e) => e) || [];
+    message.eligibleLeaderReplicas = object.eligibleLeaderReplicas?.map((e) => e) || [];
     return message;
   },
 };
