@@ -20,7 +20,7 @@ function imageWith(leader: number, leaderEpoch: number, isr: number[], replicas 
     topicId: 't',
     internal: false,
     configs: {},
-    partitions: [{ partition: 0, leader, leaderEpoch, partitionEpoch: 1, replicas, isr, offlineReplicas: [], addingReplicas: [], removingReplicas: [] }],
+    partitions: [{ partition: 0, leader, leaderEpoch, partitionEpoch: 1, replicas, isr, offlineReplicas: [], addingReplicas: [], removingReplicas: [], elr: [] }],
   };
   return { ...emptyImage, topics: new Map([['orders', topic]]) };
 }
