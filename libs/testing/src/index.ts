@@ -1,6 +1,7 @@
 export { describeAppContract, launchApp, stopDeadlineMs, type AppContractSpec } from './app-contract';
 export { FaultyFileSystem, type FaultMatcher, type FileOperation } from './faulty-fs';
 export { metricValue, parseMetrics, scrapeMetrics, type MetricSample } from './metrics-scrape';
+export { RecordingLogger, batch, clusterId, image, recordsOf, thisNode, topic, type TopicSpec } from './metadata-fixtures';
 export { seededRandom } from './random';
 export { unaryAttempt, unaryCall, unaryTimeoutMsDefault, type UnaryMethod } from './unary';
 export { waitUntil } from './wait';
