@@ -58,7 +58,8 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
     const dataDir = await ensureWritableDirectory(config.dataDir, 'data directory');
     const fs = new NodeFileSystem();
     const identity = await NodeIdentity.load(fs, dataDir, config.nodeId, randomUUID, () => readLinuxBootId());
-    logger.info({ event: 'data-directory', dataDir, nodeId: identity.nodeId, clusterId: identity.clusterId, nothingUnflushedLost: identity.nothingUnflushedLost }, 'data directory ready');
+    // `cleanShutdown` as registration reports it (clean_shutdown): nothing unflushed can have been lost.
+    logger.info({ event: 'data-directory', dataDir, nodeId: identity.nodeId, clusterId: identity.clusterId, cleanShutdown: identity.nothingUnflushedLost }, 'data directory ready');
 
     let session: NodeSession | undefined;
     // The replica code (hosted partitions, fetchers, ISR updater, checkpoints) over the disk,
