@@ -1,7 +1,7 @@
 /**
  * What a storage node keeps about itself in its data directory:
  *
- *   <data-dir>/meta.json        {"version":1,"nodeId":1,"clusterId":"...","directoryId":"..."}
+ *   <data-dir>/meta.json        {"version":1,"nodeId":1,"clusterId":"...","directoryId":"...","bootId":"..."}
  *   <data-dir>/clean-shutdown   present only between a clean stop and the next start
  *
  * `meta.json` ties the data to one node id and, from the first registration on, to one cluster
@@ -11,10 +11,14 @@
  *
  * The clean-shutdown marker is written after every partition log closed cleanly and removed
  * at start, before any log opens, so its presence at start means the previous run stopped
- * cleanly; the controller uses this when it chooses leaders (KIP-966).
+ * cleanly. `bootId` is the boot whose page cache holds the data's unflushed writes: a process
+ * killed within that boot lost none of them (`nothingUnflushedLost` in @starlane/replica). The
+ * two decide what registration reports as `clean_shutdown`: that nothing unflushed can have been
+ * lost, which the controller uses when it chooses leaders (KIP-966).
  */
 import { StarlaneError } from '@starlane/model';
 import { joinPath, type LogFileSystem } from '@starlane/io-ports';
+import { bootIdOnceRegistered, bootIdToRecord, nothingUnflushedLost, type BootIdReader } from '@starlane/replica';
 
 export const metaFileName = 'meta.json';
 export const cleanShutdownMarkerName = 'clean-shutdown';
@@ -26,6 +30,8 @@ interface MetaFile {
   readonly nodeId: number;
   readonly clusterId: string;
   readonly directoryId: string;
+  /** The boot whose page cache holds every unflushed write of the data; absent when unknown (files from before, or a loss not yet reported). */
+  readonly bootId?: string;
 }
 
 export class NodeIdentity {
@@ -33,15 +39,21 @@ export class NodeIdentity {
     private readonly fs: LogFileSystem,
     readonly dataDir: string,
     private meta: MetaFile,
-    /** Whether the previous run stopped cleanly (a new data directory counts as clean: it holds nothing to lose). */
-    readonly cleanShutdown: boolean,
+    /**
+     * Whether no unflushed write can have been lost since the previous run: it stopped cleanly,
+     * or it stopped within this boot (the page cache outlived it). A new or wiped data directory
+     * has lost what it held: false. Registration reports it as `clean_shutdown`.
+     */
+    readonly nothingUnflushedLost: boolean,
+    private readonly currentBootId: string | undefined,
   ) {}
 
   /**
-   * Reads (or creates) the identity of the node in `dataDir` and consumes the clean-shutdown
-   * marker. Refuses a directory that belongs to another node id.
+   * Reads (or creates) the identity of the node in `dataDir`, consumes the clean-shutdown
+   * marker and records the boot (`bootIdToRecord`), before any log opens. Refuses a directory
+   * that belongs to another node id.
    */
-  static async load(fs: LogFileSystem, dataDir: string, nodeId: number, newDirectoryId: () => string): Promise<NodeIdentity> {
+  static async load(fs: LogFileSystem, dataDir: string, nodeId: number, newDirectoryId: () => string, readBootId: BootIdReader): Promise<NodeIdentity> {
     const path = joinPath(dataDir, metaFileName);
     const bytes = await fs.readFile(path);
     let meta: MetaFile;
@@ -58,12 +70,15 @@ export class NodeIdentity {
     }
     const markerPath = joinPath(dataDir, cleanShutdownMarkerName);
     const marked = await fs.exists(markerPath);
+    const currentBootId = await readBootId();
+    const lostNothing = nothingUnflushedLost({ isNew, stoppedCleanly: marked, bootId: meta.bootId }, currentBootId);
+    meta = await writeBootId(fs, path, meta, bootIdToRecord(lostNothing, currentBootId));
     if (marked) {
       // Gone before any log opens: a crash from here on must read as unclean.
       await fs.remove(markerPath);
       await fs.syncDirectory(dataDir);
     }
-    return new NodeIdentity(fs, dataDir, meta, isNew || marked);
+    return new NodeIdentity(fs, dataDir, meta, lostNothing, currentBootId);
   }
 
   get nodeId(): number {
@@ -89,10 +104,27 @@ export class NodeIdentity {
     this.meta = next;
   }
 
+  /**
+   * The controller registered this incarnation, so it heard of any loss: from now on the data's
+   * unflushed writes are this boot's (`bootIdOnceRegistered`).
+   */
+  async registered(): Promise<void> {
+    this.meta = await writeBootId(this.fs, joinPath(this.dataDir, metaFileName), this.meta, bootIdOnceRegistered(this.currentBootId));
+  }
+
   /** Leaves the marker that says every log was closed cleanly. */
   async markCleanShutdown(): Promise<void> {
     await this.fs.writeFileAtomic(joinPath(this.dataDir, cleanShutdownMarkerName), Buffer.alloc(0));
   }
+}
+
+/** Stores `bootId` in the meta file unless it holds it already. */
+async function writeBootId(fs: LogFileSystem, path: string, meta: MetaFile, bootId: string | undefined): Promise<MetaFile> {
+  if (meta.bootId === bootId) return meta;
+  const { bootId: _previous, ...rest } = meta;
+  const next: MetaFile = bootId === undefined ? rest : { ...rest, bootId };
+  await fs.writeFileAtomic(path, serialize(next));
+  return next;
 }
 
 function serialize(meta: MetaFile): Buffer {
@@ -112,5 +144,8 @@ function parse(bytes: Buffer, path: string): MetaFile {
   if (meta.version !== 1) throw bad(`version ${String(meta.version)}`);
   if (typeof meta.nodeId !== 'number' || !Number.isSafeInteger(meta.nodeId)) throw bad('no node id');
   if (typeof meta.clusterId !== 'string' || typeof meta.directoryId !== 'string' || meta.directoryId === '') throw bad('no cluster or directory id');
-  return { version: 1, nodeId: meta.nodeId, clusterId: meta.clusterId, directoryId: meta.directoryId };
+  // Absent in files from before it was recorded: an unknown boot.
+  if (meta.bootId !== undefined && typeof meta.bootId !== 'string') throw bad('a boot id that is not a string');
+  const identity = { version: 1 as const, nodeId: meta.nodeId, clusterId: meta.clusterId, directoryId: meta.directoryId };
+  return meta.bootId === undefined ? identity : { ...identity, bootId: meta.bootId };
 }

@@ -18,6 +18,7 @@ import {
   type ServiceDescription,
 } from '@starlane/service-host';
 import { version } from '../package.json';
+import { readLinuxBootId } from './boot-id';
 import { NodeIdentity } from './node-identity';
 import { NodeSession } from './node-session';
 import { registerStorageMetrics } from './metrics';
@@ -56,8 +57,9 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
     const host = config as typeof config & Partial<HostConfig>;
     const dataDir = await ensureWritableDirectory(config.dataDir, 'data directory');
     const fs = new NodeFileSystem();
-    const identity = await NodeIdentity.load(fs, dataDir, config.nodeId, randomUUID);
-    logger.info({ event: 'data-directory', dataDir, nodeId: identity.nodeId, clusterId: identity.clusterId, cleanShutdown: identity.cleanShutdown }, 'data directory ready');
+    const identity = await NodeIdentity.load(fs, dataDir, config.nodeId, randomUUID, () => readLinuxBootId());
+    // `cleanShutdown` as registration reports it (clean_shutdown): nothing unflushed can have been lost.
+    logger.info({ event: 'data-directory', dataDir, nodeId: identity.nodeId, clusterId: identity.clusterId, cleanShutdown: identity.nothingUnflushedLost }, 'data directory ready');
 
     let session: NodeSession | undefined;
     // The replica code (hosted partitions, fetchers, ISR updater, checkpoints) over the disk,
@@ -101,7 +103,9 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
         port: advertisedPort,
         rack: config.rack,
         logDirs: [{ dirId: identity.directoryId, path: dataDir }],
-        cleanShutdown: identity.cleanShutdown,
+        // clean_shutdown on the wire: nothing unflushed can have been lost (a clean stop, or an
+        // unclean one within this boot, whose page cache kept every write).
+        cleanShutdown: identity.nothingUnflushedLost,
         softwareVersion: version,
         clusterId: identity.clusterId,
         storeClusterId: async (clusterId) => {
@@ -112,7 +116,14 @@ export const storageNodeApp: ServiceDescription<typeof storageNodeOptions> = {
           if (watcher.ready) replica.applyMetadata(watcher.current());
         },
         // Metadata waits for the image that shows this registration (`ReplicaNode.registered`).
-        onRegistered: () => replica.registered(),
+        onRegistered: () => {
+          replica.registered();
+          // The controller has heard of any loss; a write that fails leaves the next start
+          // reporting one again, which is only conservative.
+          identity.registered().catch((error: unknown) => {
+            logger.warn({ event: 'boot-id-not-recorded', error: error instanceof Error ? error.message : String(error) }, 'could not record the boot with the data; the next start reports unflushed writes as possibly lost');
+          });
+        },
         metadataVersion: () => manager.appliedVersion,
         offlineLogDirIds: () => (manager.directoryFailure === undefined ? [] : [identity.directoryId]),
         clock: systemClock,

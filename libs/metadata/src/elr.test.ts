@@ -198,6 +198,19 @@ describe('eligible leader replicas: registration after an unclean shutdown', () 
   });
 });
 
+describe('a first registration that reports new data as lost', () => {
+  it('withdraws nothing and is not ranked behind clean incarnations: the node acknowledged nothing yet', () => {
+    const state = clusterWith({ 1: 'active', 2: 'fenced' }, { replicas: [1, 2], isr: [1], elr: [2] });
+    const outcome = registerNode(state, { nodeId: 4, incarnationId: 'first', clusterId: '', host: 'h', port: 1, rack: '', cleanShutdown: false }, deadExcept());
+    expect(outcome.records.map((record) => record.type)).toEqual(['node']);
+    const registered = commit(state, outcome.records);
+    expect(registered.registrations.get(4)).toMatchObject({ state: 'fenced', cleanShutdown: true });
+    expect(shape(registered)).toEqual({ leader: 1, isr: [1], elr: [2] });
+    // A node registered before that reports a loss is recorded as unclean.
+    expect(register(state, 2, false).state.registrations.get(2)).toMatchObject({ cleanShutdown: false });
+  });
+});
+
 describe('eligible leader replicas: reassignment and min.insync.replicas', () => {
   it('a reassignment that drops an ELR member takes it out of the ELR when the move completes', () => {
     const state = clusterWith({ 1: 'active', 2: 'active', 3: 'active', 4: 'active' }, { isr: [1], elr: [2, 3] }, { 'min.insync.replicas': '3' });

@@ -19,7 +19,9 @@ export interface RegisterNodeInput {
   readonly port: number;
   readonly rack: string;
   /**
-   * Whether the previous run shut down cleanly (RegisterNodeRequest.clean_shutdown). Unset
+   * Whether nothing unflushed can have been lost since the previous run
+   * (RegisterNodeRequest.clean_shutdown): it stopped cleanly, or stopped within the same boot,
+   * whose page cache kept every write. A node with new or wiped data reports false. Unset
    * counts as clean, as registrations did before nodes reported it.
    */
   readonly cleanShutdown?: boolean;
@@ -65,7 +67,10 @@ export function registerNode(state: ControllerState, input: RegisterNodeInput, s
     port: input.port,
     rack: input.rack,
     state: 'fenced',
-    cleanShutdown: input.cleanShutdown ?? true,
+    // A node never registered is in no ISR or ELR and acknowledged nothing the cluster relies
+    // on: what its data lost (it reports new data as lost) costs nothing, so it is not ranked
+    // behind clean incarnations in elections either.
+    cleanShutdown: existing === undefined || input.cleanShutdown !== false,
     // A new incarnation starts with its log directories online: it opened them to register.
     offlineLogDirIds: [],
   };

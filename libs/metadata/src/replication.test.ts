@@ -210,12 +210,14 @@ describe('alterPartition', () => {
 });
 
 describe('unclean shutdown', () => {
-  it('records what a registration reports; unset counts as clean, and old records without it read as clean', () => {
+  it('records what a registration reports (a first one as clean); unset counts as clean, and old records without it read as clean', () => {
     const state = clusterWith({ 1: 'active' }, []);
-    const unclean = registerNode(state, { nodeId: 2, incarnationId: 'x', clusterId: '', host: 'h', port: 1, rack: '', cleanShutdown: false }, allDead);
+    const unclean = registerNode(state, { nodeId: 1, incarnationId: 'x', clusterId: '', host: 'h', port: 1, rack: '', cleanShutdown: false }, allDead);
     const unset = registerNode(state, { nodeId: 3, incarnationId: 'y', clusterId: '', host: 'h', port: 1, rack: '' }, allDead);
-    expect(commit(state, unclean.records).registrations.get(2)?.cleanShutdown).toBe(false);
+    const first = registerNode(state, { nodeId: 2, incarnationId: 'z', clusterId: '', host: 'h', port: 1, rack: '', cleanShutdown: false }, allDead);
+    expect(commit(state, unclean.records).registrations.get(1)?.cleanShutdown).toBe(false);
     expect(commit(state, unset.records).registrations.get(3)?.cleanShutdown).toBe(true);
+    expect(commit(state, first.records).registrations.get(2)?.cleanShutdown).toBe(true);
     const old = recordFromJson({ type: 'node', nodeId: 4, nodeEpoch: 3, incarnationId: 'z', host: 'h', port: 1, rack: '', state: 'active' });
     expect(commit(state, [old]).registrations.get(4)?.cleanShutdown).toBe(true);
     expect(() => recordFromJson({ ...(old as object), cleanShutdown: 'no' })).toThrow(expect.objectContaining({ code: 'STORAGE_UNAVAILABLE' }));

@@ -80,3 +80,4 @@ export {
   type NodeLifecycleLogger,
   type NodeLifecycleOptions,
 } from './node-lifecycle';
+export { bootIdToRecord, bootIdOnceRegistered, nothingUnflushedLost, type BootIdReader, type DataAtStart } from './unflushed-loss';

@@ -3,11 +3,22 @@
  * of @starlane/replica wired to the SimNode port of @starlane/testing, as storage-node-app.ts
  * wires them to gRPC and the disk: the controller port is the simulated network's link to the
  * real MetadataController, fetch streams are the simulated network's streams, and the node's
- * identity (cluster id, clean shutdown) is a file on its simulated disk.
+ * identity (cluster id, clean stop, boot) is a file on its simulated disk, judged at start by the
+ * storage node's rule (`nothingUnflushedLost`): a kill within the host's boot lost nothing, a
+ * power loss (a new boot) or new data may have.
  */
 import { joinPath } from '@starlane/io-ports';
 import type { MetadataImage } from '@starlane/metadata';
-import { NodeLifecycle, ReplicaNode, type ControllerPort, type ReplicaFetchRequest, type ReplicaFetchResponse } from '@starlane/replica';
+import {
+  NodeLifecycle,
+  ReplicaNode,
+  bootIdOnceRegistered,
+  bootIdToRecord,
+  nothingUnflushedLost,
+  type ControllerPort,
+  type ReplicaFetchRequest,
+  type ReplicaFetchResponse,
+} from '@starlane/replica';
 import { readAll, type SimNode, type SimNodeEnvironment, type SimNodeFactory, type SimReplicaState } from '@starlane/testing';
 
 /** Kafka's replica.lag.time.max.ms, scaled to the simulation's 600 ms session timeout. */
@@ -18,9 +29,13 @@ export const controllerCallMs = 500;
 export const controlledShutdownMs = 1000;
 const identityFileName = 'node.identity';
 
+/** As the storage node's meta.json and clean-shutdown marker, in one file. */
 interface Identity {
   readonly clusterId: string;
+  /** The run that wrote it stopped cleanly (every log closed). */
   readonly cleanShutdown: boolean;
+  /** The boot whose page cache holds the data's unflushed writes, if known (the storage node's meta.json `bootId`). */
+  readonly bootId?: string;
 }
 
 type Env = SimNodeEnvironment<ReplicaFetchRequest, ReplicaFetchResponse>;
@@ -44,9 +59,10 @@ function controllerPort(env: Env): ControllerPort {
   };
 }
 
-async function readIdentity(env: Env): Promise<Identity> {
+/** The stored identity; undefined for new (or wiped) data. */
+async function readIdentity(env: Env): Promise<Identity | undefined> {
   const bytes = await env.fs.readFile(joinPath(env.directory, identityFileName));
-  return bytes === null ? { clusterId: '', cleanShutdown: true } : (JSON.parse(bytes.toString('utf8')) as Identity);
+  return bytes === null ? undefined : (JSON.parse(bytes.toString('utf8')) as Identity);
 }
 
 function writeIdentity(env: Env, identity: Identity): Promise<void> {
@@ -57,6 +73,7 @@ export const replicaNodeFactory: SimNodeFactory<ReplicaFetchRequest, ReplicaFetc
   let lifecycle: NodeLifecycle | undefined;
   let latest: MetadataImage | undefined;
   let clusterId = '';
+  let bootId: string | undefined;
   const node = new ReplicaNode({
     nodeId: env.nodeId,
     directory: joinPath(env.directory, 'partitions'),
@@ -74,10 +91,12 @@ export const replicaNodeFactory: SimNodeFactory<ReplicaFetchRequest, ReplicaFetc
   const simNode: SimNode<ReplicaFetchRequest, ReplicaFetchResponse> = {
     async start() {
       await env.fs.makeDirectory(joinPath(env.directory, 'partitions'));
-      const identity = await readIdentity(env);
-      clusterId = identity.clusterId;
+      const stored = await readIdentity(env);
+      clusterId = stored?.clusterId ?? '';
+      const lostNothing = nothingUnflushedLost({ isNew: stored === undefined, stoppedCleanly: stored?.cleanShutdown ?? false, bootId: stored?.bootId }, env.bootId);
+      bootId = bootIdToRecord(lostNothing, env.bootId);
       // Dirty until a clean stop says otherwise (as the storage node's identity file).
-      await writeIdentity(env, { clusterId, cleanShutdown: false });
+      await writeIdentity(env, { clusterId, cleanShutdown: false, bootId });
       await node.start();
       if (clusterId !== '') node.manager.setClusterId(clusterId);
       lifecycle = new NodeLifecycle({
@@ -88,16 +107,25 @@ export const replicaNodeFactory: SimNodeFactory<ReplicaFetchRequest, ReplicaFetc
         port: 9092,
         rack: '',
         logDirs: [{ dirId: `dir-${env.nodeId}`, path: env.directory }],
-        cleanShutdown: identity.cleanShutdown,
+        cleanShutdown: lostNothing,
         softwareVersion: 'simulated',
         clusterId,
         storeClusterId: async (id) => {
           clusterId = id;
-          await writeIdentity(env, { clusterId, cleanShutdown: false });
+          await writeIdentity(env, { clusterId, cleanShutdown: false, bootId });
           node.manager.setClusterId(id);
           if (latest !== undefined) node.applyMetadata(latest);
         },
-        onRegistered: () => node.registered(),
+        onRegistered: () => {
+          node.registered();
+          // The controller has heard of any loss (NodeIdentity.registered).
+          if (bootId === bootIdOnceRegistered(env.bootId)) return;
+          bootId = bootIdOnceRegistered(env.bootId);
+          writeIdentity(env, { clusterId, cleanShutdown: false, bootId }).catch((error: unknown) => {
+            // Only conservative: the next start reports a possible loss again.
+            env.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not record the boot with the data');
+          });
+        },
         metadataVersion: () => node.manager.appliedVersion,
         offlineLogDirIds: () => (node.manager.directoryFailure === undefined ? [] : [`dir-${env.nodeId}`]),
         clock: env.clock,
@@ -132,7 +160,7 @@ export const replicaNodeFactory: SimNodeFactory<ReplicaFetchRequest, ReplicaFetc
     async close() {
       await lifecycle?.stop(controlledShutdownMs);
       const clean = await node.close();
-      await writeIdentity(env, { clusterId, cleanShutdown: clean });
+      await writeIdentity(env, { clusterId, cleanShutdown: clean, bootId });
     },
   };
   return simNode;

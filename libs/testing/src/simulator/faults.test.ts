@@ -24,6 +24,7 @@ async function schedule(seed: number): Promise<{ events: string[]; impairedMax: 
       endpoints: () => ['controller', 'node-1', 'node-2', 'node-3'],
       nodeEndpoint: (id) => `node-${id}`,
       crashNode: impair,
+      killNode: impair,
       startNode: (id) => down.delete(id),
       pauseNode: impair,
       resumeNode: (id) => down.delete(id),

@@ -46,15 +46,14 @@ export interface FaultTargets {
   endpoints(): EndpointId[];
   nodeEndpoint(nodeId: number): EndpointId;
   crashNode(nodeId: number, tornBytes: (path: string, unsyncedBytes: number) => number): void;
+  /** A killed process loses nothing the OS already took: the page cache survives, and so does the boot. */
+  killNode(nodeId: number): void;
   startNode(nodeId: number): void;
   pauseNode(nodeId: number): void;
   resumeNode(nodeId: number): void;
   crashController(tornBytes: (path: string, unsyncedBytes: number) => number): void;
   startController(): void;
 }
-
-/** A killed process loses nothing the OS already took: the page cache survives. */
-const keepEverything = (_path: string, unsyncedBytes: number): number => unsyncedBytes;
 
 export class FaultInjector {
   private readonly impaired = new Set<number>();
@@ -112,7 +111,7 @@ export class FaultInjector {
         this.targets.crashNode(nodeId, this.tornBytes);
         return end(() => this.targets.startNode(nodeId));
       case 'node-kill':
-        this.targets.crashNode(nodeId, keepEverything);
+        this.targets.killNode(nodeId);
         return end(() => this.targets.startNode(nodeId));
       case 'node-pause':
         this.targets.pauseNode(nodeId);

@@ -5,7 +5,9 @@
  *
  * A crash is a power loss: the process dies at once (no close, no timers, no answers) and the
  * disk keeps what was synced plus a seeded torn tail of the rest; the node restarts over it as
- * a new incarnation. Code of a dead incarnation may still be mid-await: its filesystem is
+ * a new incarnation, in a new boot (`bootId`, as Linux's /proc/sys/kernel/random/boot_id). A
+ * kill is the death of the process alone: the OS keeps every write it took (the page cache
+ * outlives the process) and the next incarnation runs in the same boot. Code of a dead incarnation may still be mid-await: its filesystem is
  * fenced, so it can never write to the disk the next incarnation recovers from.
  */
 import { MemoryFileSystem, type LogFile, type LogFileSystem } from '@starlane/io-ports';
@@ -93,6 +95,8 @@ export type NodeStatus = 'down' | 'starting' | 'up' | 'paused';
 export class NodeHost<Req, Res> {
   readonly endpoint: string;
   readonly disk = new MemoryFileSystem();
+  /** Boots of the node's machine so far: a power loss starts the next one. */
+  private boots = 1;
   private host: HostScheduler | undefined;
   private current: SimNode<Req, Res> | undefined;
   private incarnation = 0;
@@ -143,6 +147,7 @@ export class NodeHost<Req, Res> {
     const node = this.factory({
       nodeId: this.nodeId,
       incarnation,
+      bootId: `node-${this.nodeId}-boot-${this.boots}`,
       fs,
       directory: `/data/node-${this.nodeId}`,
       clock: this.clock,
@@ -196,16 +201,27 @@ export class NodeHost<Req, Res> {
     connect();
   }
 
-  /** Power loss: the process dies now, the disk keeps a torn tail of unsynced writes. */
+  /** Power loss: the process dies now, the disk keeps a torn tail of unsynced writes, the machine boots again. */
   crash(tornBytes: (path: string, unsyncedBytes: number) => number): void {
     if (this.current === undefined) return;
+    this.boots += 1;
+    this.stop(tornBytes, 'crashed');
+  }
+
+  /** SIGKILL: the process dies now; the OS keeps every write it took, in the same boot. */
+  kill(): void {
+    if (this.current === undefined) return;
+    this.stop((_path, unsyncedBytes) => unsyncedBytes, 'killed');
+  }
+
+  private stop(tornBytes: (path: string, unsyncedBytes: number) => number, how: string): void {
     this.host?.kill();
     this.network.detach(this.endpoint);
     this.host = undefined;
     this.current = undefined;
     this.started = false;
     this.disk.crash(tornBytes);
-    this.trace.record(`${this.endpoint} crashed`);
+    this.trace.record(`${this.endpoint} ${how}`);
   }
 
   pause(): void {

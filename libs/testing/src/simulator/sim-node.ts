@@ -38,6 +38,8 @@ export interface SimNodeEnvironment<Req, Res> {
   readonly nodeId: number;
   /** 1 for the first start, +1 per restart (a new process: a new incarnation id). */
   readonly incarnation: number;
+  /** The boot of the node's machine this incarnation runs in: a power loss starts a new one, a kill keeps it (Linux's boot_id). */
+  readonly bootId: string;
   /** This node's disk; it survives crashes (minus unsynced writes) and stops working for a dead incarnation. */
   readonly fs: LogFileSystem;
   readonly directory: string;

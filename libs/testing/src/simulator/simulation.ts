@@ -109,6 +109,7 @@ export async function runSimulation<Req, Res>(options: SimulationOptions<Req, Re
       endpoints: () => [controllerEndpoint, ...nodeIds.map(nodeEndpoint), ...clientEndpoints(settings.clients ?? clientSettingsDefault)],
       nodeEndpoint,
       crashNode: (id, torn) => hosts.get(id)?.crash(torn),
+      killNode: (id) => hosts.get(id)?.kill(),
       startNode: (id) => hosts.get(id)?.start(),
       pauseNode: (id) => hosts.get(id)?.pause(),
       resumeNode: (id) => hosts.get(id)?.resume(),

@@ -83,10 +83,14 @@ export interface RegisterNodeRequest {
   /** The node's online log directories. */
   logDirs: LogDir[];
   /**
-   * Whether the previous run shut down cleanly (all logs flushed). After an
-   * unclean shutdown the node may have lost unflushed acknowledged data, so the
-   * controller does not elect it leader ahead of clean in-sync replicas until
-   * it has caught up (as Kafka's KIP-966).
+   * Whether nothing unflushed can have been lost since the previous run: it
+   * shut down cleanly (all logs flushed), or it stopped uncleanly within the
+   * same boot (a killed process: the kernel's page cache outlives it and keeps
+   * every write; the node compares Linux's boot_id). False after a power loss,
+   * a reboot or a crash of the kernel, when the boot cannot be told, and for
+   * new or wiped data. A node that may have lost acknowledged data leaves the
+   * eligible leader replicas and is not elected ahead of clean in-sync
+   * replicas (as Kafka's KIP-966). The name is kept for compatibility.
    */
   cleanShutdown: boolean;
   /** The node's software version, for rolling-upgrade checks and display. */
