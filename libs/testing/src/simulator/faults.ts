@@ -37,7 +37,7 @@ export interface FaultSettings {
   readonly lossProbabilityMax: number;
 }
 
-export const faultSettingsDefault: FaultSettings = { faultProbabilityPerStep: 0.02, durationMsMin: 50, durationMsMax: 3000, nodesImpairedMax: 1, lossProbabilityMax: 0.3 };
+export const faultSettingsDefault: FaultSettings = { faultProbabilityPerStep: 0.05, durationMsMin: 20, durationMsMax: 2500, nodesImpairedMax: 1, lossProbabilityMax: 0.5 };
 
 /** What the injector acts on. */
 export interface FaultTargets {
