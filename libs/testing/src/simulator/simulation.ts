@@ -100,6 +100,21 @@ export async function runSimulation<Req, Res>(options: SimulationOptions<Req, Re
   for (const id of nodeIds) hosts.set(id, new NodeHost(id, settings.nodeFactory, clock, scheduler, network, controller, (n) => hosts.get(n), trace, fail));
   let lastImage: MetadataImage | undefined;
   const image = (): MetadataImage | undefined => (lastImage = controller.active?.image() ?? lastImage);
+  // Leader and ISR changes go to the trace: most failures are read from them.
+  const partitionStates = new Map<string, string>();
+  const traceMetadata = (): void => {
+    const current = image();
+    if (current === undefined) return;
+    for (const topic of current.topics.values()) {
+      for (const state of topic.partitions) {
+        const key = `${topic.name}-${state.partition}`;
+        const text = `leader ${state.leader} epoch ${state.leaderEpoch} isr [${state.isr.join(',')}]`;
+        if (partitionStates.get(key) === text) continue;
+        partitionStates.set(key, text);
+        trace.record(`metadata v${current.version}: ${key} ${text}`);
+      }
+    }
+  };
   let targets: { topicId: string; partition: number }[] = [];
   const clients = new SimClients(scheduler, network, trace, random(streams.clients), image, (id) => hosts.get(id)?.node, () => targets, settings.clients ?? clientSettingsDefault);
   const startController = (): void => {
@@ -151,6 +166,7 @@ export async function runSimulation<Req, Res>(options: SimulationOptions<Req, Re
     while (!done()) {
       if (clock.nowMs() >= deadline) throw new RunFailure(`${typeof what === 'string' ? what : what()} within ${withinMs} ms`);
       await scheduler.advance(settings.stepMs);
+      traceMetadata();
       check();
       await checkLogs();
     }
@@ -207,6 +223,7 @@ export async function runSimulation<Req, Res>(options: SimulationOptions<Req, Re
       trace.step = step;
       if (step <= faultSteps) faults.maybeInject();
       await scheduler.advance(settings.stepMs);
+      traceMetadata();
       check();
       await checkLogs();
       checkLiveness();
