@@ -116,6 +116,8 @@ export async function runSimulation<Req, Res>(options: SimulationOptions<Req, Re
     }
   };
   let targets: { topicId: string; partition: number }[] = [];
+  /** Each crashed node's registration epoch before the crash (see `recovered` below). */
+  const registrationBeforeCrash = new Map<number, number>();
   const clients = new SimClients(scheduler, network, trace, random(streams.clients), image, (id) => hosts.get(id)?.node, () => targets, settings.clients ?? clientSettingsDefault);
   const startController = (): void => {
     controller.start().catch((error: unknown) => fail(`controller failed to open: ${error instanceof Error ? error.message : String(error)}`));
@@ -128,12 +130,26 @@ export async function runSimulation<Req, Res>(options: SimulationOptions<Req, Re
       network,
       endpoints: () => [controllerEndpoint, ...nodeIds.map(nodeEndpoint), ...clientEndpoints(settings.clients ?? clientSettingsDefault)],
       nodeEndpoint,
-      crashNode: (id, torn) => hosts.get(id)?.crash(torn),
+      crashNode: (id, torn) => {
+        registrationBeforeCrash.set(id, image()?.nodes.get(id)?.nodeEpoch ?? -1);
+        hosts.get(id)?.crash(torn);
+      },
       startNode: (id) => hosts.get(id)?.start(),
       pauseNode: (id) => hosts.get(id)?.pause(),
       resumeNode: (id) => hosts.get(id)?.resume(),
       crashController: (torn) => controller.crash(torn),
       startController,
+      recovered: (id) => {
+        // Judged on the controller's current image only, and, after a crash, only once it
+        // shows the new incarnation's registration: until then its ISR memberships are stale.
+        const current = controller.active?.image();
+        const registration = current?.nodes.get(id);
+        if (current === undefined || registration?.state !== 'active' || hosts.get(id)?.status !== 'up') return false;
+        if (registration.nodeEpoch <= (registrationBeforeCrash.get(id) ?? -1)) return false;
+        for (const topic of current.topics.values()) for (const state of topic.partitions) if (state.replicas.includes(id) && !state.isr.includes(id)) return false;
+        registrationBeforeCrash.delete(id);
+        return true;
+      },
     },
     trace,
     settings.faults ?? faultSettingsDefault,
