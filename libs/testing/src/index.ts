@@ -28,7 +28,8 @@ export type { AcknowledgedWrite, CommittedHistory, LatestObservation, ReplicaSna
 export { clientDeadlineMarginMs, clientSettingsDefault, produceTimeoutMs, SimClients, type ClientSettings, type ClientStats, type ClientTarget } from './simulator/clients';
 export { ControllerHost, controllerDirectory, controllerEndpoint, type ControllerSettings, type MetadataPull } from './simulator/controller-host';
 export { FaultInjector, faultKinds, faultSettingsDefault, type FaultKind, type FaultSettings, type FaultTargets } from './simulator/faults';
-export { networkSettingsDefault, SimNetwork, type EndpointId, type NetworkSettings, type NetworkStats, type SimStream, type StreamServer } from './simulator/network';
+export { LogSnapshots, type LogReadStats, type SnapshotSource } from './simulator/log-snapshots';
+export { messageFaultCount, networkSettingsDefault, SimNetwork, type EndpointId, type NetworkSettings, type NetworkStats, type SimStream, type StreamServer } from './simulator/network';
 export { controllerCallDeadlineMs, DeadProcessError, fencedFileSystem, metadataReconnectMs, NodeHost, nodeEndpoint, type NodeStatus } from './simulator/node-host';
 export type {
   SimControllerLink,

@@ -55,6 +55,14 @@ describe('simulation checks', () => {
     expect(checkAcknowledgedWrites(acknowledged, new Map(), image, [replica(1, 1n, ['a'], { isLeader: true, leaderEpoch: 3 })])).toEqual([]);
   });
 
+  it('takes a leader’s records below recordsFrom as the committed ones (verified at an earlier step)', () => {
+    const image = imageWith(1, 4, [1, 2]);
+    const acknowledged = [{ topicId: 't', partition: 0, offset: 1n, value: 'b', leaderEpoch: 4 }];
+    const tail = { isLeader: true, leaderEpoch: 4, recordsFrom: 2n, records: [{ offset: 2n, value: 'c' }] };
+    expect(checkAcknowledgedWrites(acknowledged, new Map([['t-0', new Map([[1n, 'b']])]]), image, [replica(1, 3n, ['a', 'b', 'c'], tail)])).toEqual([]);
+    expect(checkAcknowledgedWrites(acknowledged, new Map([['t-0', new Map([[1n, 'z']])]]), image, [replica(1, 3n, ['a', 'z', 'c'], tail)])[0]).toMatch(/was replaced by z/);
+  });
+
   it('flags LATEST going back within one leader epoch, not across epochs', () => {
     const seen = { client: 'reader-0', topicId: 't', partition: 0, leaderEpoch: 2, offset: 10n };
     expect(checkMonotonicLatest(seen, { ...seen, offset: 10n })).toBeUndefined();

@@ -16,8 +16,14 @@ import type { SimRecord, SimReplicaState } from './sim-node';
 
 export interface ReplicaSnapshot extends SimReplicaState {
   readonly nodeId: number;
-  /** The replica's records from its log start to its log end (absent when not read this step). */
+  /** The replica's records from `recordsFrom` to its log end (absent when not read). */
   readonly records?: readonly SimRecord[];
+  /**
+   * Where `records` start (the log start when absent). Records below it were read at an
+   * earlier step, lay below the high watermark, matched the committed history and have not
+   * changed since (see log-snapshots.ts).
+   */
+  readonly recordsFrom?: bigint;
 }
 
 export interface AcknowledgedWrite {
@@ -99,6 +105,8 @@ export function checkAcknowledgedWrites(
     }
     const leader = servingLeader(image, replicas, write.topicId, write.partition);
     if (leader?.records === undefined || write.offset < leader.logStartOffset) continue;
+    // Below `recordsFrom` the leader holds the committed record, compared just above.
+    if (committed !== undefined && write.offset < (leader.recordsFrom ?? leader.logStartOffset)) continue;
     const held = leader.records.find((r) => r.offset === write.offset);
     if (held === undefined) violations.push(`acknowledged write ${write.value} at ${key} offset ${write.offset} is missing on leader ${leader.nodeId} (log end ${leader.logEndOffset}, epoch ${leader.leaderEpoch})`);
     else if (held.value !== write.value) violations.push(`acknowledged write ${write.value} at ${key} offset ${write.offset} moved: leader ${leader.nodeId} holds ${held.value} there`);

@@ -4,7 +4,8 @@ import { SimNetwork } from './network';
 import { SimClock, SimScheduler } from './sim-time';
 import { SimTrace } from './trace';
 
-async function schedule(seed: number): Promise<{ events: string[]; impairedMax: number; total: number }> {
+/** `recovered`: whether a node whose fault ended is back in every ISR (default: as soon as it is up). */
+async function schedule(seed: number, recovered?: (nodeId: number) => boolean): Promise<{ events: string[]; impairedMax: number; total: number }> {
   const clock = new SimClock();
   const scheduler = new SimScheduler(clock);
   const trace = new SimTrace(clock, 10_000);
@@ -30,6 +31,7 @@ async function schedule(seed: number): Promise<{ events: string[]; impairedMax: 
       resumeNode: (id) => down.delete(id),
       crashController: () => trace.record('controller crash'),
       startController: () => trace.record('controller start'),
+      recovered: recovered ?? ((id) => !down.has(id)),
     },
     trace,
     { ...faultSettingsDefault, faultProbabilityPerStep: 0.2 },
@@ -54,5 +56,12 @@ describe('fault schedule', () => {
     expect(first.events.some((e) => e.includes('fault node-kill'))).toBe(true);
     expect(first.events.some((e) => e.includes('fault controller-crash'))).toBe(true);
     expect(first.events.some((e) => e.includes('net loss burst'))).toBe(true);
+  });
+
+  it('holds a node impaired after its fault ends until it is back in every ISR', async () => {
+    const { events } = await schedule(9, () => false);
+    const faulted = new Set(events.flatMap((e) => /fault node-\S+ node (\d+)/.exec(e)?.[1] ?? []));
+    expect(faulted.size).toBe(1);
+    expect(events.some((e) => e.includes('fault controller-crash'))).toBe(true);
   });
 });

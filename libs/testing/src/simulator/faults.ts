@@ -12,11 +12,14 @@
  * - loss-burst: a share of all messages lost for a while (stream breaks, call deadlines);
  * - controller-crash: power loss of the controller, reopened from its store later.
  *
- * At most one node is impaired (crashed, paused or cut off) at a time: the log acknowledges
- * acks=all once the in-sync replicas have the records, not once they are on disk (as Kafka,
- * which leaves flushing to the OS), so losing the page cache of a majority at once may lose
- * acknowledged writes by design. One impaired node out of three is what replication promises
- * to survive; it is also enough to reach every leadership change.
+ * At most one node is impaired at a time, and a node stays impaired from the start of its fault
+ * (crashed, paused or cut off) until it is back in the ISR of every partition it replicates,
+ * not merely until the fault ends: the log acknowledges acks=all once the in-sync replicas
+ * have the records, not once they are on disk (as Kafka, which leaves flushing to the OS), so
+ * two replicas that lose their page cache before either re-replicated may lose acknowledged
+ * writes by design, and a restarted node is not a full replica again until it has caught up
+ * and been re-admitted. One impaired node out of three is what replication promises to
+ * survive; it is also enough to reach every leadership change.
  */
 import type { EndpointId, SimNetwork } from './network';
 import type { SimScheduler } from './sim-time';
@@ -37,7 +40,7 @@ export interface FaultSettings {
   readonly lossProbabilityMax: number;
 }
 
-export const faultSettingsDefault: FaultSettings = { faultProbabilityPerStep: 0.02, durationMsMin: 50, durationMsMax: 3000, nodesImpairedMax: 1, lossProbabilityMax: 0.3 };
+export const faultSettingsDefault: FaultSettings = { faultProbabilityPerStep: 0.05, durationMsMin: 20, durationMsMax: 2500, nodesImpairedMax: 1, lossProbabilityMax: 0.5 };
 
 /** What the injector acts on. */
 export interface FaultTargets {
@@ -53,10 +56,14 @@ export interface FaultTargets {
   resumeNode(nodeId: number): void;
   crashController(tornBytes: (path: string, unsyncedBytes: number) => number): void;
   startController(): void;
+  /** Whether the node is back in the ISR of every partition it replicates (its fault is over for good). */
+  recovered(nodeId: number): boolean;
 }
 
 export class FaultInjector {
   private readonly impaired = new Set<number>();
+  /** Nodes whose fault ended but that are not back in every ISR yet: still impaired. */
+  private readonly recovering = new Set<number>();
   private controllerDown = false;
   private networkFaults = 0;
   private lossActive = false;
@@ -77,9 +84,9 @@ export class FaultInjector {
     return sum;
   }
 
-  /** Whether any fault is still in effect. */
+  /** Whether any fault is still in effect (a node that is only catching up is not one: that is recovery). */
   get active(): boolean {
-    return this.impaired.size > 0 || this.controllerDown || this.networkFaults > 0 || this.lossActive;
+    return this.impaired.size > this.recovering.size || this.controllerDown || this.networkFaults > 0 || this.lossActive;
   }
 
   /** A seeded torn tail: half the files keep nothing unsynced, the others a random prefix of it. */
@@ -87,6 +94,11 @@ export class FaultInjector {
 
   /** Maybe starts one fault (drawn from the seed); its end is scheduled at once. */
   maybeInject(): void {
+    for (const nodeId of [...this.recovering]) {
+      if (!this.targets.recovered(nodeId)) continue;
+      this.recovering.delete(nodeId);
+      this.impaired.delete(nodeId);
+    }
     if (this.random() >= this.settings.faultProbabilityPerStep) return;
     const kind = faultKinds[Math.floor(this.random() * faultKinds.length)] ?? 'loss-burst';
     // Log-uniform: most faults are short (many of them per run), some outlast the session timeout.
@@ -103,7 +115,7 @@ export class FaultInjector {
     const end = (action: () => void): void => {
       this.scheduler.schedule(durationMs, () => {
         action();
-        this.impaired.delete(nodeId);
+        this.recovering.add(nodeId);
       });
     };
     switch (kind) {

@@ -1,6 +1,6 @@
 import type { StarlaneError } from '@starlane/model';
 import { seededRandom } from '../random';
-import { SimNetwork, type StreamServer } from './network';
+import { messageFaultCount, SimNetwork, type StreamServer } from './network';
 import { HostScheduler, SimClock, SimScheduler, simulatedEpochMs } from './sim-time';
 import { SimTrace } from './trace';
 
@@ -111,6 +111,25 @@ describe('simulated network', () => {
     const third = outcome(stream.fetch('three'));
     await scheduler.runUntilIdle();
     expect(third.error?.code).toBe('BROKER_NOT_AVAILABLE');
+  });
+
+  it('counts each message fault once: a lost message, not again the stream break it caused; a break without a loss', async () => {
+    const { scheduler, network, hosts } = setup();
+    const stream = network.openStream<string, string>('a', 'b', 'fetch', () => echo(hosts.get('b') as HostScheduler, []));
+    network.lossBurst(1, 1000);
+    const lost = outcome(stream.fetch('one'));
+    const unary = outcome(network.unary('c', 'b', 'ping', async () => 'pong', 300));
+    await scheduler.runUntilIdle();
+    expect([lost.error?.code, unary.error?.code]).toEqual(['BROKER_NOT_AVAILABLE', 'REQUEST_TIMED_OUT']);
+    network.heal();
+    const other = network.openStream<string, string>('c', 'b', 'fetch', () => echo(hosts.get('b') as HostScheduler, []));
+    const first = outcome(other.fetch('two'));
+    await scheduler.runUntilIdle();
+    expect(first.value).toBe('TWO');
+    network.partition(['c'], ['b']); // nothing on the wire: the stream breaks without a loss
+    await scheduler.runUntilIdle();
+    expect(network.stats).toMatchObject({ dropped: 2, lostInBursts: 2, lostToCuts: 0, streamBreaks: 2, streamBreaksByLoss: 1 });
+    expect(messageFaultCount(network.stats)).toBe(3);
   });
 
   it('holds messages for a paused host and delivers them when it resumes', async () => {

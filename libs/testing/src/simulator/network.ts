@@ -36,11 +36,29 @@ export const networkSettingsDefault: NetworkSettings = { delayMsMin: 1, delayMsM
 export interface NetworkStats {
   sent: number;
   delivered: number;
+  /** Messages lost, whatever the cause (`lostInBursts` + `lostToCuts`). */
   dropped: number;
+  /** Lost to a loss burst's draw: the network's own message faults. */
+  lostInBursts: number;
+  /** Lost to a partition or a host that was down: what a scheduled fault did to the messages on its path. */
+  lostToCuts: number;
   unaryTimeouts: number;
   streamBreaks: number;
+  /** Stream breaks that a lost message caused (that message is counted in `dropped` already). */
+  streamBreaksByLoss: number;
   /** Requests a server handled whose answer was then lost: the caller's retry makes a duplicate. */
   answersLostAfterHandling: number;
+}
+
+/**
+ * The message faults the code under test met: each lost request or answer (a deadline to meet,
+ * a stream to reopen, a call to retry — a retried call whose first answer was lost runs twice,
+ * `answersLostAfterHandling` counts those among the lost answers), and each stream broken
+ * without a message lost (its peer died or was cut off). A break that a lost message caused is
+ * the same fault as that loss and counts once.
+ */
+export function messageFaultCount(stats: NetworkStats): number {
+  return stats.dropped + stats.streamBreaks - stats.streamBreaksByLoss;
 }
 
 /** The server end of a stream, made on the receiving host when the first request arrives (shaped as ReplicaFetchSession). */
@@ -59,7 +77,8 @@ export interface SimStream<Req, Res> {
 interface OpenStream {
   readonly from: EndpointId;
   readonly to: EndpointId;
-  break(reason: string): void;
+  /** `byLoss`: a lost message broke it (that loss is already counted). */
+  break(reason: string, byLoss?: boolean): void;
 }
 
 function pairKey(a: EndpointId, b: EndpointId): string {
@@ -72,7 +91,7 @@ export class SimNetwork {
   private readonly streams = new Set<OpenStream>();
   private lossProbability = 0;
   private lossUntilMs = 0;
-  readonly stats: NetworkStats = { sent: 0, delivered: 0, dropped: 0, unaryTimeouts: 0, streamBreaks: 0, answersLostAfterHandling: 0 };
+  readonly stats: NetworkStats = { sent: 0, delivered: 0, dropped: 0, lostInBursts: 0, lostToCuts: 0, unaryTimeouts: 0, streamBreaks: 0, streamBreaksByLoss: 0, answersLostAfterHandling: 0 };
 
   constructor(
     private readonly clock: SimClock,
@@ -136,9 +155,16 @@ export class SimNetwork {
     return delayMsMin + Math.floor(this.random() * (delayMsMax - delayMsMin + 1));
   }
 
-  private lost(from: EndpointId, to: EndpointId): boolean {
-    if (!this.canReach(from, to)) return true;
-    return this.lossUntilMs > this.clock.nowMs() && this.random() < this.lossProbability;
+  /** Why a message from `from` to `to` is lost now, if it is. */
+  private lossCause(from: EndpointId, to: EndpointId): 'cut' | 'burst' | undefined {
+    if (!this.canReach(from, to)) return 'cut';
+    return this.lossUntilMs > this.clock.nowMs() && this.random() < this.lossProbability ? 'burst' : undefined;
+  }
+
+  private drop(cause: 'cut' | 'burst'): void {
+    this.stats.dropped += 1;
+    if (cause === 'burst') this.stats.lostInBursts += 1;
+    else this.stats.lostToCuts += 1;
   }
 
   /**
@@ -150,15 +176,16 @@ export class SimNetwork {
     this.stats.sent += 1;
     const receiver = this.hosts.get(to);
     const atMs = Math.max(this.clock.nowMs() + this.delayMs(), notBeforeMs);
-    if (receiver === undefined || receiver.isDead || this.lost(from, to)) {
-      this.stats.dropped += 1;
+    const cause = receiver === undefined || receiver.isDead ? 'cut' : this.lossCause(from, to);
+    if (receiver === undefined || cause !== undefined) {
+      this.drop(cause ?? 'cut');
       onLost();
       return atMs;
     }
     receiver.schedule(atMs - this.clock.nowMs(), () => {
       // A cut made while the message was on the wire loses it too.
       if (!this.canReach(from, to)) {
-        this.stats.dropped += 1;
+        this.drop('cut');
         onLost();
         return;
       }
@@ -234,11 +261,12 @@ export class SimNetwork {
     const handle: OpenStream = {
       from,
       to,
-      break: (reason: string): void => {
+      break: (reason: string, byLoss = false): void => {
         if (broken) return;
         broken = true;
         this.streams.delete(handle);
         this.stats.streamBreaks += 1;
+        if (byLoss) this.stats.streamBreaksByLoss += 1;
         this.trace.record(`stream ${label} ${from}->${to} broke: ${reason}`);
         server?.close();
         server = undefined;
@@ -288,14 +316,14 @@ export class SimNetwork {
                     if (broken || !pending.delete(call)) return;
                     resolve(answer);
                   },
-                  () => handle.break('answer lost'),
+                  () => handle.break('answer lost', true),
                   lastToCallerMs,
                 );
               },
               (error: unknown) => handle.break(`server failed: ${error instanceof Error ? error.message : String(error)}`),
             );
           },
-          () => handle.break('request lost'),
+          () => handle.break('request lost', true),
           lastToServerMs,
         );
       });

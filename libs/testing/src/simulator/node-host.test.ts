@@ -17,6 +17,27 @@ describe('node host disk', () => {
     expect(disk.rawFile('/d/log')?.toString()).toBe('abc');
   });
 
+  it('reports every change to bytes a segment file already held, and nothing else', async () => {
+    const disk = new MemoryFileSystem();
+    let rewrites = 0;
+    const fs = fencedFileSystem(disk, () => true, () => (rewrites += 1));
+    await fs.makeDirectory('/d');
+    const segment = await fs.open('/d/00000000000000000000.log', { create: true });
+    await segment.write([Buffer.from('abc')], 0);
+    await segment.write([Buffer.from('def')], 3);
+    await segment.truncate(6);
+    const index = await fs.open('/d/00000000000000000000.index', { create: true });
+    await index.write([Buffer.from('12345678')], 0);
+    await index.truncate(0);
+    await fs.writeFileAtomic('/d/leader-epoch-checkpoint', Buffer.from('0'));
+    expect(rewrites).toBe(0);
+    await segment.write([Buffer.from('X')], 1);
+    await segment.truncate(2);
+    await fs.rename('/d/00000000000000000000.log', '/d/00000000000000000000.log.deleted');
+    await fs.remove('/d/00000000000000000000.log.deleted');
+    expect(rewrites).toBe(3);
+  });
+
   it('keeps what was synced and a torn prefix of the rest after a crash', async () => {
     const disk = new MemoryFileSystem();
     await disk.makeDirectory('/d');

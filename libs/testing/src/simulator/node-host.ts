@@ -38,10 +38,23 @@ export class DeadProcessError extends StarlaneError {
   }
 }
 
-/** A filesystem that stops working for good once `alive()` is false (a dead process's handles). */
-export function fencedFileSystem(fs: LogFileSystem, alive: () => boolean): LogFileSystem {
+/** Whether `path` is a segment file of a partition log: the only files that hold records. */
+function isSegmentFile(path: string): boolean {
+  return path.endsWith('.log');
+}
+
+/**
+ * A filesystem that stops working for good once `alive()` is false (a dead process's handles).
+ * `onRewrite` hears of every change to bytes a segment file already held (a shrinking
+ * truncation, a write below its end, a removal, a rename, a whole-file replacement): the
+ * simulation's log checks re-read what they had verified after one (see log-snapshots.ts).
+ */
+export function fencedFileSystem(fs: LogFileSystem, alive: () => boolean, onRewrite: () => void = () => undefined): LogFileSystem {
   const check = (): void => {
     if (!alive()) throw new DeadProcessError();
+  };
+  const rewriting = (path: string): void => {
+    if (isSegmentFile(path)) onRewrite();
   };
   const guard =
     <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
@@ -51,23 +64,39 @@ export function fencedFileSystem(fs: LogFileSystem, alive: () => boolean): LogFi
       check();
       return result;
     };
-  const fenceFile = (file: LogFile): LogFile => ({
+  const fenceFile = (file: LogFile, path: string): LogFile => ({
     size: guard(() => file.size()),
     read: guard((buffer: Buffer, bufferOffset: number, length: number, position: number) => file.read(buffer, bufferOffset, length, position)),
-    write: guard((buffers: readonly Buffer[], position: number) => file.write(buffers, position)),
+    write: guard(async (buffers: readonly Buffer[], position: number) => {
+      if (isSegmentFile(path) && position < (await file.size())) onRewrite();
+      return file.write(buffers, position);
+    }),
     sync: guard(() => file.sync()),
-    truncate: guard((size: number) => file.truncate(size)),
+    truncate: guard(async (size: number) => {
+      if (isSegmentFile(path) && size < (await file.size())) onRewrite();
+      return file.truncate(size);
+    }),
     close: () => file.close(),
   });
   return {
     makeDirectory: guard((path: string) => fs.makeDirectory(path)),
     list: guard((directory: string) => fs.list(directory)),
-    open: guard(async (path: string, options: { create: boolean }) => fenceFile(await fs.open(path, options))),
+    open: guard(async (path: string, options: { create: boolean }) => fenceFile(await fs.open(path, options), path)),
     readFile: guard((path: string) => fs.readFile(path)),
-    writeFileAtomic: guard((path: string, data: Buffer) => fs.writeFileAtomic(path, data)),
+    writeFileAtomic: guard((path: string, data: Buffer) => {
+      rewriting(path);
+      return fs.writeFileAtomic(path, data);
+    }),
     exists: guard((path: string) => fs.exists(path)),
-    remove: guard((path: string) => fs.remove(path)),
-    rename: guard((from: string, to: string) => fs.rename(from, to)),
+    remove: guard((path: string) => {
+      rewriting(path);
+      return fs.remove(path);
+    }),
+    rename: guard((from: string, to: string) => {
+      rewriting(from);
+      rewriting(to);
+      return fs.rename(from, to);
+    }),
     syncDirectory: guard((directory: string) => fs.syncDirectory(directory)),
   };
 }
@@ -99,8 +128,9 @@ export class NodeHost<Req, Res> {
   private boots = 1;
   private host: HostScheduler | undefined;
   private current: SimNode<Req, Res> | undefined;
-  private incarnation = 0;
+  private incarnations = 0;
   private started = false;
+  private rewrites = 0;
 
   constructor(
     readonly nodeId: number,
@@ -127,11 +157,26 @@ export class NodeHost<Req, Res> {
     return this.current;
   }
 
+  /** The current (or last) incarnation: 1 for the first start, +1 per restart. */
+  get incarnation(): number {
+    return this.incarnations;
+  }
+
+  /** Changes to bytes the node's segment files already held, so far (see `fencedFileSystem`). */
+  get logRewrites(): number {
+    return this.rewrites;
+  }
+
+  /** Whether the node's replicas can be read for the checks: its process is up (maybe paused). */
+  get readable(): boolean {
+    return this.status === 'up' || this.status === 'paused';
+  }
+
   /** Starts a new incarnation over the disk. */
   start(): void {
     if (this.current !== undefined) return;
     const host = new HostScheduler(this.scheduler);
-    const incarnation = ++this.incarnation;
+    const incarnation = ++this.incarnations;
     this.host = host;
     this.started = false;
     this.network.attach(this.endpoint, host);
@@ -143,7 +188,9 @@ export class NodeHost<Req, Res> {
     // The node's log lines go to the trace (a bounded ring): they are what explains a failure.
     const line = (level: string) => (fields: object, message: string) => trace.record(`${endpoint} ${level}: ${message} ${traceFields(fields)}`);
     const logger: SimLogger = { info: line('info'), warn: line('warn'), error: line('error') };
-    const fs = fencedFileSystem(this.disk, alive);
+    const fs = fencedFileSystem(this.disk, alive, () => {
+      this.rewrites += 1;
+    });
     const node = this.factory({
       nodeId: this.nodeId,
       incarnation,

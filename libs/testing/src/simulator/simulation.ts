@@ -14,7 +14,8 @@ import { checkAcknowledgedWrites, checkCommittedPrefixes, partitionsNotRecovered
 import { clientSettingsDefault, SimClients, type ClientSettings } from './clients';
 import { ControllerHost, controllerEndpoint, type ControllerSettings } from './controller-host';
 import { FaultInjector, faultSettingsDefault, type FaultKind, type FaultSettings } from './faults';
-import { networkSettingsDefault, SimNetwork, type NetworkSettings, type NetworkStats } from './network';
+import { LogSnapshots, type LogReadStats } from './log-snapshots';
+import { messageFaultCount, networkSettingsDefault, SimNetwork, type NetworkSettings, type NetworkStats } from './network';
 import { DeadProcessError, NodeHost, nodeEndpoint } from './node-host';
 import type { SimNodeFactory } from './sim-node';
 import { SimClock, SimScheduler, simulatedEpochMs } from './sim-time';
@@ -30,8 +31,6 @@ export interface SimulationOptions<Req, Res> {
   readonly stepMs?: number;
   /** Steps at the end without new faults (the liveness check's window); at most half the run. */
   readonly quietSteps?: number;
-  /** Read every replica's records for the log checks every this many steps (and at the end). */
-  readonly recordChecksEverySteps?: number;
   /** After every fault is over: simulated time and messages within which every partition is back to its full ISR. */
   readonly livenessBoundMs?: number;
   readonly livenessMessagesMax?: number;
@@ -45,8 +44,7 @@ export interface SimulationOptions<Req, Res> {
 export const simulationDefaults = {
   nodeCount: 3,
   stepMs: 10,
-  quietSteps: 1500,
-  recordChecksEverySteps: 5,
+  quietSteps: 1000,
   livenessBoundMs: 12_000,
   livenessMessagesMax: 100_000,
   /** How long the cluster may take to form (register, create topics, fill the ISRs). */
@@ -64,8 +62,15 @@ export interface SimulationResult {
   /** The failing step and a report with the trace (absent when ok). */
   readonly failure?: { readonly step: number; readonly message: string; readonly report: string };
   readonly stepsRun: number;
+  /** Every fault the run injected: `scheduledFaults` + `messageFaults` (see docs/simulator.md). */
   readonly faults: number;
+  /** Faults the schedule started (crashes, kills, pauses, partitions, loss bursts, controller crashes). */
+  readonly scheduledFaults: number;
   readonly faultsByKind: ReadonlyMap<FaultKind, number>;
+  /** Message faults the network dealt (`messageFaultCount`): lost requests and answers, broken streams. */
+  readonly messageFaults: number;
+  /** What the per-step log checks read. */
+  readonly logReads: LogReadStats;
   readonly simulatedMs: number;
   readonly network: NetworkStats;
   readonly acknowledgedAll: number;
@@ -95,7 +100,24 @@ export async function runSimulation<Req, Res>(options: SimulationOptions<Req, Re
   for (const id of nodeIds) hosts.set(id, new NodeHost(id, settings.nodeFactory, clock, scheduler, network, controller, (n) => hosts.get(n), trace, fail));
   let lastImage: MetadataImage | undefined;
   const image = (): MetadataImage | undefined => (lastImage = controller.active?.image() ?? lastImage);
+  // Leader and ISR changes go to the trace: most failures are read from them.
+  const partitionStates = new Map<string, string>();
+  const traceMetadata = (): void => {
+    const current = image();
+    if (current === undefined) return;
+    for (const topic of current.topics.values()) {
+      for (const state of topic.partitions) {
+        const key = `${topic.name}-${state.partition}`;
+        const text = `leader ${state.leader} epoch ${state.leaderEpoch} isr [${state.isr.join(',')}]`;
+        if (partitionStates.get(key) === text) continue;
+        partitionStates.set(key, text);
+        trace.record(`metadata v${current.version}: ${key} ${text}`);
+      }
+    }
+  };
   let targets: { topicId: string; partition: number }[] = [];
+  /** Each crashed node's registration epoch before the crash (see `recovered` below). */
+  const registrationBeforeCrash = new Map<number, number>();
   const clients = new SimClients(scheduler, network, trace, random(streams.clients), image, (id) => hosts.get(id)?.node, () => targets, settings.clients ?? clientSettingsDefault);
   const startController = (): void => {
     controller.start().catch((error: unknown) => fail(`controller failed to open: ${error instanceof Error ? error.message : String(error)}`));
@@ -108,47 +130,42 @@ export async function runSimulation<Req, Res>(options: SimulationOptions<Req, Re
       network,
       endpoints: () => [controllerEndpoint, ...nodeIds.map(nodeEndpoint), ...clientEndpoints(settings.clients ?? clientSettingsDefault)],
       nodeEndpoint,
-      crashNode: (id, torn) => hosts.get(id)?.crash(torn),
+      crashNode: (id, torn) => {
+        registrationBeforeCrash.set(id, image()?.nodes.get(id)?.nodeEpoch ?? -1);
+        hosts.get(id)?.crash(torn);
+      },
       killNode: (id) => hosts.get(id)?.kill(),
       startNode: (id) => hosts.get(id)?.start(),
       pauseNode: (id) => hosts.get(id)?.pause(),
       resumeNode: (id) => hosts.get(id)?.resume(),
       crashController: (torn) => controller.crash(torn),
       startController,
+      recovered: (id) => {
+        // Judged on the controller's current image only, and, after a crash, only once it
+        // shows the new incarnation's registration: until then its ISR memberships are stale.
+        const current = controller.active?.image();
+        const registration = current?.nodes.get(id);
+        if (current === undefined || registration?.state !== 'active' || hosts.get(id)?.status !== 'up') return false;
+        if (registration.nodeEpoch <= (registrationBeforeCrash.get(id) ?? -1)) return false;
+        for (const topic of current.topics.values()) for (const state of topic.partitions) if (state.replicas.includes(id) && !state.isr.includes(id)) return false;
+        registrationBeforeCrash.delete(id);
+        return true;
+      },
     },
     trace,
     settings.faults ?? faultSettingsDefault,
   );
 
   const history = new Map<string, Map<bigint, string>>();
+  const logs = new LogSnapshots<Req, Res>();
   let step = 0;
   const check = (): void => {
     if (failures.length > 0) throw new RunFailure(failures[0]);
     if (clients.violations.length > 0) throw new RunFailure(clients.violations[0]);
   };
-  const until = async (done: () => boolean, withinMs: number, what: string): Promise<void> => {
-    const deadline = clock.nowMs() + withinMs;
-    while (!done()) {
-      if (clock.nowMs() >= deadline) throw new RunFailure(`${what} within ${withinMs} ms`);
-      await scheduler.advance(settings.stepMs);
-      check();
-    }
-  };
-
-  const snapshot = async (withRecords: boolean): Promise<ReplicaSnapshot[]> => {
-    const replicas: ReplicaSnapshot[] = [];
-    for (const host of hosts.values()) {
-      const node = host.node;
-      if (node === undefined || (host.status !== 'up' && host.status !== 'paused')) continue;
-      for (const state of node.replicas()) {
-        const records = withRecords ? await node.readRecords(state.topicId, state.partition, state.logStartOffset) : undefined;
-        replicas.push({ ...state, nodeId: host.nodeId, records });
-      }
-    }
-    return replicas;
-  };
+  // After every step: what each replica's log gained since the last step (log-snapshots.ts).
   const checkLogs = async (): Promise<void> => {
-    const replicas = await snapshot(true);
+    const replicas: ReplicaSnapshot[] = await logs.read(hosts.values());
     const { violations, additions } = checkCommittedPrefixes(history, replicas);
     for (const [key, added] of additions) {
       let known = history.get(key);
@@ -158,6 +175,18 @@ export async function runSimulation<Req, Res>(options: SimulationOptions<Req, Re
     const current = image();
     if (current !== undefined) violations.push(...checkAcknowledgedWrites(clients.ledger, history, current, replicas));
     if (violations.length > 0) throw new RunFailure(violations[0]);
+    logs.advance(replicas, history);
+  };
+
+  const until = async (done: () => boolean, withinMs: number, what: string | (() => string)): Promise<void> => {
+    const deadline = clock.nowMs() + withinMs;
+    while (!done()) {
+      if (clock.nowMs() >= deadline) throw new RunFailure(`${typeof what === 'string' ? what : what()} within ${withinMs} ms`);
+      await scheduler.advance(settings.stepMs);
+      traceMetadata();
+      check();
+      await checkLogs();
+    }
   };
 
   let quietSinceMs: number | undefined;
@@ -211,13 +240,17 @@ export async function runSimulation<Req, Res>(options: SimulationOptions<Req, Re
       trace.step = step;
       if (step <= faultSteps) faults.maybeInject();
       await scheduler.advance(settings.stepMs);
+      traceMetadata();
       check();
-      if (step % settings.recordChecksEverySteps === 0 || step === settings.steps) await checkLogs();
+      await checkLogs();
       checkLiveness();
     }
     step = settings.steps;
     // The run ends recovered: no fault may still be in effect, and every partition at its full ISR.
-    await until(() => !faults.active && partitionsNotRecovered(image() as MetadataImage).length === 0, settings.livenessBoundMs, 'liveness: not recovered at the end of the run');
+    await until(() => !faults.active && partitionsNotRecovered(image() as MetadataImage).length === 0, settings.livenessBoundMs, () => {
+      const lagging = partitionsNotRecovered(image() as MetadataImage);
+      return `liveness: ${faults.active ? 'a fault still in effect, ' : ''}not recovered at the end of the run (${lagging.join('; ')})`;
+    });
     await checkLogs();
   } catch (error) {
     const message = error instanceof RunFailure ? error.message : `the simulation itself failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
@@ -247,8 +280,11 @@ export async function runSimulation<Req, Res>(options: SimulationOptions<Req, Re
       ok,
       failure,
       stepsRun: step,
-      faults: faults.total,
+      faults: faults.total + messageFaultCount(network.stats),
+      scheduledFaults: faults.total,
       faultsByKind: new Map(faults.counts),
+      messageFaults: messageFaultCount(network.stats),
+      logReads: { ...logs.stats },
       simulatedMs: clock.nowMs() - simulatedEpochMs,
       network: { ...network.stats },
       acknowledgedAll: clients.stats.acknowledgedAll,
