@@ -116,7 +116,7 @@ export async function runSimulation<Req, Res>(options: SimulationOptions<Req, Re
     }
   };
   let targets: { topicId: string; partition: number }[] = [];
-  /** Each crashed node's registration epoch before the crash (see `recovered` below). */
+  /** Each crashed or killed node's registration epoch before it went down (see `recovered` below). */
   const registrationBeforeCrash = new Map<number, number>();
   const clients = new SimClients(scheduler, network, trace, random(streams.clients), image, (id) => hosts.get(id)?.node, () => targets, settings.clients ?? clientSettingsDefault);
   const startController = (): void => {
@@ -134,7 +134,10 @@ export async function runSimulation<Req, Res>(options: SimulationOptions<Req, Re
         registrationBeforeCrash.set(id, image()?.nodes.get(id)?.nodeEpoch ?? -1);
         hosts.get(id)?.crash(torn);
       },
-      killNode: (id) => hosts.get(id)?.kill(),
+      killNode: (id) => {
+        registrationBeforeCrash.set(id, image()?.nodes.get(id)?.nodeEpoch ?? -1);
+        hosts.get(id)?.kill();
+      },
       startNode: (id) => hosts.get(id)?.start(),
       pauseNode: (id) => hosts.get(id)?.pause(),
       resumeNode: (id) => hosts.get(id)?.resume(),
