@@ -5,7 +5,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { StarlaneError, type ErrorCode } from '@starlane/model';
 import type { MetadataController, MetadataImage } from '@starlane/metadata';
-import { deltaToProto, errorCodeToProto, partitionToProto, snapshotToProto } from '@starlane/metadata-rpc';
+import { alterPartitionResultToProto, deltaToProto, errorCodeToProto, snapshotToProto } from '@starlane/metadata-rpc';
 import type { internalV1 } from '@starlane/proto';
 import { toGrpcError, type Logger } from '@starlane/service-host';
 
@@ -122,14 +122,7 @@ export function controllerService(controller: MetadataController, locate: Contro
             const changed = results.filter((result) => result.error === undefined).length;
             if (changed > 0) logger.info({ event: 'isr-changed', nodeId: request.nodeId, partitions: changed }, `node ${request.nodeId} changed the ISR of ${changed} partitions`);
             callback(null, {
-              partitions: results.map((result) => ({
-                topicId: result.topicId,
-                topic: result.topic,
-                partition: result.partition,
-                state: result.state === undefined ? undefined : partitionToProto(result.state),
-                errorCode: errorCodeToProto(result.error?.code),
-                errorMessage: result.error?.message ?? '',
-              })),
+              partitions: results.map(alterPartitionResultToProto),
               activeController: undefined,
               errorCode: 0,
               errorMessage: '',

@@ -5,7 +5,7 @@
  * deadlines; `@starlane/metadata-rpc`). Wiring only; the cluster simulator drives
  * `NodeLifecycle` over a port of its own.
  */
-import { GrpcControllerPort, errorCodeToProto, isrChangeFromProto, partitionToProto } from '@starlane/metadata-rpc';
+import { GrpcControllerPort, alterPartitionResultToProto, isrChangeFromProto } from '@starlane/metadata-rpc';
 import { type StarlaneError } from '@starlane/model';
 import type { internalV1 } from '@starlane/proto';
 import { NodeLifecycle, type ControlledShutdownOutcome, type ControllerPort, type NodeLifecycleOptions, type NodeRegistration } from '@starlane/replica';
@@ -75,14 +75,7 @@ export class NodeSession {
     const results = await this.lifecycle.alterPartition(partitions.map(isrChangeFromProto), timeoutMs);
     if (results === undefined) return undefined;
     return {
-      partitions: results.map((result) => ({
-        topicId: result.topicId,
-        topic: result.topic,
-        partition: result.partition,
-        state: result.state === undefined ? undefined : partitionToProto(result.state),
-        errorCode: errorCodeToProto(result.error?.code),
-        errorMessage: result.error?.message ?? '',
-      })),
+      partitions: results.map(alterPartitionResultToProto),
       activeController: undefined,
       errorCode: 0,
       errorMessage: '',

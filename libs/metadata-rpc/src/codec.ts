@@ -2,7 +2,7 @@
  * Translation between the metadata domain types (@starlane/metadata) and the wire messages of
  * starlane.internal.v1.ControllerService / starlane.v1 (generated, @starlane/proto).
  */
-import { noLeader, type ControllerInfo, type MetadataDelta, type MetadataImage, type NodeInfo, type NodeState, type PartitionState, type TopicState } from '@starlane/metadata';
+import { noLeader, type AlterPartitionResult, type ControllerInfo, type MetadataDelta, type MetadataImage, type NodeInfo, type NodeState, type PartitionState, type TopicState } from '@starlane/metadata';
 import { errorCodeFromWire, wireErrorCode, type ErrorCode } from '@starlane/model';
 import { internalV1, v1 } from '@starlane/proto';
 
@@ -57,6 +57,18 @@ export function partitionFromProto(partition: v1.PartitionInfo): PartitionState 
     offlineReplicas: partition.offlineReplicas,
     addingReplicas: partition.addingReplicas,
     removingReplicas: partition.removingReplicas,
+  };
+}
+
+/** One partition's answer to an ISR change request (AlterPartition). */
+export function alterPartitionResultToProto(result: AlterPartitionResult): internalV1.AlterPartitionResult {
+  return {
+    topicId: result.topicId,
+    topic: result.topic,
+    partition: result.partition,
+    state: result.state === undefined ? undefined : partitionToProto(result.state),
+    errorCode: errorCodeToProto(result.error?.code),
+    errorMessage: result.error?.message ?? '',
   };
 }
 

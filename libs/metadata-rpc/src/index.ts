@@ -11,6 +11,7 @@ export {
   nodeToProto,
   partitionFromProto,
   partitionToProto,
+  alterPartitionResultToProto,
   snapshotToProto,
   topicFromProto,
   topicToProto,
