@@ -1,0 +1,17 @@
+export { pausedCondition, readyCondition, setCondition, statusEqual, type ConditionInput } from './conditions';
+export { clusterUnreachableReleaseMsDefault, reconcileTopic, type ReconcileContext, type TopicReconcileResult } from './reconcile-topic';
+export { type Requeue, type TopicAction } from './topic-actions';
+export {
+  pausedAnnotation,
+  topicFinalizer,
+  type Condition,
+  type ConditionStatus,
+  type DeletionPolicy,
+  type ObservedCluster,
+  type ObservedTopic,
+  type TopicMetadata,
+  type TopicResource,
+  type TopicSpec,
+  type TopicStatus,
+} from './topic-resource';
+export { effectiveTopicName, type Refusal } from './topic-rules';
