@@ -15,3 +15,4 @@ export {
   type TopicStatus,
 } from './topic-resource';
 export { effectiveTopicName, type Refusal } from './topic-rules';
+export { WorkQueue, workQueueBoundsDefault, type WorkQueueBounds, type WorkQueueOptions } from './work-queue';
