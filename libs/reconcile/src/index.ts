@@ -16,3 +16,17 @@ export {
 } from './topic-resource';
 export { effectiveTopicName, type Refusal } from './topic-rules';
 export { WorkQueue, workQueueBoundsDefault, type WorkQueueBounds, type WorkQueueOptions } from './work-queue';
+export {
+  afterLeaseWrite,
+  decideLease,
+  isLeading,
+  leaderElectionDurationsDefault,
+  newElector,
+  releaseLease,
+  type ElectorState,
+  type LeaderElectionDurations,
+  type LeaseDecision,
+  type LeaseRecord,
+  type LeaseWriteOutcome,
+  type ObservedLease,
+} from './leader-election';

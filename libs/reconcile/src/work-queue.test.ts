@@ -1,6 +1,12 @@
 import { ManualScheduler } from '@starlane/testing';
 import { WorkQueue, type WorkQueueBounds } from './work-queue';
 
+function take(queue: WorkQueue): string {
+  const key = queue.next();
+  if (key === undefined) throw new Error('no key waits');
+  return key;
+}
+
 const bounds: WorkQueueBounds = { retryBackoff: { initialMs: 100, maxMs: 1000 }, resyncPeriodMs: 60_000, queuedKeysMax: 3 };
 
 function setup(keys: string[] = []): { queue: WorkQueue; scheduler: ManualScheduler; ready: { count: number } } {
@@ -40,7 +46,7 @@ describe('WorkQueue', () => {
     for (let attempt = 0; attempt < 6; attempt += 1) {
       expect(queue.next()).toBe('a');
       delays.push(queue.failed('a'));
-      await scheduler.advance(delays[attempt]! - 1);
+      await scheduler.advance((delays[attempt] ?? 0) - 1);
       expect(queue.depth()).toBe(0);
       await scheduler.advance(1);
       expect(queue.depth()).toBe(1);
@@ -70,8 +76,8 @@ describe('WorkQueue', () => {
     expect(queue.depth()).toBe(0);
     await scheduler.advance(1);
     expect(queue.depth()).toBe(2);
-    queue.done(queue.next()!);
-    queue.done(queue.next()!);
+    queue.done(take(queue));
+    queue.done(take(queue));
     await scheduler.advance(60_000);
     expect(queue.depth()).toBe(2);
   });
