@@ -30,3 +30,4 @@ export {
   type LeaseWriteOutcome,
   type ObservedLease,
 } from './leader-election';
+export { topicActionFailed, type ActionFailure } from './topic-action-failure';

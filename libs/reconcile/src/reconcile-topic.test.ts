@@ -171,7 +171,13 @@ describe('reconcileTopic: a Topic being deleted', () => {
 
   it('never deletes a topic of the same name it did not manage', () => {
     const result = reconcileTopic(deleting(), reachable(observedTopic({ topicId: 'id-2' })), context);
-    expect(types(result.actions)).toEqual(['event:Warning:TopicReplaced', 'removeFinalizer']);
+    expect(types(result.actions)).toEqual(['event:Warning:TopicNotManaged', 'removeFinalizer']);
+  });
+
+  it('never deletes a topic whose id it never recorded (the spec was refused from the start)', () => {
+    const refusedFromStart = { ...topicResource({ replicationFactor: 4 }), metadata: { ...topicResource().metadata, deletionTimestamp: '2023-11-14T22:13:20Z' } };
+    const result = reconcileTopic(refusedFromStart, reachable(observedTopic()), context);
+    expect(types(result.actions)).toEqual(['event:Warning:TopicNotManaged', 'removeFinalizer']);
   });
 
   it('releases the finalizer with a Warning when the cluster is gone', () => {

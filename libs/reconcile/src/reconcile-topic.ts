@@ -30,7 +30,7 @@ export interface TopicReconcileResult {
   readonly requeue: Requeue;
 }
 
-interface Pass {
+export interface Pass {
   readonly actions: TopicAction[];
   readonly status: TopicStatus;
   readonly requeue: Requeue;
@@ -54,14 +54,14 @@ function isPaused(resource: TopicResource): boolean {
 }
 
 /** The status with Ready set, observedGeneration advanced and the pause condition cleared. */
-function withReady(resource: TopicResource, ready: ConditionInput, context: ReconcileContext, fields: Partial<TopicStatus> = {}): TopicStatus {
+export function withReady(resource: TopicResource, ready: ConditionInput, context: ReconcileContext, fields: Partial<TopicStatus> = {}): TopicStatus {
   const generation = resource.metadata.generation;
   const previous = resource.status ?? {};
   const conditions = setCondition(removeCondition(previous.conditions, pausedCondition), ready, nowIso(context), generation);
   return { ...previous, ...fields, conditions, ...(generation === undefined ? {} : { observedGeneration: generation }) };
 }
 
-function refused(resource: TopicResource, reason: string, message: string, context: ReconcileContext, actions: TopicAction[]): Pass {
+export function refused(resource: TopicResource, reason: string, message: string, context: ReconcileContext, actions: TopicAction[]): Pass {
   const status = withReady(resource, { type: readyCondition, status: 'False', reason, message }, context);
   const known = resource.status?.conditions?.find((condition) => condition.type === readyCondition);
   // One Warning event per refusal, not one per pass: a resync must not flood the Events.
@@ -159,10 +159,14 @@ function finalize(resource: TopicResource, observed: ObservedCluster, context: R
     const message = topic === undefined ? `topic ${JSON.stringify(name)} does not exist` : `deletionPolicy is Retain; topic ${JSON.stringify(name)} and its data are kept`;
     return { actions: [{ type: 'event', eventType: 'Normal', reason, message }, release], status, requeue: 'none' };
   }
-  if (status.topicId !== undefined && status.topicId !== topic.topicId) {
-    // Another topic now has the name (ours was deleted and recreated behind our back): never delete what we did not manage.
-    const message = `topic ${JSON.stringify(name)} has id ${topic.topicId}, not ${status.topicId} that this Topic managed; it is kept`;
-    return { actions: [{ type: 'event', eventType: 'Warning', reason: 'TopicReplaced', message }, release], status, requeue: 'none' };
+  if (status.topicId !== topic.topicId) {
+    // Never delete what this Topic did not record managing: a topic of that name recreated behind our back, or one
+    // that existed while the spec was refused. A topic left behind can be deleted by hand; deleted data cannot come back.
+    const message =
+      status.topicId === undefined
+        ? `topic ${JSON.stringify(name)} (id ${topic.topicId}) was never brought to this Topic's spec; it is kept`
+        : `topic ${JSON.stringify(name)} has id ${topic.topicId}, not ${status.topicId} that this Topic managed; it is kept`;
+    return { actions: [{ type: 'event', eventType: 'Warning', reason: 'TopicNotManaged', message }, release], status, requeue: 'none' };
   }
   const deleted: TopicAction = { type: 'event', eventType: 'Normal', reason: 'TopicDeleted', message: `deleted topic ${JSON.stringify(name)}` };
   return { actions: [{ type: 'deleteTopic', topicName: topic.name, topicId: topic.topicId }, deleted, release], status, requeue: 'none' };
