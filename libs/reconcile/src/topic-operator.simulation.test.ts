@@ -3,10 +3,12 @@
  * manual time, seeded: actions fail at random (transient errors, retried with back-off), and
  * drift is made behind the operator's back (declared configs changed, undeclared configs added,
  * the replication factor changed). After a resync everything is converged, undeclared configs
- * are untouched, and one more pass over each converged object yields no actions.
+ * are untouched, and one more pass over each converged object yields no actions. Then every
+ * Topic is deleted: Delete removes its topic, Retain keeps it, and no finalizer is left behind.
  */
 import { ManualScheduler, seededRandom } from '@starlane/testing';
 import { reconcileTopic } from './reconcile-topic';
+import { topicActionFailed } from './topic-action-failure';
 import type { TopicAction } from './topic-actions';
 import { topicFinalizer, type ObservedCluster, type ObservedTopic, type TopicResource } from './topic-resource';
 import { WorkQueue, workQueueBoundsDefault } from './work-queue';
@@ -91,10 +93,18 @@ class Operator {
     let current = resource;
     for (const action of result.actions) {
       if (!this.cluster.apply(action)) {
+        const failure = topicActionFailed(current, action, { message: 'deadline exceeded' }, { nowMs: this.scheduler.clock.nowMs() });
+        if (failure.statusChanged) this.resources.set(key, { ...current, status: failure.status });
         this.queue.failed(key);
         return;
       }
       if (action.type === 'addFinalizer') current = { ...current, metadata: { ...current.metadata, finalizers: [...(current.metadata.finalizers ?? []), topicFinalizer] } };
+      if (action.type === 'removeFinalizer') {
+        // The API server removes an object being deleted once its last finalizer is gone.
+        this.resources.delete(key);
+        this.queue.done(key);
+        return;
+      }
     }
     if (result.statusChanged) {
       this.statusWrites += 1;
@@ -133,7 +143,7 @@ function drift(cluster: ScriptedCluster, random: () => number): void {
 }
 
 describe('work queue + Topic reconciler against a scripted cluster', () => {
-  it.each(Array.from({ length: 20 }, (_, index) => index + 1))('seed %i: converges, reverts drift, leaves undeclared configs alone, and is idempotent', async (seed) => {
+  it.each(Array.from({ length: 20 }, (_, index) => index + 1))('seed %i: converges, reverts drift, leaves undeclared configs alone, is idempotent, and deletes by policy', async (seed) => {
     const random = seededRandom(seed);
     const scheduler = new ManualScheduler();
     const cluster = new ScriptedCluster(3, random, 0.2);
@@ -166,5 +176,18 @@ describe('work queue + Topic reconciler against a scripted cluster', () => {
     }
     // No hot loop: a handful of passes per object per resync and per drift, not thousands.
     expect(operator.reconciles).toBeLessThan(400);
+
+    // Deletion: every Topic goes away; Delete removes its topic, Retain keeps it.
+    const policies = new Map<string, 'Delete' | 'Retain'>();
+    for (const [key, resource] of resources) {
+      const deletionPolicy = random() < 0.5 ? 'Delete' : 'Retain';
+      policies.set(key, deletionPolicy);
+      resources.set(key, { ...resource, spec: { ...resource.spec, deletionPolicy }, metadata: { ...resource.metadata, deletionTimestamp: '2023-11-15T00:00:00Z' } });
+      operator.queue.add(key);
+    }
+    await scheduler.advance(workQueueBoundsDefault.retryBackoff.maxMs);
+    while (operator.queue.depth() > 0 || scheduler.pending().some((delay) => delay < workQueueBoundsDefault.resyncPeriodMs)) await scheduler.step();
+    expect({ seed, left: [...resources.keys()] }).toEqual({ seed, left: [] });
+    for (const [key, policy] of policies) expect({ seed, key, kept: cluster.topics.has(key) }).toEqual({ seed, key, kept: policy === 'Retain' });
   });
 });
