@@ -6,7 +6,7 @@ import nx from '@nx/eslint-plugin';
 
 // Folders of pure domain code: deterministic, replayable, testable by seeded simulation.
 // Time, randomness and I/O are injected, never reached for.
-const deterministicSources = ['libs/model/src/**/*.ts', 'libs/io-ports/src/**/*.ts', 'libs/record-batch/src/**/*.ts', 'libs/log/src/**/*.ts', 'libs/replica/src/**/*.ts'];
+const deterministicSources = ['libs/model/src/**/*.ts', 'libs/io-ports/src/**/*.ts', 'libs/record-batch/src/**/*.ts', 'libs/log/src/**/*.ts', 'libs/replica/src/**/*.ts', 'libs/reconcile/src/**/*.ts'];
 
 // I/O and framework modules a domain library must never import.
 const ioModules = [

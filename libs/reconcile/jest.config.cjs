@@ -1,0 +1,1 @@
+module.exports = { displayName: 'reconcile', preset: '../../jest.preset.cjs' };
