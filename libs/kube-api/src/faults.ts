@@ -70,6 +70,11 @@ export class FaultInjector {
     return closed;
   }
 
+  /** How many injected failures are still to be answered (0 once every armed one was served). */
+  pendingFailures(): number {
+    return this.failures.reduce((sum, a) => sum + a.remaining, 0);
+  }
+
   /** Forgets every armed failure and delay. */
   clear(): void {
     this.failures.length = 0;
