@@ -47,6 +47,19 @@ describe('discovery and custom resources', () => {
     expect((await custom.listNamespacedCustomObject({ ...topicPath, namespace: 'default' })).items).toEqual([]);
   });
 
+  it('refuses a CRD whose name is not <plural>.<group> with 422 and stores nothing', async () => {
+    const res = await fetch(`${server.url}/apis/apiextensions.k8s.io/v1/customresourcedefinitions`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ ...topicCrd, metadata: { name: 'wrong.starlane.dev' } }),
+    });
+    expect(res.status).toBe(422);
+    expect(await res.json()).toMatchObject({ reason: 'Invalid', details: { causes: [{ field: 'metadata.name' }] } });
+    const list = await kubeConfigFor(server).makeApiClient(k8s.ApiextensionsV1Api).listCustomResourceDefinition();
+    expect(list.items).toEqual([]);
+    expect((await fetch(`${server.url}/apis/starlane.dev/v1alpha1`)).status).toBe(404);
+  });
+
   it('prunes unknown fields, applies defaults and validates against the schema with 422 Invalid', async () => {
     const kc = kubeConfigFor(server);
     await createTopicCrd(server.url);

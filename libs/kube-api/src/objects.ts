@@ -36,6 +36,8 @@ export class ObjectRules {
   constructor(
     private readonly store: ObjectStore,
     private readonly now: () => Date,
+    /** Kind-specific checks run before anything is stored (a CRD's names and versions). */
+    private readonly check: (r: ResourceType, object: KubeObject) => void = () => undefined,
   ) {}
 
   get(r: ResourceType, namespace: string, name: string): KubeObject {
@@ -76,6 +78,7 @@ export class ObjectRules {
     if (r.tracksGeneration) meta.generation = 1;
     else delete meta.generation;
     const warnings = this.applySchema(r, object, options);
+    this.check(r, object);
     if (options.dryRun) return { object: this.present(r, { ...object, metadata: { ...meta, resourceVersion: '' } }), warnings };
     return { object: this.present(r, this.store.write(storageKeyOf(r), object)), warnings };
   }
@@ -120,6 +123,7 @@ export class ObjectRules {
       throw invalid(r.kind, r.group, name, [{ reason: 'FieldValueForbidden', field: 'metadata.finalizers', message: 'Forbidden: no new finalizers can be added if the object is being deleted' }]);
     }
     const warnings = subresource === 'status' ? [] : this.applySchema(r, next, options);
+    this.check(r, next);
     if (r.tracksGeneration && specOf(next) !== specOf(current)) meta.generation = (current.metadata.generation ?? 0) + 1;
     if (options.dryRun) return { object: this.present(r, next), warnings };
     if (deleting && newFinalizers.length === 0) {

@@ -10,7 +10,7 @@ import { jsonPatch, mergePatch } from './patch';
 import { ResourceRegistry, type ResourceType, apiVersionOf, storageKeyOf } from './resources';
 import { parseFieldSelector, parseLabelSelector } from './selectors';
 import { type KubeObject, ObjectStore, watchHistoryEventsMax } from './store';
-import { KubeStatusError, badRequest, internalError, methodNotAllowed, notFound, unsupportedMediaType } from './status';
+import { KubeStatusError, badRequest, conflict, internalError, methodNotAllowed, notFound, unsupportedMediaType } from './status';
 import { WatchStream } from './watch';
 
 /** Real servers send a bookmark about once a minute (apiserver watch cache); tests may ask for less. */
@@ -76,7 +76,9 @@ export class KubeApiServer {
   ) {
     this.now = options.now ?? (() => new Date());
     this.store = new ObjectStore(options.watchHistoryEventsMax ?? watchHistoryEventsMax);
-    this.rules = new ObjectRules(this.store, this.now);
+    this.rules = new ObjectRules(this.store, this.now, (r, o) => {
+      if (r.group === 'apiextensions.k8s.io') checkCrd(o);
+    });
     this.bookmarkIntervalMs = options.bookmarkIntervalMs ?? bookmarkIntervalMsDefault;
     const namespaces = this.registry.find('', 'v1', 'namespaces') as ResourceType;
     for (const name of initialNamespaces) this.rules.create(namespaces, '', { metadata: { name }, status: { phase: 'Active' } });
@@ -230,7 +232,7 @@ export class KubeApiServer {
       case 'PATCH':
         return done(200, this.write(r, () => this.patch(r, namespace, name, contentType, body, sub, options)));
       case 'DELETE': {
-        const precondition = body.length > 0 ? (JSON.parse(body.toString('utf8')) as KubeObject).preconditions?.resourceVersion : undefined;
+        const precondition = body.length > 0 ? this.json(contentType, body).preconditions?.resourceVersion : undefined;
         const deleted = this.rules.delete(r, namespace, name, precondition);
         if (r.group === 'apiextensions.k8s.io' && !deleted.metadata.deletionTimestamp) this.dropCrd(deleted);
         return { code: 200, body: deleted };
@@ -280,13 +282,11 @@ export class KubeApiServer {
   private write(r: ResourceType, run: () => WriteResult): WriteResult {
     if (r.group !== 'apiextensions.k8s.io') return run();
     const result = run();
-    const crd = result.object;
-    checkCrd(crd);
-    const previous = this.store.get(storageKeyOf(r), '', crd.metadata.name);
-    if (!previous || !crd.metadata.resourceVersion) return result;
-    registerCrd(this.registry, previous);
-    if (previous.status?.conditions) return result;
-    const established = this.store.write(storageKeyOf(r), { ...previous, status: crdStatus(previous, `${this.now().toISOString().slice(0, 19)}Z`) });
+    const stored = this.store.get(storageKeyOf(r), '', result.object.metadata.name);
+    if (!stored || !result.object.metadata.resourceVersion) return result;
+    registerCrd(this.registry, stored);
+    if (stored.status?.conditions) return result;
+    const established = this.store.write(storageKeyOf(r), { ...stored, status: crdStatus(stored, `${this.now().toISOString().slice(0, 19)}Z`) });
     return { object: this.rules.present(r, established), warnings: result.warnings };
   }
 
@@ -320,9 +320,10 @@ export class KubeApiServer {
     if (type === 'application/merge-patch+json' || (type === 'application/strategic-merge-patch+json' && r.builtIn)) patched = mergePatch(served, document) as KubeObject;
     else if (type === 'application/json-patch+json') patched = jsonPatch(served, document) as KubeObject;
     else throw unsupportedMediaType(type);
-    const rv = patched.metadata?.resourceVersion;
-    if (rv && rv !== current.metadata.resourceVersion) this.rules.update(r, namespace, name, patched, sub, options);
     if (typeof patched !== 'object' || patched === null || Array.isArray(patched)) throw badRequest('a patch must leave an object');
+    // A patch that names a resourceVersion is a precondition, as in the real server.
+    const rv = patched.metadata?.resourceVersion;
+    if (rv && rv !== current.metadata.resourceVersion) throw conflict(r, name);
     patched.metadata = { ...(patched.metadata ?? {}), resourceVersion: current.metadata.resourceVersion };
     return this.rules.update(r, namespace, name, patched, sub, options);
   }
@@ -343,7 +344,7 @@ export class KubeApiServer {
     if (method === 'PUT') next = this.json(contentType, body);
     else if (method === 'PATCH') {
       const type = (contentType.split(';')[0] ?? '').trim();
-      const doc = JSON.parse(body.toString('utf8')) as unknown;
+      const doc = this.json('application/json', body);
       if (type === 'application/merge-patch+json') next = mergePatch(view(current), doc) as KubeObject;
       else if (type === 'application/json-patch+json') next = jsonPatch(view(current), doc) as KubeObject;
       else throw unsupportedMediaType(type);
