@@ -64,5 +64,8 @@ describe('fault injection', () => {
     expect(server.faults.pendingFailures()).toBe(0);
     await informer.stop();
     expect(added).toEqual(['one', 'two', 'three']);
+    // The 410 made the informer list again; the clean close alone did not.
+    const lists = server.requests((r) => r.method === 'GET' && r.path === '/api/v1/namespaces/default/configmaps' && !r.watch);
+    expect(lists).toHaveLength(2);
   });
 });

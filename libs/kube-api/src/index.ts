@@ -1,5 +1,5 @@
-export { KubeApiServer, bookmarkIntervalMsDefault, requestBodyBytesMax } from './server';
-export type { KubeApiServerOptions } from './server';
+export { KubeApiServer, bookmarkIntervalMsDefault, requestBodyBytesMax, requestLogEntriesMax } from './server';
+export type { KubeApiServerOptions, RequestRecord } from './server';
 export type { RequestMatch } from './faults';
 export { FaultInjector } from './faults';
 export { watchHistoryEventsMax } from './store';

@@ -15,6 +15,8 @@ import { WatchStream } from './watch';
 
 /** Real servers send a bookmark about once a minute (apiserver watch cache); tests may ask for less. */
 export const bookmarkIntervalMsDefault = 60_000;
+/** Requests remembered for `requests()` (tests count them to show the absence of a hot loop). */
+export const requestLogEntriesMax = 10_000;
 /** Largest request body accepted (the real server's limit is 3 MiB, etcd's request size). */
 export const requestBodyBytesMax = 3 * 1024 * 1024;
 
@@ -23,6 +25,13 @@ export interface KubeApiServerOptions {
   readonly now?: () => Date;
   readonly watchHistoryEventsMax?: number;
   readonly bookmarkIntervalMs?: number;
+}
+
+export interface RequestRecord {
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  readonly watch: boolean;
 }
 
 interface Target {
@@ -68,6 +77,7 @@ export class KubeApiServer {
   private readonly now: () => Date;
   private readonly bookmarkIntervalMs: number;
   private readonly watches = new Set<WatchStream>();
+  private readonly requestLog: RequestRecord[] = [];
   private url_ = '';
 
   private constructor(
@@ -123,6 +133,11 @@ export class KubeApiServer {
     ].join('\n');
   }
 
+  /** The requests received so far (the newest `requestLogEntriesMax`), optionally only those matching. */
+  requests(filter: (r: RequestRecord) => boolean = () => true): RequestRecord[] {
+    return this.requestLog.filter(filter);
+  }
+
   async close(): Promise<void> {
     for (const w of [...this.watches]) w.end();
     this.server.closeAllConnections();
@@ -134,6 +149,8 @@ export class KubeApiServer {
     const query = url.searchParams;
     const watch = query.get('watch') === 'true' || query.get('watch') === '1';
     const info: RequestInfo = { method: req.method ?? 'GET', path: url.pathname, watch };
+    this.requestLog.push({ ...info, query: url.search });
+    if (this.requestLog.length > requestLogEntriesMax) this.requestLog.shift();
     try {
       const delayMs = this.faults.delayFor(info);
       if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
