@@ -64,7 +64,7 @@ describe('helm/starlane with the real helm binary', () => {
   it('non-default values render two replicas, namespaced Roles, a Cluster and a ServiceMonitor, each valid for its kind', () => {
     const objects = render(['-f', fullValues]);
     expect(kinds(objects)).toEqual([
-      'Cluster', 'CustomResourceDefinition', 'CustomResourceDefinition', 'Deployment',
+      'Cluster', 'CustomResourceDefinition', 'CustomResourceDefinition', 'Deployment', 'PodDisruptionBudget',
       'Role', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount', 'ServiceMonitor',
     ]);
     expectAllValid(objects);
