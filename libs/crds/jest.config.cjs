@@ -1,0 +1,1 @@
+module.exports = { displayName: 'crds', preset: '../../jest.preset.cjs' };

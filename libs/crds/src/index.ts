@@ -1,0 +1,40 @@
+export {
+  conditionsSchema,
+  crdApiVersion,
+  crdGroup,
+  crdManifest,
+  crdVersion,
+  resourceSchema,
+  type Condition,
+  type CrdDefinition,
+  type OpenApiSchema,
+  type PrinterColumn,
+} from './schema';
+export {
+  deletionPolicies,
+  topicConfigEntriesMax,
+  topicCrd,
+  topicNameLengthMax,
+  topicNamePattern,
+  topicPartitionsMax,
+  topicReadyReasons,
+  topicReplicationFactorMax,
+  type ClusterRef,
+  type DeletionPolicy,
+  type TopicReadyReason,
+  type TopicSpec,
+  type TopicStatus,
+} from './topic';
+export {
+  clusterControllersMax,
+  clusterCrd,
+  clusterGatewaysMax,
+  clusterReadyReasons,
+  clusterStorageNodesMax,
+  type ClusterReadyReason,
+  type ClusterSpec,
+  type ClusterStatus,
+  type ControllersSpec,
+  type ResourceRequirements,
+} from './cluster';
+export { crdOutputDirs, renderCrdFiles, renderCrdYaml, starlaneCrds } from './render';

@@ -1,0 +1,1 @@
+module.exports = { displayName: 'helm-check', preset: '../../jest.preset.cjs' };
