@@ -54,7 +54,7 @@ export class ObjectRules {
   list(r: ResourceType, namespace: string | undefined, labels: Selector, fields: FieldSelector): KubeObject[] {
     return this.store
       .list(storageKeyOf(r), namespace)
-      .filter((o) => labels(o.metadata.labels ?? {}) && fields(o.metadata.name, o.metadata.namespace ?? ''))
+      .filter((o) => labels(o.metadata.labels ?? {}) && fields(o.metadata.name, o.metadata.namespace ?? '', o))
       .sort((a, b) => `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace ?? ''}/${b.metadata.name}`))
       .map((o) => this.present(r, o));
   }
