@@ -89,6 +89,21 @@ describe('the real kubectl against KubeApiServer', () => {
     ]);
   });
 
+  it('get topics -w prints a row per change as a Table from the watch', async () => {
+    await kubectl.ok('apply', '-f', exampleTopic);
+    const watching = kubectl.start(['get', 'topics', '-w']);
+    await waitUntil('kubectl to watch topics', () => server.requests((r) => r.watch && r.path.endsWith('/topics')).length > 0, 30_000);
+    await custom.patchNamespacedCustomObjectStatus({ ...topicRef, name: 'demo', body: { status: { topicName: 'Demo_Events', partitions: 3, replicationFactor: 2 } } }, mergePatch);
+    await waitUntil('the changed row', () => watching.stdout().includes('Demo_Events'), 30_000);
+    watching.stop();
+    await watching.done;
+    expect(table(watching.stdout())).toEqual([
+      ['NAME', 'CLUSTER', 'TOPIC', 'PARTITIONS', 'RF', 'READY', 'AGE'],
+      ['demo', 'demo', '0s'],
+      ['demo', 'demo', 'Demo_Events', '3', '2', '0s'],
+    ]);
+  });
+
   it('get topic demo -o yaml shows the stored object without managedFields', async () => {
     await kubectl.ok('apply', '--server-side', '-f', exampleTopic);
     const text = await kubectl.ok('get', 'topic', 'demo', '-o', 'yaml');

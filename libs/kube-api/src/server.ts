@@ -253,7 +253,7 @@ export class KubeApiServer {
     const done = (code: number, w: WriteResult): { code: number; body: unknown; warnings: string[] } => ({ code, body: w.object, warnings: w.warnings });
     if (t.name === undefined) {
       if (method === 'GET') {
-        const listed = this.list(t, query, res);
+        const listed = this.list(t, query, res, table && ((o) => toTable(r, [o], { ...table, now: this.now() })));
         if (!table || !listed) return listed;
         const list = listed.body as KubeObject;
         return { code: 200, body: toTable(r, list.items as KubeObject[], { ...table, resourceVersion: list.metadata.resourceVersion }) };
@@ -297,7 +297,7 @@ export class KubeApiServer {
     }
   }
 
-  private list(t: Target, query: URLSearchParams, res: ServerResponse): { code: number; body: unknown } | undefined {
+  private list(t: Target, query: URLSearchParams, res: ServerResponse, present?: (o: KubeObject) => unknown): { code: number; body: unknown } | undefined {
     const r = t.resource;
     const labels = parseLabelSelector(query.get('labelSelector'));
     const fields = parseFieldSelector(query.get('fieldSelector'), `${r.group}/${r.plural}`);
@@ -317,6 +317,7 @@ export class KubeApiServer {
           allowBookmarks: query.get('allowWatchBookmarks') === 'true',
           sendInitialEvents: query.get('sendInitialEvents') === 'true',
           ...(timeout ? { timeoutMs: Number(timeout) * 1000 } : {}),
+          ...(present ? { present } : {}),
         },
         this.bookmarkIntervalMs,
         () => {
