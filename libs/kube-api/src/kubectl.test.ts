@@ -195,6 +195,19 @@ describe('the real kubectl against KubeApiServer', () => {
     expect((await topic()).spec.partitions).toBe(5);
   });
 
+  it('validates on the server as the OpenAPI document offers: Strict refuses an unknown field, --validate=warn warns, false drops it', async () => {
+    const bogus = kubectl.file('bogus.yaml', readFileSync(join(workspaceRoot(), exampleTopic), 'utf8').replace('  partitions: 3', '  partitions: 3\n  colour: blue'));
+    expect(await kubectl.run('apply', '-f', bogus)).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `Error from server (BadRequest): error when creating "${bogus}": Topic in version "v1alpha1" cannot be handled as a Topic: strict decoding error: unknown field "spec.colour"\n`,
+    });
+    expect(server.requests((r) => r.method === 'POST' && r.path.endsWith('/topics')).map((r) => r.query)).toEqual(['?fieldManager=kubectl-client-side-apply&fieldValidation=Strict']);
+    expect(await kubectl.run('apply', '--validate=warn', '-f', bogus)).toEqual({ code: 0, stdout: 'topic.starlane.dev/demo created\n', stderr: 'Warning: unknown field "spec.colour"\n' });
+    expect(await kubectl.run('apply', '--server-side', '--validate=false', '-f', bogus)).toEqual({ code: 0, stdout: 'topic.starlane.dev/demo serverside-applied\n', stderr: '' });
+    expect((await topic()).spec.colour).toBeUndefined();
+  });
+
   it('applies a built-in ConfigMap client-side (strategic merge patch, a removed key goes) and server-side', async () => {
     const v1 = kubectl.file('cm1.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c1\ndata:\n  a: "1"\n  b: "2"\n');
     const v2 = kubectl.file('cm2.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c1\ndata:\n  b: "3"\n');
