@@ -122,6 +122,10 @@ describe('server-side apply', () => {
     const moved = [{ manager: 'b', operation: 'Apply', apiVersion: 'starlane.dev/v1alpha1', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:clusterRef': {} } } }];
     const rewritten = await send('PATCH', `${topics}/demo?fieldManager=a`, JSON.stringify([{ op: 'replace', path: '/metadata/managedFields', value: moved }]), 'application/json-patch+json');
     expect(managers(rewritten.body)).toEqual({ 'b/Apply': { 'f:spec': { 'f:clusterRef': {} } } });
+    const garbage = [{ manager: 'c', operation: 'Update', apiVersion: 'v', fieldsType: 'FieldsV1', fieldsV1: { 'k:not json': {}, 'i:0': {}, 'f:spec': { 'k:[1]': {}, 'f:clusterRef': {} } } }];
+    const odd = await send('PATCH', `${topics}/demo?fieldManager=a`, JSON.stringify({ metadata: { managedFields: garbage } }), 'application/merge-patch+json');
+    expect(odd.status).toBe(200);
+    expect(managers(odd.body)).toEqual({ 'c/Update': { 'f:spec': { 'f:clusterRef': {} } } });
     const cleared = await send('PATCH', `${topics}/demo`, '{"metadata":{"managedFields":[{}]}}', 'application/merge-patch+json', '');
     expect(cleared.body.metadata.managedFields).toBeUndefined();
   });
