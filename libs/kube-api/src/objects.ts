@@ -2,6 +2,8 @@
 // subresources, delete with finalizers, and what they do to resourceVersion, generation, uid and
 // timestamps (apiserver pkg/registry/rest, apiextensions-apiserver registry/customresource/strategy.go).
 import { randomUUID } from 'node:crypto';
+import { builtInDefaults } from './defaults';
+import { type Manager, decodeManagers, deepEqual, encodeManagers, forgetMissing, recordUpdate, trackingSchema } from './managed-fields';
 import { type ResourceType, apiVersionOf, storageKeyOf } from './resources';
 import { applyDefaults, prune, validate } from './schema';
 import { type FieldSelector, type Selector } from './selectors';
@@ -13,6 +15,10 @@ export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 export interface WriteOptions {
   readonly fieldValidation?: FieldValidation;
   readonly dryRun?: boolean;
+  /** Who writes: recorded in `metadata.managedFields` as an Update (none: ownership only loses gone fields). */
+  readonly fieldManager?: string;
+  /** The ownership a server-side apply computed (then no Update is recorded). */
+  readonly managers?: Manager[];
 }
 
 export interface WriteResult {
@@ -49,7 +55,7 @@ export class ObjectRules {
   list(r: ResourceType, namespace: string | undefined, labels: Selector, fields: FieldSelector): KubeObject[] {
     return this.store
       .list(storageKeyOf(r), namespace)
-      .filter((o) => labels(o.metadata.labels ?? {}) && fields(o.metadata.name, o.metadata.namespace ?? ''))
+      .filter((o) => labels(o.metadata.labels ?? {}) && fields(o.metadata.name, o.metadata.namespace ?? '', o))
       .sort((a, b) => `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace ?? ''}/${b.metadata.name}`))
       .map((o) => this.present(r, o));
   }
@@ -77,8 +83,10 @@ export class ObjectRules {
     meta.creationTimestamp = this.timestamp();
     if (r.tracksGeneration) meta.generation = 1;
     else delete meta.generation;
+    builtInDefaults(r, object, true);
     const warnings = this.applySchema(r, object, options);
     this.check(r, object);
+    this.track(r, undefined, object, undefined, options);
     if (options.dryRun) return { object: this.present(r, { ...object, metadata: { ...meta, resourceVersion: '' } }), warnings };
     return { object: this.present(r, this.store.write(storageKeyOf(r), object)), warnings };
   }
@@ -103,7 +111,7 @@ export class ObjectRules {
   replace(r: ResourceType, current: KubeObject, incoming: KubeObject, subresource: 'status' | undefined, options: WriteOptions = {}): WriteResult {
     const name = current.metadata.name;
     let next: KubeObject;
-    if (subresource === 'status') next = { ...current, status: incoming.status };
+    if (subresource === 'status') next = { ...current, metadata: { ...current.metadata }, status: incoming.status };
     else {
       next = { ...incoming, metadata: { ...incoming.metadata } };
       if (r.statusSubresource) {
@@ -122,10 +130,16 @@ export class ObjectRules {
     if (deleting && newFinalizers.some((f) => !oldFinalizers.includes(f))) {
       throw invalid(r.kind, r.group, name, [{ reason: 'FieldValueForbidden', field: 'metadata.finalizers', message: 'Forbidden: no new finalizers can be added if the object is being deleted' }]);
     }
+    if (subresource !== 'status') builtInDefaults(r, next, false);
     const warnings = subresource === 'status' ? [] : this.applySchema(r, next, options);
     this.check(r, next);
     if (r.tracksGeneration && specOf(next) !== specOf(current)) meta.generation = (current.metadata.generation ?? 0) + 1;
+    this.track(r, current, next, subresource, options);
     if (options.dryRun) return { object: this.present(r, next), warnings };
+    // A write that changes nothing (managedFields included) is not stored: no new resourceVersion, no watch
+    // event, as the real server compares the bytes before writing to etcd. A no-op apply or status write
+    // from a controller must not wake its own informer.
+    if (deepEqual(next, current)) return { object: this.present(r, current), warnings };
     if (deleting && newFinalizers.length === 0) {
       return { object: this.present(r, this.store.remove(storageKeyOf(r), meta.namespace ?? '', name) as KubeObject), warnings };
     }
@@ -153,6 +167,32 @@ export class ObjectRules {
   /** Removes every object of a resource at once (the instances of a deleted CRD). */
   removeAll(r: ResourceType): void {
     for (const o of this.store.list(storageKeyOf(r))) this.store.remove(storageKeyOf(r), o.metadata.namespace ?? '', o.metadata.name);
+  }
+
+  /**
+   * Sets `metadata.managedFields` of an object about to be stored. Managed fields sent with a non-apply
+   * write replace the stored ones (kubectl rewrites them so when it moves from client-side to server-side
+   * apply); `[{}]` clears them; absent or `[]` keeps the stored ones (apiserver fieldmanager).
+   */
+  private track(r: ResourceType, current: KubeObject | undefined, next: KubeObject, subresource: 'status' | undefined, options: WriteOptions): void {
+    const schema = trackingSchema(r.schema);
+    let managers = options.managers;
+    if (!managers) {
+      const sent: unknown = next.metadata.managedFields;
+      managers = Array.isArray(sent) && sent.length > 0 ? decodeManagers(sent) : decodeManagers(current?.metadata.managedFields);
+      if (options.fieldManager) {
+        const scope = subresource === 'status' ? 'status' : r.statusSubresource ? 'main' : 'all';
+        recordUpdate(managers, current, next, { manager: options.fieldManager, ...(subresource ? { subresource } : {}), apiVersion: apiVersionOf(r), time: this.timestamp(), schema, scope });
+      }
+    }
+    const entries = encodeManagers(forgetMissing(managers, next, schema));
+    if (entries.length > 0) next.metadata.managedFields = entries;
+    else delete next.metadata.managedFields;
+  }
+
+  /** The time for managedFields entries (RFC 3339, seconds). */
+  timeNow(): string {
+    return this.timestamp();
   }
 
   private timestamp(): string {
@@ -187,7 +227,7 @@ export class ObjectRules {
     if (!r.schema) return [];
     const pruned = prune(r.schema, object);
     const mode = options.fieldValidation ?? 'Warn';
-    if (pruned.length > 0 && mode === 'Strict') throw badRequest(`strict decoding error: ${pruned.map((p) => `unknown field "${p}"`).join(', ')}`);
+    if (pruned.length > 0 && mode === 'Strict') throw badRequest(`${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: strict decoding error: ${pruned.map((p) => `unknown field "${p}"`).join(', ')}`);
     applyDefaults(r.schema, object);
     const causes = validate(r.schema, object);
     if (causes.length > 0) throw invalid(r.kind, r.group, object.metadata.name ?? '', causes);
