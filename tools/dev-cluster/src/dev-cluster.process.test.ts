@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { freePort, waitUntil, workspaceRoot } from '@starlane/testing';
-import { layoutPorts, portSpanMax } from './layout';
+import { layoutPorts, portSpanMax } from '@starlane/local-cluster';
 
 jest.setTimeout(300_000);
 
