@@ -2,8 +2,10 @@ export { pausedCondition, readyCondition, setCondition, statusEqual, type Condit
 export { clusterUnreachableReleaseMsDefault, reconcileTopic, type ReconcileContext, type TopicReconcileResult } from './reconcile-topic';
 export { type Requeue, type TopicAction } from './topic-actions';
 export {
+  clusterRefText,
   pausedAnnotation,
   topicFinalizer,
+  type ClusterRef,
   type Condition,
   type ConditionStatus,
   type DeletionPolicy,
