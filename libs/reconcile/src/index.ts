@@ -33,3 +33,4 @@ export {
   type ObservedLease,
 } from './leader-election';
 export { topicActionFailed, type ActionFailure } from './topic-action-failure';
+export { planReplicationFactor } from './replica-plan';
