@@ -13,7 +13,6 @@ describe('the local Cluster resource', () => {
         storageNodes: { replicas: 3 },
         controllers: { mode: 'Embedded', replicas: 1 },
         gateways: { replicas: 1, grpcPort: 29090 },
-        defaults: { replicationFactor: 3 },
       },
     });
     expect(localClusterPath).toBe('/apis/starlane.dev/v1alpha1/namespaces/default/clusters/local');

@@ -20,8 +20,8 @@ export function localClusterManifest(layout: Layout): Record<string, unknown> {
   const spec: ClusterSpec = {
     storageNodes: { replicas: storageNodeCount },
     controllers: { mode: 'Embedded', replicas: 1 },
+    // No spec.defaults: a Topic without a replicationFactor gets the Starlane cluster's own default.
     gateways: { replicas: 1, ...(gateway === undefined ? {} : { grpcPort: gateway.grpcPort }) },
-    defaults: { replicationFactor: storageNodeCount },
   };
   return {
     apiVersion: crdApiVersion,

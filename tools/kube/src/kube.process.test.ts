@@ -3,8 +3,9 @@
  * data there, the Kubernetes API and the Starlane cluster on ports chosen free at run time. It
  * waits for the ready line, then uses the kubeconfig the tool wrote with the real
  * @kubernetes/client-node: the Starlane CRDs are served as helm/starlane/crds defines them, the
- * Cluster `local` carries a Ready status naming a gateway that answers the admin API, and
- * Ctrl-C (SIGINT) stops every process the tool started, leaving none behind.
+ * Cluster `local` carries a Ready status naming a gateway that answers the admin API, the
+ * example Topic of deploy/examples/topic.yaml becomes Ready and exists in Starlane as it
+ * declares, and Ctrl-C (SIGINT) stops every process the tool started, leaving none behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -199,6 +200,47 @@ it('creates the Cluster local with a Ready status (written through the status su
   try {
     const described = await unaryCall(admin, admin.describeCluster, {});
     expect(described.nodes.map((node) => node.nodeId).sort()).toEqual([1, 2, 3]);
+  } finally {
+    admin.close();
+  }
+});
+
+it('reconciles the example Topic of deploy/examples/topic.yaml, applied with client-node, to Ready and a Starlane topic as it declares', async () => {
+  const example = parse(readFileSync(join(root, 'deploy', 'examples', 'topic.yaml'), 'utf8')) as {
+    metadata: { name: string };
+    spec: { clusterRef: { name: string }; topicName: string; partitions: number; config: Record<string, string> };
+  };
+  expect(example.spec.clusterRef.name).toBe('local');
+  const custom = kubeConfig().makeApiClient(k8s.CustomObjectsApi);
+  const topicPath = { group: 'starlane.dev', version: 'v1alpha1', namespace: 'default', plural: 'topics' };
+  await custom.createNamespacedCustomObject({ ...topicPath, body: example });
+
+  interface TopicObject {
+    metadata: { generation: number };
+    status?: { observedGeneration?: number; topicName?: string; partitions?: number; replicationFactor?: number; conditions?: { type: string; status: string; reason: string; message: string }[] };
+  }
+  const ready = await until(
+    'the example Topic Ready=True for its generation',
+    async () => {
+      const topic = (await custom.getNamespacedCustomObject({ ...topicPath, name: example.metadata.name })) as TopicObject;
+      const condition = topic.status?.conditions?.find((candidate) => candidate.type === 'Ready');
+      return condition?.status === 'True' && topic.status?.observedGeneration === topic.metadata.generation ? topic : undefined;
+    },
+    startMsMax,
+  );
+  expect(ready.status?.topicName).toBe(example.spec.topicName);
+  expect(ready.status?.partitions).toBe(example.spec.partitions);
+
+  const admin = new v1.AdminServiceClient(`127.0.0.1:${portBase}`, grpc.credentials.createInsecure());
+  try {
+    const described = await unaryCall(admin, admin.describeTopics, { topics: [example.spec.topicName], topicIds: [], includeConfigs: true });
+    const topic = described.topics[0];
+    expect(topic?.errorCode).toBe(v1.ErrorCode.NONE);
+    expect(topic?.partitions).toHaveLength(example.spec.partitions);
+    // The example leaves the replication factor to the cluster; the status reports what it got.
+    expect(ready.status?.replicationFactor).toBeGreaterThanOrEqual(1);
+    expect(topic?.partitions.map((partition) => partition.replicas.length)).toEqual(Array(example.spec.partitions).fill(ready.status?.replicationFactor));
+    for (const [name, value] of Object.entries(example.spec.config)) expect(`${name}=${topic?.configs[name]?.value}`).toBe(`${name}=${value}`);
   } finally {
     admin.close();
   }
