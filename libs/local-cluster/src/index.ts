@@ -16,6 +16,7 @@ export {
   type ProcessSpec,
   type Role,
 } from './layout';
+export { freePortBase, freePortBaseAttemptsMax } from './free-ports';
 export { describeEvent, exitText, prettyLogLine } from './report';
 export { RestartBackoff, restartBackoffMsMax, restartBackoffMsMin, stableUptimeMs, type RestartDecision } from './restart-backoff';
 export { Supervisor, stopDeadlineMs, type ChildEvents, type ChildHandle, type ExitStatus, type Launcher, type SupervisorEvent, type SupervisorOptions } from './supervisor';

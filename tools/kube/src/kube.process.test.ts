@@ -10,13 +10,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
 import type * as K8s from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
-import { layoutPorts, portSpanMax } from '@starlane/local-cluster';
+import { freePortBase } from '@starlane/local-cluster';
 import { v1 } from '@starlane/proto';
 import { freePort, unaryCall, waitUntil, workspaceRoot } from '@starlane/testing';
 import { parse } from 'yaml';
@@ -29,6 +29,9 @@ jest.setTimeout(300_000);
 
 const root = workspaceRoot();
 const toolBundle = join(root, 'dist', 'tools', 'kube', 'main.js');
+const kubectlBundle = join(root, 'dist', 'tools', 'kube', 'kubectl.js');
+/** Longest one kubectl run may take before the test kills it. */
+const kubectlRunMsMax = 60_000;
 /** How long the tool may take to start everything, or to stop (shared CPU: generous). */
 const startMsMax = 120_000;
 const stopMsMax = 60_000;
@@ -112,24 +115,6 @@ function ours(pid: number): boolean {
   }
 }
 
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** A base port whose every port of the layout (the operator's included) is free right now. */
-async function freePortBase(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = await freePort();
-    if (base + portSpanMax > 65535) continue;
-    if ((await Promise.all(layoutPorts(base, { operator: true }).map(isFree))).every(Boolean)) return base;
-  }
-  throw new Error('no base port with every port of the layout free');
-}
-
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
@@ -139,6 +124,22 @@ function accepts(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+/** `npm run kubectl -- <args>` (its bundle), with the test's data directory. */
+function runKubectl(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [kubectlBundle, ...args], { cwd: workDir, env: { ...process.env, STARLANE_DEV_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const timer = setTimeout(() => child.kill('SIGKILL'), kubectlRunMsMax);
+  return new Promise((resolve) =>
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    }),
+  );
 }
 
 function kubeConfig(): K8s.KubeConfig {
@@ -151,7 +152,7 @@ beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'starlane-kube-'));
   dataDir = join(workDir, 'data');
   kubePort = await freePort();
-  portBase = await freePortBase();
+  portBase = await freePortBase({ operator: true });
   tool = startTool();
   await until('the ready line', () => tool.lines.includes(readyLine), startMsMax);
 });
@@ -244,6 +245,10 @@ it('reconciles the example Topic of deploy/examples/topic.yaml, applied with cli
   } finally {
     admin.close();
   }
+
+  // `npm run kubectl`: the bundled kubectl with the tool's kubeconfig sees the same Topic.
+  const kubectl = await runKubectl(['get', 'topic', example.metadata.name, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status} {.status.topicName}']);
+  expect(kubectl).toEqual({ code: 0, stdout: `True ${example.spec.topicName}`, stderr: '' });
 });
 
 it('stops every process it started on SIGINT, the operator first and the controller last, and exits 0', async () => {
