@@ -87,7 +87,7 @@ export class WatchStream {
   }
 
   private selected(o: KubeObject): boolean {
-    return this.request.labels(o.metadata.labels ?? {}) && this.request.fields(o.metadata.name, o.metadata.namespace ?? '');
+    return this.request.labels(o.metadata.labels ?? {}) && this.request.fields(o.metadata.name, o.metadata.namespace ?? '', o);
   }
 
   private bookmark(annotations?: Record<string, string>): void {
