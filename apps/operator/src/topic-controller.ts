@@ -59,8 +59,13 @@ class LeadershipLost extends Error {}
 export class TopicController {
   private queue: WorkQueue | undefined;
   private active = 0;
-  /** Objects as this operator last wrote them, until the informer cache catches up (keyed by Topic, with the version the write started from). */
-  private readonly written = new Map<string, { readonly baseVersion: string | undefined; readonly object: KubeObject }>();
+  /**
+   * Topics as this operator last wrote them, until the informer cache catches up: `older` holds
+   * the resourceVersions the cache may still show from before our last write (the one the pass
+   * started from and our own intermediate writes). Without it, the next pass would decide on a
+   * stale status and, say, record a refusal's Warning event twice.
+   */
+  private readonly written = new Map<string, { readonly older: ReadonlySet<string | undefined>; readonly object: KubeObject }>();
   private readonly immediateRequeues = new Map<string, number>();
   private readonly unreachableSince = new Map<string, number>();
   private readonly inFlight = new Set<Promise<void>>();
@@ -181,7 +186,7 @@ export class TopicController {
       this.written.delete(key);
       return cached;
     }
-    if (cached.metadata?.resourceVersion === ours.baseVersion) return ours.object;
+    if (ours.older.has(cached.metadata?.resourceVersion)) return ours.object;
     this.written.delete(key);
     return cached;
   }
@@ -193,7 +198,12 @@ export class TopicController {
       this.immediateRequeues.delete(key);
       return 'none';
     }
-    const baseVersion = object.metadata?.resourceVersion;
+    const older = new Set<string | undefined>([object.metadata?.resourceVersion]);
+    const wrote = (next: KubeObject): void => {
+      older.add(object?.metadata?.resourceVersion);
+      object = next;
+      this.written.set(key, { older, object: next });
+    };
     const desired = topicResource(object);
     const observation = await this.observe(desired);
     const context = { nowMs: this.options.clock.nowMs(), clusterUnreachableReleaseMs: this.options.clusterUnreachableReleaseMs };
@@ -203,10 +213,7 @@ export class TopicController {
       if (this.queue !== queue) throw new LeadershipLost();
       try {
         const next = await this.execute(action, object, observation);
-        if (next !== undefined) {
-          object = next;
-          this.written.set(key, { baseVersion, object });
-        }
+        if (next !== undefined) wrote(next);
         if (action.type === 'removeFinalizer') released = true;
       } catch (error) {
         if (!(error instanceof AdminFailure)) throw error;
@@ -218,8 +225,7 @@ export class TopicController {
     }
     if (this.queue !== queue) throw new LeadershipLost();
     if (result.statusChanged && !released) {
-      object = await this.options.writer.writeTopicStatus(object, result.status);
-      this.written.set(key, { baseVersion, object });
+      wrote(await this.options.writer.writeTopicStatus(object, result.status));
     }
     return result.requeue;
   }
