@@ -5,11 +5,12 @@
  * @kubernetes/client-node: the Starlane CRDs are served as helm/starlane/crds defines them, the
  * Cluster `local` carries a Ready status naming a gateway that answers the admin API, the
  * example Topic of deploy/examples/topic.yaml becomes Ready and exists in Starlane as it
- * declares, and Ctrl-C (SIGINT) stops every process the tool started, leaving none behind.
+ * declares, the kubectl commands the tool prints work as printed with the real kubectl 1.34,
+ * and Ctrl-C (SIGINT) stops every process the tool started, leaving none behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ import * as grpc from '@grpc/grpc-js';
 import type * as K8s from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
 import { freePortBase } from '@starlane/local-cluster';
 import { v1 } from '@starlane/proto';
-import { freePort, unaryCall, waitUntil, workspaceRoot } from '@starlane/testing';
+import { freePort, kubeBinaries, unaryCall, waitUntil, workspaceRoot } from '@starlane/testing';
 import { parse } from 'yaml';
 import { readyLine } from './banner';
 
@@ -126,9 +127,10 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-/** `npm run kubectl -- <args>` (its bundle), with the test's data directory. */
-function runKubectl(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [kubectlBundle, ...args], { cwd: workDir, env: { ...process.env, STARLANE_DEV_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs `file` (a binary, or a script under node) in the working directory, bounded in time. */
+function runCommand(file: string, args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const [command, commandArgs] = file.endsWith('.js') ? [process.execPath, [file, ...args]] : [file, args];
+  const child = spawn(command, commandArgs, { cwd: workDir, env: { ...process.env, STARLANE_DEV_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -247,8 +249,25 @@ it('reconciles the example Topic of deploy/examples/topic.yaml, applied with cli
   }
 
   // `npm run kubectl`: the bundled kubectl with the tool's kubeconfig sees the same Topic.
-  const kubectl = await runKubectl(['get', 'topic', example.metadata.name, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status} {.status.topicName}']);
+  const kubectl = await runCommand(kubectlBundle, ['get', 'topic', example.metadata.name, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status} {.status.topicName}']);
   expect(kubectl).toEqual({ code: 0, stdout: `True ${example.spec.topicName}`, stderr: '' });
+});
+
+it('prints kubectl commands that work as printed with the real kubectl 1.34', async () => {
+  // As in a checkout: the example where the printed command names it, relative to where the tool ran.
+  await mkdir(join(workDir, 'deploy', 'examples'), { recursive: true });
+  await copyFile(join(root, 'deploy', 'examples', 'topic.yaml'), join(workDir, 'deploy', 'examples', 'topic.yaml'));
+  const printed = tool.lines.map((line) => line.trim()).filter((line) => line.startsWith('kubectl --kubeconfig '));
+  expect(printed.map((line) => line.split(' ').slice(3).join(' '))).toEqual(['apply -f deploy/examples/topic.yaml', 'get topics', 'describe topic demo']);
+  const kubectl = kubeBinaries().kubectl;
+  const results: { code: number | null; stdout: string; stderr: string }[] = [];
+  for (const line of printed) results.push(await runCommand(kubectl, line.split(' ').slice(1)));
+  // The Topic exists already (the test before applied it with client-node): apply updates it in place.
+  expect(results[0]).toMatchObject({ code: 0, stdout: expect.stringMatching(/^topic\.starlane\.dev\/demo (configured|unchanged)\n$/) });
+  expect(results[1]?.code).toBe(0);
+  expect(results[1]?.stdout).toMatch(/^NAME\s+CLUSTER\s+TOPIC\s+PARTITIONS\s+RF\s+READY\s+AGE\ndemo\s+local\s+Demo_Events\s+3\s+\d+\s+True\s+\S+\n$/);
+  expect(results[2]?.code).toBe(0);
+  expect(results[2]?.stdout).toMatch(/Reason:\s+Reconciled\n\s+Status:\s+True\n\s+Type:\s+Ready/);
 });
 
 it('stops every process it started on SIGINT, the operator first and the controller last, and exits 0', async () => {
