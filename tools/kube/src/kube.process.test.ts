@@ -9,7 +9,7 @@
  * and Ctrl-C (SIGINT) stops every process the tool started, leaving none behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -170,6 +170,8 @@ afterAll(async () => {
 });
 
 it('writes a kubeconfig for the API on the chosen port, and client-node finds the Starlane CRDs as helm/starlane/crds defines them', async () => {
+  // Owner-only, as kubectl keeps its own.
+  expect(statSync(join(dataDir, 'kubeconfig')).mode & 0o777).toBe(0o600);
   const kc = kubeConfig();
   expect(kc.getCurrentCluster()?.server).toBe(`http://127.0.0.1:${kubePort}`);
   expect(kc.getContextObject(kc.getCurrentContext())?.namespace).toBe('default');

@@ -12,7 +12,7 @@
  *   stops), then the cluster (the controller last), then the API. A second stop kills what is
  *   still running.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Scheduler } from '@starlane/io-ports';
 import { KubeApiServer } from '@starlane/kube-api';
@@ -95,6 +95,7 @@ export class LocalKube {
     mkdirSync(dirname(settings.kubeconfigPath), { recursive: true });
     // Owner-only, as kubectl writes its own (a kubeconfig carries credentials).
     writeFileSync(settings.kubeconfigPath, this.api.kubeconfig(), { mode: 0o600 });
+    chmodSync(settings.kubeconfigPath, 0o600); // the mode above applies only to a new file
     print('kube', `Kubernetes API serving at ${this.api.url}; kubeconfig written to ${settings.kubeconfigPath}`);
     await createCrds(this.api.url);
     const generation = await createCluster(this.api.url, localClusterManifest(settings.layout));
