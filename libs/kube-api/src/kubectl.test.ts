@@ -89,6 +89,21 @@ describe('the real kubectl against KubeApiServer', () => {
     ]);
   });
 
+  it('get topics -w prints a row per change as a Table from the watch', async () => {
+    await kubectl.ok('apply', '-f', exampleTopic);
+    const watching = kubectl.start(['get', 'topics', '-w']);
+    await waitUntil('kubectl to watch topics', () => server.requests((r) => r.watch && r.path.endsWith('/topics')).length > 0, 30_000);
+    await custom.patchNamespacedCustomObjectStatus({ ...topicRef, name: 'demo', body: { status: { topicName: 'Demo_Events', partitions: 3, replicationFactor: 2 } } }, mergePatch);
+    await waitUntil('the changed row', () => watching.stdout().includes('Demo_Events'), 30_000);
+    watching.stop();
+    await watching.done;
+    expect(table(watching.stdout())).toEqual([
+      ['NAME', 'CLUSTER', 'TOPIC', 'PARTITIONS', 'RF', 'READY', 'AGE'],
+      ['demo', 'demo', '0s'],
+      ['demo', 'demo', 'Demo_Events', '3', '2', '0s'],
+    ]);
+  });
+
   it('get topic demo -o yaml shows the stored object without managedFields', async () => {
     await kubectl.ok('apply', '--server-side', '-f', exampleTopic);
     const text = await kubectl.ok('get', 'topic', 'demo', '-o', 'yaml');
@@ -178,6 +193,19 @@ describe('the real kubectl against KubeApiServer', () => {
       'topic.starlane.dev/demo serverside-applied\n',
     );
     expect((await topic()).spec.partitions).toBe(5);
+  });
+
+  it('validates on the server as the OpenAPI document offers: Strict refuses an unknown field, --validate=warn warns, false drops it', async () => {
+    const bogus = kubectl.file('bogus.yaml', readFileSync(join(workspaceRoot(), exampleTopic), 'utf8').replace('  partitions: 3', '  partitions: 3\n  colour: blue'));
+    expect(await kubectl.run('apply', '-f', bogus)).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `Error from server (BadRequest): error when creating "${bogus}": Topic in version "v1alpha1" cannot be handled as a Topic: strict decoding error: unknown field "spec.colour"\n`,
+    });
+    expect(server.requests((r) => r.method === 'POST' && r.path.endsWith('/topics')).map((r) => r.query)).toEqual(['?fieldManager=kubectl-client-side-apply&fieldValidation=Strict']);
+    expect(await kubectl.run('apply', '--validate=warn', '-f', bogus)).toEqual({ code: 0, stdout: 'topic.starlane.dev/demo created\n', stderr: 'Warning: unknown field "spec.colour"\n' });
+    expect(await kubectl.run('apply', '--server-side', '--validate=false', '-f', bogus)).toEqual({ code: 0, stdout: 'topic.starlane.dev/demo serverside-applied\n', stderr: '' });
+    expect((await topic()).spec.colour).toBeUndefined();
   });
 
   it('applies a built-in ConfigMap client-side (strategic merge patch, a removed key goes) and server-side', async () => {

@@ -220,7 +220,7 @@ export class ObjectRules {
     if (!r.schema) return [];
     const pruned = prune(r.schema, object);
     const mode = options.fieldValidation ?? 'Warn';
-    if (pruned.length > 0 && mode === 'Strict') throw badRequest(`strict decoding error: ${pruned.map((p) => `unknown field "${p}"`).join(', ')}`);
+    if (pruned.length > 0 && mode === 'Strict') throw badRequest(`${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: strict decoding error: ${pruned.map((p) => `unknown field "${p}"`).join(', ')}`);
     applyDefaults(r.schema, object);
     const causes = validate(r.schema, object);
     if (causes.length > 0) throw invalid(r.kind, r.group, object.metadata.name ?? '', causes);

@@ -7,6 +7,7 @@ import { checkCrd, crdStatus, registerCrd, unregisterCrd } from './crds';
 import { apiGroup, coreVersions, groupList, resourceList, versionInfo } from './discovery';
 import { FaultInjector, type RequestInfo } from './faults';
 import { type FieldValidation, ObjectRules, type WriteResult } from './objects';
+import { paginate } from './paging';
 import { openApiV2, openApiV3Document, openApiV3Root } from './openapi';
 import { jsonPatch, mergePatch } from './patch';
 import { ResourceRegistry, type ResourceType, apiVersionOf, storageKeyOf } from './resources';
@@ -262,10 +263,10 @@ export class KubeApiServer {
     const done = (code: number, w: WriteResult): { code: number; body: unknown; warnings: string[] } => ({ code, body: w.object, warnings: w.warnings });
     if (t.name === undefined) {
       if (method === 'GET') {
-        const listed = this.list(t, query, res);
+        const listed = this.list(t, query, res, table && ((o) => toTable(r, [o], { ...table, now: this.now() })));
         if (!table || !listed) return listed;
         const list = listed.body as KubeObject;
-        return { code: 200, body: toTable(r, list.items as KubeObject[], { ...table, resourceVersion: list.metadata.resourceVersion }) };
+        return { code: 200, body: { ...toTable(r, list.items as KubeObject[], table), metadata: list.metadata } };
       }
       if (method === 'POST') {
         if (r.namespaced && t.namespace === undefined) throw methodNotAllowed();
@@ -306,7 +307,7 @@ export class KubeApiServer {
     }
   }
 
-  private list(t: Target, query: URLSearchParams, res: ServerResponse): { code: number; body: unknown } | undefined {
+  private list(t: Target, query: URLSearchParams, res: ServerResponse, present?: (o: KubeObject) => unknown): { code: number; body: unknown } | undefined {
     const r = t.resource;
     const labels = parseLabelSelector(query.get('labelSelector'));
     const fields = parseFieldSelector(query.get('fieldSelector'), `${r.group}/${r.plural}`);
@@ -326,6 +327,7 @@ export class KubeApiServer {
           allowBookmarks: query.get('allowWatchBookmarks') === 'true',
           sendInitialEvents: query.get('sendInitialEvents') === 'true',
           ...(timeout ? { timeoutMs: Number(timeout) * 1000 } : {}),
+          ...(present ? { present } : {}),
         },
         this.bookmarkIntervalMs,
         () => {
@@ -338,8 +340,8 @@ export class KubeApiServer {
       stream.start();
       return undefined;
     }
-    const items = this.rules.list(r, namespace, labels, fields);
-    return { code: 200, body: { kind: `${r.kind}List`, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(this.store.resourceVersion) }, items } };
+    const page = paginate(this.rules.list(r, namespace, labels, fields), query, this.store);
+    return { code: 200, body: { kind: `${r.kind}List`, apiVersion: apiVersionOf(r), metadata: page.metadata, items: page.items } };
   }
 
   /** Runs a write and keeps the served CRDs in step with the stored ones. */

@@ -17,6 +17,15 @@ export interface KubectlResult {
 /** A kubectl that does not answer within this long has hung on the server (it normally takes well under a second). */
 export const kubectlTimeoutMs = 60_000;
 
+export interface RunningKubectl {
+  readonly done: Promise<KubectlResult>;
+  readonly exited: () => boolean;
+  /** What it printed so far. */
+  readonly stdout: () => string;
+  /** Ends a command that runs until stopped (`get -w`). */
+  readonly stop: () => void;
+}
+
 export class Kubectl {
   readonly home = mkdtempSync(join(tmpdir(), 'starlane-kubectl-'));
   private readonly binary = kubeBinaries().kubectl;
@@ -33,7 +42,7 @@ export class Kubectl {
   }
 
   /** Starts kubectl; the promise settles when it exits. Relative paths are from the workspace root. */
-  start(args: readonly string[]): { done: Promise<KubectlResult>; exited: () => boolean } {
+  start(args: readonly string[]): RunningKubectl {
     const child = spawn(this.binary, [...args, '--kubeconfig', join(this.home, 'kubeconfig'), '--cache-dir', join(this.home, 'cache')], {
       cwd: workspaceRoot(),
       env: { PATH: process.env['PATH'] ?? '', HOME: this.home },
@@ -56,7 +65,7 @@ export class Kubectl {
         resolve({ code, stdout, stderr });
       });
     });
-    return { done, exited: () => exited };
+    return { done, exited: () => exited, stdout: () => stdout, stop: () => child.kill('SIGTERM') };
   }
 
   run(...args: string[]): Promise<KubectlResult> {
