@@ -1,9 +1,12 @@
 /**
- * Every write the operator makes to Kubernetes, in one place: a Topic's status (through the
- * /status subresource, and only when it changed: the caller checks `statusChanged`), its
- * finalizers, core/v1 Events, and the leader-election Lease. Writes go by merge patch; a
- * finalizer change carries the resourceVersion it was decided on, so a concurrent change makes
- * it fail with 409 and the Topic is looked at again (a merge patch replaces the whole list).
+ * The operator's writes to Topics, in one place: the status (through the /status subresource,
+ * and only when it changed: the caller checks `statusChanged`), the finalizer, and core/v1
+ * Events. Topic writes are server-side applies under the field manager `starlane-operator`
+ * (as controller-runtime operators do): the operator owns exactly the status fields and the
+ * finalizer it applies, so a field it stops applying is removed, and other managers' fields
+ * (kubectl's spec, another controller's finalizer) are never touched. Status applies are
+ * forced (the status is the operator's alone); a finalizer apply carries the resourceVersion it
+ * was decided on, so a concurrent change fails it with 409 and the Topic is looked at again.
  */
 import type { TopicStatus } from '@starlane/reconcile';
 import { topicResource, type KubeConfig, type KubeModule, type KubeObject } from './kube';
@@ -20,7 +23,7 @@ export interface EventInput {
 export class KubeWriter {
   private readonly custom;
   private readonly core;
-  private readonly mergePatch;
+  private readonly apply;
 
   constructor(
     private readonly k8s: KubeModule,
@@ -30,26 +33,22 @@ export class KubeWriter {
   ) {
     this.custom = kc.makeApiClient(k8s.CustomObjectsApi);
     this.core = kc.makeApiClient(k8s.CoreV1Api);
-    this.mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+    this.apply = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply);
   }
 
-  /** Writes `status` of the Topic through /status; keys of the old status missing from the new one are removed. Returns the object as written. */
+  /** Applies `status` to the Topic through /status (fields left out are removed); returns the object as written. */
   async writeTopicStatus(topic: KubeObject, status: TopicStatus): Promise<KubeObject> {
     const { namespace, name } = identify(topic);
-    const previous = (topic.status ?? {}) as Record<string, unknown>;
-    const body: Record<string, unknown> = { ...status };
-    for (const key of Object.keys(previous)) if (!(key in body)) body[key] = null;
-    return (await this.custom.patchNamespacedCustomObjectStatus(
-      { ...topicPath, namespace, name, body: { status: body }, fieldManager },
-      this.mergePatch,
-    )) as KubeObject;
+    const body = { ...applyHeader(topic), status };
+    return (await this.custom.patchNamespacedCustomObjectStatus({ ...topicPath, namespace, name, body, fieldManager, force: true }, this.apply)) as KubeObject;
   }
 
-  /** Sets the Topic's finalizers, conditional on the resourceVersion they were decided on. */
-  async setTopicFinalizers(topic: KubeObject, finalizers: readonly string[]): Promise<KubeObject> {
+  /** Applies the operator's finalizers of the Topic (`[]` gives ours up), conditional on the resourceVersion they were decided on. */
+  async applyTopicFinalizers(topic: KubeObject, finalizers: readonly string[]): Promise<KubeObject> {
     const { namespace, name } = identify(topic);
-    const metadata = { finalizers: [...finalizers], resourceVersion: topic.metadata?.resourceVersion };
-    return (await this.custom.patchNamespacedCustomObject({ ...topicPath, namespace, name, body: { metadata }, fieldManager }, this.mergePatch)) as KubeObject;
+    const header = applyHeader(topic);
+    const body = { ...header, metadata: { ...header.metadata, resourceVersion: topic.metadata?.resourceVersion, finalizers: [...finalizers] } };
+    return (await this.custom.patchNamespacedCustomObject({ ...topicPath, namespace, name, body, fieldManager, force: true }, this.apply)) as KubeObject;
   }
 
   /** Records a core/v1 Event about `object` (kubectl describe shows it). */
@@ -83,6 +82,11 @@ export class KubeWriter {
 }
 
 const topicPath = { group: topicResource.group, version: topicResource.version, plural: topicResource.plural };
+
+function applyHeader(object: KubeObject): { apiVersion: string; kind: string; metadata: { name: string; namespace: string } } {
+  const { namespace, name } = identify(object);
+  return { apiVersion: `${topicResource.group}/${topicResource.version}`, kind: topicResource.kind, metadata: { name, namespace } };
+}
 
 function identify(object: KubeObject): { namespace: string; name: string } {
   return { namespace: object.metadata?.namespace ?? 'default', name: object.metadata?.name ?? '' };

@@ -14,6 +14,12 @@ import { TopicController } from './topic-controller';
 export { operatorOptions };
 
 /**
+ * How long a stop waits for the passes in flight before it releases the Lease: well inside the
+ * service host's shutdown grace (3 s by default, then 1 s more) and the pod's termination grace.
+ */
+export const shutdownDrainMsMax = 1_500;
+
+/**
  * The operator: reconciles Topic custom resources into Starlane topics through the public admin
  * API. Every replica keeps informers on Topics and Clusters; only the one that holds the Lease
  * runs the work queue. It serves health (for its pod's probes; `/readyz` once its caches are
@@ -98,7 +104,9 @@ export const operatorApp: ServiceDescription<typeof operatorOptions> = {
       ready,
       async stop() {
         stopped = true;
-        await elector.stop(() => running.drain());
+        // Passes in flight run no further action once the queue stops; wait for the call each may be in, but only so
+        // long that the Lease is still released before the host gives up on the stop.
+        await elector.stop(() => Promise.race([running.drain(), new Promise<void>((resolve) => scheduler.schedule(shutdownDrainMsMax, resolve))]));
         await Promise.all([topics.stop(), clusters.stop()]);
         admin.close();
       },

@@ -60,12 +60,11 @@ export class TopicController {
   private queue: WorkQueue | undefined;
   private active = 0;
   /**
-   * Topics as this operator last wrote them, until the informer cache catches up: `older` holds
-   * the resourceVersions the cache may still show from before our last write (the one the pass
-   * started from and our own intermediate writes). Without it, the next pass would decide on a
-   * stale status and, say, record a refusal's Warning event twice.
+   * Topics as this operator last wrote them, until the informer cache has caught up: without it
+   * the next pass would decide on a status older than our own write and, say, record a
+   * refusal's Warning event twice. See `newer`.
    */
-  private readonly written = new Map<string, { readonly older: ReadonlySet<string | undefined>; readonly object: KubeObject }>();
+  private readonly written = new Map<string, KubeObject>();
   private readonly immediateRequeues = new Map<string, number>();
   private readonly unreachableSince = new Map<string, number>();
   private readonly inFlight = new Set<Promise<void>>();
@@ -177,18 +176,16 @@ export class TopicController {
     return 'requeued';
   }
 
-  /** The Topic as last known: the informer's copy, or ours while it has not caught up with our own write. */
+  /** The Topic as last known: the informer's copy, or ours while the informer has not caught up with our own write. */
   private current(key: string): KubeObject | undefined {
     const { namespace, name } = splitKey(key);
     const cached = this.options.topics.get(namespace, name);
     const ours = this.written.get(key);
-    if (cached === undefined || ours === undefined) {
+    if (cached === undefined || ours === undefined || !newer(ours, cached)) {
       this.written.delete(key);
       return cached;
     }
-    if (ours.older.has(cached.metadata?.resourceVersion)) return ours.object;
-    this.written.delete(key);
-    return cached;
+    return ours;
   }
 
   private async reconcile(queue: WorkQueue, key: string): Promise<Requeue> {
@@ -198,16 +195,18 @@ export class TopicController {
       this.immediateRequeues.delete(key);
       return 'none';
     }
-    const older = new Set<string | undefined>([object.metadata?.resourceVersion]);
     const wrote = (next: KubeObject): void => {
-      older.add(object?.metadata?.resourceVersion);
       object = next;
-      this.written.set(key, { older, object: next });
+      this.written.set(key, next);
     };
     const desired = topicResource(object);
     const observation = await this.observe(desired);
     const context = { nowMs: this.options.clock.nowMs(), clusterUnreachableReleaseMs: this.options.clusterUnreachableReleaseMs };
     let result: TopicReconcileResult = reconcileTopic(desired, observation.cluster, context);
+    this.options.logger.debug(
+      { event: 'reconcile', topic: key, resourceVersion: object.metadata?.resourceVersion, observed: observation.cluster.kind, actions: result.actions.map((action) => action.type), statusChanged: result.statusChanged, requeue: result.requeue },
+      `Topic ${key}: ${result.actions.length} action(s), status ${result.statusChanged ? 'changed' : 'unchanged'}`,
+    );
     let released = false;
     for (const action of result.actions) {
       if (this.queue !== queue) throw new LeadershipLost();
@@ -232,10 +231,11 @@ export class TopicController {
 
   private async execute(action: TopicAction, object: KubeObject, observation: Observation): Promise<KubeObject | undefined> {
     switch (action.type) {
+      // Server-side apply: the operator applies only its own finalizer; others' stay as they are.
       case 'addFinalizer':
-        return await this.options.writer.setTopicFinalizers(object, [...(object.metadata?.finalizers ?? []).filter((f) => f !== action.finalizer), action.finalizer]);
+        return await this.options.writer.applyTopicFinalizers(object, [action.finalizer]);
       case 'removeFinalizer':
-        return await this.options.writer.setTopicFinalizers(object, (object.metadata?.finalizers ?? []).filter((f) => f !== action.finalizer));
+        return await this.options.writer.applyTopicFinalizers(object, []);
       case 'event':
         await this.recordEvent(object, action);
         return undefined;
@@ -290,6 +290,19 @@ export class TopicController {
     this.unreachableSince.set(clusterKey, sinceMs);
     return { kind: 'unreachable', sinceMs, message };
   }
+}
+
+/**
+ * Whether `a` is a later version of the object than `b`. resourceVersions are opaque by the API
+ * conventions, but every API server (etcd's revision) and the local one issue them as growing
+ * decimal integers, and a watch delivers them in order; anything else counts as not newer, so
+ * the cache wins.
+ */
+export function newer(a: KubeObject, b: KubeObject): boolean {
+  const left = a.metadata?.resourceVersion ?? '';
+  const right = b.metadata?.resourceVersion ?? '';
+  if (!/^\d+$/.test(left) || !/^\d+$/.test(right)) return false;
+  return BigInt(left) > BigInt(right);
 }
 
 /** The Kubernetes object as the reconciler reads it. */

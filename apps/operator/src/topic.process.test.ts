@@ -52,6 +52,12 @@ describe('operator: Topic reconciliation', () => {
     expect(described?.topicId).toBe(topic.status?.['topicId']);
     expect(await admin.overrides('orders_v1')).toEqual({ 'retention.ms': '3600000' });
     expect(await operatorMetric(operator, 'starlane_operator_reconciles_total', { result: 'converged' })).toBeGreaterThan(0);
+    // Written by server-side apply under the operator's field manager: the finalizer, and the status through /status.
+    const managers = (topic.metadata as { managedFields?: { manager: string; operation: string; subresource?: string }[] }).managedFields ?? [];
+    expect(managers).toEqual(expect.arrayContaining([
+      expect.objectContaining({ manager: 'starlane-operator', operation: 'Apply', subresource: 'status' }),
+      expect.objectContaining({ manager: 'starlane-operator', operation: 'Apply', fieldsV1: { 'f:metadata': { 'f:finalizers': { 'v:"starlane.dev/topic"': {} } } } }),
+    ]));
   });
 
   it('applies a config change and adds partitions, and refuses a partition decrease with a reason and one Warning event', async () => {
