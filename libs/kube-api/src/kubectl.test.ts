@@ -99,8 +99,8 @@ describe('the real kubectl against KubeApiServer', () => {
     await watching.done;
     expect(table(watching.stdout())).toEqual([
       ['NAME', 'CLUSTER', 'TOPIC', 'PARTITIONS', 'RF', 'READY', 'AGE'],
-      ['demo', 'demo', '0s'],
-      ['demo', 'demo', 'Demo_Events', '3', '2', '0s'],
+      ['demo', 'local', '0s'],
+      ['demo', 'local', 'Demo_Events', '3', '2', '0s'],
     ]);
   });
 
