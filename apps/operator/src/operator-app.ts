@@ -1,15 +1,115 @@
+import { systemClock, timerScheduler } from '@starlane/node-io';
+import { StarlaneError } from '@starlane/model';
 import { type ServiceDescription } from '@starlane/service-host';
 import { version } from '../package.json';
+import { ResourceInformer } from './informer';
+import { clusterResource, kubeErrorText, loadKubeConfig, loadKubeModule, topicResource } from './kube';
+import { KubeWriter, fieldManager } from './kube-writer';
+import { LeaseElector } from './lease-elector';
+import { registerOperatorMetrics } from './metrics';
+import { operatorOptions } from './options';
+import { StarlaneAdmin, adminClientIdleMs } from './starlane-admin';
+import { TopicController } from './topic-controller';
 
-export const operatorOptions = {};
+export { operatorOptions };
 
-/** The operator: reconciles Topic and Cluster custom resources on Kubernetes. It serves only
- * health (for its pod's probes) and metrics; it is a client of the cluster, not a server. */
+/**
+ * How long a stop waits for the passes in flight before it releases the Lease: well inside the
+ * service host's shutdown grace (3 s by default, then 1 s more) and the pod's termination grace.
+ */
+export const shutdownDrainMsMax = 1_500;
+
+/**
+ * The operator: reconciles Topic custom resources into Starlane topics through the public admin
+ * API. Every replica keeps informers on Topics and Clusters; only the one that holds the Lease
+ * runs the work queue. It serves health (for its pod's probes; `/readyz` once its caches are
+ * filled) and metrics; it is a client of the cluster, not a server.
+ */
 export const operatorApp: ServiceDescription<typeof operatorOptions> = {
   name: 'operator',
   version,
   options: operatorOptions,
-  async start() {
-    return { services: [] };
+  async start({ config, logger, metrics: registry }) {
+    const k8s = await loadKubeModule();
+    let kc;
+    try {
+      kc = loadKubeConfig(k8s, process.env);
+    } catch (error) {
+      throw new StarlaneError('CONFIG_INVALID', `cannot load the Kubernetes configuration (KUBECONFIG, else in-cluster): ${kubeErrorText(error)}`);
+    }
+    if (config.renewDeadlineMs >= config.leaseDurationMs) {
+      throw new StarlaneError('CONFIG_INVALID', `--renew-deadline-ms (${config.renewDeadlineMs}) must be below --lease-duration-ms (${config.leaseDurationMs}), so a leader stops before its lease can be taken over`);
+    }
+    const namespaces = config.watchNamespaces.split(',').map((namespace) => namespace.trim()).filter((namespace) => namespace !== '');
+    const clock = systemClock;
+    const scheduler = timerScheduler;
+    // The informers and the metrics are made before the controller that reads them, so they reach it through this.
+    const wired: { controller?: TopicController } = {};
+    const metrics = registerOperatorMetrics(registry, () => wired.controller?.queueDepth() ?? 0);
+    const informer = (resource: typeof topicResource | typeof clusterResource, onEvent: ConstructorParameters<typeof ResourceInformer>[0]['onEvent']): ResourceInformer =>
+      new ResourceInformer({ k8s, kc, resource, namespaces, scheduler, logger, onEvent, onRestart: () => metrics.informerRestarts.inc({ resource: resource.plural }) });
+    const topics = informer(topicResource, (_event, object) => wired.controller?.topicChanged(object));
+    const clusters = informer(clusterResource, (_event, object) => wired.controller?.clusterChanged(object));
+    const admin = new StarlaneAdmin(config.adminCallTimeoutMs, clock.nowMs);
+    const writer = new KubeWriter(k8s, kc, { component: fieldManager, instance: config.leaseHolder }, clock.nowMs);
+    const running = new TopicController({
+      topics,
+      clusters,
+      writer,
+      admin,
+      metrics,
+      clock,
+      scheduler,
+      logger,
+      bounds: { retryBackoff: { initialMs: config.retryBackoffMsInitial, maxMs: config.retryBackoffMsMax }, resyncPeriodMs: config.resyncPeriodMs, queuedKeysMax: 100_000 },
+      workers: config.workers,
+      clusterUnreachableReleaseMs: config.clusterUnreachableReleaseMs,
+    });
+    wired.controller = running;
+    const elector = new LeaseElector({
+      k8s,
+      kc,
+      namespace: config.leaseNamespace,
+      name: config.leaseName,
+      identity: config.leaseHolder,
+      durations: { leaseDurationMs: config.leaseDurationMs, renewDeadlineMs: config.renewDeadlineMs, retryPeriodMs: config.retryPeriodMs },
+      scheduler,
+      nowMs: clock.nowMs,
+      logger,
+      onStartedLeading: () => {
+        metrics.leader.set(1);
+        running.startLeading();
+      },
+      onStoppedLeading: () => {
+        metrics.leader.set(0);
+        running.stopLeading();
+      },
+    });
+    let stopped = false;
+    const sweep = (): void => {
+      if (stopped) return;
+      admin.sweep();
+      scheduler.schedule(adminClientIdleMs, sweep);
+    };
+    scheduler.schedule(adminClientIdleMs, sweep);
+    topics.start();
+    clusters.start();
+    // Campaign only with full caches: a leader with an empty cache would see every Topic as gone.
+    const ready = Promise.all([topics.synced(), clusters.synced()]).then(() => {
+      logger.info({ event: 'caches-synced', namespaces: namespaces.length === 0 ? 'all' : namespaces }, 'Topic and Cluster caches filled; campaigning for the lease');
+      if (!stopped) elector.start();
+    });
+    return {
+      services: [],
+      ready,
+      async stop() {
+        stopped = true;
+        // Passes in flight run no further action once the queue stops; wait for the call each may be in, but only so
+        // long that the Lease is still released before the host gives up on the stop.
+        await elector.stop(() => Promise.race([running.drain(), new Promise<void>((resolve) => scheduler.schedule(shutdownDrainMsMax, resolve))]));
+        await Promise.all([topics.stop(), clusters.stop()]);
+        admin.close();
+      },
+    };
   },
 };

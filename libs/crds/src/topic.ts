@@ -29,23 +29,31 @@ export interface TopicStatus {
   topicName?: string;
   partitions?: number;
   replicationFactor?: number;
+  /**
+   * The config keys the spec declared when last applied: a key dropped from the spec is reset
+   * to its default once, while keys the resource never declared are left alone.
+   */
+  managedConfigKeys?: string[];
 }
 
 /** Reasons of the Topic's Ready condition; the message says what to do. */
 export const topicReadyReasons = [
   'Reconciled',
-  'Reconciling',
-  'Paused',
+  'Creating',
+  'Updating',
+  'Reassigning',
   'ClusterNotFound',
-  'ClusterUnavailable',
+  'ClusterUnreachable',
   'InvalidTopicName',
   'InvalidPartitions',
+  'InvalidReplicationFactor',
   'PartitionDecreaseNotSupported',
   'InvalidConfig',
   'ReplicationFactorTooLarge',
   'TopicNameChangeNotSupported',
-  'TopicNameConflict',
-  'Deleting',
+  'PolicyViolation',
+  'RequestRefused',
+  'RequestFailed',
 ] as const;
 export type TopicReadyReason = (typeof topicReadyReasons)[number];
 
@@ -118,6 +126,7 @@ export const topicCrd: CrdDefinition = {
       topicName: { type: 'string' },
       partitions: { type: 'integer', minimum: 0 },
       replicationFactor: { type: 'integer', minimum: 0 },
+      managedConfigKeys: { type: 'array', items: { type: 'string' }, maxItems: topicConfigEntriesMax, 'x-kubernetes-list-type': 'set' },
     },
   },
   printerColumns: [

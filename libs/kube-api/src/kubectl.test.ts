@@ -52,7 +52,7 @@ describe('the real kubectl against KubeApiServer', () => {
 
     expect(await kubectl.run('apply', '--server-side', '-f', withPartitions(5))).toEqual({ code: 0, stdout: 'topic.starlane.dev/demo serverside-applied\n', stderr: '' });
     const changed = await topic();
-    expect(changed.spec).toEqual({ clusterRef: { name: 'demo' }, topicName: 'Demo_Events', partitions: 5, config: { 'retention.ms': '604800000', 'cleanup.policy': 'delete' }, deletionPolicy: 'Delete' });
+    expect(changed.spec).toEqual({ clusterRef: { name: 'local' }, topicName: 'Demo_Events', partitions: 5, config: { 'retention.ms': '604800000', 'cleanup.policy': 'delete' }, deletionPolicy: 'Delete' });
     expect(changed.metadata.generation).toBe(2);
     const mine = (changed.metadata.managedFields as KubeObject[]).find((e) => e.manager === 'kubectl');
     expect(mine).toMatchObject({ operation: 'Apply', apiVersion: 'starlane.dev/v1alpha1', time: '2026-03-01T10:00:00Z', fieldsType: 'FieldsV1' });
@@ -74,11 +74,11 @@ describe('the real kubectl against KubeApiServer', () => {
     clockMs = startMs + 5 * 60_000;
     expect(table(await kubectl.ok('get', 'topics'))).toEqual([
       ['NAME', 'CLUSTER', 'TOPIC', 'PARTITIONS', 'RF', 'READY', 'AGE'],
-      ['demo', 'demo', 'Demo_Events', '3', '1', 'True', '5m'],
+      ['demo', 'local', 'Demo_Events', '3', '1', 'True', '5m'],
     ]);
     expect(table(await kubectl.ok('get', 'st', 'demo', '-o', 'wide'))).toEqual([
       ['NAME', 'CLUSTER', 'TOPIC', 'PARTITIONS', 'RF', 'READY', 'REASON', 'AGE'],
-      ['demo', 'demo', 'Demo_Events', '3', '1', 'True', 'Reconciled', '5m'],
+      ['demo', 'local', 'Demo_Events', '3', '1', 'True', 'Reconciled', '5m'],
     ]);
     expect(table(await kubectl.ok('get', 'namespaces'))).toEqual([
       ['NAME', 'STATUS', 'AGE'],
@@ -99,8 +99,8 @@ describe('the real kubectl against KubeApiServer', () => {
     await watching.done;
     expect(table(watching.stdout())).toEqual([
       ['NAME', 'CLUSTER', 'TOPIC', 'PARTITIONS', 'RF', 'READY', 'AGE'],
-      ['demo', 'demo', '0s'],
-      ['demo', 'demo', 'Demo_Events', '3', '2', '0s'],
+      ['demo', 'local', '0s'],
+      ['demo', 'local', 'Demo_Events', '3', '2', '0s'],
     ]);
   });
 
@@ -113,7 +113,7 @@ describe('the real kubectl against KubeApiServer', () => {
       apiVersion: 'starlane.dev/v1alpha1',
       kind: 'Topic',
       metadata: { name: 'demo', namespace: 'default', uid: shown.metadata.uid, resourceVersion: shown.metadata.resourceVersion, generation: 1, creationTimestamp: '2026-03-01T10:00:00Z' },
-      spec: { clusterRef: { name: 'demo' }, topicName: 'Demo_Events', partitions: 3, config: { 'retention.ms': '604800000', 'cleanup.policy': 'delete' }, deletionPolicy: 'Delete' },
+      spec: { clusterRef: { name: 'local' }, topicName: 'Demo_Events', partitions: 3, config: { 'retention.ms': '604800000', 'cleanup.policy': 'delete' }, deletionPolicy: 'Delete' },
     });
     expect((parse(await kubectl.ok('get', 'topic', 'demo', '-o', 'yaml', '--show-managed-fields')) as KubeObject).metadata.managedFields).toEqual([
       {
@@ -151,7 +151,7 @@ describe('the real kubectl against KubeApiServer', () => {
     const text = await kubectl.ok('describe', 'topic', 'demo');
     expect(text).toContain('Name:         demo\nNamespace:    default\n');
     expect(text).toContain('Kind:         Topic\n');
-    expect(text).toMatch(/Spec:\n {2}Cluster Ref:\n {4}Name: {2}demo\n {2}Config:\n {4}cleanup\.policy: {2}delete\n {4}retention\.ms: {4}604800000\n {2}Deletion Policy: {3}Delete\n {2}Partitions: {8}3\n {2}Topic Name: {8}Demo_Events\n/u);
+    expect(text).toMatch(/Spec:\n {2}Cluster Ref:\n {4}Name: {2}local\n {2}Config:\n {4}cleanup\.policy: {2}delete\n {4}retention\.ms: {4}604800000\n {2}Deletion Policy: {3}Delete\n {2}Partitions: {8}3\n {2}Topic Name: {8}Demo_Events\n/u);
     const events = table(text.slice(text.indexOf('Events:')));
     expect(events[1]).toEqual(['Type', 'Reason', 'Age', 'From', 'Message']);
     expect(events.slice(3).map((row) => [row[0], row[1], row[3], row[4]])).toEqual([['Normal', 'Created', 'starlane-operator', 'topic Demo_Events created with 3 partitions']]);
@@ -189,7 +189,7 @@ describe('the real kubectl against KubeApiServer', () => {
       bob: ['f:clusterRef', 'f:config', 'f:deletionPolicy', 'f:partitions', 'f:topicName'],
     });
     // alice now leaves partitions out: bob keeps it, so it stays.
-    expect(await kubectl.ok('apply', '--server-side', '--field-manager', 'alice', '-f', kubectl.file('alice.yaml', 'apiVersion: starlane.dev/v1alpha1\nkind: Topic\nmetadata:\n  name: demo\nspec:\n  clusterRef:\n    name: demo\n'))).toBe(
+    expect(await kubectl.ok('apply', '--server-side', '--field-manager', 'alice', '-f', kubectl.file('alice.yaml', 'apiVersion: starlane.dev/v1alpha1\nkind: Topic\nmetadata:\n  name: demo\nspec:\n  clusterRef:\n    name: local\n'))).toBe(
       'topic.starlane.dev/demo serverside-applied\n',
     );
     expect((await topic()).spec.partitions).toBe(5);

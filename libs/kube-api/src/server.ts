@@ -29,6 +29,8 @@ export interface KubeApiServerOptions {
   readonly now?: () => Date;
   readonly watchHistoryEventsMax?: number;
   readonly bookmarkIntervalMs?: number;
+  /** The port on 127.0.0.1; 0 (the default) asks the system for a free one. */
+  readonly port?: number;
 }
 
 export interface RequestRecord {
@@ -102,7 +104,14 @@ export class KubeApiServer {
     const server = createServer();
     const api = new KubeApiServer(server, options);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => void api.handle(req, res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    // A port in use rejects (EADDRINUSE) instead of leaving the promise pending.
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
     api.url_ = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     return api;
   }

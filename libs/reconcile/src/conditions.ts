@@ -27,9 +27,25 @@ export function removeCondition(previous: readonly Condition[] | undefined, type
   return (previous ?? []).filter((condition) => condition.type !== type);
 }
 
-/** Structural equality of two statuses, key order ignored: the operator writes status only when this is false. */
+/**
+ * Structural equality of two statuses, key order ignored, and the order of the CRD's unordered
+ * lists too (`conditions` is a map keyed by type, `managedConfigKeys` a set): server-side apply
+ * merges those and may store them in another order than written, which must not count as a
+ * change (else every pass writes the status again). The operator writes status only when this is false.
+ */
 export function statusEqual(a: TopicStatus | undefined, b: TopicStatus | undefined): boolean {
-  return canonical(a ?? {}) === canonical(b ?? {});
+  return canonical(normalized(a)) === canonical(normalized(b));
+}
+
+function normalized(status: TopicStatus | undefined): TopicStatus {
+  // An empty set and no set say the same; an API server may keep either.
+  const { managedConfigKeys, ...rest } = status ?? {};
+  const value: TopicStatus = managedConfigKeys === undefined || managedConfigKeys.length === 0 ? rest : { ...rest, managedConfigKeys };
+  return {
+    ...value,
+    ...(value.conditions === undefined ? {} : { conditions: [...value.conditions].sort((x, y) => (x.type < y.type ? -1 : x.type > y.type ? 1 : 0)) }),
+    ...(value.managedConfigKeys === undefined ? {} : { managedConfigKeys: [...value.managedConfigKeys].sort() }),
+  };
 }
 
 function canonical(value: unknown): string {

@@ -2,8 +2,10 @@ export { pausedCondition, readyCondition, setCondition, statusEqual, type Condit
 export { clusterUnreachableReleaseMsDefault, reconcileTopic, type ReconcileContext, type TopicReconcileResult } from './reconcile-topic';
 export { type Requeue, type TopicAction } from './topic-actions';
 export {
+  clusterRefText,
   pausedAnnotation,
   topicFinalizer,
+  type ClusterRef,
   type Condition,
   type ConditionStatus,
   type DeletionPolicy,
@@ -31,3 +33,4 @@ export {
   type ObservedLease,
 } from './leader-election';
 export { topicActionFailed, type ActionFailure } from './topic-action-failure';
+export { planReplicationFactor } from './replica-plan';

@@ -8,7 +8,7 @@ const context = { nowMs };
 function topicResource(spec: Partial<TopicSpec> = {}, extra: Partial<TopicResource['metadata']> = {}): TopicResource {
   return {
     metadata: { name: 'orders', namespace: 'default', generation: 1, finalizers: [topicFinalizer], ...extra },
-    spec: { clusterRef: 'main', partitions: 3, replicationFactor: 2, config: { 'retention.ms': '60000' }, ...spec },
+    spec: { clusterRef: { name: 'main' }, partitions: 3, replicationFactor: 2, config: { 'retention.ms': '60000' }, ...spec },
   };
 }
 
@@ -34,6 +34,16 @@ function ready(resource: TopicResource): { status: string; reason: string; messa
 }
 
 describe('reconcileTopic: a live Topic', () => {
+  it('creates with the cluster default when the replication factor is not declared, and leaves it alone afterwards', () => {
+    const { replicationFactor: _declared, ...spec } = topicResource().spec;
+    const undeclared: TopicResource = { ...topicResource(), spec };
+    const created = reconcileTopic(undeclared, reachable(undefined, 1), context);
+    expect(created.actions).toEqual([{ type: 'createTopic', topicName: 'orders', partitions: 3, configs: { 'retention.ms': '60000' } }]);
+    const existing = reconcileTopic(undeclared, reachable(observedTopic({ replicationFactor: 1 }), 3), context);
+    expect(existing.actions).toEqual([]);
+    expect(ready({ ...undeclared, status: existing.status })).toMatchObject({ status: 'True', reason: 'Reconciled' });
+  });
+
   it('adds the finalizer before creating the topic with the declared configs', () => {
     const result = reconcileTopic(topicResource({}, { finalizers: [] }), reachable(), context);
     expect(result.actions).toEqual([

@@ -6,7 +6,7 @@
  */
 import { pausedCondition, readyCondition, removeCondition, setCondition, statusEqual, type ConditionInput } from './conditions';
 import type { Requeue, TopicAction } from './topic-actions';
-import { pausedAnnotation, topicFinalizer, type ObservedCluster, type ObservedTopic, type TopicResource, type TopicStatus } from './topic-resource';
+import { clusterRefText, pausedAnnotation, topicFinalizer, type ObservedCluster, type ObservedTopic, type TopicResource, type TopicStatus } from './topic-resource';
 import { clusterRefusal, effectiveTopicName, specRefusal } from './topic-rules';
 
 /**
@@ -77,9 +77,9 @@ function reconcileLive(resource: TopicResource, observed: ObservedCluster, conte
   const actions: TopicAction[] = hasFinalizer(resource) ? [] : [{ type: 'addFinalizer', finalizer: topicFinalizer }];
   const bad = specRefusal(resource);
   if (bad !== undefined) return refused(resource, bad.reason, bad.message, context, actions);
-  if (observed.kind === 'gone') return refused(resource, 'ClusterNotFound', `${observed.message}; create Cluster ${JSON.stringify(resource.spec.clusterRef)} or fix spec.clusterRef`, context, actions);
+  if (observed.kind === 'gone') return refused(resource, 'ClusterNotFound', `${observed.message}; create Cluster ${JSON.stringify(clusterRefText(resource))} or fix spec.clusterRef`, context, actions);
   if (observed.kind === 'unreachable') {
-    const message = `Starlane cluster ${JSON.stringify(resource.spec.clusterRef)} did not answer: ${observed.message}; retrying with back-off`;
+    const message = `Starlane cluster ${JSON.stringify(clusterRefText(resource))} did not answer: ${observed.message}; retrying with back-off`;
     return { actions, status: withReady(resource, { type: readyCondition, status: 'False', reason: 'ClusterUnreachable', message }, context), requeue: 'backoff' };
   }
   const refusal = clusterRefusal(resource, observed.nodeCount, observed.topic);
@@ -89,7 +89,7 @@ function reconcileLive(resource: TopicResource, observed: ObservedCluster, conte
   const managedConfigKeys = Object.keys(declared).sort();
   if (observed.topic === undefined) {
     const { partitions, replicationFactor } = resource.spec;
-    actions.push({ type: 'createTopic', topicName: name, partitions, replicationFactor, configs: declared });
+    actions.push({ type: 'createTopic', topicName: name, partitions, ...(replicationFactor === undefined ? {} : { replicationFactor }), configs: declared });
     const message = `creating topic ${JSON.stringify(name)}`;
     const status = withReady(resource, { type: readyCondition, status: 'False', reason: 'Creating', message }, context, { topicName: name, managedConfigKeys });
     return { actions, status, requeue: 'now' };
@@ -107,7 +107,9 @@ function configChanges(resource: TopicResource, topic: ObservedTopic): { set: Re
 }
 
 function converge(resource: TopicResource, topic: ObservedTopic, context: ReconcileContext, actions: TopicAction[], managedConfigKeys: string[]): Pass {
-  const { partitions, replicationFactor } = resource.spec;
+  // An undeclared replication factor (the cluster's default at creation) is left alone, like an undeclared config.
+  const { partitions } = resource.spec;
+  const replicationFactor = resource.spec.replicationFactor ?? topic.replicationFactor;
   const changes = configChanges(resource, topic);
   if (Object.keys(changes.set).length > 0 || changes.reset.length > 0) actions.push({ type: 'alterConfigs', topicName: topic.name, ...changes });
   if (partitions > topic.partitions) actions.push({ type: 'createPartitions', topicName: topic.name, totalCount: partitions });
@@ -141,11 +143,11 @@ function finalize(resource: TopicResource, observed: ObservedCluster, context: R
   const name = status.topicName ?? effectiveTopicName(resource);
   const releaseMs = context.clusterUnreachableReleaseMs ?? clusterUnreachableReleaseMsDefault;
   if (observed.kind === 'unreachable' && context.nowMs - observed.sinceMs < releaseMs) {
-    const message = `waiting for Starlane cluster ${JSON.stringify(resource.spec.clusterRef)} to delete topic ${JSON.stringify(name)}: ${observed.message}`;
+    const message = `waiting for Starlane cluster ${JSON.stringify(clusterRefText(resource))} to delete topic ${JSON.stringify(name)}: ${observed.message}`;
     return { actions: [], status: withReady(resource, { type: readyCondition, status: 'False', reason: 'ClusterUnreachable', message }, context), requeue: 'backoff' };
   }
   if (observed.kind !== 'reachable') {
-    const message = `Starlane cluster ${JSON.stringify(resource.spec.clusterRef)} is gone (${observed.message}); topic ${JSON.stringify(name)} was not deleted and the finalizer is released`;
+    const message = `Starlane cluster ${JSON.stringify(clusterRefText(resource))} is gone (${observed.message}); topic ${JSON.stringify(name)} was not deleted and the finalizer is released`;
     return { actions: [{ type: 'event', eventType: 'Warning', reason: 'FinalizerReleased', message }, release], status, requeue: 'none' };
   }
   if (isPaused(resource)) {

@@ -6,7 +6,7 @@ import { topicFinalizer, type TopicResource } from './topic-resource';
 const context = { nowMs: 1_700_000_000_000 };
 const resource: TopicResource = {
   metadata: { name: 'orders', generation: 2, finalizers: [topicFinalizer] },
-  spec: { clusterRef: 'main', partitions: 3, replicationFactor: 2, config: { 'retention.ms': '60000' } },
+  spec: { clusterRef: { name: 'main' }, partitions: 3, replicationFactor: 2, config: { 'retention.ms': '60000' } },
 };
 const alter: TopicAction = { type: 'alterConfigs', topicName: 'orders', set: { 'retention.ms': '60000' }, reset: [] };
 const create: TopicAction = { type: 'createTopic', topicName: 'orders', partitions: 3, replicationFactor: 2, configs: {} };

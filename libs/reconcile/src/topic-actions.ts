@@ -6,7 +6,8 @@ export type TopicAction =
       readonly type: 'createTopic';
       readonly topicName: string;
       readonly partitions: number;
-      readonly replicationFactor: number;
+      /** Absent: the cluster's default (default.replication.factor). */
+      readonly replicationFactor?: number;
       readonly configs: Readonly<Record<string, string>>;
     }
   /** Incremental alter (Kafka's IncrementalAlterConfigs): `set` keys get the value, `reset` keys return to their default. */

@@ -37,7 +37,7 @@ class ScriptedCluster {
     switch (action.type) {
       case 'createTopic':
         this.ids += 1;
-        this.topics.set(action.topicName, { name: action.topicName, topicId: `id-${this.ids}`, partitions: action.partitions, replicationFactor: action.replicationFactor, configs: { ...action.configs } });
+        this.topics.set(action.topicName, { name: action.topicName, topicId: `id-${this.ids}`, partitions: action.partitions, replicationFactor: action.replicationFactor ?? 1, configs: { ...action.configs } });
         return true;
       case 'alterConfigs': {
         if (topic === undefined) return false;
@@ -127,7 +127,7 @@ function resourceFor(index: number, random: () => number): TopicResource {
   for (const key of declaredKeys) if (random() < 0.6) config[key] = key === 'min.insync.replicas' ? '1' : String(60_000 + Math.floor(random() * 1000));
   return {
     metadata: { name: `topic-${index}`, namespace: 'default', generation: 1 },
-    spec: { clusterRef: 'main', partitions: 1 + Math.floor(random() * 4), replicationFactor: 1 + Math.floor(random() * 3), config },
+    spec: { clusterRef: { name: 'main' }, partitions: 1 + Math.floor(random() * 4), replicationFactor: 1 + Math.floor(random() * 3), config },
   };
 }
 

@@ -2,7 +2,11 @@
  * The `Topic` resource (group starlane.dev, version v1alpha1) as the reconciler reads it, and
  * the Starlane topic as the public admin API describes it. Plain data: the operator maps the
  * Kubernetes object and the gRPC answers onto these shapes, so the decisions stay free of I/O.
+ * The spec and status types are libs/crds', the one source the CRD schema is generated from.
  */
+import type { ClusterRef, Condition, DeletionPolicy, TopicSpec, TopicStatus } from '@starlane/crds';
+
+export type { ClusterRef, Condition, DeletionPolicy, TopicSpec, TopicStatus };
 
 /** Finalizer that holds a Topic until its Starlane topic is deleted or released (deletionPolicy). */
 export const topicFinalizer = 'starlane.dev/topic';
@@ -10,47 +14,7 @@ export const topicFinalizer = 'starlane.dev/topic';
 /** Annotation that pauses reconciliation of one Topic when set to "true" (Strimzi: strimzi.io/pause-reconciliation). */
 export const pausedAnnotation = 'starlane.dev/paused';
 
-export type DeletionPolicy = 'Delete' | 'Retain';
-
-export interface TopicSpec {
-  /** Name of the Cluster resource (same namespace) whose Starlane cluster holds the topic. */
-  readonly clusterRef: string;
-  /** The Starlane topic name; defaults to metadata.name (Kafka names allow `_` and upper case, Kubernetes names do not). */
-  readonly topicName?: string;
-  readonly partitions: number;
-  readonly replicationFactor: number;
-  /** Declared topic configs; the only ones the reconciler sets. */
-  readonly config?: Readonly<Record<string, string>>;
-  /** Defaults to Delete. */
-  readonly deletionPolicy?: DeletionPolicy;
-}
-
-export type ConditionStatus = 'True' | 'False' | 'Unknown';
-
-export interface Condition {
-  readonly type: string;
-  readonly status: ConditionStatus;
-  readonly reason: string;
-  readonly message: string;
-  /** RFC 3339; changes only when `status` changes (Kubernetes API conventions). */
-  readonly lastTransitionTime: string;
-  readonly observedGeneration?: number;
-}
-
-export interface TopicStatus {
-  readonly conditions?: readonly Condition[];
-  readonly observedGeneration?: number;
-  readonly topicId?: string;
-  /** The effective Starlane topic name. */
-  readonly topicName?: string;
-  readonly partitions?: number;
-  readonly replicationFactor?: number;
-  /**
-   * The config keys the spec declared when last applied: a key dropped from the spec is reset
-   * to its default once, while keys the resource never declared are left alone.
-   */
-  readonly managedConfigKeys?: readonly string[];
-}
+export type ConditionStatus = Condition['status'];
 
 export interface TopicMetadata {
   readonly name: string;
@@ -59,6 +23,12 @@ export interface TopicMetadata {
   readonly deletionTimestamp?: string;
   readonly finalizers?: readonly string[];
   readonly annotations?: Readonly<Record<string, string>>;
+}
+
+/** The Cluster a Topic points at, as `namespace/name` (the Topic's namespace unless clusterRef names one). */
+export function clusterRefText(resource: TopicResource): string {
+  const namespace = resource.spec.clusterRef.namespace ?? resource.metadata.namespace;
+  return namespace === undefined || namespace === '' ? resource.spec.clusterRef.name : `${namespace}/${resource.spec.clusterRef.name}`;
 }
 
 export interface TopicResource {

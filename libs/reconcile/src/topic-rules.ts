@@ -39,7 +39,7 @@ export function specRefusal(resource: TopicResource): Refusal | undefined {
   }
   const { partitions, replicationFactor } = resource.spec;
   if (!Number.isInteger(partitions) || partitions < 1) return { reason: 'InvalidPartitions', message: `spec.partitions must be an integer of at least 1, got ${partitions}` };
-  if (!Number.isInteger(replicationFactor) || replicationFactor < 1) {
+  if (replicationFactor !== undefined && (!Number.isInteger(replicationFactor) || replicationFactor < 1)) {
     return { reason: 'InvalidReplicationFactor', message: `spec.replicationFactor must be an integer of at least 1, got ${replicationFactor}` };
   }
   const badConfig = caught(() => validateTopicConfigs(resource.spec.config ?? {}));
@@ -50,7 +50,7 @@ export function specRefusal(resource: TopicResource): Refusal | undefined {
 /** Refusals that depend on the cluster as observed. */
 export function clusterRefusal(resource: TopicResource, nodeCount: number, topic: ObservedTopic | undefined): Refusal | undefined {
   const { partitions, replicationFactor } = resource.spec;
-  if (replicationFactor > nodeCount) {
+  if (replicationFactor !== undefined && replicationFactor > nodeCount) {
     return {
       reason: 'ReplicationFactorTooLarge',
       message: `spec.replicationFactor is ${replicationFactor} but the cluster has ${nodeCount} node(s); lower it or add nodes`,

@@ -8,12 +8,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { freePort, waitUntil, workspaceRoot } from '@starlane/testing';
-import { layoutPorts, portSpanMax } from './layout';
+import { waitUntil, workspaceRoot } from '@starlane/testing';
+import { freePortBase } from '@starlane/local-cluster';
 
 jest.setTimeout(300_000);
 
@@ -63,25 +62,6 @@ function startSupervisor(portBase: number): Supervised {
   createInterface({ input: child.stderr! }).on('line', keep);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   return { child, exited, reports, tail };
-}
-
-/** A base port whose every port of the layout is free right now. */
-async function freePortBase(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = await freePort();
-    if (base + portSpanMax > 65535) continue;
-    const free = await Promise.all(layoutPorts(base).map(isFree));
-    if (free.every(Boolean)) return base;
-  }
-  throw new Error('no base port with every port of the layout free');
-}
-
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 }
 
 /** The supervisor's last lines, for a failure message. */

@@ -13,10 +13,21 @@ import { join, resolve } from 'node:path';
 import type { Scheduler } from '@starlane/io-ports';
 import { StarlaneError } from '@starlane/model';
 import { systemClock } from '@starlane/node-io';
-import { bundlePath, nodeLauncher } from './child-process';
-import { dataDirVariable, devClusterLayout, portBaseDefault, portBaseFrom, portBaseVariable, type Layout, type ProcessSpec, type Role } from './layout';
-import { describeEvent, prettyLogLine } from './report';
-import { Supervisor } from './supervisor';
+import {
+  Supervisor,
+  bundlePath,
+  dataDirVariable,
+  describeEvent,
+  devClusterLayout,
+  nodeLauncher,
+  portBaseDefault,
+  portBaseFrom,
+  portBaseVariable,
+  prettyLogLine,
+  type Layout,
+  type ProcessSpec,
+  type Role,
+} from '@starlane/local-cluster';
 
 /** The dev cluster's exit codes, those of every Starlane process (docs/operations.md). */
 const exitCodes = { ok: 0, failure: 1, config: 2 } as const;

@@ -16,6 +16,11 @@ export const metricsPortOffset = 100;
 /** Storage node n listens at base + storageNodePortOffset + n (9101 for node 1). */
 export const storageNodePortOffset = 10;
 export const storageNodeCount = 3;
+/**
+ * The operator (run by `npm run kube` only) listens at base + operatorPortOffset: 9095 with the
+ * default base, the operator's own default port.
+ */
+export const operatorPortOffset = 5;
 /** The highest port the layout uses is the base plus this. */
 export const portSpanMax = metricsPortOffset + storageNodePortOffset + storageNodeCount;
 
@@ -23,12 +28,12 @@ export const portSpanMax = metricsPortOffset + storageNodePortOffset + storageNo
 export const dataDirVariable = 'STARLANE_DEV_DIR';
 export const portBaseVariable = 'STARLANE_DEV_PORT_BASE';
 
-export type Role = 'controller' | 'storage-node' | 'gateway';
+export type Role = 'controller' | 'storage-node' | 'gateway' | 'operator';
 
 export interface ProcessSpec {
   /** Unique in the cluster: `controller`, `storage-node-1` .. `storage-node-3`, `gateway`. */
   readonly name: string;
-  /** The app whose bundle runs (dist/apps/<app>/main.js); also decides the stop order. */
+  /** The app whose bundle runs (dist/apps/<app>/main.js); also decides the stop order (the controller last). */
   readonly app: Role;
   readonly grpcPort: number;
   readonly metricsPort: number;
@@ -50,24 +55,32 @@ export interface Layout {
   readonly processes: readonly ProcessSpec[];
 }
 
-/** Every port the layout of `portBase` uses, for a caller that checks they are free. */
-export function layoutPorts(portBase: number): number[] {
+/**
+ * Every port the layout of `portBase` uses (with `operator`, the operator's too), for a caller
+ * that checks they are free.
+ */
+export function layoutPorts(portBase: number, options: { operator?: boolean } = {}): number[] {
   const grpcPorts = [portBase, portBase + 1, ...nodeIds().map((id) => portBase + storageNodePortOffset + id)];
+  if (options.operator === true) grpcPorts.push(portBase + operatorPortOffset);
   return [...grpcPorts, ...grpcPorts.map((port) => port + metricsPortOffset)];
 }
 
-export function devClusterLayout(options: { portBase: number; dataRoot: string; host?: string }): Layout {
-  const host = options.host ?? '127.0.0.1';
-  const { portBase, dataRoot } = options;
-  const controllerPort = portBase + 1;
-  const spec = (name: string, app: Role, grpcPort: number, args: string[]): ProcessSpec => ({
+function processSpec(host: string, name: string, app: Role, grpcPort: number, args: readonly string[]): ProcessSpec {
+  return {
     name,
     app,
     grpcPort,
     metricsPort: grpcPort + metricsPortOffset,
     args: [`--listen-host=${host}`, `--grpc-port=${grpcPort}`, `--metrics-port=${grpcPort + metricsPortOffset}`, ...args],
     readyEvent: app === 'storage-node' ? 'node-unfenced' : 'ready',
-  });
+  };
+}
+
+export function devClusterLayout(options: { portBase: number; dataRoot: string; host?: string }): Layout {
+  const host = options.host ?? '127.0.0.1';
+  const { portBase, dataRoot } = options;
+  const controllerPort = portBase + 1;
+  const spec = (name: string, app: Role, grpcPort: number, args: string[]): ProcessSpec => processSpec(host, name, app, grpcPort, args);
   const controllers = `--controllers=${host}:${controllerPort}`;
   return {
     host,
@@ -81,6 +94,15 @@ export function devClusterLayout(options: { portBase: number; dataRoot: string; 
       spec('gateway', 'gateway', portBase, [controllers]),
     ],
   };
+}
+
+/**
+ * The operator beside the cluster of `layout` (`npm run kube`). It finds the cluster through
+ * the Cluster resource's status, not through arguments, and Kubernetes through the KUBECONFIG
+ * its launcher gives it.
+ */
+export function operatorProcess(layout: Layout): ProcessSpec {
+  return processSpec(layout.host, 'operator', 'operator', layout.portBase + operatorPortOffset, []);
 }
 
 /**

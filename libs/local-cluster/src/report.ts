@@ -20,8 +20,11 @@ export function prettyLogLine(line: string): string {
   return `${prefix}${String(msg ?? '')}${extra}`;
 }
 
-/** A supervisor event as [process name, text], or undefined for events the banner covers. */
-export function describeEvent(event: SupervisorEvent): { name: string; text: string } | undefined {
+/**
+ * A supervisor event as [process name, text], or undefined for events the banner covers.
+ * `self` names the supervisor in its own lines (the tool that runs it).
+ */
+export function describeEvent(event: SupervisorEvent, self = 'dev-cluster'): { name: string; text: string } | undefined {
   switch (event.kind) {
     case 'started':
       return { name: event.name, text: `started (pid ${event.pid ?? 'none'}${event.restarts > 0 ? `, restart ${event.restarts}` : ''})` };
@@ -38,13 +41,13 @@ export function describeEvent(event: SupervisorEvent): { name: string; text: str
     case 'start-failed':
       return { name: event.name, text: `exited (${exitText(event.status)}) before the cluster was up; stopping the cluster (see its last lines above)` };
     case 'stopping':
-      return { name: 'dev-cluster', text: `stopping the cluster (${event.running.join(', ') || 'nothing running'})` };
+      return { name: self, text: `stopping the cluster (${event.running.join(', ') || 'nothing running'})` };
     case 'stopped':
       return { name: event.name, text: `stopped (${exitText(event.status)})${event.clean ? '' : ', not cleanly'}` };
     case 'killed':
-      return { name: 'dev-cluster', text: `${event.reason === 'deadline' ? 'the stop is taking too long' : 'second stop request'}: killing ${event.names.join(', ')} (SIGKILL)` };
+      return { name: self, text: `${event.reason === 'deadline' ? 'the stop is taking too long' : 'second stop request'}: killing ${event.names.join(', ')} (SIGKILL)` };
     case 'done':
-      return { name: 'dev-cluster', text: `stopped; exit code ${event.exitCode}` };
+      return { name: self, text: `stopped; exit code ${event.exitCode}` };
   }
 }
 

@@ -1,5 +1,5 @@
 import { StarlaneError } from '@starlane/model';
-import { devClusterLayout, layoutPorts, portBaseDefault, portBaseFrom, portSpanMax } from './layout';
+import { devClusterLayout, layoutPorts, operatorProcess, portBaseDefault, portBaseFrom, portSpanMax } from './layout';
 
 describe('devClusterLayout', () => {
   it('keeps the documented ports with the default base', () => {
@@ -29,6 +29,16 @@ describe('devClusterLayout', () => {
     expect(ports.sort()).toEqual(layoutPorts(20000).sort());
     expect(Math.max(...ports)).toBe(20000 + portSpanMax);
     expect(layout.processes.find((spec) => spec.name === 'gateway')?.args).toContain('--controllers=127.0.0.1:20001');
+  });
+
+  it("puts the operator at its own default ports with the default base, inside the layout's span, and names them with operator: true", () => {
+    const operator = operatorProcess(devClusterLayout({ portBase: portBaseDefault, dataRoot: '/data' }));
+    expect([operator.name, operator.app, operator.grpcPort, operator.metricsPort, operator.readyEvent]).toEqual(['operator', 'operator', 9095, 9195, 'ready']);
+    expect(operator.args).toEqual(['--listen-host=127.0.0.1', '--grpc-port=9095', '--metrics-port=9195']);
+    const moved = operatorProcess(devClusterLayout({ portBase: 20000, dataRoot: '/data' }));
+    expect(layoutPorts(20000, { operator: true }).sort()).toEqual([...layoutPorts(20000), moved.grpcPort, moved.metricsPort].sort());
+    expect(layoutPorts(20000)).not.toContain(moved.grpcPort);
+    expect(moved.metricsPort).toBeLessThanOrEqual(20000 + portSpanMax);
   });
 });
 

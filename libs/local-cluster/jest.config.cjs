@@ -1,0 +1,1 @@
+module.exports = { displayName: 'local-cluster', preset: '../../jest.preset.cjs' };
