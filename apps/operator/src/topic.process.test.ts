@@ -194,4 +194,18 @@ describe('operator: Topic deletion', () => {
     // The topic itself was not touched: nobody could ask the cluster.
     expect(await admin.describe('orphan')).toBeDefined();
   });
+
+  it('retries an unreachable cluster with back-off, and releases the finalizer of a deleted Topic once it has been unreachable too long', async () => {
+    const ns = await namespace();
+    // A Cluster whose address answers nothing.
+    await kube.request('POST', kube.clusterPath(ns), { apiVersion: 'starlane.dev/v1alpha1', kind: 'Cluster', metadata: { name: 'dead', namespace: ns }, spec: { storageNodes: { replicas: 1 } } });
+    await kube.request('PATCH', `${kube.clusterPath(ns, 'dead')}/status`, { status: { gatewayAddress: '127.0.0.1:1' } }, 'application/merge-patch+json');
+    await kube.applyTopic(ns, 'stranded', { clusterRef: { name: 'dead' }, partitions: 1, replicationFactor: 1 });
+    const waiting = await kube.waitForReady(ns, 'stranded', 'False', 'ClusterUnreachable');
+    expect(readyOf(waiting)?.message).toMatch(/retrying with back-off/);
+    await kube.deleteTopic(ns, 'stranded');
+    await kube.waitForGone(ns, 'stranded', 60_000);
+    const released = (await kube.events(ns, 'stranded')).find((event) => event.reason === 'FinalizerReleased');
+    expect(released).toMatchObject({ type: 'Warning', message: expect.stringMatching(/was not deleted/) });
+  });
 });
