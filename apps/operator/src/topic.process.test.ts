@@ -52,6 +52,13 @@ describe('operator: Topic reconciliation', () => {
     expect(described?.topicId).toBe(topic.status?.['topicId']);
     expect(await admin.overrides('orders_v1')).toEqual({ 'retention.ms': '3600000' });
     expect(await operatorMetric(operator, 'starlane_operator_reconciles_total', { result: 'converged' })).toBeGreaterThan(0);
+    expect(await operatorMetric(operator, 'starlane_operator_reconcile_duration_seconds_count')).toBeGreaterThan(0);
+    expect(await operatorMetric(operator, 'starlane_operator_leader')).toBe(1);
+    const { metricsAddress } = await operator.ready;
+    const page = await (await fetch(`http://${metricsAddress}/metrics`)).text();
+    for (const name of ['starlane_operator_queue_depth', 'starlane_operator_reconcile_errors_total', 'starlane_operator_informer_restarts_total']) expect(page).toContain(`# TYPE ${name} `);
+    expect((await fetch(`http://${metricsAddress}/readyz`)).status).toBe(200);
+    expect((await fetch(`http://${metricsAddress}/healthz`)).status).toBe(200);
     // Written by server-side apply under the operator's field manager: the finalizer, and the status through /status.
     const managers = (topic.metadata as { managedFields?: { manager: string; operation: string; subresource?: string }[] }).managedFields ?? [];
     expect(managers).toEqual(expect.arrayContaining([
