@@ -36,6 +36,9 @@ beforeAll(async () => {
   admin = new Admin(cluster.gatewayAddress);
 });
 
+// A test that fails must not leave its faults armed for the next one.
+afterEach(() => kube.server.faults.clear());
+
 afterAll(async () => {
   admin?.close();
   await killAll();
@@ -83,6 +86,25 @@ describe('operator: crashes and leader election', () => {
     await kube.waitForReady(ns, 'two', 'True', 'Reconciled');
     expect(actions(b)).toBeGreaterThan(0);
     await b.stop('SIGTERM');
+  });
+
+  it('stops reconciling as soon as it cannot renew the Lease, and resumes once it can', async () => {
+    const { ns, env } = await scope();
+    const operator = startOperator(kube, env);
+    await operator.ready;
+    await waitUntil('the operator leads', () => isLeader(operator), 30_000);
+    kube.server.faults.failNext(500, 100_000, { method: 'PUT', path: `/namespaces/${ns}/leases/` });
+    // Within the renew deadline (plus a retry period and room for a busy machine) it stops leading.
+    await waitUntil('the operator stops leading', async () => !(await isLeader(operator)), Number(fastOperatorEnv['STARLANE_RENEW_DEADLINE_MS']) + 3_000, 50);
+    expect(operator.stdoutLines().some((line) => line.includes('"event":"not-leading"'))).toBe(true);
+    await kube.applyTopic(ns, 'waits', { clusterRef: { name: 'main' }, partitions: 1, replicationFactor: 1 });
+    await new Promise((resolve) => setTimeout(resolve, resyncPeriodMs));
+    expect(actions(operator)).toBe(0);
+    expect((await kube.getTopic(ns, 'waits'))?.status).toBeUndefined();
+    kube.server.faults.clear();
+    await waitUntil('the operator leads again', () => isLeader(operator), 30_000);
+    await kube.waitForReady(ns, 'waits', 'True', 'Reconciled');
+    await operator.stop('SIGTERM');
   });
 
   it('gives the Lease up on SIGTERM, so a standby takes over without waiting for it to expire', async () => {
