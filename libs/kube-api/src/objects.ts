@@ -2,7 +2,8 @@
 // subresources, delete with finalizers, and what they do to resourceVersion, generation, uid and
 // timestamps (apiserver pkg/registry/rest, apiextensions-apiserver registry/customresource/strategy.go).
 import { randomUUID } from 'node:crypto';
-import { type Manager, decodeManagers, encodeManagers, forgetMissing, recordUpdate, trackingSchema } from './managed-fields';
+import { builtInDefaults } from './defaults';
+import { type Manager, decodeManagers, deepEqual, encodeManagers, forgetMissing, recordUpdate, trackingSchema } from './managed-fields';
 import { type ResourceType, apiVersionOf, storageKeyOf } from './resources';
 import { applyDefaults, prune, validate } from './schema';
 import { type FieldSelector, type Selector } from './selectors';
@@ -54,7 +55,7 @@ export class ObjectRules {
   list(r: ResourceType, namespace: string | undefined, labels: Selector, fields: FieldSelector): KubeObject[] {
     return this.store
       .list(storageKeyOf(r), namespace)
-      .filter((o) => labels(o.metadata.labels ?? {}) && fields(o.metadata.name, o.metadata.namespace ?? ''))
+      .filter((o) => labels(o.metadata.labels ?? {}) && fields(o.metadata.name, o.metadata.namespace ?? '', o))
       .sort((a, b) => `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace ?? ''}/${b.metadata.name}`))
       .map((o) => this.present(r, o));
   }
@@ -82,6 +83,7 @@ export class ObjectRules {
     meta.creationTimestamp = this.timestamp();
     if (r.tracksGeneration) meta.generation = 1;
     else delete meta.generation;
+    builtInDefaults(r, object, true);
     const warnings = this.applySchema(r, object, options);
     this.check(r, object);
     this.track(r, undefined, object, undefined, options);
@@ -109,7 +111,7 @@ export class ObjectRules {
   replace(r: ResourceType, current: KubeObject, incoming: KubeObject, subresource: 'status' | undefined, options: WriteOptions = {}): WriteResult {
     const name = current.metadata.name;
     let next: KubeObject;
-    if (subresource === 'status') next = { ...current, status: incoming.status };
+    if (subresource === 'status') next = { ...current, metadata: { ...current.metadata }, status: incoming.status };
     else {
       next = { ...incoming, metadata: { ...incoming.metadata } };
       if (r.statusSubresource) {
@@ -128,11 +130,16 @@ export class ObjectRules {
     if (deleting && newFinalizers.some((f) => !oldFinalizers.includes(f))) {
       throw invalid(r.kind, r.group, name, [{ reason: 'FieldValueForbidden', field: 'metadata.finalizers', message: 'Forbidden: no new finalizers can be added if the object is being deleted' }]);
     }
+    if (subresource !== 'status') builtInDefaults(r, next, false);
     const warnings = subresource === 'status' ? [] : this.applySchema(r, next, options);
     this.check(r, next);
     if (r.tracksGeneration && specOf(next) !== specOf(current)) meta.generation = (current.metadata.generation ?? 0) + 1;
     this.track(r, current, next, subresource, options);
     if (options.dryRun) return { object: this.present(r, next), warnings };
+    // A write that changes nothing (managedFields included) is not stored: no new resourceVersion, no watch
+    // event, as the real server compares the bytes before writing to etcd. A no-op apply or status write
+    // from a controller must not wake its own informer.
+    if (deepEqual(next, current)) return { object: this.present(r, current), warnings };
     if (deleting && newFinalizers.length === 0) {
       return { object: this.present(r, this.store.remove(storageKeyOf(r), meta.namespace ?? '', name) as KubeObject), warnings };
     }
@@ -220,7 +227,7 @@ export class ObjectRules {
     if (!r.schema) return [];
     const pruned = prune(r.schema, object);
     const mode = options.fieldValidation ?? 'Warn';
-    if (pruned.length > 0 && mode === 'Strict') throw badRequest(`strict decoding error: ${pruned.map((p) => `unknown field "${p}"`).join(', ')}`);
+    if (pruned.length > 0 && mode === 'Strict') throw badRequest(`${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: strict decoding error: ${pruned.map((p) => `unknown field "${p}"`).join(', ')}`);
     applyDefaults(r.schema, object);
     const causes = validate(r.schema, object);
     if (causes.length > 0) throw invalid(r.kind, r.group, object.metadata.name ?? '', causes);
