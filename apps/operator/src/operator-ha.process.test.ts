@@ -171,4 +171,25 @@ describe('operator: a faulty API server', () => {
     expect(await operatorMetric(operator, 'starlane_operator_informer_restarts_total')).toBeGreaterThan(0);
     await operator.stop('SIGTERM');
   });
+
+  it('backs off a watch the API server keeps refusing, instead of retrying in a loop (client-node #1933)', async () => {
+    const { ns, env } = await scope();
+    const operator = startOperator(kube, env);
+    await operator.ready;
+    await waitUntil('caches filled and the operator leading', () => isLeader(operator), 30_000);
+    const topics = `/namespaces/${ns}/topics`;
+    const isWatch = (r: { path: string; watch: boolean }): boolean => r.watch && r.path.endsWith(topics);
+    kube.server.faults.failNext(500, 100_000, { watch: true, path: topics });
+    const before = kube.server.requests(isWatch).length;
+    expect(kube.server.faults.closeWatches({ path: topics })).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    // Back-off from 200 ms doubling: 200 + 400 + 800 + 1600 ms fill 3 s, so about five attempts, not hundreds.
+    const attempts = kube.server.requests(isWatch).length - before;
+    expect(attempts).toBeGreaterThan(1);
+    expect(attempts).toBeLessThanOrEqual(8);
+    kube.server.faults.clear();
+    await kube.applyTopic(ns, 'after', { clusterRef: { name: 'main' }, partitions: 1, replicationFactor: 1 });
+    await kube.waitForReady(ns, 'after', 'True', 'Reconciled', 60_000);
+    await operator.stop('SIGTERM');
+  });
 });
