@@ -156,6 +156,22 @@ describe('operator: Topic reconciliation', () => {
     for (const bad of cases) expect(await admin.describe(bad.name === 'dots' ? '..' : bad.name)).toBeUndefined();
   });
 
+  it('lets the older of two Topics that claim one topic name manage it, and refuses the other', async () => {
+    const ns = await namespace();
+    await kube.applyTopic(ns, 'claim-a', { clusterRef: { name: 'main' }, topicName: 'claimed', partitions: 1, replicationFactor: 1, config: { 'retention.ms': '60000' } });
+    await kube.waitForReady(ns, 'claim-a', 'True', 'Reconciled');
+    await kube.applyTopic(ns, 'claim-b', { clusterRef: { name: 'main' }, topicName: 'claimed', partitions: 1, replicationFactor: 1, config: { 'retention.ms': '120000' } });
+    const refused = await kube.waitForReady(ns, 'claim-b', 'False', 'TopicNameConflict');
+    expect(readyOf(refused)?.message).toMatch(/claim-a already manages topic "claimed"/);
+    await new Promise((resolve) => setTimeout(resolve, Number(fastOperatorEnv['STARLANE_RESYNC_PERIOD_MS'])));
+    expect(await admin.overrides('claimed')).toEqual({ 'retention.ms': '60000' });
+    // Deleting the refused one leaves the topic to the older one.
+    await kube.deleteTopic(ns, 'claim-b');
+    await kube.waitForGone(ns, 'claim-b');
+    expect(await admin.describe('claimed')).toBeDefined();
+    expect(readyOf(await kube.getTopic(ns, 'claim-a'))).toMatchObject({ status: 'True', reason: 'Reconciled' });
+  });
+
   it('pauses reconciliation of one Topic while it carries the pause annotation', async () => {
     const ns = await namespace();
     await kube.applyTopic(ns, 'paused', { clusterRef: { name: 'main' }, partitions: 1, replicationFactor: 1 });
