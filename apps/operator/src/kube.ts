@@ -26,6 +26,7 @@ export interface KubeObject {
     uid?: string;
     resourceVersion?: string;
     generation?: number;
+    creationTimestamp?: string | Date;
     deletionTimestamp?: string | Date;
     finalizers?: string[];
     annotations?: Record<string, string>;

@@ -44,6 +44,7 @@ export class LeaseElector {
   private leading = false;
   private stopped = false;
   private cancelTimer: (() => void) | undefined;
+  private cancelWatchdog: (() => void) | undefined;
   private round: Promise<void> = Promise.resolve();
   private readonly api;
 
@@ -67,6 +68,7 @@ export class LeaseElector {
   async stop(drained: () => Promise<void>): Promise<void> {
     this.stopped = true;
     this.cancelTimer?.();
+    this.cancelWatchdog?.();
     await this.round;
     const wasLeading = this.leading;
     this.setLeading(false);
@@ -93,7 +95,8 @@ export class LeaseElector {
       this.cancelTimer = this.options.scheduler.schedule(this.options.durations.retryPeriodMs, () => this.tick());
     });
     // The watchdog: a round that hangs (a slow API server) must not keep us leading past the renew deadline.
-    this.options.scheduler.schedule(this.options.durations.renewDeadlineMs, () => this.checkStillLeading());
+    this.cancelWatchdog?.();
+    this.cancelWatchdog = this.options.scheduler.schedule(this.options.durations.renewDeadlineMs, () => this.checkStillLeading());
   }
 
   private checkStillLeading(): void {

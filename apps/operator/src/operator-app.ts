@@ -40,6 +40,9 @@ export const operatorApp: ServiceDescription<typeof operatorOptions> = {
     if (config.renewDeadlineMs >= config.leaseDurationMs) {
       throw new StarlaneError('CONFIG_INVALID', `--renew-deadline-ms (${config.renewDeadlineMs}) must be below --lease-duration-ms (${config.leaseDurationMs}), so a leader stops before its lease can be taken over`);
     }
+    if (config.retryPeriodMs >= config.renewDeadlineMs) {
+      throw new StarlaneError('CONFIG_INVALID', `--retry-period-ms (${config.retryPeriodMs}) must be below --renew-deadline-ms (${config.renewDeadlineMs}), so a leader gets more than one try to renew`);
+    }
     const namespaces = config.watchNamespaces.split(',').map((namespace) => namespace.trim()).filter((namespace) => namespace !== '');
     const clock = systemClock;
     const scheduler = timerScheduler;

@@ -36,6 +36,9 @@ beforeAll(async () => {
   admin = new Admin(cluster.gatewayAddress);
 });
 
+// A test that fails must not leave its faults armed for the next one.
+afterEach(() => kube.server.faults.clear());
+
 afterAll(async () => {
   admin?.close();
   await killAll();
@@ -85,6 +88,25 @@ describe('operator: crashes and leader election', () => {
     await b.stop('SIGTERM');
   });
 
+  it('stops reconciling as soon as it cannot renew the Lease, and resumes once it can', async () => {
+    const { ns, env } = await scope();
+    const operator = startOperator(kube, env);
+    await operator.ready;
+    await waitUntil('the operator leads', () => isLeader(operator), 30_000);
+    kube.server.faults.failNext(500, 100_000, { method: 'PUT', path: `/namespaces/${ns}/leases/` });
+    // Within the renew deadline (plus a retry period and room for a busy machine) it stops leading.
+    await waitUntil('the operator stops leading', async () => !(await isLeader(operator)), Number(fastOperatorEnv['STARLANE_RENEW_DEADLINE_MS']) + 3_000, 50);
+    expect(operator.stdoutLines().some((line) => line.includes('"event":"not-leading"'))).toBe(true);
+    await kube.applyTopic(ns, 'waits', { clusterRef: { name: 'main' }, partitions: 1, replicationFactor: 1 });
+    await new Promise((resolve) => setTimeout(resolve, resyncPeriodMs));
+    expect(actions(operator)).toBe(0);
+    expect((await kube.getTopic(ns, 'waits'))?.status).toBeUndefined();
+    kube.server.faults.clear();
+    await waitUntil('the operator leads again', () => isLeader(operator), 30_000);
+    await kube.waitForReady(ns, 'waits', 'True', 'Reconciled');
+    await operator.stop('SIGTERM');
+  });
+
   it('gives the Lease up on SIGTERM, so a standby takes over without waiting for it to expire', async () => {
     const { env } = await scope();
     // A lease far longer than the wait below: only a released Lease can be taken over in time.
@@ -110,25 +132,31 @@ describe('operator: a faulty API server', () => {
     await operator.ready;
     await waitUntil('the operator leads', () => isLeader(operator), 30_000);
     const topics = `/namespaces/${ns}/topics`;
-    const listsBefore = kube.server.requests((r) => r.method === 'GET' && !r.watch && r.path.includes(topics)).length;
+    // Lists of the collection only (the test's own reads of single Topics are not the operator's).
+    const isList = (r: { method: string; path: string; watch: boolean }): boolean => r.method === 'GET' && !r.watch && r.path.endsWith(topics);
+    const listsBefore = kube.server.requests(isList).length;
     const { faults } = kube.server;
     faults.failNext(410, 2, { watch: true, path: topics });
     faults.failNext(500, 2, { watch: true, path: topics });
     faults.failNext(500, 1, { method: 'GET', watch: false, path: topics });
     faults.failNext(409, 3, { method: 'PATCH', path: topics });
     faults.failNext(500, 3, { method: 'PATCH', path: topics });
+    // The Lease too: a 409 (another writer won) costs the lead until the next round, a 500 nothing before the renew deadline.
+    faults.failNext(409, 1, { method: 'PUT', path: `/namespaces/${ns}/leases/` });
+    faults.failNext(500, 1, { method: 'PUT', path: `/namespaces/${ns}/leases/` });
     expect(faults.closeWatches({ path: topics })).toBeGreaterThan(0);
     const names = ['f1', 'f2', 'f3', 'f4', 'f5'];
     for (const name of names) await kube.applyTopic(ns, name, { clusterRef: { name: 'main' }, partitions: 2, replicationFactor: 1, config: { 'retention.ms': '60000' } });
     faults.closeWatches({ path: topics });
     for (const name of names) await kube.waitForReady(ns, name, 'True', 'Reconciled', 90_000);
     for (const name of names) expect(await admin.overrides(name)).toEqual({ 'retention.ms': '60000' });
-    expect(faults.pendingFailures()).toBe(0);
+    await waitUntil('every injected fault served', () => faults.pendingFailures() === 0, 30_000);
+    await waitUntil('the operator leads again', () => isLeader(operator), 30_000);
 
     // It relisted after the 410s and the failed watches, and not without end.
-    const lists = kube.server.requests((r) => r.method === 'GET' && !r.watch && r.path.includes(topics)).length - listsBefore;
+    const lists = kube.server.requests(isList).length - listsBefore;
     expect(lists).toBeGreaterThan(0);
-    expect(lists).toBeLessThan(20);
+    expect(lists).toBeLessThan(10);
     // Writes per Topic: finalizer, status while creating, Ready, and the retried ones; never a storm.
     const writes = kube.topicWrites(ns);
     expect(writes).toBeLessThan(names.length * 6 + 10);
@@ -141,6 +169,27 @@ describe('operator: a faulty API server', () => {
     expect(reconciles).toBeGreaterThanOrEqual(names.length);
     expect(reconciles).toBeLessThanOrEqual(names.length * 5);
     expect(await operatorMetric(operator, 'starlane_operator_informer_restarts_total')).toBeGreaterThan(0);
+    await operator.stop('SIGTERM');
+  });
+
+  it('backs off a watch the API server keeps refusing, instead of retrying in a loop (client-node #1933)', async () => {
+    const { ns, env } = await scope();
+    const operator = startOperator(kube, env);
+    await operator.ready;
+    await waitUntil('caches filled and the operator leading', () => isLeader(operator), 30_000);
+    const topics = `/namespaces/${ns}/topics`;
+    const isWatch = (r: { path: string; watch: boolean }): boolean => r.watch && r.path.endsWith(topics);
+    kube.server.faults.failNext(500, 100_000, { watch: true, path: topics });
+    const before = kube.server.requests(isWatch).length;
+    expect(kube.server.faults.closeWatches({ path: topics })).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    // Back-off from 200 ms doubling: 200 + 400 + 800 + 1600 ms fill 3 s, so about five attempts, not hundreds.
+    const attempts = kube.server.requests(isWatch).length - before;
+    expect(attempts).toBeGreaterThan(1);
+    expect(attempts).toBeLessThanOrEqual(8);
+    kube.server.faults.clear();
+    await kube.applyTopic(ns, 'after', { clusterRef: { name: 'main' }, partitions: 1, replicationFactor: 1 });
+    await kube.waitForReady(ns, 'after', 'True', 'Reconciled', 60_000);
     await operator.stop('SIGTERM');
   });
 });

@@ -81,7 +81,13 @@ export class StarlaneAdmin {
       }
       case 'createPartitions': {
         const response = await this.call(client, client.createPartitions, { topics: [{ topic: action.topicName, totalCount: action.totalCount, replicaAssignments: [] }], validateOnly: false, timeoutMs: 0 });
-        itemResult(response.results[0], 'CreatePartitions');
+        try {
+          itemResult(response.results[0], 'CreatePartitions');
+        } catch (error) {
+          // Kafka answers INVALID_PARTITIONS when the topic already has that many: our observation (a gateway's
+          // metadata image) was older than the controller's. Done, if the controller's count says so.
+          if (!(error instanceof AdminFailure) || error.code !== 'INVALID_PARTITIONS' || (await this.partitionCount(client, action.topicName)) < action.totalCount) throw error;
+        }
         return;
       }
       case 'reassignReplicationFactor': {
@@ -105,6 +111,11 @@ export class StarlaneAdmin {
       case 'event':
         throw new TypeError(`${action.type} is not an admin action`);
     }
+  }
+
+  private async partitionCount(client: v1.AdminServiceClient, topicName: string): Promise<number> {
+    const described = await this.call(client, client.describeTopics, { topics: [topicName], topicIds: [], includeConfigs: false });
+    return described.topics[0]?.partitions.length ?? 0;
   }
 
   /** Closes clients idle for adminClientIdleMs. */

@@ -14,12 +14,12 @@ describe('newer', () => {
 describe('topicResource', () => {
   it('reads a Topic object as the reconciler needs it, with safe defaults for what admission would have refused', () => {
     const resource = topicResource({
-      metadata: { name: 'orders', namespace: 'apps', generation: 2, deletionTimestamp: '2026-01-01T00:00:00Z', finalizers: ['starlane.dev/topic'] },
+      metadata: { name: 'orders', namespace: 'apps', generation: 2, creationTimestamp: '2025-12-31T00:00:00Z', deletionTimestamp: '2026-01-01T00:00:00Z', finalizers: ['starlane.dev/topic'] },
       spec: { clusterRef: { name: 'main' }, partitions: 3 },
       status: { topicId: 'id' },
     });
     expect(resource).toEqual({
-      metadata: { name: 'orders', namespace: 'apps', generation: 2, deletionTimestamp: '2026-01-01T00:00:00Z', finalizers: ['starlane.dev/topic'] },
+      metadata: { name: 'orders', namespace: 'apps', generation: 2, creationTimestamp: '2025-12-31T00:00:00Z', deletionTimestamp: '2026-01-01T00:00:00Z', finalizers: ['starlane.dev/topic'] },
       spec: { clusterRef: { name: 'main' }, partitions: 3 },
       status: { topicId: 'id' },
     });

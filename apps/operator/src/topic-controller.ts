@@ -10,6 +10,7 @@ import type { Clock, Scheduler } from '@starlane/io-ports';
 import {
   WorkQueue,
   effectiveTopicName,
+  olderClaimant,
   reconcileTopic,
   topicActionFailed,
   type ObservedCluster,
@@ -201,7 +202,9 @@ export class TopicController {
     };
     const desired = topicResource(object);
     const observation = await this.observe(desired);
-    const context = { nowMs: this.options.clock.nowMs(), clusterUnreachableReleaseMs: this.options.clusterUnreachableReleaseMs };
+    // Two Topics claiming one topic name: the oldest manages it (a deleted one only needs its finalizer policy).
+    const claimedBy = desired.metadata.deletionTimestamp === undefined ? olderClaimant(desired, this.options.topics.list().map(topicResource)) : undefined;
+    const context = { nowMs: this.options.clock.nowMs(), clusterUnreachableReleaseMs: this.options.clusterUnreachableReleaseMs, ...(claimedBy === undefined ? {} : { claimedBy }) };
     let result: TopicReconcileResult = reconcileTopic(desired, observation.cluster, context);
     this.options.logger.debug(
       { event: 'reconcile', topic: key, resourceVersion: object.metadata?.resourceVersion, observed: observation.cluster.kind, actions: result.actions.map((action) => action.type), statusChanged: result.statusChanged, requeue: result.requeue },
@@ -309,12 +312,14 @@ export function newer(a: KubeObject, b: KubeObject): boolean {
 export function topicResource(object: KubeObject): TopicResource {
   const metadata = object.metadata ?? {};
   const deletion = metadata.deletionTimestamp;
+  const created = metadata.creationTimestamp;
   const spec = (object.spec ?? {}) as Partial<TopicSpec>;
   return {
     metadata: {
       name: metadata.name ?? '',
       ...(metadata.namespace === undefined ? {} : { namespace: metadata.namespace }),
       ...(metadata.generation === undefined ? {} : { generation: metadata.generation }),
+      ...(created === undefined ? {} : { creationTimestamp: created instanceof Date ? created.toISOString() : created }),
       ...(deletion === undefined ? {} : { deletionTimestamp: deletion instanceof Date ? deletion.toISOString() : deletion }),
       ...(metadata.finalizers === undefined ? {} : { finalizers: metadata.finalizers }),
       ...(metadata.annotations === undefined ? {} : { annotations: metadata.annotations }),

@@ -52,6 +52,13 @@ describe('operator: Topic reconciliation', () => {
     expect(described?.topicId).toBe(topic.status?.['topicId']);
     expect(await admin.overrides('orders_v1')).toEqual({ 'retention.ms': '3600000' });
     expect(await operatorMetric(operator, 'starlane_operator_reconciles_total', { result: 'converged' })).toBeGreaterThan(0);
+    expect(await operatorMetric(operator, 'starlane_operator_reconcile_duration_seconds_count')).toBeGreaterThan(0);
+    expect(await operatorMetric(operator, 'starlane_operator_leader')).toBe(1);
+    const { metricsAddress } = await operator.ready;
+    const page = await (await fetch(`http://${metricsAddress}/metrics`)).text();
+    for (const name of ['starlane_operator_queue_depth', 'starlane_operator_reconcile_errors_total', 'starlane_operator_informer_restarts_total']) expect(page).toContain(`# TYPE ${name} `);
+    expect((await fetch(`http://${metricsAddress}/readyz`)).status).toBe(200);
+    expect((await fetch(`http://${metricsAddress}/healthz`)).status).toBe(200);
     // Written by server-side apply under the operator's field manager: the finalizer, and the status through /status.
     const managers = (topic.metadata as { managedFields?: { manager: string; operation: string; subresource?: string }[] }).managedFields ?? [];
     expect(managers).toEqual(expect.arrayContaining([
@@ -149,6 +156,22 @@ describe('operator: Topic reconciliation', () => {
     for (const bad of cases) expect(await admin.describe(bad.name === 'dots' ? '..' : bad.name)).toBeUndefined();
   });
 
+  it('lets the older of two Topics that claim one topic name manage it, and refuses the other', async () => {
+    const ns = await namespace();
+    await kube.applyTopic(ns, 'claim-a', { clusterRef: { name: 'main' }, topicName: 'claimed', partitions: 1, replicationFactor: 1, config: { 'retention.ms': '60000' } });
+    await kube.waitForReady(ns, 'claim-a', 'True', 'Reconciled');
+    await kube.applyTopic(ns, 'claim-b', { clusterRef: { name: 'main' }, topicName: 'claimed', partitions: 1, replicationFactor: 1, config: { 'retention.ms': '120000' } });
+    const refused = await kube.waitForReady(ns, 'claim-b', 'False', 'TopicNameConflict');
+    expect(readyOf(refused)?.message).toMatch(/claim-a already manages topic "claimed"/);
+    await new Promise((resolve) => setTimeout(resolve, Number(fastOperatorEnv['STARLANE_RESYNC_PERIOD_MS'])));
+    expect(await admin.overrides('claimed')).toEqual({ 'retention.ms': '60000' });
+    // Deleting the refused one leaves the topic to the older one.
+    await kube.deleteTopic(ns, 'claim-b');
+    await kube.waitForGone(ns, 'claim-b');
+    expect(await admin.describe('claimed')).toBeDefined();
+    expect(readyOf(await kube.getTopic(ns, 'claim-a'))).toMatchObject({ status: 'True', reason: 'Reconciled' });
+  });
+
   it('pauses reconciliation of one Topic while it carries the pause annotation', async () => {
     const ns = await namespace();
     await kube.applyTopic(ns, 'paused', { clusterRef: { name: 'main' }, partitions: 1, replicationFactor: 1 });
@@ -193,5 +216,19 @@ describe('operator: Topic deletion', () => {
     expect(released).toMatchObject({ type: 'Warning', message: expect.stringMatching(/was not deleted/) });
     // The topic itself was not touched: nobody could ask the cluster.
     expect(await admin.describe('orphan')).toBeDefined();
+  });
+
+  it('retries an unreachable cluster with back-off, and releases the finalizer of a deleted Topic once it has been unreachable too long', async () => {
+    const ns = await namespace();
+    // A Cluster whose address answers nothing.
+    await kube.request('POST', kube.clusterPath(ns), { apiVersion: 'starlane.dev/v1alpha1', kind: 'Cluster', metadata: { name: 'dead', namespace: ns }, spec: { storageNodes: { replicas: 1 } } });
+    await kube.request('PATCH', `${kube.clusterPath(ns, 'dead')}/status`, { status: { gatewayAddress: '127.0.0.1:1' } }, 'application/merge-patch+json');
+    await kube.applyTopic(ns, 'stranded', { clusterRef: { name: 'dead' }, partitions: 1, replicationFactor: 1 });
+    const waiting = await kube.waitForReady(ns, 'stranded', 'False', 'ClusterUnreachable');
+    expect(readyOf(waiting)?.message).toMatch(/retrying with back-off/);
+    await kube.deleteTopic(ns, 'stranded');
+    await kube.waitForGone(ns, 'stranded', 60_000);
+    const released = (await kube.events(ns, 'stranded')).find((event) => event.reason === 'FinalizerReleased');
+    expect(released).toMatchObject({ type: 'Warning', message: expect.stringMatching(/was not deleted/) });
   });
 });

@@ -51,6 +51,7 @@ export const topicReadyReasons = [
   'InvalidConfig',
   'ReplicationFactorTooLarge',
   'TopicNameChangeNotSupported',
+  'TopicNameConflict',
   'PolicyViolation',
   'RequestRefused',
   'RequestFailed',

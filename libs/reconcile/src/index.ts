@@ -16,7 +16,7 @@ export {
   type TopicSpec,
   type TopicStatus,
 } from './topic-resource';
-export { effectiveTopicName, type Refusal } from './topic-rules';
+export { effectiveTopicName, olderClaimant, type Refusal } from './topic-rules';
 export { WorkQueue, workQueueBoundsDefault, type WorkQueueBounds, type WorkQueueOptions } from './work-queue';
 export {
   afterLeaseWrite,

@@ -1,4 +1,5 @@
 import { clusterUnreachableReleaseMsDefault, reconcileTopic } from './reconcile-topic';
+import { olderClaimant } from './topic-rules';
 import type { TopicAction } from './topic-actions';
 import { pausedAnnotation, topicFinalizer, type ObservedCluster, type ObservedTopic, type TopicResource, type TopicSpec } from './topic-resource';
 
@@ -207,5 +208,26 @@ describe('reconcileTopic: a Topic being deleted', () => {
     expect(types(reconcileTopic(deleting(), reachable(), context).actions)).toEqual(['event:Normal:TopicAbsent', 'removeFinalizer']);
     const released = { ...deleting(), metadata: { ...deleting().metadata, finalizers: [] } };
     expect(reconcileTopic(released, reachable(observedTopic()), context)).toMatchObject({ actions: [], statusChanged: false });
+  });
+});
+
+describe('reconcileTopic: two Topics claiming one topic name', () => {
+  const at = (name: string, creationTimestamp: string, spec: Partial<TopicSpec> = {}): TopicResource => topicResource({ topicName: 'orders', ...spec }, { name, creationTimestamp });
+
+  it('lets the oldest manage the topic and refuses the others with a reason and one Warning event', () => {
+    const first = at('orders-a', '2026-01-01T00:00:00Z');
+    const second = at('orders-b', '2026-01-02T00:00:00Z');
+    expect(olderClaimant(first, [first, second])).toBeUndefined();
+    expect(olderClaimant(second, [first, second])).toBe(first);
+    const result = reconcileTopic(second, reachable(observedTopic()), { ...context, claimedBy: first });
+    expect(types(result.actions)).toEqual(['event:Warning:TopicNameConflict']);
+    expect(ready({ ...second, status: result.status })).toMatchObject({ status: 'False', reason: 'TopicNameConflict', message: expect.stringMatching(/default\/orders-a already manages topic "orders"/) });
+  });
+
+  it('counts only Topics of the same cluster, and breaks a creation-time tie by name', () => {
+    const mine = at('orders-b', '2026-01-01T00:00:00Z');
+    expect(olderClaimant(mine, [at('orders-a', '2026-01-01T00:00:00Z', { clusterRef: { name: 'other' } })])).toBeUndefined();
+    expect(olderClaimant(mine, [at('orders-a', '2026-01-01T00:00:00Z')])?.metadata.name).toBe('orders-a');
+    expect(olderClaimant(mine, [at('orders-c', '2026-01-01T00:00:00Z')])).toBeUndefined();
   });
 });

@@ -19,6 +19,8 @@ export const clusterUnreachableReleaseMsDefault = 5 * 60_000;
 export interface ReconcileContext {
   /** Now, by the injected clock. */
   readonly nowMs: number;
+  /** An older Topic that claims the same topic name on the same cluster (`olderClaimant`): this one is refused. */
+  readonly claimedBy?: TopicResource;
   readonly clusterUnreachableReleaseMs?: number;
 }
 
@@ -77,6 +79,11 @@ function reconcileLive(resource: TopicResource, observed: ObservedCluster, conte
   const actions: TopicAction[] = hasFinalizer(resource) ? [] : [{ type: 'addFinalizer', finalizer: topicFinalizer }];
   const bad = specRefusal(resource);
   if (bad !== undefined) return refused(resource, bad.reason, bad.message, context, actions);
+  if (context.claimedBy !== undefined) {
+    const owner = `${context.claimedBy.metadata.namespace ?? ''}/${context.claimedBy.metadata.name}`;
+    const message = `Topic ${owner} already manages topic ${JSON.stringify(effectiveTopicName(resource))} on cluster ${JSON.stringify(clusterRefText(resource))} (the oldest Topic wins); delete this Topic or set a different spec.topicName`;
+    return refused(resource, 'TopicNameConflict', message, context, actions);
+  }
   if (observed.kind === 'gone') return refused(resource, 'ClusterNotFound', `${observed.message}; create Cluster ${JSON.stringify(clusterRefText(resource))} or fix spec.clusterRef`, context, actions);
   if (observed.kind === 'unreachable') {
     const message = `Starlane cluster ${JSON.stringify(clusterRefText(resource))} did not answer: ${observed.message}; retrying with back-off`;

@@ -19,6 +19,8 @@ export type ConditionStatus = Condition['status'];
 export interface TopicMetadata {
   readonly name: string;
   readonly namespace?: string;
+  /** RFC 3339; decides which of two Topics that claim one topic name is the older. */
+  readonly creationTimestamp?: string;
   readonly generation?: number;
   readonly deletionTimestamp?: string;
   readonly finalizers?: readonly string[];

@@ -6,7 +6,7 @@
  */
 import { validateTopicConfigs } from '@starlane/metadata';
 import { StarlaneError, validateTopicName } from '@starlane/model';
-import type { ObservedTopic, TopicResource } from './topic-resource';
+import { clusterRefText, type ObservedTopic, type TopicResource } from './topic-resource';
 
 export interface Refusal {
   readonly reason: string;
@@ -63,4 +63,32 @@ export function clusterRefusal(resource: TopicResource, nodeCount: number, topic
     };
   }
   return undefined;
+}
+
+function objectName(resource: TopicResource): string {
+  return `${resource.metadata.namespace ?? ''}/${resource.metadata.name}`;
+}
+
+/** Which of two Topics came first: the older creationTimestamp, then the name (so all replicas agree). */
+function older(a: TopicResource, b: TopicResource): boolean {
+  const at = a.metadata.creationTimestamp ?? '';
+  const bt = b.metadata.creationTimestamp ?? '';
+  if (at !== bt) return at !== '' && (bt === '' || Date.parse(at) < Date.parse(bt));
+  return objectName(a) < objectName(b);
+}
+
+/**
+ * The oldest other Topic that claims the same topic name on the same cluster, if it is older
+ * than `resource`: two Topics managing one topic would undo each other's configs on every
+ * resync (Strimzi #6578), so the oldest wins and the others are refused (as Strimzi does).
+ */
+export function olderClaimant(resource: TopicResource, others: Iterable<TopicResource>): TopicResource | undefined {
+  const cluster = clusterRefText(resource);
+  const name = effectiveTopicName(resource);
+  let oldest: TopicResource | undefined;
+  for (const other of others) {
+    if (objectName(other) === objectName(resource) || clusterRefText(other) !== cluster || effectiveTopicName(other) !== name) continue;
+    if (older(other, resource) && (oldest === undefined || older(other, oldest))) oldest = other;
+  }
+  return oldest;
 }

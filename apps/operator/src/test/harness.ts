@@ -171,11 +171,6 @@ export class Admin {
     if (response.results[0]?.errorCode !== v1.ErrorCode.NONE) throw new Error(`alter ${topic}: ${JSON.stringify(response.results[0])}`);
   }
 
-  async createTopic(name: string, partitions: number, replicationFactor: number): Promise<void> {
-    const response = await unaryCall(this.client, this.client.createTopics, { topics: [{ name, partitionCount: partitions, replicationFactor, replicaAssignments: [], configs: {} }], validateOnly: false, timeoutMs: 0 });
-    if (response.results[0]?.errorCode !== v1.ErrorCode.NONE) throw new Error(`create ${name}: ${JSON.stringify(response.results[0])}`);
-  }
-
   close(): void {
     this.client.close();
   }
