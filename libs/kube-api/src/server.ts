@@ -7,6 +7,7 @@ import { apiGroup, coreVersions, groupList, resourceList, versionInfo } from './
 import { FaultInjector, type RequestInfo } from './faults';
 import { type FieldValidation, ObjectRules, type WriteResult } from './objects';
 import { jsonPatch, mergePatch } from './patch';
+import { decodeProtobufObject, protobufContentType } from './protobuf';
 import { ResourceRegistry, type ResourceType, apiVersionOf, storageKeyOf } from './resources';
 import { parseFieldSelector, parseLabelSelector } from './selectors';
 import { type KubeObject, ObjectStore, watchHistoryEventsMax } from './store';
@@ -314,6 +315,7 @@ export class KubeApiServer {
 
   private json(contentType: string, body: Buffer): KubeObject {
     const type = (contentType.split(';')[0] ?? '').trim();
+    if (type === protobufContentType) return decodeProtobufObject(body);
     if (type !== 'application/json' && type !== '*/*' && type !== '') throw unsupportedMediaType(type);
     try {
       return JSON.parse(body.toString('utf8')) as KubeObject;

@@ -1,0 +1,252 @@
+// Request bodies in the Kubernetes protobuf encoding (`application/vnd.kubernetes.protobuf`), for exactly
+// the messages clients send that way here: helm 4's typed client POSTs and PUTs its release Secret (or
+// ConfigMap under HELM_DRIVER=configmap) and DELETEs them with DeleteOptions in protobuf (client-go typed
+// clients default to protobuf for built-in kinds, kubernetes#125314). The wire format is the `k8s\0` magic,
+// then a runtime.Unknown envelope {typeMeta, raw, contentEncoding, contentType} whose `raw` is the object
+// (apimachinery pkg/runtime/serializer/protobuf). Field numbers are those of the generated.proto files of
+// k8s.io/api core/v1, apimachinery meta/v1 and runtime. The decoded object is the object's JSON form, so
+// the rest of the server never sees protobuf; answers stay JSON, which clients accept.
+import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
+import { KubeStatusError, badRequest } from './status';
+import { type KubeObject } from './store';
+
+export const protobufContentType = 'application/vnd.kubernetes.protobuf';
+/** Every protobuf-encoded Kubernetes object starts with these four bytes (protobuf.go `protoEncodingPrefix`). */
+export const protobufMagic = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
+
+type Scalar = 'string' | 'bool' | 'int64' | 'bytes';
+type FieldKind =
+  | Scalar
+  | { readonly message: MessageSpec }
+  | { readonly repeated: 'string' | MessageSpec }
+  | { readonly map: 'string' | 'bytes' }
+  | 'time'
+  | 'fieldsV1';
+
+interface FieldSpec {
+  readonly name: string;
+  readonly kind: FieldKind;
+}
+
+/** Field number → JSON name and kind, as in generated.proto. */
+type MessageSpec = ReadonlyMap<number, FieldSpec>;
+
+const spec = (fields: Record<number, FieldSpec>): MessageSpec => new Map(Object.entries(fields).map(([no, f]) => [Number(no), f]));
+
+// apimachinery pkg/apis/meta/v1/generated.proto
+const ownerReference = spec({
+  5: { name: 'apiVersion', kind: 'string' },
+  1: { name: 'kind', kind: 'string' },
+  3: { name: 'name', kind: 'string' },
+  4: { name: 'uid', kind: 'string' },
+  6: { name: 'controller', kind: 'bool' },
+  7: { name: 'blockOwnerDeletion', kind: 'bool' },
+});
+
+const managedFieldsEntry = spec({
+  1: { name: 'manager', kind: 'string' },
+  2: { name: 'operation', kind: 'string' },
+  3: { name: 'apiVersion', kind: 'string' },
+  4: { name: 'time', kind: 'time' },
+  6: { name: 'fieldsType', kind: 'string' },
+  7: { name: 'fieldsV1', kind: 'fieldsV1' },
+  8: { name: 'subresource', kind: 'string' },
+});
+
+const objectMeta = spec({
+  1: { name: 'name', kind: 'string' },
+  2: { name: 'generateName', kind: 'string' },
+  3: { name: 'namespace', kind: 'string' },
+  4: { name: 'selfLink', kind: 'string' },
+  5: { name: 'uid', kind: 'string' },
+  6: { name: 'resourceVersion', kind: 'string' },
+  7: { name: 'generation', kind: 'int64' },
+  8: { name: 'creationTimestamp', kind: 'time' },
+  9: { name: 'deletionTimestamp', kind: 'time' },
+  10: { name: 'deletionGracePeriodSeconds', kind: 'int64' },
+  11: { name: 'labels', kind: { map: 'string' } },
+  12: { name: 'annotations', kind: { map: 'string' } },
+  13: { name: 'ownerReferences', kind: { repeated: ownerReference } },
+  14: { name: 'finalizers', kind: { repeated: 'string' } },
+  17: { name: 'managedFields', kind: { repeated: managedFieldsEntry } },
+});
+
+const preconditions = spec({ 1: { name: 'uid', kind: 'string' }, 2: { name: 'resourceVersion', kind: 'string' } });
+
+const deleteOptions = spec({
+  1: { name: 'gracePeriodSeconds', kind: 'int64' },
+  2: { name: 'preconditions', kind: { message: preconditions } },
+  3: { name: 'orphanDependents', kind: 'bool' },
+  4: { name: 'propagationPolicy', kind: 'string' },
+  5: { name: 'dryRun', kind: { repeated: 'string' } },
+});
+
+// k8s.io/api core/v1/generated.proto
+const secret = spec({
+  1: { name: 'metadata', kind: { message: objectMeta } },
+  5: { name: 'immutable', kind: 'bool' },
+  2: { name: 'data', kind: { map: 'bytes' } },
+  4: { name: 'stringData', kind: { map: 'string' } },
+  3: { name: 'type', kind: 'string' },
+});
+
+const configMap = spec({
+  1: { name: 'metadata', kind: { message: objectMeta } },
+  4: { name: 'immutable', kind: 'bool' },
+  2: { name: 'data', kind: { map: 'string' } },
+  3: { name: 'binaryData', kind: { map: 'bytes' } },
+});
+
+/** The kinds accepted in protobuf, by `apiVersion/kind` of the envelope's typeMeta. */
+const decodableKinds: ReadonlyMap<string, MessageSpec> = new Map([
+  ['v1/Secret', secret],
+  ['v1/ConfigMap', configMap],
+  // DeleteOptions arrive as meta.k8s.io/v1 (newer clients) or v1 (older ones).
+  ['meta.k8s.io/v1/DeleteOptions', deleteOptions],
+  ['v1/DeleteOptions', deleteOptions],
+]);
+
+// apimachinery pkg/runtime/generated.proto: Unknown {typeMeta = 1, raw = 2, contentEncoding = 3, contentType = 4}
+const typeMeta = spec({ 1: { name: 'apiVersion', kind: 'string' }, 2: { name: 'kind', kind: 'string' } });
+const unknownEnvelope = spec({
+  1: { name: 'typeMeta', kind: { message: typeMeta } },
+  2: { name: 'raw', kind: 'bytes' },
+  3: { name: 'contentEncoding', kind: 'string' },
+  4: { name: 'contentType', kind: 'string' },
+});
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- decoded messages are plain JSON */
+function int64ToNumber(v: bigint | string): number {
+  // Generations, grace periods and timestamps are far below 2^53.
+  return Number(v);
+}
+
+/** Reads a length prefix; the end is counted from after it. */
+function endOfLengthDelimited(r: BinaryReader): number {
+  const length = r.uint32();
+  return r.pos + length;
+}
+
+/** Go's zero time.Time (0001-01-01), which an unset Time marshals as; its JSON form is null. */
+const zeroTimeSeconds = -62_135_596_800;
+
+/** meta/v1 Time {seconds = 1, nanos = 2} → RFC 3339 with second precision, as its JSON form. */
+function readTime(r: BinaryReader): string | undefined {
+  const end = endOfLengthDelimited(r);
+  let seconds = 0;
+  while (r.pos < end) {
+    const [no, wire] = r.tag();
+    if (no === 1 && wire === WireType.Varint) seconds = int64ToNumber(r.int64());
+    else r.skip(wire, no);
+  }
+  return seconds === zeroTimeSeconds ? undefined : `${new Date(seconds * 1000).toISOString().slice(0, 19)}Z`;
+}
+
+/** FieldsV1 {Raw = 1}: the raw bytes are JSON, and the JSON form of FieldsV1 is that JSON. */
+function readFieldsV1(r: BinaryReader): unknown {
+  const end = endOfLengthDelimited(r);
+  let raw: unknown = {};
+  while (r.pos < end) {
+    const [no, wire] = r.tag();
+    if (no === 1 && wire === WireType.LengthDelimited) raw = JSON.parse(Buffer.from(r.bytes()).toString('utf8'));
+    else r.skip(wire, no);
+  }
+  return raw;
+}
+
+/** A map entry message {key = 1, value = 2}. */
+function readMapEntry(r: BinaryReader, value: 'string' | 'bytes'): [string, string] {
+  const end = endOfLengthDelimited(r);
+  let key = '';
+  let out = '';
+  while (r.pos < end) {
+    const [no, wire] = r.tag();
+    if (no === 1 && wire === WireType.LengthDelimited) key = r.string();
+    // JSON carries bytes as base64, as the Secret's `data` is served.
+    else if (no === 2 && wire === WireType.LengthDelimited) out = value === 'string' ? r.string() : Buffer.from(r.bytes()).toString('base64');
+    else r.skip(wire, no);
+  }
+  return [key, out];
+}
+
+function wireTypeOf(kind: FieldKind): WireType {
+  return kind === 'bool' || kind === 'int64' ? WireType.Varint : WireType.LengthDelimited;
+}
+
+/**
+ * Go's generated marshallers write every non-pointer field, empty or not; the JSON form omits empty ones
+ * (`omitempty`), so zero values are left out here too (an empty resourceVersion must read as none).
+ */
+function setIfSet(into: Record<string, any>, name: string, value: unknown): void {
+  if (value !== '' && value !== 0 && value !== false && value !== undefined) into[name] = value;
+}
+
+function readField(r: BinaryReader, kind: FieldKind, into: Record<string, any>, name: string): void {
+  if (kind === 'string') setIfSet(into, name, r.string());
+  else if (kind === 'bool') setIfSet(into, name, r.bool());
+  else if (kind === 'int64') setIfSet(into, name, int64ToNumber(r.int64()));
+  else if (kind === 'bytes') into[name] = Buffer.from(r.bytes());
+  else if (kind === 'time') setIfSet(into, name, readTime(r));
+  else if (kind === 'fieldsV1') into[name] = readFieldsV1(r);
+  else if ('message' in kind) into[name] = readMessage(r, kind.message, endOfLengthDelimited(r));
+  else if ('map' in kind) {
+    const [key, value] = readMapEntry(r, kind.map);
+    into[name] = { ...(into[name] ?? {}), [key]: value };
+  } else {
+    const item = kind.repeated === 'string' ? r.string() : readMessage(r, kind.repeated, endOfLengthDelimited(r));
+    into[name] = [...(into[name] ?? []), item];
+  }
+}
+
+function readMessage(r: BinaryReader, message: MessageSpec, end: number): Record<string, any> {
+  const out: Record<string, any> = {};
+  while (r.pos < end) {
+    const [no, wire] = r.tag();
+    const field = message.get(no);
+    // Fields this server does not model (and any with an unexpected wire type) are skipped, as protobuf
+    // readers do; the JSON form then simply lacks them.
+    if (field && wire === wireTypeOf(field.kind)) readField(r, field.kind, out, field.name);
+    else r.skip(wire, no);
+  }
+  if (r.pos !== end) throw new RangeError('a field runs past the end of its message');
+  return out;
+}
+
+/**
+ * Decodes a protobuf request body into the JSON form of the object it carries (with `apiVersion` and
+ * `kind` from the envelope). Kinds other than Secret, ConfigMap and DeleteOptions → 415; malformed
+ * bytes → 400.
+ */
+export function decodeProtobufObject(body: Buffer): KubeObject {
+  if (body.length < protobufMagic.length || !body.subarray(0, protobufMagic.length).equals(protobufMagic)) {
+    throw badRequest('the body of the request is not a Kubernetes protobuf object: it does not start with the "k8s\\0" prefix');
+  }
+  let envelope: Record<string, any>;
+  let decoded: Record<string, any>;
+  let gvk: string;
+  try {
+    const bytes = body.subarray(protobufMagic.length);
+    envelope = readMessage(new BinaryReader(bytes), unknownEnvelope, bytes.length);
+    const { apiVersion = '', kind = '' } = envelope.typeMeta ?? {};
+    gvk = `${apiVersion}/${kind}`;
+    const message = decodableKinds.get(gvk);
+    if (!message) throw unsupportedProtobuf(`${apiVersion || '""'} ${kind || '""'}`);
+    if (envelope.contentEncoding) throw unsupportedProtobuf(`contentEncoding ${String(envelope.contentEncoding)}`);
+    const raw: Buffer = envelope.raw ?? Buffer.alloc(0);
+    decoded = readMessage(new BinaryReader(raw), message, raw.length);
+  } catch (error) {
+    if (error instanceof KubeStatusError) throw error;
+    throw badRequest(`the body of the request is not a valid Kubernetes protobuf object: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const { apiVersion, kind } = envelope.typeMeta as { apiVersion: string; kind: string };
+  return { apiVersion, kind, ...decoded } as KubeObject;
+}
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
+function unsupportedProtobuf(what: string): KubeStatusError {
+  return new KubeStatusError(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format (${protobufContentType}): this server decodes only v1 Secret, v1 ConfigMap and DeleteOptions in protobuf, not ${what}; send JSON (application/json) instead`,
+  );
+}
