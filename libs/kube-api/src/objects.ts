@@ -66,7 +66,10 @@ export class ObjectRules {
     if (r.namespaced) {
       if (meta.namespace && meta.namespace !== namespace) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
       meta.namespace = namespace;
-      if (!this.store.get('/namespaces', '', namespace)) throw new KubeStatusError(404, 'NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
+      const ns = this.store.get('/namespaces', '', namespace);
+      if (!ns) throw new KubeStatusError(404, 'NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
+      // The namespace lifecycle admission plugin: nothing new in a namespace being deleted.
+      if (ns.metadata.deletionTimestamp) throw new KubeStatusError(403, 'Forbidden', `${r.plural} "${meta.name ?? meta.generateName ?? ''}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, { name: meta.name, kind: r.plural });
     } else delete meta.namespace;
     this.checkName(r, meta.name);
     if (this.store.get(storageKeyOf(r), namespace, meta.name)) throw alreadyExists(r, meta.name);

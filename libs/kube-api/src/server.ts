@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { checkCrd, crdStatus, registerCrd, unregisterCrd } from './crds';
 import { apiGroup, coreVersions, groupList, resourceList, versionInfo } from './discovery';
 import { FaultInjector, type RequestInfo } from './faults';
+import { GarbageCollector, deleteRequestOf } from './gc';
 import { type FieldValidation, ObjectRules, type WriteResult } from './objects';
 import { jsonPatch, mergePatch } from './patch';
 import { decodeProtobufObject, protobufContentType } from './protobuf';
@@ -75,6 +76,7 @@ export class KubeApiServer {
   readonly registry = new ResourceRegistry();
   readonly store: ObjectStore;
   private readonly rules: ObjectRules;
+  private readonly gc: GarbageCollector;
   private readonly now: () => Date;
   private readonly bookmarkIntervalMs: number;
   private readonly watches = new Set<WatchStream>();
@@ -90,6 +92,7 @@ export class KubeApiServer {
     this.rules = new ObjectRules(this.store, this.now, (r, o) => {
       if (r.group === 'apiextensions.k8s.io') checkCrd(o);
     });
+    this.gc = new GarbageCollector(this.store, this.rules, this.registry, this.now);
     this.bookmarkIntervalMs = options.bookmarkIntervalMs ?? bookmarkIntervalMsDefault;
     const namespaces = this.registry.find('', 'v1', 'namespaces') as ResourceType;
     for (const name of initialNamespaces) this.rules.create(namespaces, '', { metadata: { name }, status: { phase: 'Active' } });
@@ -237,6 +240,7 @@ export class KubeApiServer {
         if (r.namespaced && t.namespace === undefined) throw methodNotAllowed();
         return done(201, this.write(r, () => this.rules.create(r, namespace, this.json(contentType, body), options)));
       }
+      if (method === 'DELETE') return this.deleteCollection(t, query, contentType, body);
       throw methodNotAllowed();
     }
     const name = t.name;
@@ -250,8 +254,7 @@ export class KubeApiServer {
       case 'PATCH':
         return done(200, this.write(r, () => this.patch(r, namespace, name, contentType, body, sub, options)));
       case 'DELETE': {
-        const precondition = body.length > 0 ? this.json(contentType, body).preconditions?.resourceVersion : undefined;
-        const deleted = this.rules.delete(r, namespace, name, precondition);
+        const deleted = this.gc.delete(r, namespace, name, deleteRequestOf(body.length > 0 ? this.json(contentType, body) : undefined, query));
         if (r.group === 'apiextensions.k8s.io' && !deleted.metadata.deletionTimestamp) this.dropCrd(deleted);
         return { code: 200, body: deleted };
       }
@@ -293,6 +296,16 @@ export class KubeApiServer {
       return undefined;
     }
     const items = this.rules.list(r, namespace, labels, fields);
+    return { code: 200, body: { kind: `${r.kind}List`, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(this.store.resourceVersion) }, items } };
+  }
+
+  /** DELETE of a collection (deletecollection): the selected objects, each deleted as by its own DELETE. */
+  private deleteCollection(t: Target, query: URLSearchParams, contentType: string, body: Buffer): { code: number; body: unknown } {
+    const r = t.resource;
+    if (r.namespaced && t.namespace === undefined) throw methodNotAllowed();
+    const request = deleteRequestOf(body.length > 0 ? this.json(contentType, body) : undefined, query);
+    const items = this.gc.deleteCollection(r, r.namespaced ? t.namespace : undefined, parseLabelSelector(query.get('labelSelector')), parseFieldSelector(query.get('fieldSelector')), request);
+    for (const crd of r.group === 'apiextensions.k8s.io' ? items.filter((o) => !o.metadata.deletionTimestamp) : []) this.dropCrd(crd);
     return { code: 200, body: { kind: `${r.kind}List`, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(this.store.resourceVersion) }, items } };
   }
 
