@@ -5,6 +5,7 @@ export { RecordingLogger, batch, clusterId, image, recordsOf, thisNode, topic, t
 export { seededRandom } from './random';
 export { unaryAttempt, unaryCall, unaryTimeoutMsDefault, type UnaryMethod } from './unary';
 export { waitUntil } from './wait';
+export { kubeBinaries, unzipEntries, type KubeBinaries } from './kube-binaries';
 export { healthStatus, reflectionServices, watchHealth, type HealthWatch } from './grpc-probes';
 export { ManualClock, ManualScheduler, manualEpochMs, manualTime } from './manual-time';
 export { describeLogContract, readAll, recordsFor, type LogContractHarness } from './log-contract';

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kubeBinaries } from './kube-binaries';
+import { kubeBinaries } from '@starlane/testing';
 
 export const chartDir = join(__dirname, '..', '..', '..', 'helm', 'starlane');
 

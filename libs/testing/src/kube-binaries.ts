@@ -3,6 +3,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
+import { workspaceRoot } from '@starlane/launcher';
 
 export interface KubeBinaries {
   readonly helm: string;
@@ -55,12 +56,8 @@ export function unzipEntries(zip: Buffer, names: readonly string[]): Map<string,
   return out;
 }
 
-function repoRoot(): string {
-  return join(__dirname, '..', '..', '..');
-}
-
 /** Paths of helm and kubectl, unpacking them on first use (atomically, so parallel tests agree). */
-export function kubeBinaries(root = repoRoot()): KubeBinaries {
+export function kubeBinaries(root = workspaceRoot()): KubeBinaries {
   const packageDir = join(root, 'node_modules', layerPackage);
   const { version } = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as { version: string };
   const cacheDir = join(root, 'node_modules', '.cache', 'starlane-kube-bin', version);
