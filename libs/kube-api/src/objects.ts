@@ -2,6 +2,7 @@
 // subresources, delete with finalizers, and what they do to resourceVersion, generation, uid and
 // timestamps (apiserver pkg/registry/rest, apiextensions-apiserver registry/customresource/strategy.go).
 import { randomUUID } from 'node:crypto';
+import { type Manager, decodeManagers, encodeManagers, forgetMissing, recordUpdate, trackingSchema } from './managed-fields';
 import { type ResourceType, apiVersionOf, storageKeyOf } from './resources';
 import { applyDefaults, prune, validate } from './schema';
 import { type FieldSelector, type Selector } from './selectors';
@@ -13,6 +14,10 @@ export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 export interface WriteOptions {
   readonly fieldValidation?: FieldValidation;
   readonly dryRun?: boolean;
+  /** Who writes: recorded in `metadata.managedFields` as an Update (none: ownership only loses gone fields). */
+  readonly fieldManager?: string;
+  /** The ownership a server-side apply computed (then no Update is recorded). */
+  readonly managers?: Manager[];
 }
 
 export interface WriteResult {
@@ -82,6 +87,7 @@ export class ObjectRules {
     else delete meta.generation;
     const warnings = this.applySchema(r, object, options);
     this.check(r, object);
+    this.track(r, undefined, object, undefined, options);
     if (options.dryRun) return { object: this.present(r, { ...object, metadata: { ...meta, resourceVersion: '' } }), warnings };
     return { object: this.present(r, this.store.write(storageKeyOf(r), object)), warnings };
   }
@@ -128,6 +134,7 @@ export class ObjectRules {
     const warnings = subresource === 'status' ? [] : this.applySchema(r, next, options);
     this.check(r, next);
     if (r.tracksGeneration && specOf(next) !== specOf(current)) meta.generation = (current.metadata.generation ?? 0) + 1;
+    this.track(r, current, next, subresource, options);
     if (options.dryRun) return { object: this.present(r, next), warnings };
     if (deleting && newFinalizers.length === 0) {
       return { object: this.present(r, this.store.remove(storageKeyOf(r), meta.namespace ?? '', name) as KubeObject), warnings };
@@ -156,6 +163,32 @@ export class ObjectRules {
   /** Removes every object of a resource at once (the instances of a deleted CRD). */
   removeAll(r: ResourceType): void {
     for (const o of this.store.list(storageKeyOf(r))) this.store.remove(storageKeyOf(r), o.metadata.namespace ?? '', o.metadata.name);
+  }
+
+  /**
+   * Sets `metadata.managedFields` of an object about to be stored. Managed fields sent with a non-apply
+   * write replace the stored ones (kubectl rewrites them so when it moves from client-side to server-side
+   * apply); `[{}]` clears them; absent or `[]` keeps the stored ones (apiserver fieldmanager).
+   */
+  private track(r: ResourceType, current: KubeObject | undefined, next: KubeObject, subresource: 'status' | undefined, options: WriteOptions): void {
+    const schema = trackingSchema(r.schema);
+    let managers = options.managers;
+    if (!managers) {
+      const sent: unknown = next.metadata.managedFields;
+      managers = Array.isArray(sent) && sent.length > 0 ? decodeManagers(sent) : decodeManagers(current?.metadata.managedFields);
+      if (options.fieldManager) {
+        const scope = subresource === 'status' ? 'status' : r.statusSubresource ? 'main' : 'all';
+        recordUpdate(managers, current, next, { manager: options.fieldManager, ...(subresource ? { subresource } : {}), apiVersion: apiVersionOf(r), time: this.timestamp(), schema, scope });
+      }
+    }
+    const entries = encodeManagers(forgetMissing(managers, next, schema));
+    if (entries.length > 0) next.metadata.managedFields = entries;
+    else delete next.metadata.managedFields;
+  }
+
+  /** The time for managedFields entries (RFC 3339, seconds). */
+  timeNow(): string {
+    return this.timestamp();
   }
 
   private timestamp(): string {

@@ -2,6 +2,7 @@
 // for trying the operator without a cluster. See ../README.md for what it implements and leaves out.
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { checkForce, fieldManagerOf, mediaTypeOf, parseBody, serverSideApply } from './apply-request';
 import { checkCrd, crdStatus, registerCrd, unregisterCrd } from './crds';
 import { apiGroup, coreVersions, groupList, resourceList, versionInfo } from './discovery';
 import { FaultInjector, type RequestInfo } from './faults';
@@ -207,7 +208,7 @@ export class KubeApiServer {
       return { code: 200, body: list };
     }
     const target = this.target(groupVersion[0], groupVersion[1], rest);
-    return this.resourceRequest(method, target, url.searchParams, req.headers['content-type'] ?? 'application/json', body, res);
+    return this.resourceRequest(method, target, url.searchParams, req.headers['content-type'] ?? 'application/json', body, res, req.headers['user-agent']);
   }
 
   private target(group: string, version: string, rest: string[]): Target {
@@ -226,13 +227,14 @@ export class KubeApiServer {
     return { resource, namespace, name, subresource };
   }
 
-  private resourceRequest(method: string, t: Target, query: URLSearchParams, contentType: string, body: Buffer, res: ServerResponse): { code: number; body: unknown; warnings?: string[] } | undefined {
+  private resourceRequest(method: string, t: Target, query: URLSearchParams, contentType: string, body: Buffer, res: ServerResponse, userAgent?: string): { code: number; body: unknown; warnings?: string[] } | undefined {
     const r = t.resource;
     const namespace = r.namespaced ? (t.namespace ?? '') : '';
     if (t.subresource && !((t.subresource === 'status' && r.statusSubresource) || (t.subresource === 'scale' && r.scale))) {
       throw new KubeStatusError(404, 'NotFound', 'the server could not find the requested resource');
     }
-    const options = { fieldValidation: (query.get('fieldValidation') ?? undefined) as FieldValidation | undefined, dryRun: query.get('dryRun') === 'All' };
+    const fieldManager = fieldManagerOf(query, userAgent);
+    const options = { fieldValidation: (query.get('fieldValidation') ?? undefined) as FieldValidation | undefined, dryRun: query.get('dryRun') === 'All', ...(fieldManager ? { fieldManager } : {}) };
     const done = (code: number, w: WriteResult): { code: number; body: unknown; warnings: string[] } => ({ code, body: w.object, warnings: w.warnings });
     if (t.name === undefined) {
       if (method === 'GET') return this.list(t, query, res);
@@ -251,8 +253,18 @@ export class KubeApiServer {
         return { code: 200, body: this.rules.get(r, namespace, name) };
       case 'PUT':
         return done(200, this.write(r, () => this.rules.update(r, namespace, name, this.json(contentType, body), sub, options)));
-      case 'PATCH':
-        return done(200, this.write(r, () => this.patch(r, namespace, name, contentType, body, sub, options)));
+      case 'PATCH': {
+        const apply = mediaTypeOf(contentType) === 'application/apply-patch+yaml';
+        const force = checkForce(query, apply);
+        if (!apply) return done(200, this.write(r, () => this.patch(r, namespace, name, contentType, body, sub, options)));
+        let code = 200;
+        const result = this.write(r, () => {
+          const applied = serverSideApply(this.rules, this.store, r, { namespace, name, subresource: sub }, body, { ...options, force });
+          code = applied.code;
+          return applied.result;
+        });
+        return done(code, result);
+      }
       case 'DELETE': {
         const deleted = this.gc.delete(r, namespace, name, deleteRequestOf(body.length > 0 ? this.json(contentType, body) : undefined, query));
         if (r.group === 'apiextensions.k8s.io' && !deleted.metadata.deletionTimestamp) this.dropCrd(deleted);
@@ -327,14 +339,8 @@ export class KubeApiServer {
   }
 
   private json(contentType: string, body: Buffer): KubeObject {
-    const type = (contentType.split(';')[0] ?? '').trim();
-    if (type === protobufContentType) return decodeProtobufObject(body);
-    if (type !== 'application/json' && type !== '*/*' && type !== '') throw unsupportedMediaType(type);
-    try {
-      return JSON.parse(body.toString('utf8')) as KubeObject;
-    } catch {
-      throw badRequest('the body of the request is not valid JSON');
-    }
+    if (mediaTypeOf(contentType) === protobufContentType) return decodeProtobufObject(body);
+    return parseBody(contentType, body) as KubeObject;
   }
 
   private patch(r: ResourceType, namespace: string, name: string, contentType: string, body: Buffer, sub: 'status' | undefined, options: { fieldValidation?: FieldValidation; dryRun?: boolean }): WriteResult {

@@ -1,0 +1,83 @@
+// Server-side apply over HTTP, as kubectl, helm and client-node send it.
+import { KubeApiServer } from './server';
+import { createTopicCrd } from './test-fixtures';
+
+const topics = '/apis/starlane.dev/v1alpha1/namespaces/default/topics';
+type Entry = { manager: string; operation: string; subresource?: string; fieldsV1: Record<string, unknown>; time: string; apiVersion: string };
+
+describe('server-side apply', () => {
+  let server: KubeApiServer;
+  const send = async (method: string, path: string, body: string, contentType: string, userAgent = 'test-client/1.0') => {
+    const res = await fetch(`${server.url}${path}`, { method, body, headers: { 'Content-Type': contentType, 'User-Agent': userAgent } });
+    return { status: res.status, body: (await res.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  };
+  const managers = (o: Record<string, any>): Record<string, unknown> => // eslint-disable-line @typescript-eslint/no-explicit-any
+    Object.fromEntries((o.metadata.managedFields as Entry[]).map((e) => [`${e.manager}/${e.operation}${e.subresource ? `/${e.subresource}` : ''}`, e.fieldsV1]));
+
+  beforeEach(async () => {
+    server = await KubeApiServer.start({ now: () => new Date('2026-03-01T10:00:00Z') });
+    await createTopicCrd(server.url);
+  });
+  afterEach(async () => {
+    await server.close();
+  });
+
+  it('creates a missing object from a YAML configuration (201) and records the manager', async () => {
+    const yaml = 'apiVersion: starlane.dev/v1alpha1\nkind: Topic\nmetadata:\n  name: demo\nspec:\n  clusterRef: c\n  partitions: 3\n';
+    const created = await send('PATCH', `${topics}/demo?fieldManager=kubectl&force=false`, yaml, 'application/apply-patch+yaml');
+    expect(created.status).toBe(201);
+    expect(created.body.spec).toEqual({ clusterRef: 'c', partitions: 3, deletionPolicy: 'Delete' });
+    expect(created.body.metadata.generation).toBe(1);
+    expect(created.body.metadata.managedFields).toEqual([
+      { manager: 'kubectl', operation: 'Apply', apiVersion: 'starlane.dev/v1alpha1', time: '2026-03-01T10:00:00Z', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:clusterRef': {}, 'f:partitions': {} } } },
+    ]);
+  });
+
+  it('needs a fieldManager, and refuses force on other patches', async () => {
+    const missing = await send('PATCH', `${topics}/demo`, '{"apiVersion":"starlane.dev/v1alpha1","kind":"Topic","spec":{"clusterRef":"c"}}', 'application/apply-patch+yaml', '');
+    expect(missing).toMatchObject({ status: 422, body: { reason: 'Invalid', message: 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch' } });
+    const forced = await send('PATCH', `${topics}/demo?force=true`, '{}', 'application/merge-patch+json');
+    expect(forced.status).toBe(422);
+  });
+
+  it('records other writes as Update under fieldManager or the user agent, and a status apply under its subresource', async () => {
+    const body = JSON.stringify({ apiVersion: 'starlane.dev/v1alpha1', kind: 'Topic', metadata: { name: 'demo' }, spec: { clusterRef: 'c' } });
+    expect((await send('POST', topics, body, 'application/json', 'kubectl/v1.34.1 (linux/amd64) kubernetes/abc')).status).toBe(201);
+    const patched = await send('PATCH', `${topics}/demo?fieldManager=editor`, '{"spec":{"partitions":4}}', 'application/merge-patch+json');
+    const status = await send('PATCH', `${topics}/demo/status?fieldManager=starlane-operator`, JSON.stringify({ apiVersion: 'starlane.dev/v1alpha1', kind: 'Topic', status: { topicId: 'abc' } }), 'application/apply-patch+yaml');
+    expect(patched.status).toBe(200);
+    expect(status.status).toBe(200);
+    expect(status.body.status).toEqual({ topicId: 'abc' });
+    expect(managers(status.body)).toEqual({
+      'kubectl/Update': { 'f:spec': { '.': {}, 'f:clusterRef': {}, 'f:deletionPolicy': {} } },
+      'editor/Update': { 'f:spec': { 'f:partitions': {} } },
+      'starlane-operator/Apply/status': { 'f:status': { 'f:topicId': {} } },
+    });
+  });
+
+  it('conflicts with an Update manager over a changed value, naming it as the real server does', async () => {
+    const body = JSON.stringify({ apiVersion: 'starlane.dev/v1alpha1', kind: 'Topic', metadata: { name: 'demo' }, spec: { clusterRef: 'c', partitions: 2 } });
+    await send('POST', `${topics}?fieldManager=kubectl-client-side-apply`, body, 'application/json');
+    const apply = JSON.stringify({ apiVersion: 'starlane.dev/v1alpha1', kind: 'Topic', metadata: { name: 'demo' }, spec: { clusterRef: 'c', partitions: 5 } });
+    const refused = await send('PATCH', `${topics}/demo?fieldManager=kubectl&force=false`, apply, 'application/apply-patch+yaml');
+    expect(refused.status).toBe(409);
+    expect(refused.body.message).toBe('Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using starlane.dev/v1alpha1 at 2026-03-01T10:00:00Z: .spec.partitions');
+    const forced = await send('PATCH', `${topics}/demo?fieldManager=kubectl&force=true`, apply, 'application/apply-patch+yaml');
+    expect(forced.body.spec.partitions).toBe(5);
+    expect(forced.body.metadata.generation).toBe(2);
+    expect(managers(forced.body)).toEqual({
+      'kubectl-client-side-apply/Update': { 'f:spec': { '.': {}, 'f:clusterRef': {}, 'f:deletionPolicy': {} } },
+      'kubectl/Apply': { 'f:spec': { 'f:clusterRef': {}, 'f:partitions': {} } },
+    });
+  });
+
+  it('takes managedFields sent with an update as given (kubectl rewrites them when it moves to server-side apply), [{}] clears them', async () => {
+    const body = JSON.stringify({ apiVersion: 'starlane.dev/v1alpha1', kind: 'Topic', metadata: { name: 'demo' }, spec: { clusterRef: 'c' } });
+    await send('POST', `${topics}?fieldManager=a`, body, 'application/json');
+    const moved = [{ manager: 'b', operation: 'Apply', apiVersion: 'starlane.dev/v1alpha1', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:clusterRef': {} } } }];
+    const rewritten = await send('PATCH', `${topics}/demo?fieldManager=a`, JSON.stringify([{ op: 'replace', path: '/metadata/managedFields', value: moved }]), 'application/json-patch+json');
+    expect(managers(rewritten.body)).toEqual({ 'b/Apply': { 'f:spec': { 'f:clusterRef': {} } } });
+    const cleared = await send('PATCH', `${topics}/demo`, '{"metadata":{"managedFields":[{}]}}', 'application/merge-patch+json', '');
+    expect(cleared.body.metadata.managedFields).toBeUndefined();
+  });
+});
