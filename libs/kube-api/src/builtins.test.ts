@@ -1,5 +1,6 @@
 import { KubeApiServer } from './server';
 import { k8s, kubeConfigFor } from './test-client';
+import { createTopicCrd } from './test-fixtures';
 
 describe('the built-in kinds the chart renders', () => {
   let server: KubeApiServer;
@@ -57,5 +58,21 @@ describe('the built-in kinds the chart renders', () => {
     const policy = kc.makeApiClient(k8s.PolicyV1Api);
     await policy.createNamespacedPodDisruptionBudget({ namespace: 'default', body: { metadata: { name: 'op' }, spec: { maxUnavailable: 1, selector: { matchLabels: { app: 'op' } } } } });
     expect((await policy.readNamespacedPodDisruptionBudget({ namespace: 'default', name: 'op' })).spec?.maxUnavailable).toBe(1);
+  });
+
+  it('takes a PUT without resourceVersion to a built-in as an unconditional update (helm 4 updates its release Secret so), not to a custom resource', async () => {
+    const put = async (path: string, body: unknown): Promise<Response> => fetch(`${server.url}${path}`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    await fetch(`${server.url}/api/v1/namespaces/default/secrets`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ metadata: { name: 'r', labels: { status: 'pending-install' } } }) });
+    const updated = await put('/api/v1/namespaces/default/secrets/r', { metadata: { name: 'r', labels: { status: 'deployed' } } });
+    expect(updated.status).toBe(200);
+    expect(await updated.json()).toMatchObject({ metadata: { labels: { status: 'deployed' } } });
+    const stale = await put('/api/v1/namespaces/default/secrets/r', { metadata: { name: 'r', resourceVersion: '1' } });
+    expect(stale.status).toBe(409);
+
+    await createTopicCrd(server.url);
+    const topics = '/apis/starlane.dev/v1alpha1/namespaces/default/topics';
+    await fetch(`${server.url}${topics}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ metadata: { name: 't' }, spec: { clusterRef: 'c' } }) });
+    const refused = await put(`${topics}/t`, { metadata: { name: 't' }, spec: { clusterRef: 'd' } });
+    expect(await refused.json()).toMatchObject({ code: 422, message: expect.stringContaining('metadata.resourceVersion: Invalid value: 0x0: must be specified for an update') });
   });
 });

@@ -1,5 +1,5 @@
 // The built-in kinds the Starlane chart renders beyond the core ones (helm/starlane with default and
-// non-default values): apps/v1 Deployments, RBAC (Cluster)Roles and (Cluster)RoleBindings, policy/v1
+// non-default values), and core pods (which `helm status` lists): apps/v1 Deployments, RBAC (Cluster)Roles and (Cluster)RoleBindings, policy/v1
 // PodDisruptionBudgets. They are stored and served like any object, never schema-checked, and nothing
 // acts on them (no ReplicaSets or pods appear, as with envtest). Short names, categories, verbs and
 // subresources are those of a real 1.34 API server's discovery, so kubectl and helm resolve them alike.
@@ -39,6 +39,8 @@ function builtInKind(shape: BuiltInShape): ResourceType {
 const rbac = 'rbac.authorization.k8s.io';
 
 export const chartBuiltInResources: readonly ResourceType[] = [
+  // No pod ever runs here; the resource exists because `helm status` lists a Deployment's pods.
+  builtInKind({ group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true, shortNames: ['po'], categories: ['all'], statusSubresource: true }),
   builtInKind({
     group: 'apps',
     version: 'v1',

@@ -99,8 +99,12 @@ export class ObjectRules {
     const current = this.store.get(storageKeyOf(r), r.namespaced ? namespace : '', name);
     if (!current) throw notFound(r, name);
     const rv = incoming.metadata.resourceVersion;
-    if (!rv) throw invalid(r.kind, r.group, name, [{ reason: 'FieldValueInvalid', field: 'metadata.resourceVersion', message: 'Invalid value: 0x0: must be specified for an update' }]);
-    if (rv !== current.metadata.resourceVersion) throw conflict(r, name);
+    // Built-in kinds take a PUT without resourceVersion as an unconditional update (their registry
+    // strategies' AllowUnconditionalUpdate; helm 4 writes its release Secret so); custom resources and
+    // CRDs do not.
+    const unconditionalAllowed = r.builtIn && r.group !== 'apiextensions.k8s.io';
+    if (!rv && !unconditionalAllowed) throw invalid(r.kind, r.group, name, [{ reason: 'FieldValueInvalid', field: 'metadata.resourceVersion', message: 'Invalid value: 0x0: must be specified for an update' }]);
+    if (rv && rv !== current.metadata.resourceVersion) throw conflict(r, name);
     return this.replace(r, current, incoming, subresource, options);
   }
 
