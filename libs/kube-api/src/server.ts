@@ -35,6 +35,8 @@ export interface RequestRecord {
   readonly path: string;
   readonly query: string;
   readonly watch: boolean;
+  /** The request body's media type (`application/vnd.kubernetes.protobuf` for helm's release records). */
+  readonly contentType: string;
 }
 
 interface Target {
@@ -154,7 +156,7 @@ export class KubeApiServer {
     const query = url.searchParams;
     const watch = query.get('watch') === 'true' || query.get('watch') === '1';
     const info: RequestInfo = { method: req.method ?? 'GET', path: url.pathname, watch };
-    this.requestLog.push({ ...info, query: url.search });
+    this.requestLog.push({ ...info, query: url.search, contentType: req.headers['content-type'] ?? '' });
     if (this.requestLog.length > requestLogEntriesMax) this.requestLog.shift();
     try {
       const delayMs = this.faults.delayFor(info);
