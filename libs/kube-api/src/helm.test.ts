@@ -193,7 +193,9 @@ describe('helm 4.1 with its defaults against the local API', () => {
       expect((await get(operator))?.spec.replicas).toBe(2);
       expect(await get('/apis/starlane.dev/v1alpha1/namespaces/starlane/clusters/prod')).toMatchObject({ spec: { storageNodes: { replicas: 5 } } });
 
-      await helm.run(['uninstall', 'starlane', '-n', 'starlane'], configMapDriver);
+      await helm.run(['uninstall', 'starlane', '-n', 'starlane', '--cascade=foreground'], configMapDriver);
+      const deletes = server.requests((r) => r.method === 'DELETE' && r.path === operator);
+      expect(deletes).toHaveLength(1);
       expect(await get(operator)).toBeUndefined();
       expect(await names(`${rbac}/namespaces/team-a/roles`)).toEqual([]);
       expect(await get('/apis/monitoring.coreos.com/v1/namespaces/starlane/servicemonitors/starlane-operator')).toBeUndefined();
