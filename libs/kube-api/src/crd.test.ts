@@ -86,7 +86,7 @@ describe('discovery and custom resources', () => {
       body: JSON.stringify({ apiVersion: 'starlane.dev/v1alpha1', kind: 'Topic', metadata: { name: 'strict' }, spec: { clusterRef: 'c', bogus: 1 } }),
     });
     expect(strict.status).toBe(400);
-    expect(((await strict.json()) as { message: string }).message).toBe('strict decoding error: unknown field "spec.bogus"');
+    expect(((await strict.json()) as { message: string }).message).toBe('Topic in version "v1alpha1" cannot be handled as a Topic: strict decoding error: unknown field "spec.bogus"');
   });
 
   it('bumps generation on spec changes only; /status writes never do; /scale reads and writes the replicas path', async () => {

@@ -54,7 +54,7 @@ export class ObjectRules {
   list(r: ResourceType, namespace: string | undefined, labels: Selector, fields: FieldSelector): KubeObject[] {
     return this.store
       .list(storageKeyOf(r), namespace)
-      .filter((o) => labels(o.metadata.labels ?? {}) && fields(o.metadata.name, o.metadata.namespace ?? ''))
+      .filter((o) => labels(o.metadata.labels ?? {}) && fields(o.metadata.name, o.metadata.namespace ?? '', o))
       .sort((a, b) => `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace ?? ''}/${b.metadata.name}`))
       .map((o) => this.present(r, o));
   }
@@ -227,7 +227,7 @@ export class ObjectRules {
     if (!r.schema) return [];
     const pruned = prune(r.schema, object);
     const mode = options.fieldValidation ?? 'Warn';
-    if (pruned.length > 0 && mode === 'Strict') throw badRequest(`strict decoding error: ${pruned.map((p) => `unknown field "${p}"`).join(', ')}`);
+    if (pruned.length > 0 && mode === 'Strict') throw badRequest(`${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: strict decoding error: ${pruned.map((p) => `unknown field "${p}"`).join(', ')}`);
     applyDefaults(r.schema, object);
     const causes = validate(r.schema, object);
     if (causes.length > 0) throw invalid(r.kind, r.group, object.metadata.name ?? '', causes);

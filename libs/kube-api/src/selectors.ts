@@ -1,10 +1,12 @@
 // Label selectors (the string form: =, ==, !=, in, notin, exists, !exists) and the field selectors
-// every resource supports (metadata.name, metadata.namespace), as in apimachinery pkg/labels and pkg/fields.
+// every resource supports (metadata.name, metadata.namespace) plus the few per-resource ones the real server
+// has (events' involvedObject.*, a secret's type), as in apimachinery pkg/labels and pkg/fields.
 import { badRequest } from './status';
 
 type Labels = Readonly<Record<string, string>>;
 export type Selector = (labels: Labels) => boolean;
-export type FieldSelector = (name: string, namespace: string) => boolean;
+/** `object` lets a selector read fields beyond the name and namespace (events' involvedObject.*). */
+export type FieldSelector = (name: string, namespace: string, object?: Readonly<Record<string, unknown>>) => boolean;
 
 /** Splits on commas outside parentheses: `a in (x,y),b` → [`a in (x,y)`, `b`]. */
 function terms(text: string): string[] {
@@ -49,15 +51,44 @@ export function parseLabelSelector(text: string | null): Selector {
   return (labels) => parts.every((p) => p(labels));
 }
 
-export function parseFieldSelector(text: string | null): FieldSelector {
+const involved = ['kind', 'namespace', 'name', 'uid', 'apiVersion', 'resourceVersion', 'fieldPath'];
+/** Field selectors beyond metadata.name / metadata.namespace that the real server supports, per resource. */
+const selectableFields: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  // kubectl describe lists a resource's events with involvedObject.{namespace,kind,uid,name} (core/v1 events).
+  '/events': {
+    ...Object.fromEntries(involved.map((f) => [`involvedObject.${f}`, `involvedObject.${f}`])),
+    reason: 'reason',
+    reportingComponent: 'reportingComponent',
+    source: 'source.component',
+    type: 'type',
+  },
+  'events.k8s.io/events': {
+    ...Object.fromEntries(involved.map((f) => [`regarding.${f}`, `regarding.${f}`])),
+    reason: 'reason',
+    reportingController: 'reportingController',
+    type: 'type',
+  },
+  '/secrets': { type: 'type' },
+  '/namespaces': { 'status.phase': 'status.phase' },
+};
+
+const valueAt = (o: Readonly<Record<string, unknown>> | undefined, path: string): string => {
+  const v = path.split('.').reduce<unknown>((at, k) => (at && typeof at === 'object' ? (at as Record<string, unknown>)[k] : undefined), o);
+  return v === undefined || v === null ? '' : String(v);
+};
+
+/** `resource` is `<group>/<plural>`; it decides which fields beyond metadata.name / namespace may be selected. */
+export function parseFieldSelector(text: string | null, resource = ''): FieldSelector {
   if (!text) return () => true;
+  const extra = selectableFields[resource] ?? {};
   const parts = terms(text).map((term) => {
     const m = /^([^\s!=]+)\s*(==|=|!=)\s*(.*)$/u.exec(term);
     if (!m) throw badRequest(`invalid selector: '${text}'; can't understand '${term}'`);
-    const [, field, op, value = ''] = m;
-    if (field !== 'metadata.name' && field !== 'metadata.namespace') throw badRequest(`field label not supported: ${field}`);
-    const pick = field === 'metadata.name' ? (n: string) => n : (_n: string, ns: string) => ns;
-    return op === '!=' ? (n: string, ns: string) => pick(n, ns) !== value : (n: string, ns: string) => pick(n, ns) === value;
+    const [, field = '', op, value = ''] = m;
+    const path = extra[field];
+    if (field !== 'metadata.name' && field !== 'metadata.namespace' && path === undefined) throw badRequest(`field label not supported: ${field}`);
+    const pick = (n: string, ns: string, o?: Readonly<Record<string, unknown>>): string => (field === 'metadata.name' ? n : field === 'metadata.namespace' ? ns : valueAt(o, path ?? ''));
+    return op === '!=' ? (n: string, ns: string, o?: Readonly<Record<string, unknown>>) => pick(n, ns, o) !== value : (n: string, ns: string, o?: Readonly<Record<string, unknown>>) => pick(n, ns, o) === value;
   });
-  return (name, namespace) => parts.every((p) => p(name, namespace));
+  return (name, namespace, object) => parts.every((p) => p(name, namespace, object));
 }

@@ -1,6 +1,6 @@
 // A Kubernetes-API-compatible HTTP server on 127.0.0.1 (port chosen at run time), in memory, for tests and
 // for trying the operator without a cluster. See ../README.md for what it implements and leaves out.
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { checkForce, fieldManagerOf, mediaTypeOf, parseBody, serverSideApply } from './apply-request';
 import { checkCrd, crdStatus, registerCrd, unregisterCrd } from './crds';
@@ -8,12 +8,15 @@ import { apiGroup, coreVersions, groupList, resourceList, versionInfo } from './
 import { FaultInjector, type RequestInfo } from './faults';
 import { GarbageCollector, deleteRequestOf } from './gc';
 import { type FieldValidation, ObjectRules, type WriteResult } from './objects';
+import { paginate } from './paging';
+import { openApiV2, openApiV3Document, openApiV3Root } from './openapi';
 import { jsonPatch, mergePatch } from './patch';
 import { decodeProtobufObject, protobufContentType } from './protobuf';
 import { ResourceRegistry, type ResourceType, apiVersionOf, storageKeyOf } from './resources';
 import { parseFieldSelector, parseLabelSelector } from './selectors';
 import { type KubeObject, ObjectStore, watchHistoryEventsMax } from './store';
 import { KubeStatusError, badRequest, conflict, internalError, methodNotAllowed, notFound, unsupportedMediaType } from './status';
+import { includeObjectOf, toTable, wantsTable } from './table';
 import { WatchStream } from './watch';
 
 /** Real servers send a bookmark about once a minute (apiserver watch cache); tests may ask for less. */
@@ -194,6 +197,8 @@ export class KubeApiServer {
     const [root] = segments;
     if (url.pathname === '/version') return { code: 200, body: versionInfo() };
     if (['/healthz', '/readyz', '/livez'].includes(url.pathname)) return { code: 200, body: 'ok' };
+    const openApi = this.openApi(url.pathname, req.headers.accept);
+    if (openApi) return openApi;
     if (url.pathname === '/api') return { code: 200, body: coreVersions(url.host) };
     if (url.pathname === '/apis') return { code: 200, body: groupList(this.registry) };
     if (root === 'apis' && segments.length === 2) {
@@ -210,7 +215,21 @@ export class KubeApiServer {
       return { code: 200, body: list };
     }
     const target = this.target(groupVersion[0], groupVersion[1], rest);
-    return this.resourceRequest(method, target, url.searchParams, req.headers['content-type'] ?? 'application/json', body, res, req.headers['user-agent']);
+    return this.resourceRequest(method, target, url.searchParams, req.headers['content-type'] ?? 'application/json', body, res, req.headers);
+  }
+
+  /** `/openapi/v3`, `/openapi/v3/<api/v1 | apis/g/v>` and `/openapi/v2` (JSON only: a protobuf-only Accept → 406). */
+  private openApi(path: string, accept: string | undefined): { code: number; body: unknown } | undefined {
+    if (path === '/openapi/v3') return { code: 200, body: openApiV3Root(this.registry) };
+    const v3 = /^\/openapi\/v3\/(?:api\/([^/]+)|apis\/([^/]+)\/([^/]+))$/u.exec(path);
+    if (v3) {
+      const document = openApiV3Document(this.registry, v3[2] ?? '', v3[1] ?? v3[3] ?? '');
+      if (!document) throw new KubeStatusError(404, 'NotFound', 'the server could not find the requested resource');
+      return { code: 200, body: document };
+    }
+    if (path !== '/openapi/v2') return undefined;
+    if (accept && !/application\/json|\*\/\*/u.test(accept)) throw new KubeStatusError(406, 'NotAcceptable', 'only application/json is served for /openapi/v2');
+    return { code: 200, body: openApiV2(this.registry) };
   }
 
   private target(group: string, version: string, rest: string[]): Target {
@@ -229,17 +248,23 @@ export class KubeApiServer {
     return { resource, namespace, name, subresource };
   }
 
-  private resourceRequest(method: string, t: Target, query: URLSearchParams, contentType: string, body: Buffer, res: ServerResponse, userAgent?: string): { code: number; body: unknown; warnings?: string[] } | undefined {
+  private resourceRequest(method: string, t: Target, query: URLSearchParams, contentType: string, body: Buffer, res: ServerResponse, headers: IncomingHttpHeaders = {}): { code: number; body: unknown; warnings?: string[] } | undefined {
     const r = t.resource;
     const namespace = r.namespaced ? (t.namespace ?? '') : '';
     if (t.subresource && !((t.subresource === 'status' && r.statusSubresource) || (t.subresource === 'scale' && r.scale))) {
       throw new KubeStatusError(404, 'NotFound', 'the server could not find the requested resource');
     }
-    const fieldManager = fieldManagerOf(query, userAgent);
+    const fieldManager = fieldManagerOf(query, headers['user-agent']);
+    const table = wantsTable(headers.accept) ? { includeObject: includeObjectOf(query), now: this.now() } : undefined;
     const options = { fieldValidation: (query.get('fieldValidation') ?? undefined) as FieldValidation | undefined, dryRun: query.get('dryRun') === 'All', ...(fieldManager ? { fieldManager } : {}) };
     const done = (code: number, w: WriteResult): { code: number; body: unknown; warnings: string[] } => ({ code, body: w.object, warnings: w.warnings });
     if (t.name === undefined) {
-      if (method === 'GET') return this.list(t, query, res);
+      if (method === 'GET') {
+        const listed = this.list(t, query, res, table && ((o) => toTable(r, [o], { ...table, now: this.now() })));
+        if (!table || !listed) return listed;
+        const list = listed.body as KubeObject;
+        return { code: 200, body: { ...toTable(r, list.items as KubeObject[], table), metadata: list.metadata } };
+      }
       if (method === 'POST') {
         if (r.namespaced && t.namespace === undefined) throw methodNotAllowed();
         return done(201, this.write(r, () => this.rules.create(r, namespace, this.json(contentType, body), options)));
@@ -251,8 +276,10 @@ export class KubeApiServer {
     if (t.subresource === 'scale') return this.scale(method, r, namespace, name, contentType, body);
     const sub = t.subresource === 'status' ? 'status' : undefined;
     switch (method) {
-      case 'GET':
-        return { code: 200, body: this.rules.get(r, namespace, name) };
+      case 'GET': {
+        const object = this.rules.get(r, namespace, name);
+        return { code: 200, body: table ? toTable(r, [object], { ...table, resourceVersion: object.metadata.resourceVersion }) : object };
+      }
       case 'PUT':
         return done(200, this.write(r, () => this.rules.update(r, namespace, name, this.json(contentType, body), sub, options)));
       case 'PATCH': {
@@ -277,10 +304,10 @@ export class KubeApiServer {
     }
   }
 
-  private list(t: Target, query: URLSearchParams, res: ServerResponse): { code: number; body: unknown } | undefined {
+  private list(t: Target, query: URLSearchParams, res: ServerResponse, present?: (o: KubeObject) => unknown): { code: number; body: unknown } | undefined {
     const r = t.resource;
     const labels = parseLabelSelector(query.get('labelSelector'));
-    const fields = parseFieldSelector(query.get('fieldSelector'));
+    const fields = parseFieldSelector(query.get('fieldSelector'), `${r.group}/${r.plural}`);
     const namespace = r.namespaced ? t.namespace : undefined;
     if (query.get('watch') === 'true' || query.get('watch') === '1') {
       const timeout = query.get('timeoutSeconds');
@@ -297,6 +324,7 @@ export class KubeApiServer {
           allowBookmarks: query.get('allowWatchBookmarks') === 'true',
           sendInitialEvents: query.get('sendInitialEvents') === 'true',
           ...(timeout ? { timeoutMs: Number(timeout) * 1000 } : {}),
+          ...(present ? { present } : {}),
         },
         this.bookmarkIntervalMs,
         () => {
@@ -309,8 +337,8 @@ export class KubeApiServer {
       stream.start();
       return undefined;
     }
-    const items = this.rules.list(r, namespace, labels, fields);
-    return { code: 200, body: { kind: `${r.kind}List`, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(this.store.resourceVersion) }, items } };
+    const page = paginate(this.rules.list(r, namespace, labels, fields), query, this.store);
+    return { code: 200, body: { kind: `${r.kind}List`, apiVersion: apiVersionOf(r), metadata: page.metadata, items: page.items } };
   }
 
   /** DELETE of a collection (deletecollection): the selected objects, each deleted as by its own DELETE. */

@@ -1,6 +1,7 @@
 // Server-side apply over HTTP, as kubectl, helm and client-node send it.
 import { KubeApiServer } from './server';
-import { createTopicCrd } from './test-fixtures';
+import { k8s, kubeConfigFor } from './test-client';
+import { createTopicCrd, topicPath } from './test-fixtures';
 
 const topics = '/apis/starlane.dev/v1alpha1/namespaces/default/topics';
 type Entry = { manager: string; operation: string; subresource?: string; fieldsV1: Record<string, unknown>; time: string; apiVersion: string };
@@ -69,6 +70,26 @@ describe('server-side apply', () => {
       'kubectl-client-side-apply/Update': { 'f:spec': { '.': {}, 'f:clusterRef': {}, 'f:deletionPolicy': {} } },
       'kubectl/Apply': { 'f:spec': { 'f:clusterRef': {}, 'f:partitions': {} } },
     });
+  });
+
+  it('works through client-node: KubernetesObjectApi.patch with ServerSideApply creates and updates, and a status apply', async () => {
+    const kc = kubeConfigFor(server);
+    const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
+    const desired = { apiVersion: 'starlane.dev/v1alpha1', kind: 'Topic', metadata: { name: 'demo', namespace: 'default' }, spec: { clusterRef: 'c', partitions: 2 } };
+    const created = (await objects.patch(desired, undefined, undefined, 'starlane-operator', true, k8s.PatchStrategy.ServerSideApply)) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(created.spec).toEqual({ clusterRef: 'c', partitions: 2, deletionPolicy: 'Delete' });
+    await objects.patch({ ...desired, spec: { clusterRef: 'c', partitions: 4 } }, undefined, undefined, 'starlane-operator', true, k8s.PatchStrategy.ServerSideApply);
+    const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    const condition = { type: 'Ready', status: 'True', reason: 'Reconciled' };
+    const status = { apiVersion: 'starlane.dev/v1alpha1', kind: 'Topic', metadata: { name: 'demo', namespace: 'default' }, status: { observedGeneration: 2, conditions: [condition] } };
+    const applied = (await custom.patchNamespacedCustomObjectStatus(
+      { ...topicPath, namespace: 'default', name: 'demo', body: status, fieldManager: 'starlane-operator', force: true },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
+    )) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(applied.spec.partitions).toBe(4);
+    expect(applied.metadata.generation).toBe(2);
+    expect(applied.status).toEqual({ observedGeneration: 2, conditions: [condition] });
+    expect(Object.keys(managers(applied))).toEqual(['starlane-operator/Apply', 'starlane-operator/Apply/status']);
   });
 
   it('takes managedFields sent with an update as given (kubectl rewrites them when it moves to server-side apply), [{}] clears them', async () => {

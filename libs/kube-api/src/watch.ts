@@ -17,6 +17,8 @@ export interface WatchRequest {
   readonly allowBookmarks: boolean;
   readonly sendInitialEvents: boolean;
   readonly timeoutMs?: number;
+  /** How each object is sent (a Table row for `kubectl get -w`); bookmarks and errors are sent as they are. */
+  readonly present?: (o: KubeObject) => unknown;
 }
 
 type WireType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -55,7 +57,7 @@ export class WatchStream {
     }
     this.res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache' });
     this.res.flushHeaders();
-    for (const o of snapshot) this.send('ADDED', o);
+    for (const o of snapshot) this.send('ADDED', this.request.present ? this.request.present(o) : o);
     if (request.sendInitialEvents && request.allowBookmarks) this.bookmark({ 'k8s.io/initial-events-end': 'true' });
     for (const e of backlog) this.deliver(e);
     this.unsubscribe = this.store.subscribe((e) => this.deliver(e));
@@ -83,11 +85,13 @@ export class WatchStream {
     let type: WireType | undefined;
     if (e.type === 'MODIFIED') type = now && before ? 'MODIFIED' : now ? 'ADDED' : before ? 'DELETED' : undefined;
     else type = now ? e.type : undefined;
-    if (type) this.send(type, this.rules.present(resource, e.object));
+    if (!type) return;
+    const object = this.rules.present(resource, e.object);
+    this.send(type, this.request.present ? this.request.present(object) : object);
   }
 
   private selected(o: KubeObject): boolean {
-    return this.request.labels(o.metadata.labels ?? {}) && this.request.fields(o.metadata.name, o.metadata.namespace ?? '');
+    return this.request.labels(o.metadata.labels ?? {}) && this.request.fields(o.metadata.name, o.metadata.namespace ?? '', o);
   }
 
   private bookmark(annotations?: Record<string, string>): void {
