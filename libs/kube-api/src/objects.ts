@@ -2,6 +2,7 @@
 // subresources, delete with finalizers, and what they do to resourceVersion, generation, uid and
 // timestamps (apiserver pkg/registry/rest, apiextensions-apiserver registry/customresource/strategy.go).
 import { randomUUID } from 'node:crypto';
+import { defaultBuiltIn } from './builtins';
 import { type Manager, decodeManagers, encodeManagers, forgetMissing, recordUpdate, trackingSchema } from './managed-fields';
 import { type ResourceType, apiVersionOf, storageKeyOf } from './resources';
 import { applyDefaults, prune, validate } from './schema';
@@ -85,6 +86,7 @@ export class ObjectRules {
     meta.creationTimestamp = this.timestamp();
     if (r.tracksGeneration) meta.generation = 1;
     else delete meta.generation;
+    defaultBuiltIn(r, object);
     const warnings = this.applySchema(r, object, options);
     this.check(r, object);
     this.track(r, undefined, object, undefined, options);

@@ -5,6 +5,8 @@ import * as protobuf from 'protobufjs';
 import { decodeProtobufObject, protobufContentType } from './protobuf';
 import { KubeApiServer } from './server';
 import { KubeStatusError } from './status';
+import { type KubeObject } from './store';
+import { Kubectl } from './test-kubectl';
 
 const proto = `
 syntax = "proto2";
@@ -28,6 +30,16 @@ message ConfigMap { optional ObjectMeta metadata = 1; optional bool immutable = 
 message Preconditions { optional string uid = 1; optional string resourceVersion = 2; }
 message DeleteOptions { optional int64 gracePeriodSeconds = 1; optional Preconditions preconditions = 2; optional bool orphanDependents = 3; optional string propagationPolicy = 4; repeated string dryRun = 5; }
 message Pod { optional ObjectMeta metadata = 1; }
+message NamespaceSpec { repeated string finalizers = 1; }
+message NamespaceStatus { optional string phase = 1; }
+message Namespace { optional ObjectMeta metadata = 1; optional NamespaceSpec spec = 2; optional NamespaceStatus status = 3; }
+message LocalObjectReference { optional string name = 1; }
+message ServiceAccount { optional ObjectMeta metadata = 1; repeated LocalObjectReference imagePullSecrets = 3; optional bool automountServiceAccountToken = 4; }
+message PolicyRule { repeated string verbs = 1; repeated string apiGroups = 2; repeated string resources = 3; repeated string resourceNames = 4; repeated string nonResourceURLs = 5; }
+message Role { optional ObjectMeta metadata = 1; repeated PolicyRule rules = 2; }
+message Subject { optional string kind = 1; optional string apiGroup = 2; optional string name = 3; optional string namespace = 4; }
+message RoleRef { optional string apiGroup = 1; optional string kind = 2; optional string name = 3; }
+message RoleBinding { optional ObjectMeta metadata = 1; repeated Subject subjects = 2; optional RoleRef roleRef = 3; }
 `;
 const root = protobuf.parse(proto).root;
 const type = (name: string): protobuf.Type => root.lookupType(`k8s.${name}`);
@@ -88,9 +100,29 @@ describe('protobuf request bodies', () => {
     expect(decodeProtobufObject(options)).toEqual({ apiVersion: 'meta.k8s.io/v1', kind: 'DeleteOptions', preconditions: { resourceVersion: '7' }, propagationPolicy: 'Foreground', gracePeriodSeconds: 30, dryRun: ['All'] });
   });
 
+  it('decodes what kubectl create sends: a Namespace, a ServiceAccount, a Role and a RoleBinding', () => {
+    expect(decodeProtobufObject(envelope('v1', 'Namespace', 'Namespace', { metadata: { name: 'team' }, spec: {}, status: {} }))).toEqual({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team' }, spec: {}, status: {} });
+    expect(decodeProtobufObject(envelope('v1', 'ServiceAccount', 'ServiceAccount', { metadata: { name: 'op' }, imagePullSecrets: [{ name: 'registry' }], automountServiceAccountToken: true }))).toEqual({
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'op' },
+      imagePullSecrets: [{ name: 'registry' }],
+      automountServiceAccountToken: true,
+    });
+    const rule = { verbs: ['get', 'list'], apiGroups: ['starlane.dev'], resources: ['topics', 'topics/status'] };
+    expect(decodeProtobufObject(envelope('rbac.authorization.k8s.io/v1', 'Role', 'Role', { metadata: { name: 'r' }, rules: [rule, { verbs: ['get'], nonResourceURLs: ['/healthz'] }] }))).toEqual({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'r' },
+      rules: [rule, { verbs: ['get'], nonResourceURLs: ['/healthz'] }],
+    });
+    const binding = { metadata: { name: 'b' }, subjects: [{ kind: 'ServiceAccount', name: 'op', namespace: 'team' }], roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'r' } };
+    expect(decodeProtobufObject(envelope('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', 'RoleBinding', binding))).toEqual({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', ...binding });
+  });
+
   it('refuses other kinds with 415 and malformed bytes with 400, naming what it decodes', () => {
     const pod = envelope('v1', 'Pod', 'Pod', { metadata: { name: 'p' } });
-    expect(() => decodeProtobufObject(pod)).toThrow(expect.objectContaining({ code: 415, reason: 'UnsupportedMediaType', message: expect.stringContaining('only v1 Secret, v1 ConfigMap and DeleteOptions') }) as unknown as Error);
+    expect(() => decodeProtobufObject(pod)).toThrow(expect.objectContaining({ code: 415, reason: 'UnsupportedMediaType', message: expect.stringContaining('this server decodes only v1/Secret, v1/ConfigMap, v1/Namespace') }) as unknown as Error);
     const gzipped = envelope('v1', 'Secret', 'Secret', { metadata: { name: 's' } }, { contentEncoding: 'gzip' });
     expect(() => decodeProtobufObject(gzipped)).toThrow(KubeStatusError);
     expect(() => decodeProtobufObject(Buffer.from('{"kind":"Secret"}'))).toThrow(expect.objectContaining({ code: 400 }) as unknown as Error);
@@ -120,4 +152,40 @@ describe('protobuf request bodies', () => {
       await server.close();
     }
   });
+});
+
+describe('kubectl create, which sends protobuf for built-in kinds', () => {
+  it('creates namespaces, service accounts, RBAC objects, secrets and config maps; kinds not decoded get a clear 415', async () => {
+    const server = await KubeApiServer.start();
+    const kubectl = new Kubectl(server);
+    try {
+      await kubectl.ok('create', 'namespace', 'team');
+      await kubectl.ok('-n', 'team', 'create', 'serviceaccount', 'op');
+      await kubectl.ok('-n', 'team', 'create', 'role', 'reader', '--verb=get,list', '--resource=configmaps');
+      await kubectl.ok('-n', 'team', 'create', 'rolebinding', 'reader', '--role=reader', '--serviceaccount=team:op');
+      await kubectl.ok('create', 'clusterrole', 'topics', '--verb=get', '--resource=leases.coordination.k8s.io');
+      await kubectl.ok('create', 'clusterrolebinding', 'topics', '--clusterrole=topics', '--serviceaccount=team:op');
+      await kubectl.ok('-n', 'team', 'create', 'secret', 'generic', 's', '--from-literal=password=hunter2');
+      await kubectl.ok('-n', 'team', 'create', 'configmap', 'c', '--from-literal=a=b');
+      const creates = server.requests((r) => r.method === 'POST');
+      expect(creates.map((r) => r.contentType)).toEqual(Array(8).fill(protobufContentType));
+
+      const get = async (path: string): Promise<KubeObject> => (await (await fetch(`${server.url}${path}`)).json()) as KubeObject;
+      expect(await get('/api/v1/namespaces/team')).toMatchObject({ metadata: { name: 'team' }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } });
+      expect(await get('/apis/rbac.authorization.k8s.io/v1/namespaces/team/roles/reader')).toMatchObject({ rules: [{ verbs: ['get', 'list'], apiGroups: [''], resources: ['configmaps'] }] });
+      expect(await get('/apis/rbac.authorization.k8s.io/v1/namespaces/team/rolebindings/reader')).toMatchObject({ roleRef: { kind: 'Role', name: 'reader' }, subjects: [{ kind: 'ServiceAccount', name: 'op', namespace: 'team' }] });
+      expect(await get('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/topics')).toMatchObject({ roleRef: { kind: 'ClusterRole', name: 'topics' } });
+      expect(await get('/api/v1/namespaces/team/secrets/s')).toMatchObject({ type: 'Opaque', data: { password: Buffer.from('hunter2').toString('base64') } });
+      expect(await get('/api/v1/namespaces/team/configmaps/c')).toMatchObject({ data: { a: 'b' } });
+      expect((await get('/api/v1/namespaces/team/serviceaccounts/op')).metadata.name).toBe('op');
+
+      const deployment = await kubectl.run('-n', 'team', 'create', 'deployment', 'd', '--image=x');
+      expect(deployment.code).not.toBe(0);
+      expect(deployment.stderr).toContain('this server decodes only');
+      expect(deployment.stderr).toContain('not apps/v1 Deployment; send JSON (application/json) instead');
+    } finally {
+      kubectl.cleanup();
+      await server.close();
+    }
+  }, 120_000);
 });

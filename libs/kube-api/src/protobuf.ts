@@ -7,113 +7,13 @@
 // k8s.io/api core/v1, apimachinery meta/v1 and runtime. The decoded object is the object's JSON form, so
 // the rest of the server never sees protobuf; answers stay JSON, which clients accept.
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
+import { type FieldKind, type MessageSpec, decodableKinds, unknownEnvelope } from './protobuf-kinds';
 import { KubeStatusError, badRequest } from './status';
 import { type KubeObject } from './store';
 
 export const protobufContentType = 'application/vnd.kubernetes.protobuf';
 /** Every protobuf-encoded Kubernetes object starts with these four bytes (protobuf.go `protoEncodingPrefix`). */
 export const protobufMagic = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
-
-type Scalar = 'string' | 'bool' | 'int64' | 'bytes';
-type FieldKind =
-  | Scalar
-  | { readonly message: MessageSpec }
-  | { readonly repeated: 'string' | MessageSpec }
-  | { readonly map: 'string' | 'bytes' }
-  | 'time'
-  | 'fieldsV1';
-
-interface FieldSpec {
-  readonly name: string;
-  readonly kind: FieldKind;
-}
-
-/** Field number → JSON name and kind, as in generated.proto. */
-type MessageSpec = ReadonlyMap<number, FieldSpec>;
-
-const spec = (fields: Record<number, FieldSpec>): MessageSpec => new Map(Object.entries(fields).map(([no, f]) => [Number(no), f]));
-
-// apimachinery pkg/apis/meta/v1/generated.proto
-const ownerReference = spec({
-  5: { name: 'apiVersion', kind: 'string' },
-  1: { name: 'kind', kind: 'string' },
-  3: { name: 'name', kind: 'string' },
-  4: { name: 'uid', kind: 'string' },
-  6: { name: 'controller', kind: 'bool' },
-  7: { name: 'blockOwnerDeletion', kind: 'bool' },
-});
-
-const managedFieldsEntry = spec({
-  1: { name: 'manager', kind: 'string' },
-  2: { name: 'operation', kind: 'string' },
-  3: { name: 'apiVersion', kind: 'string' },
-  4: { name: 'time', kind: 'time' },
-  6: { name: 'fieldsType', kind: 'string' },
-  7: { name: 'fieldsV1', kind: 'fieldsV1' },
-  8: { name: 'subresource', kind: 'string' },
-});
-
-const objectMeta = spec({
-  1: { name: 'name', kind: 'string' },
-  2: { name: 'generateName', kind: 'string' },
-  3: { name: 'namespace', kind: 'string' },
-  4: { name: 'selfLink', kind: 'string' },
-  5: { name: 'uid', kind: 'string' },
-  6: { name: 'resourceVersion', kind: 'string' },
-  7: { name: 'generation', kind: 'int64' },
-  8: { name: 'creationTimestamp', kind: 'time' },
-  9: { name: 'deletionTimestamp', kind: 'time' },
-  10: { name: 'deletionGracePeriodSeconds', kind: 'int64' },
-  11: { name: 'labels', kind: { map: 'string' } },
-  12: { name: 'annotations', kind: { map: 'string' } },
-  13: { name: 'ownerReferences', kind: { repeated: ownerReference } },
-  14: { name: 'finalizers', kind: { repeated: 'string' } },
-  17: { name: 'managedFields', kind: { repeated: managedFieldsEntry } },
-});
-
-const preconditions = spec({ 1: { name: 'uid', kind: 'string' }, 2: { name: 'resourceVersion', kind: 'string' } });
-
-const deleteOptions = spec({
-  1: { name: 'gracePeriodSeconds', kind: 'int64' },
-  2: { name: 'preconditions', kind: { message: preconditions } },
-  3: { name: 'orphanDependents', kind: 'bool' },
-  4: { name: 'propagationPolicy', kind: 'string' },
-  5: { name: 'dryRun', kind: { repeated: 'string' } },
-});
-
-// k8s.io/api core/v1/generated.proto
-const secret = spec({
-  1: { name: 'metadata', kind: { message: objectMeta } },
-  5: { name: 'immutable', kind: 'bool' },
-  2: { name: 'data', kind: { map: 'bytes' } },
-  4: { name: 'stringData', kind: { map: 'string' } },
-  3: { name: 'type', kind: 'string' },
-});
-
-const configMap = spec({
-  1: { name: 'metadata', kind: { message: objectMeta } },
-  4: { name: 'immutable', kind: 'bool' },
-  2: { name: 'data', kind: { map: 'string' } },
-  3: { name: 'binaryData', kind: { map: 'bytes' } },
-});
-
-/** The kinds accepted in protobuf, by `apiVersion/kind` of the envelope's typeMeta. */
-const decodableKinds: ReadonlyMap<string, MessageSpec> = new Map([
-  ['v1/Secret', secret],
-  ['v1/ConfigMap', configMap],
-  // DeleteOptions arrive as meta.k8s.io/v1 (newer clients) or v1 (older ones).
-  ['meta.k8s.io/v1/DeleteOptions', deleteOptions],
-  ['v1/DeleteOptions', deleteOptions],
-]);
-
-// apimachinery pkg/runtime/generated.proto: Unknown {typeMeta = 1, raw = 2, contentEncoding = 3, contentType = 4}
-const typeMeta = spec({ 1: { name: 'apiVersion', kind: 'string' }, 2: { name: 'kind', kind: 'string' } });
-const unknownEnvelope = spec({
-  1: { name: 'typeMeta', kind: { message: typeMeta } },
-  2: { name: 'raw', kind: 'bytes' },
-  3: { name: 'contentEncoding', kind: 'string' },
-  4: { name: 'contentType', kind: 'string' },
-});
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- decoded messages are plain JSON */
 function int64ToNumber(v: bigint | string): number {
@@ -214,7 +114,7 @@ function readMessage(r: BinaryReader, message: MessageSpec, end: number): Record
 
 /**
  * Decodes a protobuf request body into the JSON form of the object it carries (with `apiVersion` and
- * `kind` from the envelope). Kinds other than Secret, ConfigMap and DeleteOptions → 415; malformed
+ * `kind` from the envelope). Kinds not in `decodableKinds` → 415; malformed
  * bytes → 400.
  */
 export function decodeProtobufObject(body: Buffer): KubeObject {
@@ -247,6 +147,6 @@ function unsupportedProtobuf(what: string): KubeStatusError {
   return new KubeStatusError(
     415,
     'UnsupportedMediaType',
-    `the body of the request was in an unknown format (${protobufContentType}): this server decodes only v1 Secret, v1 ConfigMap and DeleteOptions in protobuf, not ${what}; send JSON (application/json) instead`,
+    `the body of the request was in an unknown format (${protobufContentType}): this server decodes only ${[...decodableKinds.keys()].join(', ')} in protobuf, not ${what}; send JSON (application/json) instead`,
   );
 }
