@@ -87,7 +87,7 @@ describe('helm 4.1 with its defaults against the local API', () => {
   const rbac = '/apis/rbac.authorization.k8s.io/v1';
 
   it(
-    'installs, upgrades, lists, shows and uninstalls the chart with server-side apply and Secret records',
+    'installs, upgrades, lists, shows, rolls back and uninstalls the chart with server-side apply and Secret records',
     async () => {
       await helm.run(['install', 'starlane', chart, '-n', 'starlane', '--create-namespace']);
 
@@ -139,8 +139,16 @@ describe('helm 4.1 with its defaults against the local API', () => {
         [2, 'deployed'],
       ]);
 
+      // A rollback to revision 1 is revision 3: the RBAC objects come back, the PodDisruptionBudget goes.
+      await helm.run(['rollback', 'starlane', '1', '-n', 'starlane']);
+      expect(await get(`${rbac}/clusterroles/starlane-operator`)).toBeDefined();
+      expect(await get('/apis/policy/v1/namespaces/starlane/poddisruptionbudgets/starlane-operator')).toBeUndefined();
+      expect((await get(operator))?.spec.replicas).toBe(1);
+      expect((await get(`${ns}/secrets/sh.helm.release.v1.starlane.v3`))?.metadata.labels).toMatchObject({ status: 'deployed' });
+
       await helm.run(['uninstall', 'starlane', '-n', 'starlane']);
       expect(await get(operator)).toBeUndefined();
+      expect(await get(`${rbac}/clusterroles/starlane-operator`)).toBeUndefined();
       expect(await get('/apis/policy/v1/namespaces/starlane/poddisruptionbudgets/starlane-operator')).toBeUndefined();
       expect(await names(`${ns}/serviceaccounts`)).toEqual([]);
       expect(await names(`${ns}/services`)).toEqual([]);
