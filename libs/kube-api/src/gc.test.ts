@@ -82,11 +82,14 @@ describe('deletion with owner references', () => {
     expect((await call('DELETE', `${cm}/kept`, { propagationPolicy: 'Sideways' })).status).toBe(400);
   });
 
-  it('deletecollection deletes the selected objects (with their dependents) and answers them as a list', async () => {
+  it('deletecollection deletes the selected objects (with their dependents) and answers them as a list; dryRun=All deletes nothing', async () => {
     const a = await create('a', { labels: { app: 'x' } });
     await create('b', { labels: { app: 'x' } });
     await create('c', { labels: { app: 'y' } });
     await create('owned', { ownerReferences: [ref(a)] }, '/api/v1/namespaces/default/secrets');
+    expect((await call('DELETE', `${cm}?labelSelector=app%3Dx&dryRun=All`)).status).toBe(200);
+    expect((await call('DELETE', `${cm}/c`, { dryRun: ['All'] })).status).toBe(200);
+    expect(((await call('GET', cm)).body.items as KubeObject[]).map((o) => o.metadata.name)).toEqual(['a', 'b', 'c']);
     const deleted = await call('DELETE', `${cm}?labelSelector=app%3Dx`);
     expect(deleted.status).toBe(200);
     expect(deleted.body).toMatchObject({ kind: 'ConfigMapList', apiVersion: 'v1' });

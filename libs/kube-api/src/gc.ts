@@ -24,6 +24,8 @@ export const namespaceFinalizer = 'kubernetes';
 export interface DeleteRequest {
   readonly preconditionRv?: string;
   readonly propagationPolicy: PropagationPolicy;
+  /** `dryRun=All`: checked and answered, nothing deleted (`kubectl delete --dry-run=server`). */
+  readonly dryRun?: boolean;
 }
 
 interface Stored {
@@ -49,7 +51,8 @@ export function deleteRequestOf(body: KubeObject | undefined, query: URLSearchPa
     throw badRequest(`propagationPolicy: Unsupported value: "${String(policy)}": supported values: "Orphan", "Foreground", "Background"`);
   }
   const preconditionRv = body?.preconditions?.resourceVersion;
-  return { propagationPolicy: policy ?? (orphan === true ? 'Orphan' : 'Background'), ...(preconditionRv ? { preconditionRv: String(preconditionRv) } : {}) };
+  const dryRun = query.get('dryRun') === 'All' || (Array.isArray(body?.dryRun) && (body.dryRun as unknown[]).includes('All'));
+  return { propagationPolicy: policy ?? (orphan === true ? 'Orphan' : 'Background'), ...(preconditionRv ? { preconditionRv: String(preconditionRv) } : {}), ...(dryRun ? { dryRun } : {}) };
 }
 
 export class GarbageCollector {
@@ -76,6 +79,7 @@ export class GarbageCollector {
     const current = this.store.get(storageKeyOf(r), ns, name);
     if (!current) throw notFound(r, name);
     if (request.preconditionRv && request.preconditionRv !== current.metadata.resourceVersion) throw conflict(r, name);
+    if (request.dryRun) return this.rules.present(r, current);
     if (r.group === '' && r.plural === 'namespaces') return this.rules.present(r, this.terminateNamespace(current));
     if (request.propagationPolicy === 'Orphan') {
       for (const dependent of this.dependentsOf(current.metadata.uid)) this.dropOwner(dependent, current.metadata.uid);
@@ -93,7 +97,7 @@ export class GarbageCollector {
   /** deletecollection: every selected object, each as by its own DELETE; answers the list of what was deleted. */
   deleteCollection(r: ResourceType, namespace: string | undefined, labels: Selector, fields: FieldSelector, request: DeleteRequest): KubeObject[] {
     const selected = this.rules.list(r, namespace, labels, fields);
-    return selected.map((o) => this.delete(r, o.metadata.namespace ?? '', o.metadata.name, { propagationPolicy: request.propagationPolicy }));
+    return selected.map((o) => this.delete(r, o.metadata.namespace ?? '', o.metadata.name, { propagationPolicy: request.propagationPolicy, ...(request.dryRun ? { dryRun: true } : {}) }));
   }
 
   private schedule(): void {
