@@ -104,6 +104,24 @@ describe('applyConfiguration', () => {
     expect(gone.object.status.conditions).toEqual([{ type: 'Paused', status: 'False' }]);
   });
 
+  it('merges finalizers as a set: each manager adds and removes its own', () => {
+    const bare = { apiVersion: 'starlane.dev/v1alpha1', kind: 'Topic', metadata: { name: 'demo', namespace: 'default' } };
+    const withFinalizers = (f: string[]): KubeObject => ({ ...bare, metadata: { ...bare.metadata, finalizers: f } });
+    const a = applyConfiguration([], bare, withFinalizers(['a.example/x']), ctx('a'));
+    const b = applyConfiguration(a.managers, a.object, withFinalizers(['b.example/y']), ctx('b'));
+    expect(b.object.metadata.finalizers).toEqual(['a.example/x', 'b.example/y']);
+    const dropped = applyConfiguration(b.managers, b.object, bare, ctx('a'));
+    expect(dropped.object.metadata.finalizers).toEqual(['b.example/y']);
+    expect(owned(dropped.managers)).toEqual({ 'b/Apply': { 'f:metadata': { 'f:finalizers': { 'v:"b.example/y"': {} } } } });
+  });
+
+  it('a force-applied field leaves the other manager, and its later omission by that manager removes nothing', () => {
+    const a = applyConfiguration([], undefined, topic({ partitions: 1, config: { x: '1' } }), ctx('a'));
+    const b = applyConfiguration(a.managers, a.object, topic({ partitions: 2 }), ctx('b', true));
+    const aAgain = applyConfiguration(b.managers, b.object, topic({ config: { x: '1' } }), ctx('a'));
+    expect(aAgain.object.spec).toEqual({ partitions: 2, config: { x: '1' } });
+  });
+
   it('replaces an atomic list whole', () => {
     const a = applyConfiguration([], undefined, topic({ brokers: ['a', 'b'] }), ctx('kubectl'));
     const b = applyConfiguration(a.managers, a.object, topic({ brokers: ['c'] }), ctx('kubectl'));

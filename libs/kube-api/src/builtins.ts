@@ -6,7 +6,6 @@
 // A ServiceMonitor (monitoring.coreos.com) is not built in: as in a cluster, it is served once its CRD
 // (the Prometheus Operator's) exists.
 import type { ResourceType } from './resources';
-import type { KubeObject } from './store';
 
 /** The verbs of a real server's discovery for most resources. */
 export const allVerbs: readonly string[] = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -71,16 +70,3 @@ export const categoriesByResource: ReadonlyMap<string, readonly string[]> = new 
   ['/services', ['all']],
   ['apiextensions.k8s.io/customresourcedefinitions', ['api-extensions']],
 ]);
-
-/**
- * Defaults the real server sets on create for core kinds (core/v1 defaults.go, the namespace strategy):
- * a Secret without a type is `Opaque`; a Namespace gets the `kubernetes` finalizer and phase `Active`.
- */
-export function defaultBuiltIn(r: ResourceType, object: KubeObject): void {
-  if (r.group !== '') return;
-  if (r.plural === 'secrets' && !object.type) object.type = 'Opaque';
-  if (r.plural === 'namespaces') {
-    object.spec = { finalizers: ['kubernetes'], ...(object.spec ?? {}) };
-    object.status = { phase: 'Active', ...(object.status ?? {}) };
-  }
-}

@@ -208,6 +208,20 @@ describe('the real kubectl against KubeApiServer', () => {
     expect((await topic()).spec.colour).toBeUndefined();
   });
 
+  it('applies a Namespace and a Secret with stringData as a real server stores them (Active, Opaque, data in base64)', async () => {
+    const manifest = kubectl.file(
+      'team.yaml',
+      'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s1\n  namespace: team-a\nstringData:\n  password: hunter2\n',
+    );
+    expect(await kubectl.ok('apply', '-f', manifest)).toBe('namespace/team-a created\nsecret/s1 created\n');
+    expect(table(await kubectl.ok('get', 'namespace', 'team-a'))).toEqual([['NAME', 'STATUS', 'AGE'], ['team-a', 'Active', '0s']]);
+    expect(await kubectl.ok('get', 'secret', 's1', '-n', 'team-a', '-o', 'jsonpath={.type} {.data.password} {.stringData}')).toBe(`Opaque ${Buffer.from('hunter2').toString('base64')} `);
+    const described = await kubectl.ok('describe', 'secret', 's1', '-n', 'team-a');
+    expect(described).toContain('Type:  Opaque\n');
+    expect(described).toContain('password:  7 bytes');
+    expect(table(await kubectl.ok('get', 'secrets', '-n', 'team-a'))).toEqual([['NAME', 'TYPE', 'DATA', 'AGE'], ['s1', 'Opaque', '1', '0s']]);
+  });
+
   it('applies a built-in ConfigMap client-side (strategic merge patch, a removed key goes) and server-side', async () => {
     const v1 = kubectl.file('cm1.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c1\ndata:\n  a: "1"\n  b: "2"\n');
     const v2 = kubectl.file('cm2.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c1\ndata:\n  b: "3"\n');

@@ -73,6 +73,21 @@ describe('lists on the wire', () => {
     expect(leases.body.columnDefinitions.map((c: Body) => c.name)).toEqual(['Name', 'Age']);
   });
 
+  it('gives a CRD version without printer columns an Age column, as the real server does', async () => {
+    const crd = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'widgets.example.com' },
+      spec: { group: 'example.com', scope: 'Cluster', names: { plural: 'widgets', kind: 'Widget' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object' } } }] },
+    };
+    const created = await fetch(`${server.url}/apis/apiextensions.k8s.io/v1/customresourcedefinitions`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(crd) });
+    expect(created.status).toBe(201);
+    await fetch(`${server.url}/apis/example.com/v1/widgets`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w"}}' });
+    const { body } = await get('/apis/example.com/v1/widgets', tableAccept);
+    expect(body.columnDefinitions.map((c: Body) => [c.name, c.type])).toEqual([['Name', 'string'], ['Age', 'date']]);
+    expect(body.rows[0].cells).toEqual(['w', expect.stringMatching(/^\dm$/u)]);
+  });
+
   it('pages with limit and continue, and answers 410 for a token older than the kept history', async () => {
     const first = await get(`${topics}?limit=2`);
     expect(first.body.items.map((o: Body) => o.metadata.name)).toEqual(['a', 'b']);

@@ -2,7 +2,7 @@
 // subresources, delete with finalizers, and what they do to resourceVersion, generation, uid and
 // timestamps (apiserver pkg/registry/rest, apiextensions-apiserver registry/customresource/strategy.go).
 import { randomUUID } from 'node:crypto';
-import { defaultBuiltIn } from './builtins';
+import { builtInDefaults } from './defaults';
 import { type Manager, decodeManagers, encodeManagers, forgetMissing, recordUpdate, trackingSchema } from './managed-fields';
 import { type ResourceType, apiVersionOf, storageKeyOf } from './resources';
 import { applyDefaults, prune, validate } from './schema';
@@ -86,7 +86,7 @@ export class ObjectRules {
     meta.creationTimestamp = this.timestamp();
     if (r.tracksGeneration) meta.generation = 1;
     else delete meta.generation;
-    defaultBuiltIn(r, object);
+    builtInDefaults(r, object, true);
     const warnings = this.applySchema(r, object, options);
     this.check(r, object);
     this.track(r, undefined, object, undefined, options);
@@ -137,6 +137,7 @@ export class ObjectRules {
     if (deleting && newFinalizers.some((f) => !oldFinalizers.includes(f))) {
       throw invalid(r.kind, r.group, name, [{ reason: 'FieldValueForbidden', field: 'metadata.finalizers', message: 'Forbidden: no new finalizers can be added if the object is being deleted' }]);
     }
+    if (subresource !== 'status') builtInDefaults(r, next, false);
     const warnings = subresource === 'status' ? [] : this.applySchema(r, next, options);
     this.check(r, next);
     if (r.tracksGeneration && specOf(next) !== specOf(current)) meta.generation = (current.metadata.generation ?? 0) + 1;

@@ -171,7 +171,7 @@ describe('kubectl create, which sends protobuf for built-in kinds', () => {
       expect(creates.map((r) => r.contentType)).toEqual(Array(8).fill(protobufContentType));
 
       const get = async (path: string): Promise<KubeObject> => (await (await fetch(`${server.url}${path}`)).json()) as KubeObject;
-      expect(await get('/api/v1/namespaces/team')).toMatchObject({ metadata: { name: 'team' }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } });
+      expect(await get('/api/v1/namespaces/team')).toMatchObject({ metadata: { name: 'team' }, status: { phase: 'Active' } });
       expect(await get('/apis/rbac.authorization.k8s.io/v1/namespaces/team/roles/reader')).toMatchObject({ rules: [{ verbs: ['get', 'list'], apiGroups: [''], resources: ['configmaps'] }] });
       expect(await get('/apis/rbac.authorization.k8s.io/v1/namespaces/team/rolebindings/reader')).toMatchObject({ roleRef: { kind: 'Role', name: 'reader' }, subjects: [{ kind: 'ServiceAccount', name: 'op', namespace: 'team' }] });
       expect(await get('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/topics')).toMatchObject({ roleRef: { kind: 'ClusterRole', name: 'topics' } });

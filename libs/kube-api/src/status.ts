@@ -73,7 +73,7 @@ export function expired(rv: number, oldest: number): KubeStatusError {
 }
 
 export function unsupportedMediaType(type: string): KubeStatusError {
-  return new KubeStatusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format (${type}) - accepted media types include: application/json-patch+json, application/merge-patch+json`);
+  return new KubeStatusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format (${type}) - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
 }
 
 export function badRequest(message: string): KubeStatusError {

@@ -110,10 +110,13 @@ function builtInColumns(r: ResourceType, now: Date): Column[] {
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- printer columns are CRD JSON */
+/** A CRD version without printer columns gets Age (apiextensions-apiserver serveDefaultColumnsIfEmpty). */
+const defaultCrdColumns = [{ name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'CreationTimestamp is a timestamp representing the server time when this object was created.' }];
+
 function crdColumns(r: ResourceType, now: Date): Column[] {
   return [
     nameColumn,
-    ...r.printerColumns.map((c: any): Column => {
+    ...(r.printerColumns.length > 0 ? r.printerColumns : defaultCrdColumns).map((c: any): Column => {
       const type = String(c.type ?? 'string');
       return {
         name: String(c.name),
