@@ -82,6 +82,19 @@ describe('deletion with owner references', () => {
     expect((await call('DELETE', `${cm}/kept`, { propagationPolicy: 'Sideways' })).status).toBe(400);
   });
 
+  it('deletes an object written with only absent owners, and drops references to absent owners next to a present one', async () => {
+    const owner = await create('owner');
+    const ghost = { apiVersion: 'v1', kind: 'ConfigMap', name: 'ghost', uid: '00000000-0000-0000-0000-000000000000' };
+    await create('orphaned', { ownerReferences: [ghost] });
+    await create('mixed', { ownerReferences: [ghost, ref(owner)] });
+    expect(await exists(`${cm}/orphaned`)).toBeUndefined();
+    expect((await exists(`${cm}/mixed`))?.metadata.ownerReferences).toEqual([ref(owner)]);
+    // Only a change of the references is looked at again; the owner still exists, so nothing goes.
+    const mixed = (await exists(`${cm}/mixed`)) as KubeObject;
+    expect((await call('PUT', `${cm}/mixed`, { ...mixed, data: { a: '1' } })).status).toBe(200);
+    expect((await exists(`${cm}/mixed`))?.data).toEqual({ a: '1' });
+  });
+
   it('deletecollection deletes the selected objects (with their dependents) and answers them as a list; dryRun=All deletes nothing', async () => {
     const a = await create('a', { labels: { app: 'x' } });
     await create('b', { labels: { app: 'x' } });

@@ -6,6 +6,8 @@
 // - Foreground: the owner gets `deletionTimestamp` and the `foregroundDeletion` finalizer, its dependents are
 //   deleted, and it goes once no dependent with `blockOwnerDeletion: true` remains.
 // - Orphan (or the older `orphanDependents: true`): the dependents lose their references to the owner and stay.
+// - An object written with owner references none of which exists is deleted; references to absent owners
+//   next to a present one are dropped (the collector's dangling references).
 // - Namespaces: DELETE marks the namespace `Terminating` (and refuses new content in it), deletes everything
 //   in it, and removes it once it is empty. Objects with finalizers keep it `Terminating` until the finalizers
 //   are removed (as Strimzi #11901 shows on a real cluster).
@@ -58,6 +60,8 @@ export function deleteRequestOf(body: KubeObject | undefined, query: URLSearchPa
 export class GarbageCollector {
   /** Objects removed from the store whose dependents, owners and namespace still need looking at. */
   private readonly removed: KubeObject[] = [];
+  /** Objects written with owner references, to check that their owners exist. */
+  private readonly owned: Stored[] = [];
   private scheduled = false;
 
   constructor(
@@ -68,8 +72,10 @@ export class GarbageCollector {
   ) {
     // Any removal counts, however it happened (a DELETE, or the write that dropped the last finalizer).
     store.subscribe((event) => {
-      if (event.type !== 'DELETED') return;
-      this.removed.push(event.object);
+      if (event.type === 'DELETED') this.removed.push(event.object);
+      else if (ownerRefsOf(event.object).length > 0 && JSON.stringify(ownerRefsOf(event.object)) !== JSON.stringify(ownerRefsOf(event.previous ?? { metadata: {} }))) {
+        this.owned.push({ storageKey: event.storageKey, object: event.object });
+      } else return;
       this.schedule();
     });
   }
@@ -111,6 +117,7 @@ export class GarbageCollector {
   }
 
   private collect(): void {
+    for (let written = this.owned.shift(); written !== undefined; written = this.owned.shift()) this.checkOwners(written);
     for (let gone = this.removed.shift(); gone !== undefined; gone = this.removed.shift()) {
       const uid: string = gone.metadata.uid;
       for (const dependent of this.dependentsOf(uid)) {
@@ -121,6 +128,22 @@ export class GarbageCollector {
       for (const ref of ownerRefsOf(gone)) if (ref.uid) this.finishForeground(ref.uid);
       if (gone.metadata.namespace) this.finishNamespace(gone.metadata.namespace);
     }
+  }
+
+  /**
+   * An object whose owners are all absent is deleted; one with some absent owners loses the references to
+   * them (the collector's dangling references), as when an owner went before the dependent was written.
+   */
+  private checkOwners(written: Stored): void {
+    const { metadata } = written.object;
+    const current = this.store.get(written.storageKey, metadata.namespace ?? '', metadata.name);
+    if (!current || current.metadata.uid !== metadata.uid) return;
+    const refs = ownerRefsOf(current);
+    const absent = refs.filter((ref) => this.findByUid(ref.uid) === undefined);
+    if (absent.length === 0) return;
+    const stored = { storageKey: written.storageKey, object: current };
+    if (absent.length === refs.length) this.deleteStored(stored, 'Background');
+    else for (const ref of absent) if (ref.uid) this.dropOwner({ storageKey: written.storageKey, object: this.store.get(written.storageKey, metadata.namespace ?? '', metadata.name) ?? current }, ref.uid);
   }
 
   private dependentsOf(uid: string): Stored[] {
