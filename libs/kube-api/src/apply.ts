@@ -113,6 +113,7 @@ export function applyConfiguration(managers: readonly Manager[], live: KubeObjec
   for (const c of conflicts) c.manager.fields.delete(c.key);
 
   const mine = managerFor(owners, ctx.manager, 'Apply', ctx.subresource, ctx.apiVersion);
+  const ownedBefore = new Set(mine.fields);
   // A map or keyed element the applier owned as a whole (`.`) stays while it configures anything inside it.
   const dropped = [...mine.fields].filter((key) => ![...wanted].some((w) => isWithin(w, key)));
   for (const key of changes) setAt(base, pathOf(key), getAt(applied, pathOf(key)));
@@ -120,8 +121,10 @@ export function applyConfiguration(managers: readonly Manager[], live: KubeObjec
   const ownedByOthers = (key: string): boolean => owners.some((m) => m !== mine && [...m.fields].some((owned) => isWithin(owned, key)));
   for (const key of dropped) if (!ownedByOthers(key)) removeUnowned(base, key, ownedByOthers);
   mine.fields = wanted;
+  // The entry's time moves only when this apply changed something, so a repeated apply is a no-op write.
+  const unchanged = changes.length === 0 && conflicts.length === 0 && dropped.length === 0 && ownedBefore.size === wanted.size && [...wanted].every((k) => ownedBefore.has(k)) && mine.apiVersion === ctx.apiVersion;
+  if (!unchanged || mine.time === undefined) mine.time = ctx.time;
   mine.apiVersion = ctx.apiVersion;
-  mine.time = ctx.time;
   for (const key of ['apiVersion', 'kind'] as const) if (config[key] !== undefined) base[key] = config[key];
   base.metadata = { ...(isObject(base.metadata) ? base.metadata : {}), name: config.metadata?.name, ...(config.metadata?.namespace ? { namespace: config.metadata.namespace } : {}) };
   return { object: base, managers: owners.filter((m) => m.fields.size > 0) };

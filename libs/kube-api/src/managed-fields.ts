@@ -210,13 +210,27 @@ export function encodeFields(set: FieldSet): Record<string, Json> {
   return root;
 }
 
+/** Whether a FieldsV1 key is one this server can follow (`i:` positions and malformed keys are dropped). */
+function validElement(key: string): boolean {
+  if (key.startsWith('f:')) return !key.includes(sep);
+  if (!key.startsWith('k:') && !key.startsWith('v:')) return false;
+  try {
+    const value = JSON.parse(key.slice(2)) as Json;
+    return key.startsWith('v:') || isObject(value);
+  } catch {
+    return false;
+  }
+}
+
+/** Decodes FieldsV1; whatever a client sent that is not well formed is left out rather than failing the write. */
 export function decodeFields(fields: Json, prefix: string[] = [], out: FieldSet = new Set()): FieldSet {
   if (!isObject(fields)) return out;
   const keys = Object.keys(fields);
   if (keys.length === 0 && prefix.length > 0) out.add(pathKey(prefix));
   for (const key of keys) {
-    if (key === '.') out.add(pathKey(prefix));
-    else decodeFields(fields[key], [...prefix, key], out);
+    if (key === '.') {
+      if (prefix.length > 0) out.add(pathKey(prefix));
+    } else if (validElement(key)) decodeFields(fields[key], [...prefix, key], out);
   }
   return out;
 }

@@ -3,7 +3,7 @@
 // timestamps (apiserver pkg/registry/rest, apiextensions-apiserver registry/customresource/strategy.go).
 import { randomUUID } from 'node:crypto';
 import { builtInDefaults } from './defaults';
-import { type Manager, decodeManagers, encodeManagers, forgetMissing, recordUpdate, trackingSchema } from './managed-fields';
+import { type Manager, decodeManagers, deepEqual, encodeManagers, forgetMissing, recordUpdate, trackingSchema } from './managed-fields';
 import { type ResourceType, apiVersionOf, storageKeyOf } from './resources';
 import { applyDefaults, prune, validate } from './schema';
 import { type FieldSelector, type Selector } from './selectors';
@@ -118,7 +118,7 @@ export class ObjectRules {
   replace(r: ResourceType, current: KubeObject, incoming: KubeObject, subresource: 'status' | undefined, options: WriteOptions = {}): WriteResult {
     const name = current.metadata.name;
     let next: KubeObject;
-    if (subresource === 'status') next = { ...current, status: incoming.status };
+    if (subresource === 'status') next = { ...current, metadata: { ...current.metadata }, status: incoming.status };
     else {
       next = { ...incoming, metadata: { ...incoming.metadata } };
       if (r.statusSubresource) {
@@ -143,6 +143,10 @@ export class ObjectRules {
     if (r.tracksGeneration && specOf(next) !== specOf(current)) meta.generation = (current.metadata.generation ?? 0) + 1;
     this.track(r, current, next, subresource, options);
     if (options.dryRun) return { object: this.present(r, next), warnings };
+    // A write that changes nothing (managedFields included) is not stored: no new resourceVersion, no watch
+    // event, as the real server compares the bytes before writing to etcd. A no-op apply or status write
+    // from a controller must not wake its own informer.
+    if (deepEqual(next, current)) return { object: this.present(r, current), warnings };
     if (deleting && newFinalizers.length === 0) {
       return { object: this.present(r, this.store.remove(storageKeyOf(r), meta.namespace ?? '', name) as KubeObject), warnings };
     }

@@ -92,12 +92,40 @@ describe('server-side apply', () => {
     expect(Object.keys(managers(applied))).toEqual(['starlane-operator/Apply', 'starlane-operator/Apply/status']);
   });
 
+  it('stores nothing for a write that changes nothing: a repeated apply or an empty merge patch keeps the resourceVersion', async () => {
+    let clock = Date.parse('2026-03-01T10:00:00Z');
+    await server.close();
+    server = await KubeApiServer.start({ now: () => new Date((clock += 1000)) });
+    await createTopicCrd(server.url);
+    const apply = JSON.stringify({ apiVersion: 'starlane.dev/v1alpha1', kind: 'Topic', metadata: { name: 'demo' }, spec: { clusterRef: 'c', partitions: 2 } });
+    const first = await send('PATCH', `${topics}/demo?fieldManager=op&force=true`, apply, 'application/apply-patch+yaml');
+    const again = await send('PATCH', `${topics}/demo?fieldManager=op&force=true`, apply, 'application/apply-patch+yaml');
+    expect(again.status).toBe(200);
+    expect(again.body.metadata.resourceVersion).toBe(first.body.metadata.resourceVersion);
+    expect(again.body.metadata.managedFields).toEqual(first.body.metadata.managedFields);
+    const patched = await send('PATCH', `${topics}/demo?fieldManager=op`, '{"spec":{"partitions":2}}', 'application/merge-patch+json');
+    expect(patched.body.metadata.resourceVersion).toBe(first.body.metadata.resourceVersion);
+    const status = JSON.stringify({ apiVersion: 'starlane.dev/v1alpha1', kind: 'Topic', metadata: { name: 'demo' }, status: { topicId: 'x' } });
+    const s1 = await send('PATCH', `${topics}/demo/status?fieldManager=op&force=true`, status, 'application/apply-patch+yaml');
+    const s2 = await send('PATCH', `${topics}/demo/status?fieldManager=op&force=true`, status, 'application/apply-patch+yaml');
+    expect(Number(s1.body.metadata.resourceVersion)).toBeGreaterThan(Number(first.body.metadata.resourceVersion));
+    expect(s2.body.metadata.resourceVersion).toBe(s1.body.metadata.resourceVersion);
+    // A second manager sharing the same value changes managedFields, so that is stored.
+    const shared = await send('PATCH', `${topics}/demo/status?fieldManager=other&force=true`, status, 'application/apply-patch+yaml');
+    expect(Number(shared.body.metadata.resourceVersion)).toBeGreaterThan(Number(s1.body.metadata.resourceVersion));
+    expect(Object.keys(managers(shared.body))).toEqual(['op/Apply', 'op/Apply/status', 'other/Apply/status']);
+  });
+
   it('takes managedFields sent with an update as given (kubectl rewrites them when it moves to server-side apply), [{}] clears them', async () => {
     const body = JSON.stringify({ apiVersion: 'starlane.dev/v1alpha1', kind: 'Topic', metadata: { name: 'demo' }, spec: { clusterRef: 'c' } });
     await send('POST', `${topics}?fieldManager=a`, body, 'application/json');
     const moved = [{ manager: 'b', operation: 'Apply', apiVersion: 'starlane.dev/v1alpha1', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:clusterRef': {} } } }];
     const rewritten = await send('PATCH', `${topics}/demo?fieldManager=a`, JSON.stringify([{ op: 'replace', path: '/metadata/managedFields', value: moved }]), 'application/json-patch+json');
     expect(managers(rewritten.body)).toEqual({ 'b/Apply': { 'f:spec': { 'f:clusterRef': {} } } });
+    const garbage = [{ manager: 'c', operation: 'Update', apiVersion: 'v', fieldsType: 'FieldsV1', fieldsV1: { 'k:not json': {}, 'i:0': {}, 'f:spec': { 'k:[1]': {}, 'f:clusterRef': {} } } }];
+    const odd = await send('PATCH', `${topics}/demo?fieldManager=a`, JSON.stringify({ metadata: { managedFields: garbage } }), 'application/merge-patch+json');
+    expect(odd.status).toBe(200);
+    expect(managers(odd.body)).toEqual({ 'c/Update': { 'f:spec': { 'f:clusterRef': {} } } });
     const cleared = await send('PATCH', `${topics}/demo`, '{"metadata":{"managedFields":[{}]}}', 'application/merge-patch+json', '');
     expect(cleared.body.metadata.managedFields).toBeUndefined();
   });
