@@ -167,7 +167,8 @@ describe('helm 4.1 with its defaults against the local API', () => {
         const res = await fetch(`${server.url}/api/v1/namespaces`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ metadata: { name } }) });
         expect(res.status).toBe(201);
       }
-      // As on a cluster without the Prometheus Operator: no ServiceMonitor kind, the install is refused.
+      // As on a cluster without the Prometheus Operator: no ServiceMonitor kind, the install is refused (with
+      // another message than a real server's, see the README).
       const refused = await helm.fail(['install', 'starlane', chart, '-n', 'starlane', '-f', fullValues]);
       expect(refused).toContain('INSTALLATION FAILED');
       expect(await get(operator)).toBeUndefined();
