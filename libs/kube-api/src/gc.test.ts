@@ -110,6 +110,8 @@ describe('deletion with owner references', () => {
     expect(((await call('GET', cm)).body.items as KubeObject[]).map((o) => o.metadata.name)).toEqual(['c']);
     expect(await exists('/api/v1/namespaces/default/secrets/owned')).toBeUndefined();
     expect((await call('DELETE', '/api/v1/configmaps')).status).toBe(405);
+    expect((await call('DELETE', '/api/v1/namespaces')).status).toBe(405);
+    expect(await exists('/api/v1/namespaces/default')).toBeDefined();
   });
 
   it('a deleted namespace is Terminating (no new content) until its objects, finalizers included, are gone', async () => {

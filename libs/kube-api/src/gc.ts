@@ -11,11 +11,12 @@
 // - Namespaces: DELETE marks the namespace `Terminating` (and refuses new content in it), deletes everything
 //   in it, and removes it once it is empty. Objects with finalizers keep it `Terminating` until the finalizers
 //   are removed (as Strimzi #11901 shows on a real cluster).
+import { allVerbs, verbsByResource } from './builtins';
 import { type ObjectRules } from './objects';
 import { type ResourceRegistry, type ResourceType, storageKeyOf } from './resources';
 import { type FieldSelector, type Selector } from './selectors';
 import { type KubeObject, type ObjectStore } from './store';
-import { badRequest, conflict, notFound } from './status';
+import { badRequest, conflict, methodNotAllowed, notFound } from './status';
 
 export type PropagationPolicy = 'Background' | 'Foreground' | 'Orphan';
 
@@ -70,7 +71,8 @@ export class GarbageCollector {
     private readonly registry: ResourceRegistry,
     private readonly now: () => Date,
   ) {
-    // Any removal counts, however it happened (a DELETE, or the write that dropped the last finalizer).
+    // Any removal counts, however it happened (a DELETE, or the write that dropped the last finalizer), and
+    // any write that sets or changes owner references.
     store.subscribe((event) => {
       if (event.type === 'DELETED') this.removed.push(event.object);
       else if (ownerRefsOf(event.object).length > 0 && JSON.stringify(ownerRefsOf(event.object)) !== JSON.stringify(ownerRefsOf(event.previous ?? { metadata: {} }))) {
@@ -102,6 +104,8 @@ export class GarbageCollector {
 
   /** deletecollection: every selected object, each as by its own DELETE; answers the list of what was deleted. */
   deleteCollection(r: ResourceType, namespace: string | undefined, labels: Selector, fields: FieldSelector, request: DeleteRequest): KubeObject[] {
+    // Namespaces have no deletecollection verb on a real server (one DELETE must never take them all).
+    if (!(verbsByResource.get(storageKeyOf(r)) ?? allVerbs).includes('deletecollection')) throw methodNotAllowed();
     const selected = this.rules.list(r, namespace, labels, fields);
     return selected.map((o) => this.delete(r, o.metadata.namespace ?? '', o.metadata.name, { propagationPolicy: request.propagationPolicy, ...(request.dryRun ? { dryRun: true } : {}) }));
   }
