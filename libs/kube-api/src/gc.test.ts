@@ -127,6 +127,7 @@ describe('deletion with owner references', () => {
     expect((await exists('/api/v1/namespaces/team'))?.status.phase).toBe('Terminating');
     await fetch(`${server.url}/api/v1/namespaces/team/secrets/held`, { method: 'PATCH', headers: { 'Content-Type': 'application/merge-patch+json' }, body: JSON.stringify({ metadata: { finalizers: [] } }) });
     expect(await exists('/api/v1/namespaces/team')).toBeUndefined();
+    expect((await call('DELETE', '/api/v1/namespaces/kube-system')).body).toMatchObject({ code: 403, reason: 'Forbidden', message: 'namespaces "kube-system" is forbidden: this namespace may not be deleted' });
     // An empty namespace goes at once.
     await call('POST', '/api/v1/namespaces', { metadata: { name: 'empty' } });
     await call('DELETE', '/api/v1/namespaces/empty');

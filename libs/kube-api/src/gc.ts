@@ -16,7 +16,7 @@ import { type ObjectRules } from './objects';
 import { type ResourceRegistry, type ResourceType, storageKeyOf } from './resources';
 import { type FieldSelector, type Selector } from './selectors';
 import { type KubeObject, type ObjectStore } from './store';
-import { badRequest, conflict, methodNotAllowed, notFound } from './status';
+import { KubeStatusError, badRequest, conflict, methodNotAllowed, notFound } from './status';
 
 export type PropagationPolicy = 'Background' | 'Foreground' | 'Orphan';
 
@@ -42,6 +42,8 @@ interface OwnerReference {
 }
 
 const namespacesKey = '/namespaces';
+/** The NamespaceLifecycle admission plugin refuses to delete these. */
+const immortalNamespaces: readonly string[] = ['default', 'kube-system', 'kube-public'];
 
 const ownerRefsOf = (o: KubeObject): OwnerReference[] => (Array.isArray(o.metadata.ownerReferences) ? (o.metadata.ownerReferences as OwnerReference[]) : []);
 
@@ -197,6 +199,9 @@ export class GarbageCollector {
 
   private terminateNamespace(namespace: KubeObject): KubeObject {
     const name: string = namespace.metadata.name;
+    if (immortalNamespaces.includes(name)) {
+      throw new KubeStatusError(403, 'Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: 'namespaces' });
+    }
     let marked = namespace;
     if (!namespace.metadata.deletionTimestamp) {
       marked = this.store.write(namespacesKey, {
