@@ -1,11 +1,10 @@
-// Request bodies in the Kubernetes protobuf encoding (`application/vnd.kubernetes.protobuf`), for exactly
-// the messages clients send that way here: helm 4's typed client POSTs and PUTs its release Secret (or
-// ConfigMap under HELM_DRIVER=configmap) and DELETEs them with DeleteOptions in protobuf (client-go typed
-// clients default to protobuf for built-in kinds, kubernetes#125314). The wire format is the `k8s\0` magic,
-// then a runtime.Unknown envelope {typeMeta, raw, contentEncoding, contentType} whose `raw` is the object
-// (apimachinery pkg/runtime/serializer/protobuf). Field numbers are those of the generated.proto files of
-// k8s.io/api core/v1, apimachinery meta/v1 and runtime. The decoded object is the object's JSON form, so
-// the rest of the server never sees protobuf; answers stay JSON, which clients accept.
+// Request bodies in the Kubernetes protobuf encoding (`application/vnd.kubernetes.protobuf`). client-go typed
+// clients send built-in kinds that way (kubernetes#125314): helm 4 POSTs and PUTs its release Secret (or
+// ConfigMap under HELM_DRIVER=configmap) and DELETEs it with DeleteOptions so, and `kubectl create <kind>`
+// sends its object so. The wire format is the `k8s\0` magic, then a runtime.Unknown envelope {typeMeta, raw,
+// contentEncoding, contentType} whose `raw` is the object (apimachinery pkg/runtime/serializer/protobuf).
+// The kinds decoded, with their field numbers, are in protobuf-kinds.ts. The decoded object is the object's
+// JSON form, so the rest of the server never sees protobuf; answers stay JSON, which clients accept.
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import { type FieldKind, type MessageSpec, decodableKinds, unknownEnvelope } from './protobuf-kinds';
 import { KubeStatusError, badRequest } from './status';
