@@ -2,7 +2,7 @@
 // of k8s.io/api core/v1 and rbac/v1, apimachinery meta/v1 and runtime generated.proto. Fields not listed
 // here are skipped when decoding. These are the kinds clients send in protobuf that the server needs to
 // take: helm 4's release records (Secret, ConfigMap), `kubectl create namespace | serviceaccount | secret |
-// configmap | role | clusterrole | rolebinding | clusterrolebinding`, and DeleteOptions.
+// configmap | role | clusterrole | rolebinding | clusterrolebinding`, and DeleteOptions (a typed client's DELETE with options).
 
 export type Scalar = 'string' | 'bool' | 'int64' | 'bytes';
 export type FieldKind =

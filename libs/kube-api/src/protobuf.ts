@@ -1,7 +1,7 @@
 // Request bodies in the Kubernetes protobuf encoding (`application/vnd.kubernetes.protobuf`). client-go typed
 // clients send built-in kinds that way (kubernetes#125314): helm 4 POSTs and PUTs its release Secret (or
-// ConfigMap under HELM_DRIVER=configmap) and DELETEs it with DeleteOptions so, and `kubectl create <kind>`
-// sends its object so. The wire format is the `k8s\0` magic, then a runtime.Unknown envelope {typeMeta, raw,
+// ConfigMap under HELM_DRIVER=configmap) so, `kubectl create <kind>` sends its object so, and a typed
+// client's DELETE with options carries DeleteOptions so. The wire format is the `k8s\0` magic, then a runtime.Unknown envelope {typeMeta, raw,
 // contentEncoding, contentType} whose `raw` is the object (apimachinery pkg/runtime/serializer/protobuf).
 // The kinds decoded, with their field numbers, are in protobuf-kinds.ts. The decoded object is the object's
 // JSON form, so the rest of the server never sees protobuf; answers stay JSON, which clients accept.
