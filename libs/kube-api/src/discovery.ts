@@ -1,8 +1,7 @@
 // Discovery documents in their plain (non-aggregated) form: kubectl and helm fall back to
 // /api/v1 and /apis/<group>/<version> when /api and /apis answer APIVersions / APIGroupList.
-import { type ResourceRegistry, type ResourceType } from './resources';
-
-const allVerbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+import { allVerbs, categoriesByResource, verbsByResource } from './builtins';
+import { type ResourceRegistry, type ResourceType, storageKeyOf } from './resources';
 
 export function versionInfo(): Record<string, string> {
   return {
@@ -38,14 +37,15 @@ export function apiGroup(registry: ResourceRegistry, name: string): Record<strin
 }
 
 function entries(r: ResourceType): Record<string, unknown>[] {
+  const categories = r.categories.length > 0 ? r.categories : (categoriesByResource.get(storageKeyOf(r)) ?? []);
   const main = {
     name: r.plural,
     singularName: r.singular,
     namespaced: r.namespaced,
     kind: r.kind,
-    verbs: allVerbs,
+    verbs: verbsByResource.get(storageKeyOf(r)) ?? allVerbs,
     ...(r.shortNames.length > 0 ? { shortNames: r.shortNames } : {}),
-    ...(r.categories.length > 0 ? { categories: r.categories } : {}),
+    ...(categories.length > 0 ? { categories } : {}),
   };
   const out: Record<string, unknown>[] = [main];
   if (r.statusSubresource) out.push({ name: `${r.plural}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] });

@@ -72,7 +72,10 @@ export class ObjectRules {
     if (r.namespaced) {
       if (meta.namespace && meta.namespace !== namespace) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
       meta.namespace = namespace;
-      if (!this.store.get('/namespaces', '', namespace)) throw new KubeStatusError(404, 'NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
+      const ns = this.store.get('/namespaces', '', namespace);
+      if (!ns) throw new KubeStatusError(404, 'NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
+      // The namespace lifecycle admission plugin: nothing new in a namespace being deleted.
+      if (ns.metadata.deletionTimestamp) throw new KubeStatusError(403, 'Forbidden', `${r.plural} "${meta.name ?? meta.generateName ?? ''}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, { name: meta.name, kind: r.plural });
     } else delete meta.namespace;
     this.checkName(r, meta.name);
     if (this.store.get(storageKeyOf(r), namespace, meta.name)) throw alreadyExists(r, meta.name);
@@ -98,8 +101,12 @@ export class ObjectRules {
     const current = this.store.get(storageKeyOf(r), r.namespaced ? namespace : '', name);
     if (!current) throw notFound(r, name);
     const rv = incoming.metadata.resourceVersion;
-    if (!rv) throw invalid(r.kind, r.group, name, [{ reason: 'FieldValueInvalid', field: 'metadata.resourceVersion', message: 'Invalid value: 0x0: must be specified for an update' }]);
-    if (rv !== current.metadata.resourceVersion) throw conflict(r, name);
+    // Built-in kinds take a PUT without resourceVersion as an unconditional update (their registry
+    // strategies' AllowUnconditionalUpdate; helm 4 writes its release Secret so); custom resources and
+    // CRDs do not.
+    const unconditionalAllowed = r.builtIn && r.group !== 'apiextensions.k8s.io';
+    if (!rv && !unconditionalAllowed) throw invalid(r.kind, r.group, name, [{ reason: 'FieldValueInvalid', field: 'metadata.resourceVersion', message: 'Invalid value: 0x0: must be specified for an update' }]);
+    if (rv && rv !== current.metadata.resourceVersion) throw conflict(r, name);
     return this.replace(r, current, incoming, subresource, options);
   }
 

@@ -1,5 +1,6 @@
 // The resource types the server knows: a fixed set of built-ins, plus one per served version of each
 // CustomResourceDefinition, registered when the CRD is written and dropped when it is deleted.
+import { chartBuiltInResources } from './builtins';
 import type { JsonSchema } from './schema';
 
 export interface ScaleSubresource {
@@ -61,6 +62,7 @@ export const builtInResources: readonly ResourceType[] = [
   builtIn('coordination.k8s.io', 'v1', 'leases', 'Lease', true),
   { ...builtIn('events.k8s.io', 'v1', 'events', 'Event', true, ['ev']) },
   { ...builtIn('apiextensions.k8s.io', 'v1', 'customresourcedefinitions', 'CustomResourceDefinition', false, ['crd', 'crds'], true), tracksGeneration: true },
+  ...chartBuiltInResources,
 ];
 
 export class ResourceRegistry {

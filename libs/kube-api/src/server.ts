@@ -6,10 +6,12 @@ import { checkForce, fieldManagerOf, mediaTypeOf, parseBody, serverSideApply } f
 import { checkCrd, crdStatus, registerCrd, unregisterCrd } from './crds';
 import { apiGroup, coreVersions, groupList, resourceList, versionInfo } from './discovery';
 import { FaultInjector, type RequestInfo } from './faults';
+import { GarbageCollector, deleteRequestOf } from './gc';
 import { type FieldValidation, ObjectRules, type WriteResult } from './objects';
 import { paginate } from './paging';
 import { openApiV2, openApiV3Document, openApiV3Root } from './openapi';
 import { jsonPatch, mergePatch } from './patch';
+import { decodeProtobufObject, protobufContentType } from './protobuf';
 import { ResourceRegistry, type ResourceType, apiVersionOf, storageKeyOf } from './resources';
 import { parseFieldSelector, parseLabelSelector } from './selectors';
 import { type KubeObject, ObjectStore, watchHistoryEventsMax } from './store';
@@ -38,6 +40,8 @@ export interface RequestRecord {
   readonly path: string;
   readonly query: string;
   readonly watch: boolean;
+  /** The request body's media type (`application/vnd.kubernetes.protobuf` for helm's release records). */
+  readonly contentType: string;
 }
 
 interface Target {
@@ -80,6 +84,7 @@ export class KubeApiServer {
   readonly registry = new ResourceRegistry();
   readonly store: ObjectStore;
   private readonly rules: ObjectRules;
+  private readonly gc: GarbageCollector;
   private readonly now: () => Date;
   private readonly bookmarkIntervalMs: number;
   private readonly watches = new Set<WatchStream>();
@@ -95,6 +100,7 @@ export class KubeApiServer {
     this.rules = new ObjectRules(this.store, this.now, (r, o) => {
       if (r.group === 'apiextensions.k8s.io') checkCrd(o);
     });
+    this.gc = new GarbageCollector(this.store, this.rules, this.registry, this.now);
     this.bookmarkIntervalMs = options.bookmarkIntervalMs ?? bookmarkIntervalMsDefault;
     const namespaces = this.registry.find('', 'v1', 'namespaces') as ResourceType;
     for (const name of initialNamespaces) this.rules.create(namespaces, '', { metadata: { name }, status: { phase: 'Active' } });
@@ -162,7 +168,7 @@ export class KubeApiServer {
     const query = url.searchParams;
     const watch = query.get('watch') === 'true' || query.get('watch') === '1';
     const info: RequestInfo = { method: req.method ?? 'GET', path: url.pathname, watch };
-    this.requestLog.push({ ...info, query: url.search });
+    this.requestLog.push({ ...info, query: url.search, contentType: req.headers['content-type'] ?? '' });
     if (this.requestLog.length > requestLogEntriesMax) this.requestLog.shift();
     try {
       const delayMs = this.faults.delayFor(info);
@@ -272,6 +278,7 @@ export class KubeApiServer {
         if (r.namespaced && t.namespace === undefined) throw methodNotAllowed();
         return done(201, this.write(r, () => this.rules.create(r, namespace, this.json(contentType, body), options)));
       }
+      if (method === 'DELETE') return this.deleteCollection(t, query, contentType, body);
       throw methodNotAllowed();
     }
     const name = t.name;
@@ -297,8 +304,7 @@ export class KubeApiServer {
         return done(code, result);
       }
       case 'DELETE': {
-        const precondition = body.length > 0 ? this.json(contentType, body).preconditions?.resourceVersion : undefined;
-        const deleted = this.rules.delete(r, namespace, name, precondition);
+        const deleted = this.gc.delete(r, namespace, name, deleteRequestOf(body.length > 0 ? this.json(contentType, body) : undefined, query));
         if (r.group === 'apiextensions.k8s.io' && !deleted.metadata.deletionTimestamp) this.dropCrd(deleted);
         return { code: 200, body: deleted };
       }
@@ -344,6 +350,16 @@ export class KubeApiServer {
     return { code: 200, body: { kind: `${r.kind}List`, apiVersion: apiVersionOf(r), metadata: page.metadata, items: page.items } };
   }
 
+  /** DELETE of a collection (deletecollection): the selected objects, each deleted as by its own DELETE. */
+  private deleteCollection(t: Target, query: URLSearchParams, contentType: string, body: Buffer): { code: number; body: unknown } {
+    const r = t.resource;
+    if (r.namespaced && t.namespace === undefined) throw methodNotAllowed();
+    const request = deleteRequestOf(body.length > 0 ? this.json(contentType, body) : undefined, query);
+    const items = this.gc.deleteCollection(r, r.namespaced ? t.namespace : undefined, parseLabelSelector(query.get('labelSelector')), parseFieldSelector(query.get('fieldSelector')), request);
+    for (const crd of r.group === 'apiextensions.k8s.io' ? items.filter((o) => !o.metadata.deletionTimestamp) : []) this.dropCrd(crd);
+    return { code: 200, body: { kind: `${r.kind}List`, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(this.store.resourceVersion) }, items } };
+  }
+
   /** Runs a write and keeps the served CRDs in step with the stored ones. */
   private write(r: ResourceType, run: () => WriteResult): WriteResult {
     if (r.group !== 'apiextensions.k8s.io') return run();
@@ -362,6 +378,7 @@ export class KubeApiServer {
   }
 
   private json(contentType: string, body: Buffer): KubeObject {
+    if (mediaTypeOf(contentType) === protobufContentType) return decodeProtobufObject(body);
     return parseBody(contentType, body) as KubeObject;
   }
 

@@ -48,6 +48,11 @@ export class ObjectStore {
     return all.filter((o) => namespace === undefined || (o.metadata.namespace ?? '') === namespace).map((o) => structuredClone(o));
   }
 
+  /** Every stored object with its storage key (the garbage collector finds owners and dependents by uid). */
+  all(): { readonly storageKey: string; readonly object: KubeObject }[] {
+    return [...this.objects].flatMap(([storageKey, bucket]) => [...bucket.values()].map((o) => ({ storageKey, object: structuredClone(o) })));
+  }
+
   /** Stores a new or changed object under the next resourceVersion and returns the stored copy. */
   write(storageKey: string, object: KubeObject): KubeObject {
     const namespace = object.metadata.namespace ?? '';
