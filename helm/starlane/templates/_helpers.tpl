@@ -48,19 +48,23 @@ app.kubernetes.io/component: operator
 
 {{/* The operator's rules on its own resources, in a ClusterRole or in one Role per watched namespace. */}}
 {{- define "starlane.resourceRules" }}
+{{- /* Exactly what the operator sends: server-side apply (patch) of Topics and their status, reads
+of Clusters (their status names the Starlane cluster), Events. topics/finalizers: update is the
+permission clusters with OwnerReferencesPermissionEnforcement ask of whoever sets finalizers. The
+Cluster reconciler will add its own verbs when it arrives. */}}
 - apiGroups: ["starlane.dev"]
-  resources: ["topics", "clusters"]
-  verbs: ["get", "list", "watch", "patch", "update"]
+  resources: ["topics"]
+  verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["starlane.dev"]
-  resources: ["topics/status", "clusters/status"]
-  verbs: ["get", "patch", "update"]
+  resources: ["topics/status"]
+  verbs: ["patch"]
 - apiGroups: ["starlane.dev"]
-  resources: ["topics/finalizers", "clusters/finalizers"]
+  resources: ["topics/finalizers"]
   verbs: ["update"]
+- apiGroups: ["starlane.dev"]
+  resources: ["clusters"]
+  verbs: ["get", "list", "watch"]
 - apiGroups: [""]
-  resources: ["events"]
-  verbs: ["create", "patch"]
-- apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
 {{- end }}
