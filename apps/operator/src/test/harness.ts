@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { crdApiVersion, crdManifest, starlaneCrds } from '@starlane/crds';
+import { crdApiVersion, crdManifest, starlaneCrds, type CrdDefinition } from '@starlane/crds';
 import { KubeApiServer } from '@starlane/kube-api';
 import { v1 } from '@starlane/proto';
 import { appBundle, metricValue, scrapeMetrics, startApp, unaryCall, waitUntil, type AppProcess, type TestCluster } from '@starlane/testing';
@@ -40,13 +40,14 @@ export class KubeHarness {
     readonly kubeconfigPath: string,
   ) {}
 
-  static async start(): Promise<KubeHarness> {
+  /** A local API with `crds` installed (by default the ones libs/crds renders). */
+  static async start(crds: readonly CrdDefinition[] = starlaneCrds): Promise<KubeHarness> {
     const server = await KubeApiServer.start();
     const dir = await mkdtemp(join(tmpdir(), 'starlane-operator-test-'));
     const kubeconfigPath = join(dir, 'kubeconfig');
     await writeFile(kubeconfigPath, server.kubeconfig());
     const harness = new KubeHarness(server, dir, kubeconfigPath);
-    for (const def of starlaneCrds) await harness.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crdManifest(def));
+    for (const def of crds) await harness.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crdManifest(def));
     return harness;
   }
 
@@ -192,6 +193,8 @@ export function startOperator(harness: KubeHarness, env: Record<string, string> 
       STARLANE_METRICS_PORT: '0',
       STARLANE_LISTEN_HOST: '127.0.0.1',
       STARLANE_LEASE_HOLDER: name,
+      // Debug: one line per reconcile pass, which the tests count (`passesSince`).
+      STARLANE_LOG_LEVEL: 'debug',
       ...fastOperatorEnv,
       ...env,
     },
@@ -208,4 +211,31 @@ export async function operatorMetric(operator: AppProcess, name: string, labels:
 /** Whether the operator leads, by its is-leader gauge. */
 export async function isLeader(operator: AppProcess): Promise<boolean> {
   return (await operatorMetric(operator, 'starlane_operator_leader')) === 1;
+}
+
+/** A place in an operator's log: passes counted from it are passes that began after it. */
+export interface LogMark {
+  readonly line: string | undefined;
+}
+
+export function logMark(operator: AppProcess): LogMark {
+  const lines = operator.stdoutLines();
+  return { line: lines[lines.length - 1] };
+}
+
+/**
+ * Reconcile passes of Topic `namespace/name` since `mark`, by the operator's debug line for each
+ * pass (`"event":"reconcile"`; the reconcile metric has no per-Topic label, which would grow
+ * without bound). The log keeps its last lines only; a mark that fell off counts every line kept.
+ */
+export function passesSince(operator: AppProcess, mark: LogMark, namespace: string, name: string): number {
+  const lines = operator.stdoutLines();
+  const from = mark.line === undefined ? 0 : lines.lastIndexOf(mark.line) + 1;
+  const topic = `"topic":${JSON.stringify(`${namespace}/${name}`)}`;
+  return lines.slice(from).filter((line) => line.includes('"event":"reconcile"') && line.includes(topic)).length;
+}
+
+/** Waits until each named Topic has been through at least `passes` reconcile passes since `mark` (resyncs bring them). */
+export async function waitForPasses(operator: AppProcess, mark: LogMark, namespace: string, names: readonly string[], passes: number, timeoutMs = 60_000): Promise<void> {
+  await waitUntil(`${passes} reconcile pass(es) of ${names.join(', ')} in ${namespace}`, () => names.every((name) => passesSince(operator, mark, namespace, name) >= passes), timeoutMs);
 }
