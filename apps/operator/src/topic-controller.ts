@@ -81,11 +81,11 @@ export class TopicController {
     if (this.queue !== undefined) return;
     const queue = new WorkQueue(this.options.scheduler, {
       bounds: this.options.bounds,
-      resyncKeys: () => this.topicKeys(),
+      resyncKeys: () => this.resyncKeys(),
       onReady: () => this.pump(),
     });
     this.queue = queue;
-    for (const key of this.topicKeys()) queue.add(key);
+    for (const key of this.resyncKeys()) queue.add(key);
     queue.startResync();
   }
 
@@ -115,6 +115,11 @@ export class TopicController {
       const refNamespace = spec?.clusterRef?.namespace ?? topic.metadata?.namespace ?? '';
       if (spec?.clusterRef?.name === name && refNamespace === namespace) this.topicChanged(topic);
     }
+  }
+
+  private resyncKeys(): string[] {
+    this.options.metrics.resyncs.inc();
+    return this.topicKeys();
   }
 
   private topicKeys(): string[] {
