@@ -9,7 +9,7 @@ import { LeaseElector } from './lease-elector';
 import { registerOperatorMetrics } from './metrics';
 import { operatorOptions } from './options';
 import { StarlaneAdmin, adminClientIdleMs } from './starlane-admin';
-import { TopicController } from './topic-controller';
+import { topicController, type OperatorTopicController } from './topic-controller';
 
 export { operatorOptions };
 
@@ -47,15 +47,15 @@ export const operatorApp: ServiceDescription<typeof operatorOptions> = {
     const clock = systemClock;
     const scheduler = timerScheduler;
     // The informers and the metrics are made before the controller that reads them, so they reach it through this.
-    const wired: { controller?: TopicController } = {};
+    const wired: { controller?: OperatorTopicController } = {};
     const metrics = registerOperatorMetrics(registry, () => wired.controller?.queueDepth() ?? 0);
     const informer = (resource: typeof topicResource | typeof clusterResource, onEvent: ConstructorParameters<typeof ResourceInformer>[0]['onEvent']): ResourceInformer =>
       new ResourceInformer({ k8s, kc, resource, namespaces, scheduler, logger, onEvent, onRestart: () => metrics.informerRestarts.inc({ resource: resource.plural }) });
     const topics = informer(topicResource, (_event, object) => wired.controller?.topicChanged(object));
-    const clusters = informer(clusterResource, (_event, object) => wired.controller?.clusterChanged(object));
+    const clusters = informer(clusterResource, (_event, object) => wired.controller?.clusterChanged(`${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`));
     const admin = new StarlaneAdmin(config.adminCallTimeoutMs, clock.nowMs);
     const writer = new KubeWriter(k8s, kc, { component: fieldManager, instance: config.leaseHolder }, clock.nowMs);
-    const running = new TopicController({
+    const running = topicController({
       topics,
       clusters,
       writer,
