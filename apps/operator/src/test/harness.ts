@@ -8,8 +8,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { crdApiVersion, crdManifest, starlaneCrds, type CrdDefinition } from '@starlane/crds';
+import { crdApiVersion, starlaneCrds, type CrdDefinition } from '@starlane/crds';
 import { KubeApiServer } from '@starlane/kube-api';
+import { clusterResourcePath, createClusterResource, createCrds, writeClusterStatus } from '@starlane/local-cluster';
 import { v1 } from '@starlane/proto';
 import { appBundle, metricValue, scrapeMetrics, startApp, unaryCall, waitUntil, type AppProcess, type TestCluster } from '@starlane/testing';
 
@@ -47,7 +48,7 @@ export class KubeHarness {
     const kubeconfigPath = join(dir, 'kubeconfig');
     await writeFile(kubeconfigPath, server.kubeconfig());
     const harness = new KubeHarness(server, dir, kubeconfigPath);
-    for (const def of crds) await harness.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crdManifest(def));
+    await createCrds(server.url, crds);
     return harness;
   }
 
@@ -79,7 +80,7 @@ export class KubeHarness {
   }
 
   clusterPath(namespace: string, name?: string): string {
-    return `/apis/starlane.dev/v1alpha1/namespaces/${namespace}/clusters${name === undefined ? '' : `/${name}`}`;
+    return clusterResourcePath(namespace, name);
   }
 
   async createNamespace(name: string): Promise<void> {
@@ -88,9 +89,8 @@ export class KubeHarness {
 
   /** A Cluster resource whose status points at `cluster` (nobody reconciles Clusters yet, so the test writes the status). */
   async createCluster(namespace: string, name: string, cluster: TestCluster, storageNodes: number): Promise<void> {
-    await this.request('POST', this.clusterPath(namespace), { apiVersion: crdApiVersion, kind: 'Cluster', metadata: { name, namespace }, spec: { storageNodes: { replicas: storageNodes } } });
-    const status = { gatewayAddress: cluster.gatewayAddress, controllerAddresses: [...cluster.controllerAddresses], storageNodes, phase: 'Running' };
-    await this.request('PATCH', `${this.clusterPath(namespace, name)}/status`, { status }, 'application/merge-patch+json');
+    await createClusterResource(this.server.url, namespace, { apiVersion: crdApiVersion, kind: 'Cluster', metadata: { name, namespace }, spec: { storageNodes: { replicas: storageNodes } } });
+    await writeClusterStatus(this.server.url, namespace, name, { gatewayAddress: cluster.gatewayAddress, controllerAddresses: [...cluster.controllerAddresses], storageNodes, phase: 'Running' });
   }
 
   async applyTopic(namespace: string, name: string, spec: Record<string, unknown>, annotations?: Record<string, string>): Promise<KubeObject> {
