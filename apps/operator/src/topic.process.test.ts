@@ -5,7 +5,7 @@
  * operator serve every test of the file, each test in its own namespace.
  */
 import { killAll, startCluster, waitUntil, type AppProcess, type TestCluster } from '@starlane/testing';
-import { Admin, KubeHarness, fastOperatorEnv, operatorMetric, readyOf, startOperator } from './test/harness';
+import { Admin, KubeHarness, logMark, operatorMetric, readyOf, startOperator, waitForPasses } from './test/harness';
 
 jest.setTimeout(180_000);
 
@@ -89,9 +89,9 @@ describe('operator: Topic reconciliation', () => {
     }, 30_000);
     expect(events[0]).toMatchObject({ type: 'Warning', involvedObject: { kind: 'Topic', name: 'payments' } });
 
-    // A refusal is not retried in a loop: over two resync periods nothing more is written and no second event recorded.
+    // A refusal is not retried in a loop: two more passes (resyncs) provably ran, wrote nothing and recorded no second event.
     const writesBefore = kube.topicWrites(ns);
-    await new Promise((resolve) => setTimeout(resolve, 2 * Number(fastOperatorEnv['STARLANE_RESYNC_PERIOD_MS'])));
+    await waitForPasses(operator, logMark(operator), ns, ['payments'], 2);
     expect(kube.topicWrites(ns)).toBe(writesBefore);
     expect((await kube.events(ns, 'payments')).filter((event) => event.reason === 'PartitionDecreaseNotSupported')).toHaveLength(1);
 
@@ -148,7 +148,7 @@ describe('operator: Topic reconciliation', () => {
       return cases.every((bad) => events.some((event) => event.involvedObject.name === bad.name && event.reason === bad.reason && event.type === 'Warning'));
     }, 30_000);
     const writesBefore = kube.topicWrites(ns);
-    await new Promise((resolve) => setTimeout(resolve, 2 * Number(fastOperatorEnv['STARLANE_RESYNC_PERIOD_MS'])));
+    await waitForPasses(operator, logMark(operator), ns, cases.map((bad) => bad.name), 2);
     expect(kube.topicWrites(ns)).toBe(writesBefore);
     const events = await kube.events(ns);
     for (const bad of cases) expect(events.filter((event) => event.involvedObject.name === bad.name && event.reason === bad.reason)).toHaveLength(1);
@@ -163,7 +163,8 @@ describe('operator: Topic reconciliation', () => {
     await kube.applyTopic(ns, 'claim-b', { clusterRef: { name: 'main' }, topicName: 'claimed', partitions: 1, replicationFactor: 1, config: { 'retention.ms': '120000' } });
     const refused = await kube.waitForReady(ns, 'claim-b', 'False', 'TopicNameConflict');
     expect(readyOf(refused)?.message).toMatch(/claim-a already manages topic "claimed"/);
-    await new Promise((resolve) => setTimeout(resolve, Number(fastOperatorEnv['STARLANE_RESYNC_PERIOD_MS'])));
+    // Both were looked at again (a resync), and the refused one changed nothing.
+    await waitForPasses(operator, logMark(operator), ns, ['claim-a', 'claim-b'], 1);
     expect(await admin.overrides('claimed')).toEqual({ 'retention.ms': '60000' });
     // Deleting the refused one leaves the topic to the older one.
     await kube.deleteTopic(ns, 'claim-b');
@@ -178,7 +179,8 @@ describe('operator: Topic reconciliation', () => {
     await kube.waitForReady(ns, 'paused', 'True', 'Reconciled');
     await kube.patchTopic(ns, 'paused', { metadata: { annotations: { 'starlane.dev/paused': 'true' } }, spec: { partitions: 2 } });
     await waitUntil('the paused condition', async () => (await kube.getTopic(ns, 'paused'))?.status?.conditions?.find((c) => c.type === 'ReconciliationPaused' && c.status === 'True'), 30_000);
-    await new Promise((resolve) => setTimeout(resolve, Number(fastOperatorEnv['STARLANE_RESYNC_PERIOD_MS'])));
+    // Passes of the paused Topic provably ran after it was paused, and added no partition.
+    await waitForPasses(operator, logMark(operator), ns, ['paused'], 2);
     expect((await admin.describe('paused'))?.partitions).toHaveLength(1);
     await kube.patchTopic(ns, 'paused', { metadata: { annotations: { 'starlane.dev/paused': null } } });
     await waitUntil('2 partitions once resumed', async () => (await admin.describe('paused'))?.partitions.length === 2, 30_000);

@@ -4,6 +4,7 @@
  */
 import { createServer } from 'node:net';
 import { freePort } from '@starlane/launcher';
+import { StarlaneError } from '@starlane/model';
 import { layoutPorts, portSpanMax } from './layout';
 
 /** How many candidate bases to try before giving up (each is one free port the system chose). */
@@ -15,7 +16,7 @@ export async function freePortBase(options: { operator?: boolean } = {}): Promis
     if (base + portSpanMax > 65535) continue;
     if ((await Promise.all(layoutPorts(base, options).map(isFree))).every(Boolean)) return base;
   }
-  throw new Error(`no base port with every port of the layout free after ${freePortBaseAttemptsMax} tries`);
+  throw new StarlaneError('UNKNOWN_SERVER_ERROR', `no base port with every port of the layout free after ${freePortBaseAttemptsMax} tries`);
 }
 
 function isFree(port: number): Promise<boolean> {

@@ -17,6 +17,21 @@ export {
   type TopicStatus,
 } from './topic-resource';
 export { effectiveTopicName, olderClaimant, type Refusal } from './topic-rules';
+export {
+  TopicController,
+  clusterKeyOf,
+  immediateRequeuesInARowMax,
+  newer,
+  type AdminAction,
+  type AdminActionType,
+  type AdminOutcome,
+  type ClusterObservation,
+  type EventAction,
+  type LogLevel,
+  type PassResult,
+  type TopicControllerOptions,
+  type TopicControllerPorts,
+} from './topic-controller';
 export { WorkQueue, workQueueBoundsDefault, type WorkQueueBounds, type WorkQueueOptions } from './work-queue';
 export {
   afterLeaseWrite,

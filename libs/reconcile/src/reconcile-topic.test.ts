@@ -127,6 +127,11 @@ describe('reconcileTopic: a live Topic', () => {
     ['a bad config value', { config: { 'cleanup.policy': 'sometimes' } }, undefined, 'InvalidConfig', /fix spec.config/],
     ['a replication factor above the node count', { replicationFactor: 4 }, undefined, 'ReplicationFactorTooLarge', /3 node\(s\); lower it or add nodes/],
     ['an invalid topic name', { topicName: 'has space' }, undefined, 'InvalidTopicName', /set spec.topicName/],
+    // What a CRD without its schema constraints (an older or hand-edited one) lets through admission.
+    ['negative partitions', { partitions: -1 }, undefined, 'InvalidPartitions', /at least 1, got -1/],
+    ['a topic name outside the pattern', { topicName: 'bad name!' }, undefined, 'InvalidTopicName', /only ASCII letters.*set spec.topicName/],
+    ['a too-long topic name', { topicName: 'x'.repeat(250) }, undefined, 'InvalidTopicName', /250 characters, the maximum is 249.*set spec.topicName/],
+    ['a reserved topic name', { topicName: '..' }, undefined, 'InvalidTopicName', /reserved.*set spec.topicName/],
   ])('refuses %s with Ready=False, a reason, one Warning event and no retry', (_what, spec, topic, reason, message) => {
     const result = reconcileTopic(topicResource(spec), reachable(topic), context);
     expect(result.actions).toEqual([{ type: 'event', eventType: 'Warning', reason, message: expect.stringMatching(message) }]);

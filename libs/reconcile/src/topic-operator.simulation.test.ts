@@ -1,5 +1,5 @@
 /**
- * The work queue and the Topic reconciler together against a scripted Starlane cluster, on
+ * The Topic controller (the operator's own loop: work queue, workers, passes) against a scripted Starlane cluster, on
  * manual time, seeded: actions fail at random (transient errors, retried with back-off), and
  * drift is made behind the operator's back (declared configs changed, undeclared configs added,
  * the replication factor changed). After a resync everything is converged, undeclared configs
@@ -8,10 +8,10 @@
  */
 import { ManualScheduler, seededRandom } from '@starlane/testing';
 import { reconcileTopic } from './reconcile-topic';
-import { topicActionFailed } from './topic-action-failure';
 import type { TopicAction } from './topic-actions';
-import { topicFinalizer, type ObservedCluster, type ObservedTopic, type TopicResource } from './topic-resource';
-import { WorkQueue, workQueueBoundsDefault } from './work-queue';
+import { TopicController, type EventAction, type TopicControllerPorts } from './topic-controller';
+import type { ObservedCluster, ObservedTopic, TopicResource } from './topic-resource';
+import { workQueueBoundsDefault } from './work-queue';
 
 class ScriptedCluster {
   readonly topics = new Map<string, ObservedTopic>();
@@ -22,7 +22,7 @@ class ScriptedCluster {
     private readonly failureRate: number,
   ) {}
 
-  observe(name: string): ObservedCluster {
+  observe(name: string): Extract<ObservedCluster, { kind: 'reachable' }> {
     const topic = this.topics.get(name);
     // A reassignment completes by the next look.
     if (topic?.reassigning === true) this.topics.set(name, { ...topic, reassigning: false });
@@ -61,63 +61,63 @@ class ScriptedCluster {
   }
 }
 
-/** The operator's loop, minus Kubernetes: one worker, resources in a map, status written only when changed. */
-class Operator {
-  reconciles = 0;
+/** A Topic as the fake API server stores it: the resource and its resourceVersion. */
+interface Stored {
+  readonly resource: TopicResource;
+  readonly resourceVersion: string;
+}
+
+/**
+ * The operator's own loop (libs/reconcile's TopicController) wired to fakes: an in-memory API
+ * server whose every write echoes back as a cache event (as a watch delivers it), and the
+ * scripted cluster behind the admin port.
+ */
+class FakeKube {
+  readonly objects = new Map<string, Stored>();
+  passes = 0;
   statusWrites = 0;
-  readonly queue: WorkQueue;
-  constructor(
-    readonly resources: Map<string, TopicResource>,
-    readonly cluster: ScriptedCluster,
-    readonly scheduler: ManualScheduler,
-  ) {
-    this.queue = new WorkQueue(scheduler, {
-      resyncKeys: () => resources.keys(),
-      onReady: () => {
-        scheduler.schedule(0, () => this.work());
-      },
-    });
+  readonly events: EventAction[] = [];
+  private rv = 0;
+  controller: TopicController<Stored, null> | undefined;
+
+  write(key: string, resource: TopicResource): Stored {
+    this.rv += 1;
+    const stored = { resource, resourceVersion: String(this.rv) };
+    // The API server removes an object being deleted once its last finalizer is gone.
+    if (resource.metadata.deletionTimestamp !== undefined && (resource.metadata.finalizers ?? []).length === 0) this.objects.delete(key);
+    else this.objects.set(key, stored);
+    this.controller?.topicChanged(stored);
+    return stored;
   }
 
-  private work(): void {
-    const key = this.queue.next();
-    if (key === undefined) return;
-    this.reconciles += 1;
-    const resource = this.resources.get(key);
-    if (resource === undefined) {
-      this.queue.forget(key);
-      this.queue.done(key);
-      return;
-    }
-    const result = reconcileTopic(resource, this.cluster.observe(resource.status?.topicName ?? resource.spec.topicName ?? key), { nowMs: this.scheduler.clock.nowMs() });
-    let current = resource;
-    for (const action of result.actions) {
-      if (!this.cluster.apply(action)) {
-        const failure = topicActionFailed(current, action, { message: 'deadline exceeded' }, { nowMs: this.scheduler.clock.nowMs() });
-        if (failure.statusChanged) this.resources.set(key, { ...current, status: failure.status });
-        this.queue.failed(key);
-        return;
-      }
-      if (action.type === 'addFinalizer') current = { ...current, metadata: { ...current.metadata, finalizers: [...(current.metadata.finalizers ?? []), topicFinalizer] } };
-      if (action.type === 'removeFinalizer') {
-        // The API server removes an object being deleted once its last finalizer is gone.
-        this.resources.delete(key);
-        this.queue.done(key);
-        return;
-      }
-    }
-    if (result.statusChanged) {
-      this.statusWrites += 1;
-      current = { ...current, status: result.status };
-    }
-    this.resources.set(key, current);
-    if (result.requeue === 'backoff') {
-      this.queue.failed(key);
-    } else {
-      this.queue.done(key);
-      if (result.requeue === 'now') this.queue.add(key);
-    }
+  ports(cluster: ScriptedCluster): TopicControllerPorts<Stored, null> {
+    return {
+      topics: { get: (key) => this.objects.get(key), list: () => [...this.objects.values()] },
+      keyOf: (object) => keyOf(object.resource),
+      read: (object) => object.resource,
+      resourceVersion: (object) => object.resourceVersion,
+      observe: (resource) => Promise.resolve({ kind: 'reachable', cluster: cluster.observe(resource.status?.topicName ?? resource.spec.topicName ?? resource.metadata.name), handle: null }),
+      perform: (_handle, action) => Promise.resolve(cluster.apply(action) ? { ok: true } : { ok: false, message: 'deadline exceeded' }),
+      applyFinalizers: (object, finalizers) => Promise.resolve(this.write(keyOf(object.resource), { ...object.resource, metadata: { ...object.resource.metadata, finalizers: [...finalizers] } })),
+      writeStatus: (object, status) => {
+        this.statusWrites += 1;
+        return Promise.resolve(this.write(keyOf(object.resource), { ...object.resource, status }));
+      },
+      recordEvent: (_object, event) => {
+        this.events.push(event);
+        return Promise.resolve();
+      },
+      describeError: (error) => String(error),
+      log: () => undefined,
+      passEnded: () => {
+        this.passes += 1;
+      },
+    };
   }
+}
+
+function keyOf(resource: TopicResource): string {
+  return `${resource.metadata.namespace ?? ''}/${resource.metadata.name}`;
 }
 
 const declaredKeys = ['retention.ms', 'segment.ms', 'min.insync.replicas'] as const;
@@ -142,18 +142,29 @@ function drift(cluster: ScriptedCluster, random: () => number): void {
   else cluster.topics.set(topic.name, { ...topic, replicationFactor: topic.replicationFactor === 1 ? 2 : 1 });
 }
 
-describe('work queue + Topic reconciler against a scripted cluster', () => {
+describe('the Topic controller against a scripted cluster', () => {
   it.each(Array.from({ length: 20 }, (_, index) => index + 1))('seed %i: converges, reverts drift, leaves undeclared configs alone, is idempotent, and deletes by policy', async (seed) => {
     const random = seededRandom(seed);
     const scheduler = new ManualScheduler();
     const cluster = new ScriptedCluster(3, random, 0.2);
-    const resources = new Map<string, TopicResource>();
-    const operator = new Operator(resources, cluster, scheduler);
-    operator.queue.startResync();
+    const kube = new FakeKube();
+    const controller = new TopicController<Stored, null>({
+      ports: kube.ports(cluster),
+      clock: scheduler.clock,
+      scheduler,
+      bounds: workQueueBoundsDefault,
+      workers: 1 + Math.floor(random() * 3),
+      clusterUnreachableReleaseMs: 60_000,
+    });
+    kube.controller = controller;
+    const settle = async (): Promise<void> => {
+      while (controller.queueDepth() > 0 || scheduler.pending().some((delay) => delay < workQueueBoundsDefault.resyncPeriodMs)) await scheduler.step();
+      await controller.drain();
+    };
+    controller.startLeading();
     for (let index = 0; index < 8; index += 1) {
       const resource = resourceFor(index, random);
-      resources.set(resource.metadata.name, resource);
-      operator.queue.add(resource.metadata.name);
+      kube.write(keyOf(resource), resource);
     }
     for (let round = 0; round < 20; round += 1) {
       await scheduler.advance(Math.floor(random() * 20_000));
@@ -162,9 +173,9 @@ describe('work queue + Topic reconciler against a scripted cluster', () => {
     const undeclared = new Map([...cluster.topics].filter(([, topic]) => topic.configs['cleanup.policy'] === 'compact').map(([name]) => [name, true]));
     // Two resync periods and the longest retry: every key has been reconciled since the last drift.
     await scheduler.advance(2 * workQueueBoundsDefault.resyncPeriodMs + workQueueBoundsDefault.retryBackoff.maxMs);
-    while (operator.queue.depth() > 0 || scheduler.pending().some((delay) => delay < workQueueBoundsDefault.resyncPeriodMs)) await scheduler.step();
+    await settle();
 
-    for (const resource of resources.values()) {
+    for (const { resource } of kube.objects.values()) {
       const topic = cluster.topics.get(resource.metadata.name);
       const context = `seed ${seed}, ${resource.metadata.name}`;
       expect({ context, partitions: topic?.partitions, replicationFactor: topic?.replicationFactor }).toEqual({ context, partitions: resource.spec.partitions, replicationFactor: resource.spec.replicationFactor });
@@ -175,19 +186,19 @@ describe('work queue + Topic reconciler against a scripted cluster', () => {
       expect({ context, actions: again.actions, statusChanged: again.statusChanged }).toEqual({ context, actions: [], statusChanged: false });
     }
     // No hot loop: a handful of passes per object per resync and per drift, not thousands.
-    expect(operator.reconciles).toBeLessThan(400);
+    expect(kube.passes).toBeLessThan(400);
 
     // Deletion: every Topic goes away; Delete removes its topic, Retain keeps it.
     const policies = new Map<string, 'Delete' | 'Retain'>();
-    for (const [key, resource] of resources) {
+    for (const [key, { resource }] of [...kube.objects]) {
       const deletionPolicy = random() < 0.5 ? 'Delete' : 'Retain';
-      policies.set(key, deletionPolicy);
-      resources.set(key, { ...resource, spec: { ...resource.spec, deletionPolicy }, metadata: { ...resource.metadata, deletionTimestamp: '2023-11-15T00:00:00Z' } });
-      operator.queue.add(key);
+      policies.set(resource.metadata.name, deletionPolicy);
+      kube.write(key, { ...resource, spec: { ...resource.spec, deletionPolicy }, metadata: { ...resource.metadata, deletionTimestamp: '2023-11-15T00:00:00Z' } });
     }
     await scheduler.advance(workQueueBoundsDefault.retryBackoff.maxMs);
-    while (operator.queue.depth() > 0 || scheduler.pending().some((delay) => delay < workQueueBoundsDefault.resyncPeriodMs)) await scheduler.step();
-    expect({ seed, left: [...resources.keys()] }).toEqual({ seed, left: [] });
-    for (const [key, policy] of policies) expect({ seed, key, kept: cluster.topics.has(key) }).toEqual({ seed, key, kept: policy === 'Retain' });
+    await settle();
+    expect({ seed, left: [...kube.objects.keys()] }).toEqual({ seed, left: [] });
+    for (const [name, policy] of policies) expect({ seed, name, kept: cluster.topics.has(name) }).toEqual({ seed, name, kept: policy === 'Retain' });
+    controller.stopLeading();
   });
 });

@@ -10,7 +10,6 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Scheduler } from '@starlane/io-ports';
 import { StarlaneError } from '@starlane/model';
 import { systemClock } from '@starlane/node-io';
 import {
@@ -19,6 +18,7 @@ import {
   dataDirVariable,
   describeEvent,
   devClusterLayout,
+  keepAliveScheduler,
   nodeLauncher,
   portBaseDefault,
   portBaseFrom,
@@ -31,17 +31,6 @@ import {
 
 /** The dev cluster's exit codes, those of every Starlane process (docs/operations.md). */
 const exitCodes = { ok: 0, failure: 1, config: 2 } as const;
-
-/**
- * Timers that keep the supervisor alive: while every process is down and waiting for its
- * restart, the pending restart is all there is to wait for.
- */
-const keepAliveScheduler: Scheduler = {
-  schedule(delayMs, task) {
-    const timer = setTimeout(task, delayMs);
-    return () => clearTimeout(timer);
-  },
-};
 
 const labelColors = [36, 33, 32, 35, 34];
 

@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { freePortBase } from '@starlane/local-cluster';
+import { freePortBase, processAlive } from '@starlane/local-cluster';
 import { freePort, waitUntil, workspaceRoot } from '@starlane/testing';
 import { readyLine } from './banner';
 
@@ -42,14 +42,6 @@ function startedPids(lines: readonly string[]): number[] {
   return lines.map((line) => Number(/^\S+\s+started \(pid (\d+)/.exec(line)?.[1])).filter((pid) => Number.isInteger(pid));
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 let runs: Run[] = [];
 
@@ -62,7 +54,7 @@ afterEach(async () => {
   for (const { child, lines } of runs) {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     for (const pid of startedPids(lines)) {
-      if (alive(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(workDir)) process.kill(pid, 'SIGKILL');
+      if (processAlive(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(workDir)) process.kill(pid, 'SIGKILL');
     }
   }
   await rm(workDir, { recursive: true, force: true });
@@ -98,7 +90,7 @@ it('stops every process already started when Ctrl-C comes before the cluster is 
   await waitUntil('the stop begun', () => tool.lines.some((line) => line.startsWith('kube') && line.includes('stopping:')), stateWaitMs);
   process.kill(controllerPid, 'SIGCONT');
   expect(await tool.exited).toEqual({ code: 1, signal: null });
-  for (const pid of pids) expect(alive(pid)).toBe(false);
+  for (const pid of pids) expect(processAlive(pid)).toBe(false);
   // The operator never started: the cluster was not up.
   expect(tool.lines.some((line) => /^operator\s+started/.test(line))).toBe(false);
   expect(tool.lines.includes(readyLine)).toBe(false);

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
 import type * as K8s from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
-import { freePortBase } from '@starlane/local-cluster';
+import { freePortBase, processAlive } from '@starlane/local-cluster';
 import { v1 } from '@starlane/proto';
 import { freePort, kubeBinaries, unaryCall, waitUntil, workspaceRoot } from '@starlane/testing';
 import { parse } from 'yaml';
@@ -97,14 +97,6 @@ function pidOf(name: string): number {
   return pid;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** True when `pid` is still one of this test's processes: its command line or environment names the test's data directory or gateway port. */
 function ours(pid: number): boolean {
@@ -274,14 +266,14 @@ it('prints kubectl commands that work as printed with the real kubectl 1.34', as
 
 it('stops every process it started on SIGINT, the operator first and the controller last, and exits 0', async () => {
   const pids = new Map(processNames.map((name) => [name, pidOf(name)]));
-  for (const pid of pids.values()) expect(alive(pid)).toBe(true);
+  for (const pid of pids.values()) expect(processAlive(pid)).toBe(true);
   const stoppedAt = tool.lines.length;
 
   tool.child.kill('SIGINT');
   const exit = await Promise.race([tool.exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), stopMsMax).unref())]);
   expect(exit === 'timeout' ? lastOutput() : exit).toEqual({ code: 0, signal: null });
 
-  for (const [name, pid] of pids) expect(`${name} ${alive(pid) ? 'alive' : 'gone'}`).toBe(`${name} gone`);
+  for (const [name, pid] of pids) expect(`${name} ${processAlive(pid) ? 'alive' : 'gone'}`).toBe(`${name} gone`);
   const stops = tool.lines
     .slice(stoppedAt)
     .map((line) => /^(\S+)\s+stopped \((.*)\)$/.exec(line))

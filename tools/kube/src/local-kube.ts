@@ -14,24 +14,21 @@
  */
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Scheduler } from '@starlane/io-ports';
 import { KubeApiServer } from '@starlane/kube-api';
-import { Supervisor, nodeLauncher, operatorProcess, type ProcessSpec, type SupervisorEvent } from '@starlane/local-cluster';
+import {
+  Supervisor,
+  createClusterResource,
+  createCrds,
+  keepAliveScheduler,
+  nodeLauncher,
+  operatorProcess,
+  writeClusterStatus,
+  type ProcessSpec,
+  type SupervisorEvent,
+} from '@starlane/local-cluster';
 import { systemClock } from '@starlane/node-io';
-import { localClusterManifest, localClusterStatus } from './cluster-resource';
-import { createCluster, createCrds, writeClusterStatus } from './kube-requests';
+import { localClusterManifest, localClusterName, localClusterNamespace, localClusterStatus } from './cluster-resource';
 import type { KubeSettings } from './settings';
-
-/**
- * Timers that keep the process alive: while every supervised process waits for its restart,
- * the pending restart is all there is to wait for.
- */
-const keepAliveScheduler: Scheduler = {
-  schedule(delayMs, task) {
-    const timer = setTimeout(task, delayMs);
-    return () => clearTimeout(timer);
-  },
-};
 
 export interface LocalKubeOptions {
   /** The workspace root: bundles are at dist/apps/<app>/main.js under it. */
@@ -98,14 +95,14 @@ export class LocalKube {
     chmodSync(settings.kubeconfigPath, 0o600); // the mode above applies only to a new file
     print('kube', `Kubernetes API serving at ${this.api.url}; kubeconfig written to ${settings.kubeconfigPath}`);
     await createCrds(this.api.url);
-    const generation = await createCluster(this.api.url, localClusterManifest(settings.layout));
+    const generation = await createClusterResource(this.api.url, localClusterNamespace, localClusterManifest(settings.layout));
     print('kube', 'CRDs topics.starlane.dev and clusters.starlane.dev created, and Cluster default/local');
     if (this.stopping) return false;
 
     const cluster = this.supervise(settings.layout.processes, {});
     this.cluster = cluster.supervisor;
     if (!(await cluster.ready) || this.stopping) return false;
-    await writeClusterStatus(this.api.url, localClusterStatus(settings.layout, generation, new Date(systemClock.nowMs())));
+    await writeClusterStatus(this.api.url, localClusterNamespace, localClusterName, localClusterStatus(settings.layout, generation, new Date(systemClock.nowMs())));
     print('kube', 'Cluster default/local status written: Ready, with the gateway and controller addresses');
     if (this.stopping) return false;
 

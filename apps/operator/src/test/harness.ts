@@ -8,8 +8,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { crdApiVersion, crdManifest, starlaneCrds } from '@starlane/crds';
+import { crdApiVersion, starlaneCrds, type CrdDefinition } from '@starlane/crds';
 import { KubeApiServer } from '@starlane/kube-api';
+import { clusterResourcePath, createClusterResource, createCrds, writeClusterStatus } from '@starlane/local-cluster';
 import { v1 } from '@starlane/proto';
 import { appBundle, metricValue, scrapeMetrics, startApp, unaryCall, waitUntil, type AppProcess, type TestCluster } from '@starlane/testing';
 
@@ -40,13 +41,14 @@ export class KubeHarness {
     readonly kubeconfigPath: string,
   ) {}
 
-  static async start(): Promise<KubeHarness> {
+  /** A local API with `crds` installed (by default the ones libs/crds renders). */
+  static async start(crds: readonly CrdDefinition[] = starlaneCrds): Promise<KubeHarness> {
     const server = await KubeApiServer.start();
     const dir = await mkdtemp(join(tmpdir(), 'starlane-operator-test-'));
     const kubeconfigPath = join(dir, 'kubeconfig');
     await writeFile(kubeconfigPath, server.kubeconfig());
     const harness = new KubeHarness(server, dir, kubeconfigPath);
-    for (const def of starlaneCrds) await harness.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crdManifest(def));
+    await createCrds(server.url, crds);
     return harness;
   }
 
@@ -78,7 +80,7 @@ export class KubeHarness {
   }
 
   clusterPath(namespace: string, name?: string): string {
-    return `/apis/starlane.dev/v1alpha1/namespaces/${namespace}/clusters${name === undefined ? '' : `/${name}`}`;
+    return clusterResourcePath(namespace, name);
   }
 
   async createNamespace(name: string): Promise<void> {
@@ -87,9 +89,8 @@ export class KubeHarness {
 
   /** A Cluster resource whose status points at `cluster` (nobody reconciles Clusters yet, so the test writes the status). */
   async createCluster(namespace: string, name: string, cluster: TestCluster, storageNodes: number): Promise<void> {
-    await this.request('POST', this.clusterPath(namespace), { apiVersion: crdApiVersion, kind: 'Cluster', metadata: { name, namespace }, spec: { storageNodes: { replicas: storageNodes } } });
-    const status = { gatewayAddress: cluster.gatewayAddress, controllerAddresses: [...cluster.controllerAddresses], storageNodes, phase: 'Running' };
-    await this.request('PATCH', `${this.clusterPath(namespace, name)}/status`, { status }, 'application/merge-patch+json');
+    await createClusterResource(this.server.url, namespace, { apiVersion: crdApiVersion, kind: 'Cluster', metadata: { name, namespace }, spec: { storageNodes: { replicas: storageNodes } } });
+    await writeClusterStatus(this.server.url, namespace, name, { gatewayAddress: cluster.gatewayAddress, controllerAddresses: [...cluster.controllerAddresses], storageNodes, phase: 'Running' });
   }
 
   async applyTopic(namespace: string, name: string, spec: Record<string, unknown>, annotations?: Record<string, string>): Promise<KubeObject> {
@@ -192,6 +193,8 @@ export function startOperator(harness: KubeHarness, env: Record<string, string> 
       STARLANE_METRICS_PORT: '0',
       STARLANE_LISTEN_HOST: '127.0.0.1',
       STARLANE_LEASE_HOLDER: name,
+      // Debug: one line per reconcile pass, which the tests count (`passesSince`).
+      STARLANE_LOG_LEVEL: 'debug',
       ...fastOperatorEnv,
       ...env,
     },
@@ -208,4 +211,31 @@ export async function operatorMetric(operator: AppProcess, name: string, labels:
 /** Whether the operator leads, by its is-leader gauge. */
 export async function isLeader(operator: AppProcess): Promise<boolean> {
   return (await operatorMetric(operator, 'starlane_operator_leader')) === 1;
+}
+
+/** A place in an operator's log: passes counted from it are passes that began after it. */
+export interface LogMark {
+  readonly line: string | undefined;
+}
+
+export function logMark(operator: AppProcess): LogMark {
+  const lines = operator.stdoutLines();
+  return { line: lines[lines.length - 1] };
+}
+
+/**
+ * Reconcile passes of Topic `namespace/name` since `mark`, by the operator's debug line for each
+ * pass (`"event":"reconcile"`; the reconcile metric has no per-Topic label, which would grow
+ * without bound). The log keeps its last lines only; a mark that fell off counts every line kept.
+ */
+export function passesSince(operator: AppProcess, mark: LogMark, namespace: string, name: string): number {
+  const lines = operator.stdoutLines();
+  const from = mark.line === undefined ? 0 : lines.lastIndexOf(mark.line) + 1;
+  const topic = `"topic":${JSON.stringify(`${namespace}/${name}`)}`;
+  return lines.slice(from).filter((line) => line.includes('"event":"reconcile"') && line.includes(topic)).length;
+}
+
+/** Waits until each named Topic has been through at least `passes` reconcile passes since `mark` (resyncs bring them). */
+export async function waitForPasses(operator: AppProcess, mark: LogMark, namespace: string, names: readonly string[], passes: number, timeoutMs = 60_000): Promise<void> {
+  await waitUntil(`${passes} reconcile pass(es) of ${names.join(', ')} in ${namespace}`, () => names.every((name) => passesSince(operator, mark, namespace, name) >= passes), timeoutMs);
 }
