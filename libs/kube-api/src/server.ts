@@ -79,6 +79,28 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
+/** The request target as a URL; one that does not parse (`GET http://[x/`) is the client's error → 400. */
+function requestUrl(target: string | undefined): URL {
+  try {
+    return new URL(target ?? '/', 'http://localhost');
+  } catch {
+    throw badRequest(`the request target is not a valid URL: ${JSON.stringify(target ?? '')}`);
+  }
+}
+
+/** A failure that is not a Status is a bug here: it is answered 500 and logged so it is seen, never swallowed. */
+function logFailure(error: unknown): void {
+  process.stderr.write(`kube-api: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+}
+
+function lastResort(res: ServerResponse, error: unknown): void {
+  logFailure(error);
+  if (!res.headersSent) {
+    res.writeHead(500, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify(internalError(error instanceof Error ? error.message : String(error)).toStatus()));
+  } else if (!res.writableEnded) res.end();
+}
+
 export class KubeApiServer {
   readonly faults = new FaultInjector();
   readonly registry = new ResourceRegistry();
@@ -109,7 +131,11 @@ export class KubeApiServer {
   static async start(options: KubeApiServerOptions = {}): Promise<KubeApiServer> {
     const server = createServer();
     const api = new KubeApiServer(server, options);
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => void api.handle(req, res));
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      // The last resort: handle() answers every failure itself, but a throw in the answering must still end
+      // in a Status and a log line, never an unhandled rejection that ends the process.
+      api.handle(req, res).catch((error: unknown) => lastResort(res, error));
+    });
     // A port in use rejects (EADDRINUSE) instead of leaving the promise pending.
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -164,13 +190,13 @@ export class KubeApiServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const query = url.searchParams;
-    const watch = query.get('watch') === 'true' || query.get('watch') === '1';
-    const info: RequestInfo = { method: req.method ?? 'GET', path: url.pathname, watch };
-    this.requestLog.push({ ...info, query: url.search, contentType: req.headers['content-type'] ?? '' });
-    if (this.requestLog.length > requestLogEntriesMax) this.requestLog.shift();
     try {
+      const url = requestUrl(req.url);
+      const query = url.searchParams;
+      const watch = query.get('watch') === 'true' || query.get('watch') === '1';
+      const info: RequestInfo = { method: req.method ?? 'GET', path: url.pathname, watch };
+      this.requestLog.push({ ...info, query: url.search, contentType: req.headers['content-type'] ?? '' });
+      if (this.requestLog.length > requestLogEntriesMax) this.requestLog.shift();
       const delayMs = this.faults.delayFor(info);
       if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
       const failure = this.faults.failureFor(info);
@@ -187,6 +213,7 @@ export class KubeApiServer {
       this.reply(res, answer.code, answer.body, answer.warnings);
     } catch (error) {
       const status = error instanceof KubeStatusError ? error : internalError(error instanceof Error ? error.message : String(error));
+      if (!(error instanceof KubeStatusError)) logFailure(error);
       if (!res.headersSent) this.reply(res, status.code, status.toStatus());
       else res.end();
     }

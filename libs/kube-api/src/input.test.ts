@@ -1,0 +1,57 @@
+// Client input the server must answer with a Status, never by crashing or by writing into shared prototypes.
+import { connect } from 'node:net';
+import { KubeApiServer, requestBodyBytesMax } from './server';
+import { createTopicCrd } from './test-fixtures';
+
+type Status = { kind: string; code: number; reason: string; message: string };
+
+/** Sends raw bytes and reads the answer until the server closes the connection. */
+function rawRequest(url: string, text: string): Promise<string> {
+  const { port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () => socket.end(text));
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (answer += chunk));
+    socket.on('end', () => resolve(answer));
+    socket.on('error', reject);
+  });
+}
+
+describe('client input', () => {
+  let server: KubeApiServer;
+  beforeEach(async () => {
+    server = await KubeApiServer.start();
+  });
+  afterEach(async () => {
+    await server.close();
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  const send = async (method: string, path: string, contentType: string, body: string | Buffer): Promise<{ status: number; body: Status }> => {
+    const res = await fetch(`${server.url}${path}`, { method, headers: { 'Content-Type': contentType }, body });
+    return { status: res.status, body: (await res.json()) as Status };
+  };
+  const stillAnswers = async (): Promise<void> => {
+    expect((await fetch(`${server.url}/api/v1/namespaces/default`)).status).toBe(200);
+  };
+
+  it('answers a request line whose URL does not parse with 400 and keeps serving', async () => {
+    const answer = await rawRequest(server.url, 'GET http://[x/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+    // The body arrives chunked: the Status is the one JSON object in it.
+    const status = JSON.parse(answer.slice(answer.indexOf('{'), answer.lastIndexOf('}') + 1)) as Status;
+    expect(status).toMatchObject({ kind: 'Status', code: 400, reason: 'BadRequest' });
+    expect(status.message).toContain('http://[x/');
+    await stillAnswers();
+  });
+
+  it('answers a malformed JSON body, a malformed YAML apply body and an oversized body with Status objects', async () => {
+    const configMaps = '/api/v1/namespaces/default/configmaps';
+    expect(await send('POST', configMaps, 'application/json', '{"metadata":')).toMatchObject({ status: 400, body: { reason: 'BadRequest', message: 'the body of the request is not valid JSON' } });
+    expect(await send('PATCH', `${configMaps}/c?fieldManager=m`, 'application/apply-patch+yaml', 'metadata: {name: [c\n')).toMatchObject({ status: 400, body: { reason: 'BadRequest', message: 'the body of the request is not valid YAML' } });
+    const huge = Buffer.alloc(requestBodyBytesMax + 1, 'a');
+    expect(await send('POST', configMaps, 'application/json', huge)).toMatchObject({ status: 413, body: { code: 413, reason: 'RequestEntityTooLarge' } });
+    await stillAnswers();
+  });
+});
