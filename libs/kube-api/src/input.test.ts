@@ -54,4 +54,51 @@ describe('client input', () => {
     expect(await send('POST', configMaps, 'application/json', huge)).toMatchObject({ status: 413, body: { code: 413, reason: 'RequestEntityTooLarge' } });
     await stillAnswers();
   });
+
+  it('refuses JSON patches that are not operations with 400', async () => {
+    await send('POST', '/api/v1/namespaces/default/configmaps', 'application/json', JSON.stringify({ metadata: { name: 'c' }, data: { a: '1' } }));
+    const path = '/api/v1/namespaces/default/configmaps/c';
+    for (const ops of [[null], [{ op: 'add', path: 7, value: 'x' }], [{ op: 'move', path: '/data/b', from: 3 }], [42]]) {
+      const answer = await send('PATCH', path, 'application/json-patch+json', JSON.stringify(ops));
+      expect({ ops, status: answer.status, reason: answer.body.reason }).toEqual({ ops, status: 400, reason: 'BadRequest' });
+    }
+    await stillAnswers();
+  });
+
+  it('keeps __proto__, constructor and prototype out of Object.prototype in JSON patches, merge patches and apply', async () => {
+    await createTopicCrd(server.url);
+    const configMaps = '/api/v1/namespaces/default/configmaps';
+    await send('POST', configMaps, 'application/json', JSON.stringify({ metadata: { name: 'c' }, data: { a: '1' } }));
+    const jsonPatches = [
+      [{ op: 'add', path: '/__proto__/polluted', value: 'yes' }],
+      [{ op: 'add', path: '/data/__proto__', value: { polluted: 'yes' } }],
+      [{ op: 'add', path: '/constructor/prototype/polluted', value: 'yes' }],
+      [{ op: 'copy', from: '/data', path: '/__proto__/polluted' }],
+    ];
+    for (const ops of jsonPatches) {
+      const answer = await send('PATCH', `${configMaps}/c`, 'application/json-patch+json', JSON.stringify(ops));
+      expect({ ops, status: answer.status }).toEqual({ ops, status: 400 });
+      expect(answer.body.message).toMatch(/__proto__|constructor|prototype/u);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    }
+    const merge = await send('PATCH', `${configMaps}/c`, 'application/merge-patch+json', '{"data":{"__proto__":{"polluted":"yes"}}}');
+    expect(merge.status).toBe(400);
+    const apply = await send(
+      'PATCH',
+      `${configMaps}/applied?fieldManager=m`,
+      'application/apply-patch+yaml',
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n  __proto__:\n    polluted: "yes"\n',
+    );
+    expect(apply).toMatchObject({ status: 400, body: { reason: 'BadRequest' } });
+    expect(apply.body.message).toContain('__proto__');
+    const topicApply = await send(
+      'PATCH',
+      '/apis/starlane.dev/v1alpha1/namespaces/default/topics/t?fieldManager=m',
+      'application/apply-patch+yaml',
+      'apiVersion: starlane.dev/v1alpha1\nkind: Topic\nmetadata:\n  name: t\nspec:\n  clusterRef: c\n  config:\n    __proto__:\n      polluted: "yes"\n',
+    );
+    expect(topicApply.status).toBe(400);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    await stillAnswers();
+  });
 });

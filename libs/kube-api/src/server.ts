@@ -13,6 +13,7 @@ import { openApiV2, openApiV3Document, openApiV3Root } from './openapi';
 import { jsonPatch, mergePatch } from './patch';
 import { decodeProtobufObject, protobufContentType } from './protobuf';
 import { ResourceRegistry, type ResourceType, apiVersionOf, storageKeyOf } from './resources';
+import { checkBodyKeys } from './safe-keys';
 import { parseFieldSelector, parseLabelSelector } from './selectors';
 import { type KubeObject, ObjectStore, watchHistoryEventsMax } from './store';
 import { KubeStatusError, badRequest, conflict, internalError, methodNotAllowed, notFound, unsupportedMediaType } from './status';
@@ -405,7 +406,7 @@ export class KubeApiServer {
   }
 
   private json(contentType: string, body: Buffer): KubeObject {
-    if (mediaTypeOf(contentType) === protobufContentType) return decodeProtobufObject(body);
+    if (mediaTypeOf(contentType) === protobufContentType) return checkBodyKeys(decodeProtobufObject(body));
     return parseBody(contentType, body) as KubeObject;
   }
 
@@ -418,6 +419,7 @@ export class KubeApiServer {
     } catch {
       throw badRequest('the body of the request is not valid JSON');
     }
+    checkBodyKeys(document);
     if (!current) throw notFound(r, name);
     const served = this.rules.present(r, current);
     let patched: KubeObject;
