@@ -14,6 +14,7 @@ import { jsonPatch, mergePatch } from './patch';
 import { decodeProtobufObject, protobufContentType } from './protobuf';
 import { ResourceRegistry, type ResourceType, apiVersionOf, storageKeyOf } from './resources';
 import { checkBodyKeys } from './safe-keys';
+import { strategicMergePatch } from './strategic-merge';
 import { parseFieldSelector, parseLabelSelector } from './selectors';
 import { type KubeObject, ObjectStore, watchHistoryEventsMax } from './store';
 import { KubeStatusError, badRequest, conflict, internalError, methodNotAllowed, notFound, unsupportedMediaType } from './status';
@@ -423,7 +424,8 @@ export class KubeApiServer {
     if (!current) throw notFound(r, name);
     const served = this.rules.present(r, current);
     let patched: KubeObject;
-    if (type === 'application/merge-patch+json' || (type === 'application/strategic-merge-patch+json' && r.builtIn)) patched = mergePatch(served, document) as KubeObject;
+    if (type === 'application/merge-patch+json') patched = mergePatch(served, document) as KubeObject;
+    else if (type === 'application/strategic-merge-patch+json' && r.builtIn) patched = strategicMergePatch(r.kind, served, document) as KubeObject;
     else if (type === 'application/json-patch+json') patched = jsonPatch(served, document) as KubeObject;
     else throw unsupportedMediaType(type);
     if (typeof patched !== 'object' || patched === null || Array.isArray(patched)) throw badRequest('a patch must leave an object');
