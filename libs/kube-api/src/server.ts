@@ -19,7 +19,7 @@ import { parseFieldSelector, parseLabelSelector } from './selectors';
 import { type KubeObject, ObjectStore, watchHistoryEventsMax } from './store';
 import { KubeStatusError, badRequest, conflict, internalError, methodNotAllowed, notFound, unsupportedMediaType } from './status';
 import { includeObjectOf, toTable, wantsTable } from './table';
-import { WatchStream } from './watch';
+import { type WatchSettings, WatchStream, watchBufferedBytesMax } from './watch';
 
 /** Real servers send a bookmark about once a minute (apiserver watch cache); tests may ask for less. */
 export const bookmarkIntervalMsDefault = 60_000;
@@ -33,6 +33,8 @@ export interface KubeApiServerOptions {
   readonly now?: () => Date;
   readonly watchHistoryEventsMax?: number;
   readonly bookmarkIntervalMs?: number;
+  /** Bytes a watcher may leave unread before it is closed (default `watchBufferedBytesMax`). */
+  readonly watchBufferedBytesMax?: number;
   /** The port on 127.0.0.1; 0 (the default) asks the system for a free one. */
   readonly port?: number;
 }
@@ -110,7 +112,7 @@ export class KubeApiServer {
   private readonly rules: ObjectRules;
   private readonly gc: GarbageCollector;
   private readonly now: () => Date;
-  private readonly bookmarkIntervalMs: number;
+  private readonly watchSettings: WatchSettings;
   private readonly watches = new Set<WatchStream>();
   private readonly requestLog: RequestRecord[] = [];
   private url_ = '';
@@ -125,7 +127,7 @@ export class KubeApiServer {
       if (r.group === 'apiextensions.k8s.io') checkCrd(o);
     });
     this.gc = new GarbageCollector(this.store, this.rules, this.registry, this.now);
-    this.bookmarkIntervalMs = options.bookmarkIntervalMs ?? bookmarkIntervalMsDefault;
+    this.watchSettings = { bookmarkIntervalMs: options.bookmarkIntervalMs ?? bookmarkIntervalMsDefault, bufferedBytesMax: options.watchBufferedBytesMax ?? watchBufferedBytesMax };
     const namespaces = this.registry.find('', 'v1', 'namespaces') as ResourceType;
     for (const name of initialNamespaces) this.rules.create(namespaces, '', { metadata: { name }, status: { phase: 'Active' } });
   }
@@ -364,7 +366,7 @@ export class KubeApiServer {
           ...(timeout ? { timeoutMs: Number(timeout) * 1000 } : {}),
           ...(present ? { present } : {}),
         },
-        this.bookmarkIntervalMs,
+        this.watchSettings,
         () => {
           this.watches.delete(stream);
           untrack();
