@@ -2,7 +2,8 @@
 // `fieldManager` a write is recorded under, and PATCH with application/apply-patch+yaml.
 import { parse } from 'yaml';
 import { applyConfiguration } from './apply';
-import { decodeManagers, isObject, trackingSchema } from './managed-fields';
+import { isObject } from './json';
+import { decodeManagers, trackingSchema } from './managed-fields';
 import type { FieldValidation, ObjectRules, WriteResult } from './objects';
 import { checkBodyKeys } from './safe-keys';
 import { type ResourceType, apiVersionOf, storageKeyOf } from './resources';

@@ -112,4 +112,18 @@ describe('discovery and custom resources', () => {
     expect(after.spec.partitions).toBe(6);
     expect(after.metadata.generation).toBe(3);
   });
+
+  it('refuses a CRD whose printer column JSONPath cannot be evaluated with 422, naming the column', async () => {
+    const columns = [
+      { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready"' },
+      { name: 'Odd', type: 'string', jsonPath: '.spec[?(oops)]' },
+    ];
+    const crd = structuredClone(topicCrd);
+    crd.spec.versions[0] = { ...(crd.spec.versions[0] as (typeof crd.spec.versions)[0]), additionalPrinterColumns: columns as unknown as typeof crd.spec.versions[0]['additionalPrinterColumns'] };
+    const res = await fetch(`${server.url}/apis/apiextensions.k8s.io/v1/customresourcedefinitions`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(crd) });
+    const status = (await res.json()) as { code: number; reason: string; details: { causes: { field: string }[] } };
+    expect(status).toMatchObject({ code: 422, reason: 'Invalid' });
+    expect(status.details.causes.map((c) => c.field)).toEqual(['spec.versions[0].additionalPrinterColumns[0].jsonPath', 'spec.versions[0].additionalPrinterColumns[1].jsonPath']);
+    expect((await fetch(`${server.url}/apis/starlane.dev/v1alpha1`)).status).toBe(404);
+  });
 });

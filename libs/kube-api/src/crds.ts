@@ -1,5 +1,6 @@
 // What writing a CustomResourceDefinition does: checks the names, serves its versions at once (the real
 // server's establishing controller does it asynchronously), and marks it Established / NamesAccepted.
+import { jsonPathProblem } from './jsonpath';
 import { type ResourceRegistry, resourcesOfCrd } from './resources';
 import { type KubeObject } from './store';
 import { type StatusCause, invalid } from './status';
@@ -21,6 +22,14 @@ export function checkCrd(crd: KubeObject): void {
   }
   const storage = Array.isArray(spec.versions) ? spec.versions.filter((v: any) => v.storage === true).length : 0;
   if (storage !== 1) causes.push({ reason: 'FieldValueInvalid', field: 'spec.versions', message: `Invalid value: ${JSON.stringify(spec.versions ?? [])}: must have exactly one version marked as storage version` });
+  // Printer columns are read on every Table answer: a JSONPath they cannot evaluate is refused here, as the
+  // real server's CRD validation does, rather than failing later reads.
+  (Array.isArray(spec.versions) ? spec.versions : []).forEach((v: any, i: number) => {
+    (Array.isArray(v?.additionalPrinterColumns) ? v.additionalPrinterColumns : []).forEach((c: any, j: number) => {
+      const problem = jsonPathProblem(c?.jsonPath);
+      if (problem) causes.push({ reason: 'FieldValueInvalid', field: `spec.versions[${i}].additionalPrinterColumns[${j}].jsonPath`, message: `Invalid value: ${JSON.stringify(c?.jsonPath ?? null)}: ${problem}` });
+    });
+  });
   if (causes.length > 0) throw invalid('CustomResourceDefinition', 'apiextensions.k8s.io', String(crd.metadata?.name ?? ''), causes);
 }
 

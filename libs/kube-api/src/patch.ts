@@ -1,9 +1,9 @@
 // JSON merge patch (RFC 7386) and JSON patch (RFC 6902), the two patch types every resource accepts.
+import { isObject } from './json';
 import { checkPointerSegment } from './safe-keys';
 import { KubeStatusError, badRequest } from './status';
 
 type Json = unknown;
-const isObject = (v: Json): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function mergePatch(target: Json, patch: Json): Json {
   if (!isObject(patch)) return structuredClone(patch);
