@@ -1,7 +1,7 @@
 // Client input the server must answer with a Status, never by crashing or by writing into shared prototypes.
 import { connect } from 'node:net';
 import { KubeApiServer, requestBodyBytesMax } from './server';
-import { createTopicCrd } from './test-fixtures';
+import { createWidgetCrd } from './test-fixtures';
 
 type Status = { kind: string; code: number; reason: string; message: string };
 
@@ -66,7 +66,7 @@ describe('client input', () => {
   });
 
   it('keeps __proto__, constructor and prototype out of Object.prototype in JSON patches, merge patches and apply', async () => {
-    await createTopicCrd(server.url);
+    await createWidgetCrd(server.url);
     const configMaps = '/api/v1/namespaces/default/configmaps';
     await send('POST', configMaps, 'application/json', JSON.stringify({ metadata: { name: 'c' }, data: { a: '1' } }));
     const jsonPatches = [
@@ -91,13 +91,13 @@ describe('client input', () => {
     );
     expect(apply).toMatchObject({ status: 400, body: { reason: 'BadRequest' } });
     expect(apply.body.message).toContain('__proto__');
-    const topicApply = await send(
+    const widgetApply = await send(
       'PATCH',
-      '/apis/starlane.dev/v1alpha1/namespaces/default/topics/t?fieldManager=m',
+      '/apis/example.com/v1alpha1/namespaces/default/widgets/t?fieldManager=m',
       'application/apply-patch+yaml',
-      'apiVersion: starlane.dev/v1alpha1\nkind: Topic\nmetadata:\n  name: t\nspec:\n  clusterRef: c\n  config:\n    __proto__:\n      polluted: "yes"\n',
+      'apiVersion: example.com/v1alpha1\nkind: Widget\nmetadata:\n  name: t\nspec:\n  clusterRef: c\n  config:\n    __proto__:\n      polluted: "yes"\n',
     );
-    expect(topicApply.status).toBe(400);
+    expect(widgetApply.status).toBe(400);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     await stillAnswers();
   });
