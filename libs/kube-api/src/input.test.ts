@@ -1,7 +1,7 @@
 // Client input the server must answer with a Status, never by crashing or by writing into shared prototypes.
 import { connect } from 'node:net';
 import { KubeApiServer, requestBodyBytesMax } from './server';
-import { createWidgetCrd } from './test-fixtures';
+import { createWidgetCrd, widgetCrd } from './test-fixtures';
 
 type Status = { kind: string; code: number; reason: string; message: string };
 
@@ -99,6 +99,15 @@ describe('client input', () => {
     );
     expect(widgetApply.status).toBe(400);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    await stillAnswers();
+  });
+
+  it('refuses a CRD whose scale paths would walk through a prototype, so a /scale write cannot reach Object.prototype', async () => {
+    const crd = structuredClone(widgetCrd) as unknown as { spec: { versions: { subresources: Record<string, unknown> }[] } };
+    (crd.spec.versions[0] as { subresources: Record<string, unknown> }).subresources = { scale: { specReplicasPath: '.spec.__proto__.polluted', statusReplicasPath: '.status.replicas' } };
+    const answer = await send('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', 'application/json', JSON.stringify(crd));
+    expect(answer).toMatchObject({ status: 422, body: { reason: 'Invalid' } });
+    expect(answer.body.message).toContain('spec.versions[0].subresources.scale.specReplicasPath: Invalid value: ".spec.__proto__.polluted": must be a json path under .spec');
     await stillAnswers();
   });
 });
