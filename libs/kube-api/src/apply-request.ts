@@ -2,8 +2,10 @@
 // `fieldManager` a write is recorded under, and PATCH with application/apply-patch+yaml.
 import { parse } from 'yaml';
 import { applyConfiguration } from './apply';
-import { decodeManagers, isObject, trackingSchema } from './managed-fields';
+import { isObject } from './json';
+import { decodeManagers, trackingSchema } from './managed-fields';
 import type { FieldValidation, ObjectRules, WriteResult } from './objects';
+import { checkBodyKeys } from './safe-keys';
 import { type ResourceType, apiVersionOf, storageKeyOf } from './resources';
 import type { KubeObject, ObjectStore } from './store';
 import { KubeStatusError, badRequest, conflict, invalid, notFound, unsupportedMediaType } from './status';
@@ -19,11 +21,13 @@ export function parseBody(contentType: string, body: Buffer, yamlAllowed = false
   const yaml = type === 'application/yaml' || type === 'application/apply-patch+yaml';
   if (!yaml && type !== 'application/json' && type !== '*/*' && type !== '' && !yamlAllowed) throw unsupportedMediaType(type);
   const text = body.toString('utf8');
+  let parsed: unknown;
   try {
-    return yaml ? (parse(text) as unknown) : (JSON.parse(text) as unknown);
+    parsed = yaml ? (parse(text) as unknown) : (JSON.parse(text) as unknown);
   } catch {
     throw badRequest(`the body of the request is not valid ${yaml ? 'YAML' : 'JSON'}`);
   }
+  return checkBodyKeys(parsed);
 }
 
 /**

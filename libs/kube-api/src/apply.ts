@@ -8,13 +8,13 @@
 // Simplification (README): lists are atomic unless their schema says `x-kubernetes-list-type: map` (merged by
 // `x-kubernetes-list-map-keys`) or `set`; built-ins have no schema here, so all their lists are atomic
 // (metadata.finalizers is a set and metadata.ownerReferences a map by uid, as in the real server).
+import { isObject } from './json';
 import {
   type FieldSet,
   type Manager,
   deepEqual,
   describePath,
   getAt,
-  isObject,
   isWithin,
   keyFieldsOf,
   leavesOf,

@@ -1,6 +1,6 @@
 import { KubeApiServer } from './server';
 import { k8s, kubeConfigFor } from './test-client';
-import { createTopicCrd } from './test-fixtures';
+import { createWidgetCrd } from './test-fixtures';
 
 describe('the built-in kinds the chart renders', () => {
   let server: KubeApiServer;
@@ -48,11 +48,11 @@ describe('the built-in kinds the chart renders', () => {
     expect([read.spec?.replicas, read.metadata?.generation]).toEqual([2, 2]);
 
     const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
-    await rbac.createClusterRole({ body: { metadata: { name: 'op' }, rules: [{ apiGroups: ['starlane.dev'], resources: ['topics'], verbs: ['get'] }] } });
+    await rbac.createClusterRole({ body: { metadata: { name: 'op' }, rules: [{ apiGroups: ['example.com'], resources: ['widgets'], verbs: ['get'] }] } });
     await rbac.createClusterRoleBinding({ body: { metadata: { name: 'op' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'op' }, subjects: [{ kind: 'ServiceAccount', name: 'op', namespace: 'default' }] } });
     await rbac.createNamespacedRole({ namespace: 'default', body: { metadata: { name: 'le' }, rules: [] } });
     await rbac.createNamespacedRoleBinding({ namespace: 'default', body: { metadata: { name: 'le' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'le' } } });
-    expect((await rbac.readClusterRole({ name: 'op' })).rules?.[0]?.resources).toEqual(['topics']);
+    expect((await rbac.readClusterRole({ name: 'op' })).rules?.[0]?.resources).toEqual(['widgets']);
     expect((await rbac.listRoleBindingForAllNamespaces()).items.map((b) => b.metadata?.name)).toEqual(['le']);
 
     const policy = kc.makeApiClient(k8s.PolicyV1Api);
@@ -69,10 +69,10 @@ describe('the built-in kinds the chart renders', () => {
     const stale = await put('/api/v1/namespaces/default/secrets/r', { metadata: { name: 'r', resourceVersion: '1' } });
     expect(stale.status).toBe(409);
 
-    await createTopicCrd(server.url);
-    const topics = '/apis/starlane.dev/v1alpha1/namespaces/default/topics';
-    await fetch(`${server.url}${topics}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ metadata: { name: 't' }, spec: { clusterRef: 'c' } }) });
-    const refused = await put(`${topics}/t`, { metadata: { name: 't' }, spec: { clusterRef: 'd' } });
+    await createWidgetCrd(server.url);
+    const widgets = '/apis/example.com/v1alpha1/namespaces/default/widgets';
+    await fetch(`${server.url}${widgets}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ metadata: { name: 't' }, spec: { clusterRef: 'c' } }) });
+    const refused = await put(`${widgets}/t`, { metadata: { name: 't' }, spec: { clusterRef: 'd' } });
     expect(await refused.json()).toMatchObject({ code: 422, message: expect.stringContaining('metadata.resourceVersion: Invalid value: 0x0: must be specified for an update') });
   });
 });

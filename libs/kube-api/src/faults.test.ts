@@ -68,4 +68,14 @@ describe('fault injection', () => {
     const lists = server.requests((r) => r.method === 'GET' && r.path === '/api/v1/namespaces/default/configmaps' && !r.watch);
     expect(lists).toHaveLength(2);
   });
+
+  it('drops spent fault entries, so arming many over a long test does not accumulate them', async () => {
+    for (let i = 0; i < 50; i++) server.faults.failNext(500, 1, { method: 'GET', path: '/configmaps' });
+    server.faults.delayNext(1, 2, { method: 'GET', path: '/configmaps' });
+    expect(server.faults.armedEntries()).toBe(51);
+    for (let i = 0; i < 50; i++) expect(await core.listNamespacedConfigMap({ namespace: 'default' }).catch(errorBody)).toMatchObject({ code: 500 });
+    expect(server.faults.armedEntries()).toBe(0);
+    expect(server.faults.pendingFailures()).toBe(0);
+    expect((await core.listNamespacedConfigMap({ namespace: 'default' })).items).toEqual([]);
+  });
 });

@@ -37,9 +37,13 @@ function matches(m: RequestMatch, req: RequestInfo): boolean {
   return typeof m.path === 'string' ? req.path.includes(m.path) : m.path.test(req.path);
 }
 
+/** Serves one armed entry that matches; a spent entry is dropped, so a long test does not accumulate them. */
 function take<T extends Armed>(list: T[], req: RequestInfo): T | undefined {
-  const found = list.find((a) => a.remaining > 0 && matches(a.match, req));
-  if (found) found.remaining -= 1;
+  const index = list.findIndex((a) => a.remaining > 0 && matches(a.match, req));
+  const found = list[index];
+  if (!found) return undefined;
+  found.remaining -= 1;
+  if (found.remaining <= 0) list.splice(index, 1);
   return found;
 }
 
@@ -50,12 +54,12 @@ export class FaultInjector {
 
   /** Answers the next `count` matching requests with 409 Conflict, 410 Gone (Expired) or 500. */
   failNext(code: 409 | 410 | 500, count = 1, match: RequestMatch = {}): void {
-    this.failures.push({ code, remaining: count, match });
+    if (count > 0) this.failures.push({ code, remaining: count, match });
   }
 
   /** Holds the next `count` matching requests for `ms` before answering them. */
   delayNext(ms: number, count = 1, match: RequestMatch = {}): void {
-    this.delays.push({ ms, remaining: count, match });
+    if (count > 0) this.delays.push({ ms, remaining: count, match });
   }
 
   /** Ends every open matching watch now, cleanly (the client sees the stream end). Returns how many. */
@@ -73,6 +77,11 @@ export class FaultInjector {
   /** How many injected failures are still to be answered (0 once every armed one was served). */
   pendingFailures(): number {
     return this.failures.reduce((sum, a) => sum + a.remaining, 0);
+  }
+
+  /** How many failure and delay entries are armed and not yet spent. */
+  armedEntries(): number {
+    return this.failures.length + this.delays.length;
   }
 
   /** Forgets every armed failure and delay. */

@@ -1,8 +1,10 @@
 // The JSONPath subset printer columns use (k8s.io/client-go/util/jsonpath as the CRD table convertor runs
 // it): `.a.b`, `{.a.b}`, `['a.b']`, `[0]`, `[*]` and the filter `[?(@.type=="Ready")]` (==, != on a
 // string, number or boolean, or `[?(@.x)]` for presence).
+import { isObject } from './json';
+import { KubeStatusError } from './status';
+
 type Json = unknown;
-const isObject = (v: Json): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 type Step = { kind: 'field'; name: string } | { kind: 'index'; index: number } | { kind: 'all' } | { kind: 'filter'; path: string[]; op?: '==' | '!='; value?: Json };
 
@@ -12,6 +14,22 @@ function parseLiteral(text: string): Json {
   if (t === 'true' || t === 'false') return t === 'true';
   const n = Number(t);
   return Number.isNaN(n) ? t : n;
+}
+
+/** A JSONPath this subset cannot read: 422, so it can never surface as a 500. */
+function invalidJsonPath(message: string): KubeStatusError {
+  return new KubeStatusError(422, 'Invalid', message);
+}
+
+/** Why an expression cannot be evaluated, or undefined when it can (checked when a CRD is written). */
+export function jsonPathProblem(expression: unknown): string | undefined {
+  if (typeof expression !== 'string' || expression.trim() === '') return 'must be a JSONPath such as .spec.partitions';
+  try {
+    parseJsonPath(expression);
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
 }
 
 export function parseJsonPath(expression: string): Step[] {
@@ -32,7 +50,7 @@ export function parseJsonPath(expression: string): Step[] {
       i += m[0].length;
     } else if (ch === '[') {
       const end = text.indexOf(']', text.startsWith('[?(', i) ? text.indexOf(')]', i) : i);
-      if (end < 0) throw new Error(`unclosed [ in ${expression}`);
+      if (end < 0) throw invalidJsonPath(`unclosed [ in ${expression}`);
       const inside = text.slice(i + 1, end).trim();
       i = end + 1;
       if (inside === '*') steps.push({ kind: 'all' });
@@ -40,7 +58,7 @@ export function parseJsonPath(expression: string): Step[] {
       else if (/^['"].*['"]$/u.test(inside)) steps.push({ kind: 'field', name: inside.slice(1, -1) });
       else {
         const filter = /^\?\(@((?:\.[^.\s=!)]+)+)\s*(?:(==|!=)\s*(.+?))?\s*\)$/u.exec(inside);
-        if (!filter) throw new Error(`unsupported JSONPath ${expression}`);
+        if (!filter) throw invalidJsonPath(`unsupported JSONPath ${expression}`);
         steps.push({ kind: 'filter', path: (filter[1] ?? '').split('.').filter(Boolean), ...(filter[2] ? { op: filter[2] as '==' | '!=', value: parseLiteral(filter[3] ?? '') } : {}) });
       }
     } else i += 1;

@@ -5,11 +5,11 @@
 // A field path is a list of elements: `f:<name>` (a map key), `k:{"type":"Ready"}` (an element of a list
 // declared `x-kubernetes-list-type: map`, by its keys) or `v:<json>` (an element of a `set` list). Every
 // other list is atomic: the whole list is one field, as for custom-resource lists without a list type.
+import { isObject } from './json';
 import type { JsonSchema } from './schema';
 import type { KubeObject } from './store';
 
 type Json = unknown;
-export const isObject = (v: Json): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export type FieldPath = readonly string[];
 /** Paths joined by a NUL (which no element contains), so a set of paths is a `Set<string>`. */

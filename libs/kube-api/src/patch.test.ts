@@ -1,8 +1,8 @@
 import { KubeApiServer } from './server';
 import { k8s, kubeConfigFor } from './test-client';
-import { createTopicCrd, topicPath } from './test-fixtures';
+import { createWidgetCrd, widgetPath } from './test-fixtures';
 
-type Topic = { metadata: { name: string; generation: number; resourceVersion: string; finalizers?: string[]; deletionTimestamp?: string; deletionGracePeriodSeconds?: number }; spec: Record<string, unknown> };
+type Widget = { metadata: { name: string; generation: number; resourceVersion: string; finalizers?: string[]; deletionTimestamp?: string; deletionGracePeriodSeconds?: number }; spec: Record<string, unknown> };
 const errorBody = (e: { body: string }): Record<string, unknown> => JSON.parse(e.body) as Record<string, unknown>;
 const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
 
@@ -11,42 +11,42 @@ describe('patches and finalizers', () => {
   let custom: InstanceType<typeof k8s.CustomObjectsApi>;
   beforeEach(async () => {
     server = await KubeApiServer.start();
-    await createTopicCrd(server.url);
+    await createWidgetCrd(server.url);
     custom = kubeConfigFor(server).makeApiClient(k8s.CustomObjectsApi);
   });
   afterEach(async () => {
     await server.close();
   });
 
-  const createTopic = async (name: string, extra: Record<string, unknown> = {}): Promise<Topic> =>
-    (await custom.createNamespacedCustomObject({ ...topicPath, namespace: 'default', body: { apiVersion: 'starlane.dev/v1alpha1', kind: 'Topic', metadata: { name, ...extra }, spec: { clusterRef: 'c', config: { a: '1', b: '2' } } } })) as Topic;
+  const createWidget = async (name: string, extra: Record<string, unknown> = {}): Promise<Widget> =>
+    (await custom.createNamespacedCustomObject({ ...widgetPath, namespace: 'default', body: { apiVersion: 'example.com/v1alpha1', kind: 'Widget', metadata: { name, ...extra }, spec: { clusterRef: 'c', config: { a: '1', b: '2' } } } })) as Widget;
   const rawPatch = (path: string, contentType: string, body: unknown): Promise<Response> =>
     fetch(`${server.url}${path}`, { method: 'PATCH', headers: { 'Content-Type': contentType }, body: JSON.stringify(body) });
 
   it('applies merge patches (null removes a key) and JSON patches, bumping generation on spec changes', async () => {
-    await createTopic('demo');
-    const merged = (await custom.patchNamespacedCustomObject({ ...topicPath, namespace: 'default', name: 'demo', body: { spec: { partitions: 4, config: { a: null, c: '3' } } } }, mergePatch)) as Topic;
+    await createWidget('demo');
+    const merged = (await custom.patchNamespacedCustomObject({ ...widgetPath, namespace: 'default', name: 'demo', body: { spec: { partitions: 4, config: { a: null, c: '3' } } } }, mergePatch)) as Widget;
     expect(merged.spec).toMatchObject({ partitions: 4, config: { b: '2', c: '3' } });
     expect(merged.metadata.generation).toBe(2);
-    const patched = (await custom.patchNamespacedCustomObject({ ...topicPath, namespace: 'default', name: 'demo', body: [{ op: 'test', path: '/spec/partitions', value: 4 }, { op: 'replace', path: '/spec/partitions', value: 5 }, { op: 'add', path: '/metadata/labels', value: { x: 'y' } }] })) as Topic;
+    const patched = (await custom.patchNamespacedCustomObject({ ...widgetPath, namespace: 'default', name: 'demo', body: [{ op: 'test', path: '/spec/partitions', value: 4 }, { op: 'replace', path: '/spec/partitions', value: 5 }, { op: 'add', path: '/metadata/labels', value: { x: 'y' } }] })) as Widget;
     expect(patched.spec.partitions).toBe(5);
     expect(patched.metadata.generation).toBe(3);
-    const failedTest = await custom.patchNamespacedCustomObject({ ...topicPath, namespace: 'default', name: 'demo', body: [{ op: 'test', path: '/spec/partitions', value: 1 }] }).catch(errorBody);
+    const failedTest = await custom.patchNamespacedCustomObject({ ...widgetPath, namespace: 'default', name: 'demo', body: [{ op: 'test', path: '/spec/partitions', value: 1 }] }).catch(errorBody);
     expect(failedTest).toMatchObject({ code: 422, reason: 'Invalid' });
-    const invalid = await custom.patchNamespacedCustomObject({ ...topicPath, namespace: 'default', name: 'demo', body: { spec: { partitions: 0 } } }, mergePatch).catch(errorBody);
+    const invalid = await custom.patchNamespacedCustomObject({ ...widgetPath, namespace: 'default', name: 'demo', body: { spec: { partitions: 0 } } }, mergePatch).catch(errorBody);
     expect(invalid).toMatchObject({ code: 422, reason: 'Invalid' });
   });
 
   it('refuses a merge patch carrying a stale resourceVersion with 409', async () => {
-    const topic = await createTopic('demo');
-    await custom.patchNamespacedCustomObject({ ...topicPath, namespace: 'default', name: 'demo', body: { spec: { partitions: 2 } } }, mergePatch);
-    const stale = await custom.patchNamespacedCustomObject({ ...topicPath, namespace: 'default', name: 'demo', body: { metadata: { resourceVersion: topic.metadata.resourceVersion }, spec: { partitions: 3 } } }, mergePatch).catch(errorBody);
+    const widget = await createWidget('demo');
+    await custom.patchNamespacedCustomObject({ ...widgetPath, namespace: 'default', name: 'demo', body: { spec: { partitions: 2 } } }, mergePatch);
+    const stale = await custom.patchNamespacedCustomObject({ ...widgetPath, namespace: 'default', name: 'demo', body: { metadata: { resourceVersion: widget.metadata.resourceVersion }, spec: { partitions: 3 } } }, mergePatch).catch(errorBody);
     expect(stale).toMatchObject({ code: 409, reason: 'Conflict' });
   });
 
   it('answers a strategic-merge patch of a custom resource with 415 and accepts it on a built-in', async () => {
-    await createTopic('demo');
-    const onCr = await rawPatch('/apis/starlane.dev/v1alpha1/namespaces/default/topics/demo', 'application/strategic-merge-patch+json', { spec: { partitions: 2 } });
+    await createWidget('demo');
+    const onCr = await rawPatch('/apis/example.com/v1alpha1/namespaces/default/widgets/demo', 'application/strategic-merge-patch+json', { spec: { partitions: 2 } });
     expect(onCr.status).toBe(415);
     expect(await onCr.json()).toMatchObject({ kind: 'Status', reason: 'UnsupportedMediaType', code: 415 });
     await kubeConfigFor(server).makeApiClient(k8s.CoreV1Api).createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'cm' }, data: { a: '1' } } });
@@ -56,14 +56,14 @@ describe('patches and finalizers', () => {
   });
 
   it('marks an object with finalizers as deleting, refuses new finalizers, and deletes it when the last one is removed', async () => {
-    await createTopic('demo', { finalizers: ['starlane.dev/topic'] });
-    const deleting = (await custom.deleteNamespacedCustomObject({ ...topicPath, namespace: 'default', name: 'demo', body: { propagationPolicy: 'Background' } })) as Topic;
+    await createWidget('demo', { finalizers: ['example.com/widget'] });
+    const deleting = (await custom.deleteNamespacedCustomObject({ ...widgetPath, namespace: 'default', name: 'demo', body: { propagationPolicy: 'Background' } })) as Widget;
     expect(deleting.metadata.deletionTimestamp).toBeDefined();
     expect(deleting.metadata.deletionGracePeriodSeconds).toBe(0);
-    const still = (await custom.getNamespacedCustomObject({ ...topicPath, namespace: 'default', name: 'demo' })) as Topic;
-    expect(still.metadata.finalizers).toEqual(['starlane.dev/topic']);
+    const still = (await custom.getNamespacedCustomObject({ ...widgetPath, namespace: 'default', name: 'demo' })) as Widget;
+    expect(still.metadata.finalizers).toEqual(['example.com/widget']);
 
-    const added = await custom.patchNamespacedCustomObject({ ...topicPath, namespace: 'default', name: 'demo', body: { metadata: { finalizers: ['starlane.dev/topic', 'other'] } } }, mergePatch).catch(errorBody);
+    const added = await custom.patchNamespacedCustomObject({ ...widgetPath, namespace: 'default', name: 'demo', body: { metadata: { finalizers: ['example.com/widget', 'other'] } } }, mergePatch).catch(errorBody);
     expect(added).toMatchObject({ code: 422, reason: 'Invalid' });
     expect(String(added.message)).toContain('no new finalizers can be added if the object is being deleted');
 
@@ -71,7 +71,7 @@ describe('patches and finalizers', () => {
     let firstEvent: () => void = () => undefined;
     const eventSeen = new Promise<void>((resolve) => (firstEvent = resolve));
     const watch = await new k8s.Watch(kubeConfigFor(server)).watch(
-      '/apis/starlane.dev/v1alpha1/namespaces/default/topics',
+      '/apis/example.com/v1alpha1/namespaces/default/widgets',
       { resourceVersion: still.metadata.resourceVersion },
       (type) => {
         events.push(type);
@@ -79,8 +79,8 @@ describe('patches and finalizers', () => {
       },
       () => undefined,
     );
-    await custom.patchNamespacedCustomObject({ ...topicPath, namespace: 'default', name: 'demo', body: [{ op: 'remove', path: '/metadata/finalizers' }] });
-    await expect(custom.getNamespacedCustomObject({ ...topicPath, namespace: 'default', name: 'demo' })).rejects.toMatchObject({ code: 404 });
+    await custom.patchNamespacedCustomObject({ ...widgetPath, namespace: 'default', name: 'demo', body: [{ op: 'remove', path: '/metadata/finalizers' }] });
+    await expect(custom.getNamespacedCustomObject({ ...widgetPath, namespace: 'default', name: 'demo' })).rejects.toMatchObject({ code: 404 });
     await eventSeen;
     watch.abort();
     expect(events).toEqual(['DELETED']);

@@ -1,8 +1,9 @@
 // JSON merge patch (RFC 7386) and JSON patch (RFC 6902), the two patch types every resource accepts.
+import { isObject } from './json';
+import { checkPointerSegment } from './safe-keys';
 import { KubeStatusError, badRequest } from './status';
 
 type Json = unknown;
-const isObject = (v: Json): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function mergePatch(target: Json, patch: Json): Json {
   if (!isObject(patch)) return structuredClone(patch);
@@ -16,27 +17,29 @@ export function mergePatch(target: Json, patch: Json): Json {
 
 const unescape = (token: string): string => token.replace(/~1/gu, '/').replace(/~0/gu, '~');
 
-function parent(doc: Json, pointer: string): { container: Json; key: string } {
+function parent(doc: Json, pointer: unknown): { container: Json; key: string } {
+  if (typeof pointer !== 'string') throw badRequest('the server rejected our request due to an error in our request: a JSON patch path must be a string');
   if (!pointer.startsWith('/')) throw badRequest(`the server rejected our request due to an error in our request: invalid JSON pointer "${pointer}"`);
   const tokens = pointer.slice(1).split('/').map(unescape);
+  for (const t of tokens) checkPointerSegment(t, pointer);
   const key = tokens.pop() as string;
   let container: Json = doc;
   for (const t of tokens) {
-    container = Array.isArray(container) ? container[Number(t)] : isObject(container) ? container[t] : undefined;
+    container = Array.isArray(container) ? container[Number(t)] : isObject(container) && Object.hasOwn(container, t) ? container[t] : undefined;
     if (container === undefined) throw new KubeStatusError(422, 'Invalid', `the server rejected our request due to an error in our request: missing path for ${pointer}`);
   }
   return { container, key };
 }
 
-function read(doc: Json, pointer: string): Json {
+function read(doc: Json, pointer: unknown): Json {
   if (pointer === '') return doc;
   const { container, key } = parent(doc, pointer);
-  const value = Array.isArray(container) ? container[Number(key)] : isObject(container) ? container[key] : undefined;
+  const value = Array.isArray(container) ? container[Number(key)] : isObject(container) && Object.hasOwn(container, key) ? container[key] : undefined;
   if (value === undefined) throw new KubeStatusError(422, 'Invalid', `the server rejected our request due to an error in our request: missing path for ${pointer}`);
   return value;
 }
 
-function remove(doc: Json, pointer: string): Json {
+function remove(doc: Json, pointer: unknown): Json {
   const value = read(doc, pointer);
   const { container, key } = parent(doc, pointer);
   if (Array.isArray(container)) container.splice(Number(key), 1);
@@ -44,7 +47,7 @@ function remove(doc: Json, pointer: string): Json {
   return value;
 }
 
-function add(doc: Json, pointer: string, value: Json): Json {
+function add(doc: Json, pointer: unknown, value: Json): Json {
   if (pointer === '') return structuredClone(value);
   const { container, key } = parent(doc, pointer);
   if (Array.isArray(container)) {
@@ -56,17 +59,13 @@ function add(doc: Json, pointer: string, value: Json): Json {
   return doc;
 }
 
-interface Operation {
-  op: string;
-  path: string;
-  from?: string;
-  value?: Json;
-}
-
 export function jsonPatch(target: Json, ops: Json): Json {
   if (!Array.isArray(ops)) throw badRequest('the server rejected our request due to an error in our request: a JSON patch is an array of operations');
   let doc = structuredClone(target);
-  for (const op of ops as Operation[]) {
+  for (const op of ops as unknown[]) {
+    if (!isObject(op)) throw badRequest('the server rejected our request due to an error in our request: each JSON patch operation is an object');
+    if (typeof op.path !== 'string') throw badRequest('the server rejected our request due to an error in our request: a JSON patch operation needs a string "path"');
+    if ((op.op === 'move' || op.op === 'copy') && typeof op.from !== 'string') throw badRequest(`the server rejected our request due to an error in our request: a JSON patch ${op.op} needs a string "from"`);
     switch (op.op) {
       case 'add':
         doc = add(doc, op.path, op.value);
@@ -79,13 +78,13 @@ export function jsonPatch(target: Json, ops: Json): Json {
         doc = add(doc, op.path, op.value);
         break;
       case 'move':
-        doc = add(doc, op.path, remove(doc, op.from ?? ''));
+        doc = add(doc, op.path, remove(doc, op.from));
         break;
       case 'copy':
-        doc = add(doc, op.path, read(doc, op.from ?? ''));
+        doc = add(doc, op.path, read(doc, op.from));
         break;
       case 'test':
-        if (JSON.stringify(read(doc, op.path)) !== JSON.stringify(op.value)) throw new KubeStatusError(422, 'Invalid', `the server rejected our request due to an error in our request: testing value ${op.path} failed`);
+        if (JSON.stringify(read(doc, op.path)) !== JSON.stringify(op.value)) throw new KubeStatusError(422, 'Invalid', `the server rejected our request due to an error in our request: testing value ${String(op.path)} failed`);
         break;
       default:
         throw badRequest(`the server rejected our request due to an error in our request: unexpected kind: ${String(op.op)}`);

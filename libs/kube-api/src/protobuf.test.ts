@@ -120,6 +120,18 @@ describe('protobuf request bodies', () => {
     expect(decodeProtobufObject(envelope('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', 'RoleBinding', binding))).toEqual({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', ...binding });
   });
 
+  it('decodes a large map and a long repeated field entry by entry, and keeps a __proto__ map key an own field', () => {
+    const entries = 50_000;
+    const data = Object.fromEntries(Array.from({ length: entries }, (_, i) => [`k${i}`, `v${i}`]));
+    const decoded = decodeProtobufObject(envelope('v1', 'ConfigMap', 'ConfigMap', { metadata: { name: 'big', finalizers: Array.from({ length: entries }, (_, i) => `f${i}`) }, data }));
+    expect(Object.keys(decoded.data as object).length).toBe(entries);
+    expect((decoded.data as Record<string, string>)['k49999']).toBe('v49999');
+    expect((decoded.metadata.finalizers as string[]).length).toBe(entries);
+    const sneaky = decodeProtobufObject(envelope('v1', 'ConfigMap', 'ConfigMap', { metadata: { name: 's' }, data: { ['__proto__']: 'x' } }));
+    expect(Object.keys(sneaky.data as object)).toEqual(['__proto__']);
+    expect(Object.getPrototypeOf(sneaky.data)).toBe(Object.prototype);
+  });
+
   it('refuses other kinds with 415 and malformed bytes with 400, naming what it decodes', () => {
     const pod = envelope('v1', 'Pod', 'Pod', { metadata: { name: 'p' } });
     expect(() => decodeProtobufObject(pod)).toThrow(expect.objectContaining({ code: 415, reason: 'UnsupportedMediaType', message: expect.stringContaining('this server decodes only v1/Secret, v1/ConfigMap, v1/Namespace') }) as unknown as Error);

@@ -89,11 +89,13 @@ function readField(r: BinaryReader, kind: FieldKind, into: Record<string, any>, 
   else if (kind === 'fieldsV1') into[name] = readFieldsV1(r);
   else if ('message' in kind) into[name] = readMessage(r, kind.message, endOfLengthDelimited(r));
   else if ('map' in kind) {
+    // One entry per field occurrence: added in place (copying the map per entry made a large map quadratic).
+    // defineProperty keeps a `__proto__` key an own field (refused later with 400) instead of a prototype.
     const [key, value] = readMapEntry(r, kind.map);
-    into[name] = { ...(into[name] ?? {}), [key]: value };
+    Object.defineProperty((into[name] ??= {}), key, { value, enumerable: true, writable: true, configurable: true });
   } else {
     const item = kind.repeated === 'string' ? r.string() : readMessage(r, kind.repeated, endOfLengthDelimited(r));
-    into[name] = [...(into[name] ?? []), item];
+    ((into[name] ??= []) as unknown[]).push(item);
   }
 }
 

@@ -1,6 +1,7 @@
 // Structural-schema handling of custom resources, in the real API server's order: prune unknown fields,
 // apply defaults, then validate (apiextensions-apiserver pkg/apiserver/schema). CEL rules, formats and
 // x-kubernetes-validations are not evaluated.
+import { isObject } from './json';
 import type { StatusCause } from './status';
 
 export interface JsonSchema {
@@ -27,7 +28,6 @@ export interface JsonSchema {
 }
 
 type Json = unknown;
-const isObject = (v: Json): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
 /** apiVersion, kind and metadata are never pruned or checked against the CRD's schema. */
 const rootFields = new Set(['apiVersion', 'kind', 'metadata']);
 

@@ -13,11 +13,13 @@ import { openApiV2, openApiV3Document, openApiV3Root } from './openapi';
 import { jsonPatch, mergePatch } from './patch';
 import { decodeProtobufObject, protobufContentType } from './protobuf';
 import { ResourceRegistry, type ResourceType, apiVersionOf, storageKeyOf } from './resources';
+import { checkBodyKeys } from './safe-keys';
+import { strategicMergePatch } from './strategic-merge';
 import { parseFieldSelector, parseLabelSelector } from './selectors';
 import { type KubeObject, ObjectStore, watchHistoryEventsMax } from './store';
 import { KubeStatusError, badRequest, conflict, internalError, methodNotAllowed, notFound, unsupportedMediaType } from './status';
 import { includeObjectOf, toTable, wantsTable } from './table';
-import { WatchStream } from './watch';
+import { type WatchSettings, WatchStream, watchBufferedBytesMax } from './watch';
 
 /** Real servers send a bookmark about once a minute (apiserver watch cache); tests may ask for less. */
 export const bookmarkIntervalMsDefault = 60_000;
@@ -31,6 +33,8 @@ export interface KubeApiServerOptions {
   readonly now?: () => Date;
   readonly watchHistoryEventsMax?: number;
   readonly bookmarkIntervalMs?: number;
+  /** Bytes a watcher may leave unread before it is closed (default `watchBufferedBytesMax`). */
+  readonly watchBufferedBytesMax?: number;
   /** The port on 127.0.0.1; 0 (the default) asks the system for a free one. */
   readonly port?: number;
 }
@@ -79,6 +83,28 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
+/** The request target as a URL; one that does not parse (`GET http://[x/`) is the client's error → 400. */
+function requestUrl(target: string | undefined): URL {
+  try {
+    return new URL(target ?? '/', 'http://localhost');
+  } catch {
+    throw badRequest(`the request target is not a valid URL: ${JSON.stringify(target ?? '')}`);
+  }
+}
+
+/** A failure that is not a Status is a bug here: it is answered 500 and logged so it is seen, never swallowed. */
+function logFailure(error: unknown): void {
+  process.stderr.write(`kube-api: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+}
+
+function lastResort(res: ServerResponse, error: unknown): void {
+  logFailure(error);
+  if (!res.headersSent) {
+    res.writeHead(500, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify(internalError(error instanceof Error ? error.message : String(error)).toStatus()));
+  } else if (!res.writableEnded) res.end();
+}
+
 export class KubeApiServer {
   readonly faults = new FaultInjector();
   readonly registry = new ResourceRegistry();
@@ -86,7 +112,7 @@ export class KubeApiServer {
   private readonly rules: ObjectRules;
   private readonly gc: GarbageCollector;
   private readonly now: () => Date;
-  private readonly bookmarkIntervalMs: number;
+  private readonly watchSettings: WatchSettings;
   private readonly watches = new Set<WatchStream>();
   private readonly requestLog: RequestRecord[] = [];
   private url_ = '';
@@ -101,7 +127,7 @@ export class KubeApiServer {
       if (r.group === 'apiextensions.k8s.io') checkCrd(o);
     });
     this.gc = new GarbageCollector(this.store, this.rules, this.registry, this.now);
-    this.bookmarkIntervalMs = options.bookmarkIntervalMs ?? bookmarkIntervalMsDefault;
+    this.watchSettings = { bookmarkIntervalMs: options.bookmarkIntervalMs ?? bookmarkIntervalMsDefault, bufferedBytesMax: options.watchBufferedBytesMax ?? watchBufferedBytesMax };
     const namespaces = this.registry.find('', 'v1', 'namespaces') as ResourceType;
     for (const name of initialNamespaces) this.rules.create(namespaces, '', { metadata: { name }, status: { phase: 'Active' } });
   }
@@ -109,7 +135,11 @@ export class KubeApiServer {
   static async start(options: KubeApiServerOptions = {}): Promise<KubeApiServer> {
     const server = createServer();
     const api = new KubeApiServer(server, options);
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => void api.handle(req, res));
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      // The last resort: handle() answers every failure itself, but a throw in the answering must still end
+      // in a Status and a log line, never an unhandled rejection that ends the process.
+      api.handle(req, res).catch((error: unknown) => lastResort(res, error));
+    });
     // A port in use rejects (EADDRINUSE) instead of leaving the promise pending.
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -164,13 +194,13 @@ export class KubeApiServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const query = url.searchParams;
-    const watch = query.get('watch') === 'true' || query.get('watch') === '1';
-    const info: RequestInfo = { method: req.method ?? 'GET', path: url.pathname, watch };
-    this.requestLog.push({ ...info, query: url.search, contentType: req.headers['content-type'] ?? '' });
-    if (this.requestLog.length > requestLogEntriesMax) this.requestLog.shift();
     try {
+      const url = requestUrl(req.url);
+      const query = url.searchParams;
+      const watch = query.get('watch') === 'true' || query.get('watch') === '1';
+      const info: RequestInfo = { method: req.method ?? 'GET', path: url.pathname, watch };
+      this.requestLog.push({ ...info, query: url.search, contentType: req.headers['content-type'] ?? '' });
+      if (this.requestLog.length > requestLogEntriesMax) this.requestLog.shift();
       const delayMs = this.faults.delayFor(info);
       if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
       const failure = this.faults.failureFor(info);
@@ -187,6 +217,7 @@ export class KubeApiServer {
       this.reply(res, answer.code, answer.body, answer.warnings);
     } catch (error) {
       const status = error instanceof KubeStatusError ? error : internalError(error instanceof Error ? error.message : String(error));
+      if (!(error instanceof KubeStatusError)) logFailure(error);
       if (!res.headersSent) this.reply(res, status.code, status.toStatus());
       else res.end();
     }
@@ -335,7 +366,7 @@ export class KubeApiServer {
           ...(timeout ? { timeoutMs: Number(timeout) * 1000 } : {}),
           ...(present ? { present } : {}),
         },
-        this.bookmarkIntervalMs,
+        this.watchSettings,
         () => {
           this.watches.delete(stream);
           untrack();
@@ -378,7 +409,7 @@ export class KubeApiServer {
   }
 
   private json(contentType: string, body: Buffer): KubeObject {
-    if (mediaTypeOf(contentType) === protobufContentType) return decodeProtobufObject(body);
+    if (mediaTypeOf(contentType) === protobufContentType) return checkBodyKeys(decodeProtobufObject(body));
     return parseBody(contentType, body) as KubeObject;
   }
 
@@ -391,10 +422,12 @@ export class KubeApiServer {
     } catch {
       throw badRequest('the body of the request is not valid JSON');
     }
+    checkBodyKeys(document);
     if (!current) throw notFound(r, name);
     const served = this.rules.present(r, current);
     let patched: KubeObject;
-    if (type === 'application/merge-patch+json' || (type === 'application/strategic-merge-patch+json' && r.builtIn)) patched = mergePatch(served, document) as KubeObject;
+    if (type === 'application/merge-patch+json') patched = mergePatch(served, document) as KubeObject;
+    else if (type === 'application/strategic-merge-patch+json' && r.builtIn) patched = strategicMergePatch(r.kind, served, document) as KubeObject;
     else if (type === 'application/json-patch+json') patched = jsonPatch(served, document) as KubeObject;
     else throw unsupportedMediaType(type);
     if (typeof patched !== 'object' || patched === null || Array.isArray(patched)) throw badRequest('a patch must leave an object');

@@ -1,9 +1,9 @@
 // Server-side apply over HTTP, as kubectl, helm and client-node send it.
 import { KubeApiServer } from './server';
 import { k8s, kubeConfigFor } from './test-client';
-import { createTopicCrd, topicPath } from './test-fixtures';
+import { createWidgetCrd, widgetPath } from './test-fixtures';
 
-const topics = '/apis/starlane.dev/v1alpha1/namespaces/default/topics';
+const widgets = '/apis/example.com/v1alpha1/namespaces/default/widgets';
 type Entry = { manager: string; operation: string; subresource?: string; fieldsV1: Record<string, unknown>; time: string; apiVersion: string };
 
 describe('server-side apply', () => {
@@ -17,53 +17,53 @@ describe('server-side apply', () => {
 
   beforeEach(async () => {
     server = await KubeApiServer.start({ now: () => new Date('2026-03-01T10:00:00Z') });
-    await createTopicCrd(server.url);
+    await createWidgetCrd(server.url);
   });
   afterEach(async () => {
     await server.close();
   });
 
   it('creates a missing object from a YAML configuration (201) and records the manager', async () => {
-    const yaml = 'apiVersion: starlane.dev/v1alpha1\nkind: Topic\nmetadata:\n  name: demo\nspec:\n  clusterRef: c\n  partitions: 3\n';
-    const created = await send('PATCH', `${topics}/demo?fieldManager=kubectl&force=false`, yaml, 'application/apply-patch+yaml');
+    const yaml = 'apiVersion: example.com/v1alpha1\nkind: Widget\nmetadata:\n  name: demo\nspec:\n  clusterRef: c\n  partitions: 3\n';
+    const created = await send('PATCH', `${widgets}/demo?fieldManager=kubectl&force=false`, yaml, 'application/apply-patch+yaml');
     expect(created.status).toBe(201);
     expect(created.body.spec).toEqual({ clusterRef: 'c', partitions: 3, deletionPolicy: 'Delete' });
     expect(created.body.metadata.generation).toBe(1);
     expect(created.body.metadata.managedFields).toEqual([
-      { manager: 'kubectl', operation: 'Apply', apiVersion: 'starlane.dev/v1alpha1', time: '2026-03-01T10:00:00Z', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:clusterRef': {}, 'f:partitions': {} } } },
+      { manager: 'kubectl', operation: 'Apply', apiVersion: 'example.com/v1alpha1', time: '2026-03-01T10:00:00Z', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:clusterRef': {}, 'f:partitions': {} } } },
     ]);
   });
 
   it('needs a fieldManager, and refuses force on other patches', async () => {
-    const missing = await send('PATCH', `${topics}/demo`, '{"apiVersion":"starlane.dev/v1alpha1","kind":"Topic","spec":{"clusterRef":"c"}}', 'application/apply-patch+yaml', '');
+    const missing = await send('PATCH', `${widgets}/demo`, '{"apiVersion":"example.com/v1alpha1","kind":"Widget","spec":{"clusterRef":"c"}}', 'application/apply-patch+yaml', '');
     expect(missing).toMatchObject({ status: 422, body: { reason: 'Invalid', message: 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch' } });
-    const forced = await send('PATCH', `${topics}/demo?force=true`, '{}', 'application/merge-patch+json');
+    const forced = await send('PATCH', `${widgets}/demo?force=true`, '{}', 'application/merge-patch+json');
     expect(forced.status).toBe(422);
   });
 
   it('records other writes as Update under fieldManager or the user agent, and a status apply under its subresource', async () => {
-    const body = JSON.stringify({ apiVersion: 'starlane.dev/v1alpha1', kind: 'Topic', metadata: { name: 'demo' }, spec: { clusterRef: 'c' } });
-    expect((await send('POST', topics, body, 'application/json', 'kubectl/v1.34.1 (linux/amd64) kubernetes/abc')).status).toBe(201);
-    const patched = await send('PATCH', `${topics}/demo?fieldManager=editor`, '{"spec":{"partitions":4}}', 'application/merge-patch+json');
-    const status = await send('PATCH', `${topics}/demo/status?fieldManager=starlane-operator`, JSON.stringify({ apiVersion: 'starlane.dev/v1alpha1', kind: 'Topic', status: { topicId: 'abc' } }), 'application/apply-patch+yaml');
+    const body = JSON.stringify({ apiVersion: 'example.com/v1alpha1', kind: 'Widget', metadata: { name: 'demo' }, spec: { clusterRef: 'c' } });
+    expect((await send('POST', widgets, body, 'application/json', 'kubectl/v1.34.1 (linux/amd64) kubernetes/abc')).status).toBe(201);
+    const patched = await send('PATCH', `${widgets}/demo?fieldManager=editor`, '{"spec":{"partitions":4}}', 'application/merge-patch+json');
+    const status = await send('PATCH', `${widgets}/demo/status?fieldManager=starlane-operator`, JSON.stringify({ apiVersion: 'example.com/v1alpha1', kind: 'Widget', status: { widgetId: 'abc' } }), 'application/apply-patch+yaml');
     expect(patched.status).toBe(200);
     expect(status.status).toBe(200);
-    expect(status.body.status).toEqual({ topicId: 'abc' });
+    expect(status.body.status).toEqual({ widgetId: 'abc' });
     expect(managers(status.body)).toEqual({
       'kubectl/Update': { 'f:spec': { '.': {}, 'f:clusterRef': {}, 'f:deletionPolicy': {} } },
       'editor/Update': { 'f:spec': { 'f:partitions': {} } },
-      'starlane-operator/Apply/status': { 'f:status': { 'f:topicId': {} } },
+      'starlane-operator/Apply/status': { 'f:status': { 'f:widgetId': {} } },
     });
   });
 
   it('conflicts with an Update manager over a changed value, naming it as the real server does', async () => {
-    const body = JSON.stringify({ apiVersion: 'starlane.dev/v1alpha1', kind: 'Topic', metadata: { name: 'demo' }, spec: { clusterRef: 'c', partitions: 2 } });
-    await send('POST', `${topics}?fieldManager=kubectl-client-side-apply`, body, 'application/json');
-    const apply = JSON.stringify({ apiVersion: 'starlane.dev/v1alpha1', kind: 'Topic', metadata: { name: 'demo' }, spec: { clusterRef: 'c', partitions: 5 } });
-    const refused = await send('PATCH', `${topics}/demo?fieldManager=kubectl&force=false`, apply, 'application/apply-patch+yaml');
+    const body = JSON.stringify({ apiVersion: 'example.com/v1alpha1', kind: 'Widget', metadata: { name: 'demo' }, spec: { clusterRef: 'c', partitions: 2 } });
+    await send('POST', `${widgets}?fieldManager=kubectl-client-side-apply`, body, 'application/json');
+    const apply = JSON.stringify({ apiVersion: 'example.com/v1alpha1', kind: 'Widget', metadata: { name: 'demo' }, spec: { clusterRef: 'c', partitions: 5 } });
+    const refused = await send('PATCH', `${widgets}/demo?fieldManager=kubectl&force=false`, apply, 'application/apply-patch+yaml');
     expect(refused.status).toBe(409);
-    expect(refused.body.message).toBe('Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using starlane.dev/v1alpha1 at 2026-03-01T10:00:00Z: .spec.partitions');
-    const forced = await send('PATCH', `${topics}/demo?fieldManager=kubectl&force=true`, apply, 'application/apply-patch+yaml');
+    expect(refused.body.message).toBe('Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using example.com/v1alpha1 at 2026-03-01T10:00:00Z: .spec.partitions');
+    const forced = await send('PATCH', `${widgets}/demo?fieldManager=kubectl&force=true`, apply, 'application/apply-patch+yaml');
     expect(forced.body.spec.partitions).toBe(5);
     expect(forced.body.metadata.generation).toBe(2);
     expect(managers(forced.body)).toEqual({
@@ -75,15 +75,15 @@ describe('server-side apply', () => {
   it('works through client-node: KubernetesObjectApi.patch with ServerSideApply creates and updates, and a status apply', async () => {
     const kc = kubeConfigFor(server);
     const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
-    const desired = { apiVersion: 'starlane.dev/v1alpha1', kind: 'Topic', metadata: { name: 'demo', namespace: 'default' }, spec: { clusterRef: 'c', partitions: 2 } };
+    const desired = { apiVersion: 'example.com/v1alpha1', kind: 'Widget', metadata: { name: 'demo', namespace: 'default' }, spec: { clusterRef: 'c', partitions: 2 } };
     const created = (await objects.patch(desired, undefined, undefined, 'starlane-operator', true, k8s.PatchStrategy.ServerSideApply)) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
     expect(created.spec).toEqual({ clusterRef: 'c', partitions: 2, deletionPolicy: 'Delete' });
     await objects.patch({ ...desired, spec: { clusterRef: 'c', partitions: 4 } }, undefined, undefined, 'starlane-operator', true, k8s.PatchStrategy.ServerSideApply);
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
     const condition = { type: 'Ready', status: 'True', reason: 'Reconciled' };
-    const status = { apiVersion: 'starlane.dev/v1alpha1', kind: 'Topic', metadata: { name: 'demo', namespace: 'default' }, status: { observedGeneration: 2, conditions: [condition] } };
+    const status = { apiVersion: 'example.com/v1alpha1', kind: 'Widget', metadata: { name: 'demo', namespace: 'default' }, status: { observedGeneration: 2, conditions: [condition] } };
     const applied = (await custom.patchNamespacedCustomObjectStatus(
-      { ...topicPath, namespace: 'default', name: 'demo', body: status, fieldManager: 'starlane-operator', force: true },
+      { ...widgetPath, namespace: 'default', name: 'demo', body: status, fieldManager: 'starlane-operator', force: true },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
     )) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
     expect(applied.spec.partitions).toBe(4);
@@ -96,37 +96,37 @@ describe('server-side apply', () => {
     let clock = Date.parse('2026-03-01T10:00:00Z');
     await server.close();
     server = await KubeApiServer.start({ now: () => new Date((clock += 1000)) });
-    await createTopicCrd(server.url);
-    const apply = JSON.stringify({ apiVersion: 'starlane.dev/v1alpha1', kind: 'Topic', metadata: { name: 'demo' }, spec: { clusterRef: 'c', partitions: 2 } });
-    const first = await send('PATCH', `${topics}/demo?fieldManager=op&force=true`, apply, 'application/apply-patch+yaml');
-    const again = await send('PATCH', `${topics}/demo?fieldManager=op&force=true`, apply, 'application/apply-patch+yaml');
+    await createWidgetCrd(server.url);
+    const apply = JSON.stringify({ apiVersion: 'example.com/v1alpha1', kind: 'Widget', metadata: { name: 'demo' }, spec: { clusterRef: 'c', partitions: 2 } });
+    const first = await send('PATCH', `${widgets}/demo?fieldManager=op&force=true`, apply, 'application/apply-patch+yaml');
+    const again = await send('PATCH', `${widgets}/demo?fieldManager=op&force=true`, apply, 'application/apply-patch+yaml');
     expect(again.status).toBe(200);
     expect(again.body.metadata.resourceVersion).toBe(first.body.metadata.resourceVersion);
     expect(again.body.metadata.managedFields).toEqual(first.body.metadata.managedFields);
-    const patched = await send('PATCH', `${topics}/demo?fieldManager=op`, '{"spec":{"partitions":2}}', 'application/merge-patch+json');
+    const patched = await send('PATCH', `${widgets}/demo?fieldManager=op`, '{"spec":{"partitions":2}}', 'application/merge-patch+json');
     expect(patched.body.metadata.resourceVersion).toBe(first.body.metadata.resourceVersion);
-    const status = JSON.stringify({ apiVersion: 'starlane.dev/v1alpha1', kind: 'Topic', metadata: { name: 'demo' }, status: { topicId: 'x' } });
-    const s1 = await send('PATCH', `${topics}/demo/status?fieldManager=op&force=true`, status, 'application/apply-patch+yaml');
-    const s2 = await send('PATCH', `${topics}/demo/status?fieldManager=op&force=true`, status, 'application/apply-patch+yaml');
+    const status = JSON.stringify({ apiVersion: 'example.com/v1alpha1', kind: 'Widget', metadata: { name: 'demo' }, status: { widgetId: 'x' } });
+    const s1 = await send('PATCH', `${widgets}/demo/status?fieldManager=op&force=true`, status, 'application/apply-patch+yaml');
+    const s2 = await send('PATCH', `${widgets}/demo/status?fieldManager=op&force=true`, status, 'application/apply-patch+yaml');
     expect(Number(s1.body.metadata.resourceVersion)).toBeGreaterThan(Number(first.body.metadata.resourceVersion));
     expect(s2.body.metadata.resourceVersion).toBe(s1.body.metadata.resourceVersion);
     // A second manager sharing the same value changes managedFields, so that is stored.
-    const shared = await send('PATCH', `${topics}/demo/status?fieldManager=other&force=true`, status, 'application/apply-patch+yaml');
+    const shared = await send('PATCH', `${widgets}/demo/status?fieldManager=other&force=true`, status, 'application/apply-patch+yaml');
     expect(Number(shared.body.metadata.resourceVersion)).toBeGreaterThan(Number(s1.body.metadata.resourceVersion));
     expect(Object.keys(managers(shared.body))).toEqual(['op/Apply', 'op/Apply/status', 'other/Apply/status']);
   });
 
   it('takes managedFields sent with an update as given (kubectl rewrites them when it moves to server-side apply), [{}] clears them', async () => {
-    const body = JSON.stringify({ apiVersion: 'starlane.dev/v1alpha1', kind: 'Topic', metadata: { name: 'demo' }, spec: { clusterRef: 'c' } });
-    await send('POST', `${topics}?fieldManager=a`, body, 'application/json');
-    const moved = [{ manager: 'b', operation: 'Apply', apiVersion: 'starlane.dev/v1alpha1', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:clusterRef': {} } } }];
-    const rewritten = await send('PATCH', `${topics}/demo?fieldManager=a`, JSON.stringify([{ op: 'replace', path: '/metadata/managedFields', value: moved }]), 'application/json-patch+json');
+    const body = JSON.stringify({ apiVersion: 'example.com/v1alpha1', kind: 'Widget', metadata: { name: 'demo' }, spec: { clusterRef: 'c' } });
+    await send('POST', `${widgets}?fieldManager=a`, body, 'application/json');
+    const moved = [{ manager: 'b', operation: 'Apply', apiVersion: 'example.com/v1alpha1', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:clusterRef': {} } } }];
+    const rewritten = await send('PATCH', `${widgets}/demo?fieldManager=a`, JSON.stringify([{ op: 'replace', path: '/metadata/managedFields', value: moved }]), 'application/json-patch+json');
     expect(managers(rewritten.body)).toEqual({ 'b/Apply': { 'f:spec': { 'f:clusterRef': {} } } });
     const garbage = [{ manager: 'c', operation: 'Update', apiVersion: 'v', fieldsType: 'FieldsV1', fieldsV1: { 'k:not json': {}, 'i:0': {}, 'f:spec': { 'k:[1]': {}, 'f:clusterRef': {} } } }];
-    const odd = await send('PATCH', `${topics}/demo?fieldManager=a`, JSON.stringify({ metadata: { managedFields: garbage } }), 'application/merge-patch+json');
+    const odd = await send('PATCH', `${widgets}/demo?fieldManager=a`, JSON.stringify({ metadata: { managedFields: garbage } }), 'application/merge-patch+json');
     expect(odd.status).toBe(200);
     expect(managers(odd.body)).toEqual({ 'c/Update': { 'f:spec': { 'f:clusterRef': {} } } });
-    const cleared = await send('PATCH', `${topics}/demo`, '{"metadata":{"managedFields":[{}]}}', 'application/merge-patch+json', '');
+    const cleared = await send('PATCH', `${widgets}/demo`, '{"metadata":{"managedFields":[{}]}}', 'application/merge-patch+json', '');
     expect(cleared.body.metadata.managedFields).toBeUndefined();
   });
 });

@@ -1,13 +1,16 @@
-// A Topic-like CRD for the tests: a schema with defaults, bounds, an enum, a string map, printer columns,
-// short names and both subresources.
-export const topicCrd = {
+// A minimal CRD for the server's own tests (`widgets.example.com`): a schema with defaults, bounds, an enum, a
+// string map, printer columns, short names and both subresources, each a feature the tests check in
+// isolation. It is deliberately not Starlane's Topic (libs/crds' topicCrd, which kubectl.test.ts applies
+// from helm/starlane/crds): the server is tested against a shape that stays put while the real CRDs evolve,
+// and a different group and name keep anyone from mistaking it for the real one.
+export const widgetCrd = {
   apiVersion: 'apiextensions.k8s.io/v1',
   kind: 'CustomResourceDefinition',
-  metadata: { name: 'topics.starlane.dev' },
+  metadata: { name: 'widgets.example.com' },
   spec: {
-    group: 'starlane.dev',
+    group: 'example.com',
     scope: 'Namespaced',
-    names: { plural: 'topics', singular: 'topic', kind: 'Topic', listKind: 'TopicList', shortNames: ['st'] },
+    names: { plural: 'widgets', singular: 'widget', kind: 'Widget', listKind: 'WidgetList', shortNames: ['wd'] },
     versions: [
       {
         name: 'v1alpha1',
@@ -38,17 +41,17 @@ export const topicCrd = {
   },
 };
 
-export const topicPath = { group: 'starlane.dev', version: 'v1alpha1', plural: 'topics' };
+export const widgetPath = { group: 'example.com', version: 'v1alpha1', plural: 'widgets' };
 
 /**
  * Creates the CRD as kubectl would send it. (client-node's typed CRD models rename `default` and the
  * `x-kubernetes-*` keys, so a plain-object CRD written through them loses those.)
  */
-export async function createTopicCrd(serverUrl: string): Promise<void> {
+export async function createWidgetCrd(serverUrl: string): Promise<void> {
   const res = await fetch(`${serverUrl}/apis/apiextensions.k8s.io/v1/customresourcedefinitions`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(topicCrd),
+    body: JSON.stringify(widgetCrd),
   });
   if (res.status !== 201) throw new Error(`CRD create failed: ${res.status} ${await res.text()}`);
 }

@@ -1,3 +1,5 @@
+import { connect } from 'node:net';
+import { waitUntil } from '@starlane/testing';
 import { type KubeApiServerOptions, KubeApiServer } from './server';
 import { k8s, kubeConfigFor } from './test-client';
 
@@ -105,4 +107,35 @@ describe('watch', () => {
     expect(w.seen[0]).toMatchObject({ type: 'ADDED', name: 's' });
     expect(w.seen[1]).toMatchObject({ type: 'BOOKMARK', object: { metadata: { annotations: { 'k8s.io/initial-events-end': 'true' } } } });
   });
+
+  it('closes a watcher that leaves more than watchBufferedBytesMax unread, and keeps serving the others', async () => {
+    await start({ watchBufferedBytesMax: 64 * 1024 });
+    const { port } = new URL(server.url);
+    // A client that stops reading: the socket is paused right after the request is sent.
+    const slow = connect(Number(port), '127.0.0.1');
+    slow.write('GET /api/v1/namespaces/default/configmaps?watch=true&resourceVersion=1 HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    slow.pause();
+    let received = '';
+    let ended = false;
+    slow.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
+    slow.on('end', () => (ended = true));
+    await waitUntil('the watch is open', () => server.requests((r) => r.watch).length === 1, 10_000);
+    const written = 64;
+    const value = 'v'.repeat(100 * 1024);
+    for (let i = 0; i < written; i++) {
+      const res = await fetch(`${server.url}/api/v1/namespaces/default/configmaps`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ metadata: { name: `cm${i}` }, data: { value } }) });
+      expect(res.status).toBe(201);
+    }
+    slow.resume();
+    await waitUntil('the server ends the slow watch', () => ended, 30_000);
+    slow.destroy();
+    const events = received.split('\n').filter((line) => line.startsWith('{"type"'));
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.length).toBeLessThan(written);
+    // A watcher that keeps up still gets every event.
+    const fresh = await watchFrom(server, '/api/v1/namespaces/default/configmaps', { resourceVersion: '0' });
+    await fresh.next(written);
+    fresh.stop();
+    expect(fresh.seen.length).toBe(written);
+  }, 60_000);
 });

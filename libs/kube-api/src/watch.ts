@@ -23,17 +23,34 @@ export interface WatchRequest {
 
 type WireType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
+/**
+ * Bytes a watcher may leave unread (buffered in the response and its socket) before it is closed. The real
+ * API server does the same to a watcher that does not keep up (cacher.go "Forcing watcher close due to
+ * unresponsiveness"); informers then relist and rewatch. Without it a stalled client grows memory unboundedly.
+ */
+export const watchBufferedBytesMax = 8 * 1024 * 1024;
+
+export interface WatchSettings {
+  readonly bookmarkIntervalMs: number;
+  readonly bufferedBytesMax: number;
+}
+
 export class WatchStream {
   private readonly timers: NodeJS.Timeout[] = [];
   private unsubscribe: () => void = () => undefined;
   private ended = false;
+  /**
+   * Bytes still unread when the initial events were written (undefined until then): they count apart from
+   * the bound on live events.
+   */
+  private initialBytes: number | undefined;
 
   constructor(
     private readonly res: ServerResponse,
     private readonly store: ObjectStore,
     private readonly rules: ObjectRules,
     private readonly request: WatchRequest,
-    private readonly bookmarkIntervalMs: number,
+    private readonly settings: WatchSettings,
     private readonly onEnd: () => void,
   ) {}
 
@@ -60,8 +77,10 @@ export class WatchStream {
     for (const o of snapshot) this.send('ADDED', this.request.present ? this.request.present(o) : o);
     if (request.sendInitialEvents && request.allowBookmarks) this.bookmark({ 'k8s.io/initial-events-end': 'true' });
     for (const e of backlog) this.deliver(e);
+    // The initial events are objects the store holds anyway; a client reading them is not slow.
+    this.initialBytes = this.res.writableLength;
     this.unsubscribe = this.store.subscribe((e) => this.deliver(e));
-    if (request.allowBookmarks) this.timers.push(setInterval(() => this.bookmark(), this.bookmarkIntervalMs));
+    if (request.allowBookmarks) this.timers.push(setInterval(() => this.bookmark(), this.settings.bookmarkIntervalMs));
     if (request.timeoutMs !== undefined) this.timers.push(setTimeout(() => this.end(), request.timeoutMs));
     this.res.on('close', () => this.end());
   }
@@ -101,6 +120,9 @@ export class WatchStream {
   }
 
   private send(type: string, object: unknown): void {
-    if (!this.res.writableEnded) this.res.write(`${JSON.stringify({ type, object })}\n`);
+    if (this.res.writableEnded) return;
+    this.res.write(`${JSON.stringify({ type, object })}\n`);
+    // A watcher past its bound gets nothing more: the stream ends once the client reads what it was sent.
+    if (this.initialBytes !== undefined && this.res.writableLength > this.initialBytes + this.settings.bufferedBytesMax) this.end();
   }
 }
